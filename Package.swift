@@ -1,0 +1,42 @@
+// swift-tools-version: 6.1
+
+import PackageDescription
+
+// Upcoming and experimental language features enabled for every target, so the whole package
+// is held to the same rules. Strictness flags that would break dependents (warnings as errors,
+// unsafe flags) are applied by `.ci/run`, never here.
+let swiftSettings: [SwiftSetting] = [
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+  name: "UserManagementKit",
+  platforms: [
+    .macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2),
+  ],
+  products: [
+    .library(name: "UserManagementKit", targets: ["UserManagementKit"]),
+    .library(name: "UserManagementKitTesting", targets: ["UserManagementKitTesting"]),
+    .library(name: "UMKCrypto", targets: ["UMKCrypto"]),
+  ],
+  targets: [
+    // Cryptographic primitives (hashes, MACs, KDFs, encodings). Knows nothing about users.
+    .target(name: "UMKCrypto"),
+    // The library: domain model, rules, credentials, storage protocols and implementations.
+    .target(name: "UserManagementKit", dependencies: ["UMKCrypto"]),
+    // Conformance suites and test doubles for hosts that implement their own storage.
+    .target(name: "UserManagementKitTesting", dependencies: ["UserManagementKit"]),
+    .testTarget(name: "UMKCryptoTests", dependencies: ["UMKCrypto"]),
+    .testTarget(
+      name: "UserManagementKitTests",
+      dependencies: ["UserManagementKit", "UserManagementKitTesting", "UMKCrypto"]
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)
+
+for target in package.targets {
+  target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}
