@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Generate cross-check vectors for the UMKCrypto tests from an independent implementation.
+
+The expected values come from Python's standard library (hashlib, hmac, base64; hashlib and
+hmac are backed by OpenSSL in CPython). Inputs are pseudo-random bytes from a fixed seed, so
+the output is deterministic: running the script again must produce an identical file.
+
+Usage (from the package root):
+
+    python3 Scripts/generate-crypto-vectors.py [output-path]
+
+The default output path is Tests/UMKCryptoTests/CrossCheckVectors.swift. The vectors are
+embedded in a Swift source file (not a resource) because the package declares no resources.
+
+Record format (one record per logical line, fields separated by ':', empty fields as '-'):
+
+    hash:<message>:<sha1>:<sha256>:<sha512>
+    hmac:<key>:<message>:<hmac-sha256>:<hmac-sha512>
+    pbkdf2:<sha1|sha256|sha512>:<password>:<salt>:<iterations>:<key length>:<derived key>
+    base64:<data>:<standard>:<standard unpadded>:<url-safe>:<url-safe unpadded>:<passlib ab64>
+
+Byte strings are lowercase hex. Long records are wrapped with Swift's multi-line string line
+continuation (a trailing backslash), which joins the pieces without adding characters.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import random
+import sys
+
+SEED = 20240601
+WRAP = 90
+
+
+def hexify(data: bytes) -> str:
+    return data.hex() if data else "-"
+
+
+def text(value: str) -> str:
+    return value if value else "-"
+
+
+def hash_records(rng):
+    lengths = list(range(0, 131)) + [
+        135, 136, 137, 143, 144, 183, 191, 192, 200, 239, 240, 241, 247, 248, 255, 256, 257, 300,
+    ]
+    for length in lengths:
+        message = rng.randbytes(length)
+        yield ":".join([
+            "hash",
+            hexify(message),
+            hashlib.sha1(message).hexdigest(),
+            hashlib.sha256(message).hexdigest(),
+            hashlib.sha512(message).hexdigest(),
+        ])
+
+
+def hmac_records(rng):
+    key_lengths = [
+        0, 1, 3, 16, 20, 31, 32, 33, 63, 64, 65, 100, 111, 112, 127, 128, 129, 131, 200, 300,
+    ]
+    message_lengths = [0, 1, 55, 56, 63, 64, 100, 111, 112, 128, 200, 300]
+    for key_length in key_lengths:
+        for message_length in rng.sample(message_lengths, 2):
+            key = rng.randbytes(key_length)
+            message = rng.randbytes(message_length)
+            yield ":".join([
+                "hmac",
+                hexify(key),
+                hexify(message),
+                hmac.new(key, message, hashlib.sha256).hexdigest(),
+                hmac.new(key, message, hashlib.sha512).hexdigest(),
+            ])
+
+
+def pbkdf2_records(rng):
+    digest_sizes = {"sha1": 20, "sha256": 32, "sha512": 64}
+    for name, size in digest_sizes.items():
+        cases = [
+            # (password length, salt length, iterations, derived key length)
+            (0, 0, 1, size),
+            (8, 16, 1, 1),
+            (8, 16, 2, size - 1),
+            (12, 8, 3, size + 1),
+            (64, 16, 17, 2 * size + 3),
+            (65, 16, 100, size),
+            (129, 64, 10, 100),
+            (200, 100, 1000, size),
+            (16, 16, 2000, 2 * size),
+            (5, 0, 2, 7),
+        ]
+        for password_length, salt_length, iterations, key_length in cases:
+            password = rng.randbytes(password_length)
+            salt = rng.randbytes(salt_length)
+            derived = hashlib.pbkdf2_hmac(name, password, salt, iterations, key_length)
+            yield ":".join([
+                "pbkdf2",
+                name,
+                hexify(password),
+                hexify(salt),
+                str(iterations),
+                str(key_length),
+                hexify(derived),
+            ])
+
+
+def base64_records(rng):
+    for length in list(range(0, 41)) + [47, 48, 49, 64, 100]:
+        data = rng.randbytes(length)
+        standard = base64.b64encode(data).decode("ascii")
+        url = base64.urlsafe_b64encode(data).decode("ascii")
+        yield ":".join([
+            "base64",
+            hexify(data),
+            text(standard),
+            text(standard.rstrip("=")),
+            text(url),
+            text(url.rstrip("=")),
+            text(standard.rstrip("=").replace("+", ".")),
+        ])
+
+
+def wrap(record: str):
+    pieces = [record[i:i + WRAP] for i in range(0, len(record), WRAP)]
+    lines = ["  " + piece + "\\" for piece in pieces[:-1]]
+    lines.append("  " + pieces[-1])
+    return lines
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    default = os.path.join(root, "Tests", "UMKCryptoTests", "CrossCheckVectors.swift")
+    path = sys.argv[1] if len(sys.argv) > 1 else default
+
+    rng = random.Random(SEED)
+    records = []
+    for generator in (hash_records, hmac_records, pbkdf2_records, base64_records):
+        records.extend(generator(rng))
+
+    out = [
+        "// GENERATED FILE - DO NOT EDIT.",
+        "// Generated by Scripts/generate-crypto-vectors.py from Python's hashlib, hmac and base64",
+        "// (an independent implementation) with a fixed random seed. Regenerate with:",
+        "//   python3 Scripts/generate-crypto-vectors.py",
+        "// Record format: see the script's docstring.",
+        "",
+        "/// Cross-check vectors, one record per line; parsed by `CrossCheckRecord.all`",
+        "/// (CrossCheckTests.swift).",
+        'let crossCheckVectorText = """',
+    ]
+    for record in records:
+        out.extend(wrap(record))
+    out.append('  """')
+    with open(path, "w", encoding="ascii", newline="\n") as handle:
+        handle.write("\n".join(out) + "\n")
+    print(f"wrote {len(records)} records to {path}")
+
+
+if __name__ == "__main__":
+    main()

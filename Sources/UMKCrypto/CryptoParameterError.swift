@@ -1,0 +1,45 @@
+/// An error thrown when a cryptographic operation is called with parameters it cannot accept.
+///
+/// Match on ``code``, which is stable across releases; ``message`` is for humans and may change.
+public struct CryptoParameterError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// A stable, machine-readable identifier for a kind of parameter error.
+  public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    /// The stable string form of the code, for example `"crypto.iterations.out-of-range"`.
+    public let rawValue: String
+
+    /// Creates a code from its stable string form.
+    ///
+    /// - Parameter rawValue: The stable string form of the code.
+    public init(rawValue: String) {
+      self.rawValue = rawValue
+    }
+
+    /// The iteration (work factor) count is outside the range the algorithm accepts.
+    public static let iterationsOutOfRange = Code(rawValue: "crypto.iterations.out-of-range")
+
+    /// The requested output (derived key) length is outside the range the algorithm accepts.
+    public static let outputLengthOutOfRange = Code(rawValue: "crypto.output-length.out-of-range")
+
+    /// The stable string form of the code.
+    public var description: String { rawValue }
+  }
+
+  /// What kind of parameter was rejected.
+  public let code: Code
+
+  /// A human-readable explanation that never contains secret inputs.
+  public let message: String
+
+  /// Creates a parameter error.
+  ///
+  /// - Parameters:
+  ///   - code: What kind of parameter was rejected.
+  ///   - message: A human-readable explanation; it must not contain secret inputs.
+  public init(code: Code, message: String) {
+    self.code = code
+    self.message = message
+  }
+
+  /// The code followed by the message.
+  public var description: String { "\(code.rawValue): \(message)" }
+}

@@ -1,0 +1,75 @@
+import Dispatch
+import Synchronization
+
+/// Runs password hashing off the Swift concurrency pool, a bounded number at a time.
+///
+/// Key derivation functions keep a core busy for tens or hundreds of milliseconds. Running
+/// them on the cooperative pool (which has one thread per core) would stall every other task of
+/// the host while they run. Instead each job runs on a Dispatch global queue thread, and the
+/// awaiting task is suspended (not blocking a pool thread) until it finishes. At most `limit`
+/// jobs run at once; further callers wait in FIFO order, which bounds CPU and memory use
+/// (memory-hard hashes allocate per job).
+final class HashingScheduler: Sendable {
+  private struct State {
+    var running = 0
+    var waiters: [CheckedContinuation<Void, Never>] = []
+  }
+
+  let limit: Int
+  private let state = Mutex(State())
+
+  init(limit: Int) {
+    self.limit = max(1, limit)
+  }
+
+  func run<T: Sendable>(
+    _ work: @escaping @Sendable () throws(UserManagementError) -> T
+  ) async throws(UserManagementError) -> T {
+    await acquire()
+    defer { release() }
+    let result: Result<T, UserManagementError> = await withCheckedContinuation { continuation in
+      DispatchQueue.global(qos: .userInitiated).async {
+        do throws(UserManagementError) {
+          continuation.resume(returning: .success(try work()))
+        } catch {
+          continuation.resume(returning: .failure(error))
+        }
+      }
+    }
+    return try result.get()
+  }
+
+  private func acquire() async {
+    let admitted = state.withLock { state in
+      if state.running < limit {
+        state.running += 1
+        return true
+      }
+      return false
+    }
+    if admitted { return }
+    await withCheckedContinuation { continuation in
+      let admittedNow = state.withLock { state in
+        if state.running < limit {
+          state.running += 1
+          return true
+        }
+        state.waiters.append(continuation)
+        return false
+      }
+      if admittedNow { continuation.resume() }
+    }
+  }
+
+  private func release() {
+    let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+      if state.waiters.isEmpty {
+        state.running -= 1
+        return nil
+      }
+      // Hand the slot straight to the next waiter; `running` stays the same.
+      return state.waiters.removeFirst()
+    }
+    next?.resume()
+  }
+}

@@ -1,0 +1,41 @@
+/// The outcome of checking a password against a stored hash.
+public enum PasswordVerification: Hashable, Sendable {
+  /// The password does not match.
+  case invalid
+  /// The password matches and the hash is as strong as the configured hasher's.
+  case valid
+  /// The password matches, but the hash uses a weaker algorithm or parameters than the
+  /// configured hasher; the directory replaces it with a fresh hash at sign-in.
+  case validNeedsRehash
+
+  /// Whether the password matched.
+  public var isValid: Bool { self != .invalid }
+}
+
+/// Turns passwords into self-describing hashes and checks passwords against them.
+///
+/// Hashing is deliberately slow; ``UserDirectory`` calls these methods off the Swift
+/// concurrency pool (see ``UserDirectory/Configuration/maximumConcurrentHashes``) and never
+/// while the store is locked. Implementations must compare in constant time, must refuse
+/// hashes whose parameters exceed their cost ceiling (a hostile imported hash must not cause
+/// unbounded work), and must never put a password or hash in an error message.
+public protocol PasswordHasher: Sendable {
+  /// Hashes a password with a fresh random salt.
+  ///
+  /// - Parameter password: The password, as the user typed it; the hasher normalizes it if
+  ///   its format calls for that.
+  /// - Returns: The encoded hash.
+  /// - Throws: ``UserManagementError`` if the password cannot be hashed.
+  func hash(_ password: Secret) throws(UserManagementError) -> PasswordHash
+
+  /// Checks a password against a stored hash.
+  ///
+  /// - Parameters:
+  ///   - password: The password presented.
+  ///   - hash: The stored hash.
+  /// - Returns: Whether it matches and whether the hash should be upgraded.
+  /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/unsupportedHash``
+  ///   when the hash is malformed, of an unknown algorithm, or too costly to check.
+  func verify(_ password: Secret, against hash: PasswordHash) throws(UserManagementError)
+    -> PasswordVerification
+}

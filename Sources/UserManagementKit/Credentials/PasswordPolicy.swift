@@ -1,0 +1,170 @@
+/// The rules a new password must satisfy, after NIST SP 800-63B.
+///
+/// Defaults: at least 15 code points (``multiFactor`` lowers this to 8 for hosts where the
+/// password is one of several factors), at most 64 code points and 4096 bytes, no composition
+/// rules, not on the blocklist of common passwords (compared case-insensitively), and not
+/// equal to or containing the username or its local part. Lengths are counted after Unicode
+/// NFC normalization.
+public struct PasswordPolicy: Hashable, Sendable {
+  /// The fewest code points accepted.
+  public var minimumLength: Int
+  /// The most code points accepted (at least 64, as NIST asks verifiers to allow).
+  public var maximumLength: Int
+  /// The most UTF-8 bytes accepted, a guard against denial of service through huge inputs.
+  public var maximumBytes: Int
+  /// Passwords refused because attackers try them first.
+  public var blocklist: PasswordBlocklist
+  /// Whether a password may not equal or contain the username or its local part.
+  public var rejectsUsername: Bool
+
+  /// Creates a policy.
+  ///
+  /// - Parameters:
+  ///   - minimumLength: The fewest code points (default 15).
+  ///   - maximumLength: The most code points (default 64; values below 64 are raised to 64).
+  ///   - maximumBytes: The most UTF-8 bytes (default 4096).
+  ///   - blocklist: The blocked passwords.
+  ///   - rejectsUsername: Whether to refuse passwords containing the username.
+  public init(
+    minimumLength: Int = 15, maximumLength: Int = 64, maximumBytes: Int = 4096,
+    blocklist: PasswordBlocklist = .common, rejectsUsername: Bool = true
+  ) {
+    self.minimumLength = max(1, minimumLength)
+    self.maximumLength = max(64, maximumLength, self.minimumLength)
+    self.maximumBytes = max(maximumBytes, 256)
+    self.blocklist = blocklist
+    self.rejectsUsername = rejectsUsername
+  }
+
+  /// The policy for hosts where the password is one factor of several: minimum 8.
+  public static let multiFactor = PasswordPolicy(minimumLength: 8)
+
+  /// Why a password was refused.
+  public struct Violation: Hashable, Sendable, CustomStringConvertible {
+    /// The stable, machine-readable reason, such as `too_short`.
+    public let code: String
+    /// A human explanation.
+    public let message: String
+
+    /// The explanation.
+    public var description: String { message }
+  }
+
+  /// Lists every rule `password` breaks.
+  ///
+  /// - Parameters:
+  ///   - password: The candidate password.
+  ///   - username: The account's username, for the containment rule.
+  /// - Returns: The violations; empty when the password is acceptable.
+  public func violations(of password: Secret, username: Username?) -> [Violation] {
+    var found: [Violation] = []
+    if password.byteCount > maximumBytes {
+      return [
+        Violation(
+          code: "too_many_bytes", message: "The password must be at most \(maximumBytes) bytes.")
+      ]
+    }
+    let normalized = password.nfcNormalized()
+    let length = normalized.codePointCount
+    if length < minimumLength {
+      found.append(
+        Violation(
+          code: "too_short",
+          message: "The password must be at least \(minimumLength) characters long."))
+    }
+    if length > maximumLength {
+      found.append(
+        Violation(
+          code: "too_long", message: "The password must be at most \(maximumLength) characters."))
+    }
+    let lowered = normalized.withText { $0.lowercased() }
+    if let lowered, blocklist.contains(lowered) {
+      found.append(
+        Violation(
+          code: "common_password",
+          message: "The password is too common; choose one that is harder to guess."))
+    }
+    if rejectsUsername, let username, let lowered {
+      let full = username.rawValue.lowercased()
+      let local = String(username.localPart).lowercased()
+      if lowered.contains(full) || (local.count >= 3 && lowered.contains(local)) {
+        found.append(
+          Violation(
+            code: "contains_username", message: "The password must not contain the username."))
+      }
+    }
+    return found
+  }
+
+  /// Throws when `password` breaks a rule.
+  ///
+  /// - Parameters:
+  ///   - password: The candidate password.
+  ///   - username: The account's username.
+  ///   - field: The request field, for the error (`password` or `apiPassword`).
+  /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/weakPassword``,
+  ///   whose `context["reasons"]` lists the violation codes separated by commas.
+  public func validate(_ password: Secret, username: Username?, field: String = "password")
+    throws(UserManagementError)
+  {
+    let violations = violations(of: password, username: username)
+    guard violations.isEmpty else {
+      throw UserManagementError(
+        .weakPassword, violations.map(\.message).joined(separator: " "),
+        context: ["field": field, "reasons": violations.map(\.code).joined(separator: ",")])
+    }
+  }
+}
+
+/// A set of passwords that are refused because they are common.
+public struct PasswordBlocklist: Hashable, Sendable {
+  private let entries: Set<String>
+
+  /// Creates a blocklist. Entries are compared with the lowercased password.
+  ///
+  /// - Parameter entries: The blocked passwords.
+  public init(_ entries: some Sequence<String>) {
+    self.entries = Set(entries.map { $0.lowercased() })
+  }
+
+  /// Whether the lowercased password is blocked.
+  ///
+  /// - Parameter loweredPassword: The password, lowercased.
+  /// - Returns: Whether it is on the list.
+  public func contains(_ loweredPassword: String) -> Bool {
+    entries.contains(loweredPassword)
+  }
+
+  /// The number of entries.
+  public var count: Int { entries.count }
+
+  /// No entries.
+  public static let empty = PasswordBlocklist([String]())
+
+  /// A built-in list of passwords that top every published breach-frequency ranking,
+  /// including the longer ones a 15-character minimum does not already exclude.
+  public static let common = PasswordBlocklist(CommonPasswords.list)
+}
+
+enum CommonPasswords {
+  static let list: [String] = [
+    "123456", "password", "123456789", "12345678", "12345", "qwerty", "1234567", "111111",
+    "1234567890", "123123", "abc123", "1234", "password1", "iloveyou", "1q2w3e4r", "000000",
+    "qwerty123", "zaq12wsx", "dragon", "sunshine", "princess", "letmein", "654321", "monkey",
+    "27653", "1qaz2wsx", "123321", "qwertyuiop", "superman", "asdfghjkl", "trustno1",
+    "football", "baseball", "welcome", "admin", "admin123", "passw0rd", "master", "shadow",
+    "michael", "jennifer", "hunter2", "whatever", "starwars", "freedom", "login", "solo",
+    "qazwsx", "mustang", "access", "flower", "hello123", "charlie", "donald", "password123",
+    "password1234", "qwerty12345", "1q2w3e4r5t", "1q2w3e4r5t6y", "q1w2e3r4t5y6",
+    "123qwe", "zxcvbnm", "zxcvbnm123", "asdf1234", "asdfasdf", "aa123456", "987654321",
+    "11111111", "123456a", "a123456", "7777777", "888888", "121212", "666666", "987654",
+    "changeme", "letmein123", "welcome1", "welcome123", "iloveyou123", "p@ssw0rd",
+    "p@ssword", "passw0rd123", "qwertyuiop123", "1234567890123", "123456789012345",
+    "1234567890abcdef", "abcdefghijklmno", "abcdefghijklmnop", "passwordpassword",
+    "qwertyqwertyqwerty", "qwertyuiopasdfgh", "123123123123123", "111111111111111",
+    "000000000000000", "aaaaaaaaaaaaaaa", "correcthorsebatterystaple", "iloveyouiloveyou",
+    "mypasswordismypassword", "thisismypassword", "passwordisnotsecure", "letmeinletmein",
+    "administrator", "administrator123", "qwerty123456789", "1qaz2wsx3edc4rfv",
+    "zaq1zaq1zaq1zaq1", "password12345678", "welcomewelcome", "trustno1trustno1",
+  ]
+}

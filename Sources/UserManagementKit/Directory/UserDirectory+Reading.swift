@@ -1,0 +1,162 @@
+extension UserDirectory {
+  /// Reads a user. Any active user may read their own record; reading others is an
+  /// administrator's operation.
+  ///
+  /// - Parameters:
+  ///   - id: The user.
+  ///   - principal: Who reads.
+  /// - Returns: The user.
+  /// - Throws: ``UserManagementError/Code/notAuthorized`` (also for a General User asking
+  ///   about someone who does not exist, so nothing leaks) or
+  ///   ``UserManagementError/Code/userNotFound`` for an administrator.
+  public func user(_ id: UserID, by principal: Principal) async throws(UserManagementError)
+    -> User
+  {
+    let acting = try await acting(principal, requireAdmin: false)
+    if let record = acting.record, record.id == id { return record.user }
+    guard acting.isAdmin else { throw .notAuthorized() }
+    guard let record = try await read({ try await self.store.user(id: id) }) else {
+      throw .userNotFound()
+    }
+    return record.user
+  }
+
+  /// Reads a user by username (case-insensitively).
+  ///
+  /// - Parameters:
+  ///   - username: The username.
+  ///   - principal: Who reads.
+  /// - Returns: The user.
+  /// - Throws: As ``user(_:by:)``.
+  public func user(username: String, by principal: Principal) async throws(UserManagementError)
+    -> User
+  {
+    let acting = try await acting(principal, requireAdmin: false)
+    let key = Username.canonicalize(username)
+    if let record = acting.record, record.usernameKey == key { return record.user }
+    guard acting.isAdmin else { throw .notAuthorized() }
+    guard let record = try await read({ try await self.store.user(usernameKey: key) }) else {
+      throw .userNotFound()
+    }
+    return record.user
+  }
+
+  /// Lists users page by page: filters, text search, sort and cursor pagination.
+  ///
+  /// ```swift
+  /// var query = UserQuery(filter: UserFilter(status: .active, search: "smith"), limit: 50)
+  /// repeat {
+  ///   let page = try await directory.users(query, by: admin)
+  ///   show(page.users)
+  ///   query.after = page.nextCursor
+  /// } while query.after != nil
+  /// ```
+  ///
+  /// - Parameters:
+  ///   - query: The query.
+  ///   - principal: Who reads; an active administrator or a system principal.
+  /// - Returns: One page.
+  /// - Throws: ``UserManagementError/Code/notAuthorized``,
+  ///   ``UserManagementError/Code/invalidField`` (limit) or
+  ///   ``UserManagementError/Code/invalidCursor``.
+  public func users(_ query: UserQuery = UserQuery(), by principal: Principal)
+    async throws(UserManagementError) -> UserPage
+  {
+    _ = try await acting(principal, requireAdmin: true)
+    try query.validate()
+    return try await read { try await self.store.users(matching: query) }
+  }
+
+  /// Counts users matching a filter.
+  ///
+  /// - Parameters:
+  ///   - filter: The filter.
+  ///   - principal: Who reads; an active administrator or a system principal.
+  /// - Returns: The count.
+  /// - Throws: ``UserManagementError/Code/notAuthorized``.
+  public func countUsers(matching filter: UserFilter = UserFilter(), by principal: Principal)
+    async throws(UserManagementError) -> Int
+  {
+    _ = try await acting(principal, requireAdmin: true)
+    return try await read { try await self.store.countUsers(matching: filter) }
+  }
+
+  // MARK: Audit
+
+  /// Reads the audit trail.
+  ///
+  /// - Parameters:
+  ///   - query: Which events.
+  ///   - principal: Who reads; an active administrator or a system principal.
+  /// - Returns: The events.
+  /// - Throws: ``UserManagementError/Code/notAuthorized``.
+  public func auditEvents(_ query: AuditQuery = AuditQuery(), by principal: Principal)
+    async throws(UserManagementError) -> [AuditEvent]
+  {
+    _ = try await acting(principal, requireAdmin: true)
+    guard (0...10_000).contains(query.limit) else {
+      throw .invalidField("limit", "out_of_range", "The limit must be between 0 and 10000.")
+    }
+    return try await read { try await self.store.auditEvents(matching: query) }
+  }
+
+  /// Subscribes to audit events as they are committed.
+  ///
+  /// The principal's authority is checked when subscribing; end the iteration when the
+  /// subscriber's session ends.
+  ///
+  /// - Parameter principal: Who subscribes; an active administrator or a system principal.
+  /// - Returns: The events committed from now on, in commit order.
+  /// - Throws: ``UserManagementError/Code/notAuthorized``.
+  public func auditEventStream(by principal: Principal) async throws(UserManagementError)
+    -> AsyncStream<AuditEvent>
+  {
+    _ = try await acting(principal, requireAdmin: true)
+    return store.subscribeToAuditEvents()
+  }
+
+  // MARK: Authorization
+
+  /// Whether a user may perform an action on a resource.
+  ///
+  /// - Parameters:
+  ///   - id: The user who wants to act.
+  ///   - action: The action.
+  ///   - resource: The resource.
+  /// - Returns: Whether it is allowed.
+  /// - Throws: ``UserManagementError/Code/storageFailure`` only.
+  public func isAllowed(_ id: UserID, to action: Action, on resource: Resource)
+    async throws(UserManagementError) -> Bool
+  {
+    try await explain(id, action, on: resource).isAllowed
+  }
+
+  /// Decides whether a user may perform an action on a resource, and says which rule decided.
+  ///
+  /// Active administrators may do anything; inactive users nothing; owners of a resource
+  /// may act on it when ``Configuration/ownersMayActOnTheirResources`` is on; General Users
+  /// as their policies allow. Policy ids that no longer exist grant nothing.
+  ///
+  /// - Parameters:
+  ///   - id: The user who wants to act.
+  ///   - action: The action.
+  ///   - resource: The resource.
+  /// - Returns: The decision and its reason.
+  /// - Throws: ``UserManagementError/Code/storageFailure`` only.
+  public func explain(_ id: UserID, _ action: Action, on resource: Resource)
+    async throws(UserManagementError) -> AuthorizationDecision
+  {
+    let user = try await read { try await self.store.user(id: id) }?.user
+    var policies: [Policy] = []
+    if let user, user.status == .active, user.role == .generalUser {
+      for policyID in user.policies.sorted() {
+        if let policy = try await read({ try await self.store.policy(id: policyID) }) {
+          policies.append(policy)
+        }
+      }
+    }
+    return PolicyEvaluator.decide(
+      user: user, action: action, resource: resource, policies: policies,
+      ownersAllowed: configuration.ownersMayActOnTheirResources)
+  }
+}

@@ -1,0 +1,606 @@
+import FoundationEssentials
+
+extension UserDirectory {
+  // MARK: Bootstrap and creation
+
+  /// Creates the first administrator of an empty directory.
+  ///
+  /// The new user is an active administrator whatever `user` says about status, role and
+  /// policies. The audit trail records the principal `system:bootstrap`.
+  ///
+  /// - Parameter user: The first administrator.
+  /// - Returns: The user, and the password if it was generated.
+  /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/alreadyBootstrapped``
+  ///   once the directory has any user, or a validation error.
+  @discardableResult
+  public func bootstrap(_ user: NewUser) async throws(UserManagementError) -> UserChangeResult {
+    guard try await read({ try await self.store.countUsers(matching: UserFilter()) }) == 0 else {
+      throw UserManagementError(
+        .alreadyBootstrapped,
+        "The directory already has users; bootstrap is only for an empty directory.")
+    }
+    var request = user
+    request.status = .active
+    request.role = .admin
+    request.policies = []
+    return try await create(request, by: .system("bootstrap"), bootstrap: true)
+  }
+
+  /// Adds a user: the console's "Create User Account" and "Add User".
+  ///
+  /// - Parameters:
+  ///   - user: The new user's details.
+  ///   - principal: Who adds the user; must be an active administrator or a system principal.
+  /// - Returns: The user, and the password if it was generated (returned only here, once).
+  /// - Throws: ``UserManagementError``: ``UserManagementError/Code/notAuthorized``,
+  ///   ``UserManagementError/Code/invalidUsername``,
+  ///   ``UserManagementError/Code/usernameTaken``, ``UserManagementError/Code/invalidField``,
+  ///   ``UserManagementError/Code/weakPassword``, ``UserManagementError/Code/policyNotFound``
+  ///   or ``UserManagementError/Code/invalidOperation`` (policies for an administrator).
+  @discardableResult
+  public func addUser(_ user: NewUser, by principal: Principal) async throws(UserManagementError)
+    -> UserChangeResult
+  {
+    try await create(user, by: principal, bootstrap: false)
+  }
+
+  private func create(_ request: NewUser, by principal: Principal, bootstrap: Bool)
+    async throws(UserManagementError) -> UserChangeResult
+  {
+    // Cheap checks first, so refused requests cost no hashing.
+    if !bootstrap { _ = try await acting(principal, requireAdmin: true) }
+    let username = try Username(request.username)
+    let firstName = try PersonName.validate(request.firstName, field: "firstName")
+    let lastName = try PersonName.validate(request.lastName, field: "lastName")
+    if request.role == .admin && !request.policies.isEmpty {
+      throw UserManagementError(
+        .invalidOperation, "Policies apply to General Users only; administrators may do anything.",
+        context: ["field": "policies"])
+    }
+    try await requireUsernameFree(username)
+    try await requirePoliciesExist(request.policies)
+
+    guard let password = try await prepare(request.password, for: username, field: "password")
+    else { throw .invalidField("password", "missing", "A password is required.") }
+
+    return try await commitWithRetry { () async throws(UserManagementError) in
+      var preconditions: [CommitPrecondition] = [.directoryIsEmpty]
+      if !bootstrap {
+        preconditions = try await acting(principal, requireAdmin: true).preconditions
+      }
+      let now = configuration.now()
+      let user = User(
+        id: UserID(rawValue: configuration.makeIdentifier()), username: username,
+        firstName: firstName, lastName: lastName, status: request.status, role: request.role,
+        policies: request.role == .admin ? [] : request.policies,
+        apiAccessEnabled: request.apiAccessEnabled, hasAPIPassword: false, hasPassword: true,
+        mustChangePassword: !bootstrap && configuration.requirePasswordChangeAfterAdminReset,
+        version: 1, securityStamp: newSecurityStamp(), createdAt: now, updatedAt: now,
+        createdBy: principal)
+      let record = UserRecord(user: user, passwordHash: password.hash, apiPasswordHash: nil)
+      let changes: [FieldChange] = [
+        FieldChange(field: "username", oldValue: nil, newValue: username.rawValue),
+        FieldChange(field: "firstName", oldValue: nil, newValue: firstName),
+        FieldChange(field: "lastName", oldValue: nil, newValue: lastName),
+        FieldChange(field: "status", oldValue: nil, newValue: user.status.rawValue),
+        FieldChange(field: "role", oldValue: nil, newValue: user.role.rawValue),
+        FieldChange(field: "policies", oldValue: nil, newValue: Self.describe(user.policies)),
+        FieldChange(
+          field: "apiAccess", oldValue: nil, newValue: String(user.apiAccessEnabled)),
+        .secret("password"),
+      ]
+      let audit = event(
+        bootstrap ? .userBootstrapped : .userCreated, by: principal,
+        on: .user(user.id, username: username.rawValue), changes, at: now)
+      return (
+        ChangeSet(preconditions: preconditions, users: [record], auditEvents: [audit]),
+        UserChangeResult(
+          user: record.user, generatedPassword: password.generated, generatedAPIPassword: nil)
+      )
+    }
+  }
+
+  // MARK: Editing
+
+  /// Edits a user: the console's "Edit User Account" and "Update User", as one atomic change.
+  ///
+  /// Administrators may change anything of another user. Nobody changes their own status or
+  /// role. A General User may change only their own first and last name. Passwords of one's
+  /// own account change only with ``changeOwnPassword(of:current:new:)``.
+  ///
+  /// - Parameters:
+  ///   - id: The user to edit.
+  ///   - update: The fields to change.
+  ///   - principal: Who edits.
+  ///   - expectedVersion: When given, the edit applies only if the user is still at this
+  ///     version (optimistic concurrency for edit forms).
+  /// - Returns: The user after the edit, and any generated secrets (returned only here).
+  /// - Throws: ``UserManagementError``: ``UserManagementError/Code/notAuthorized``,
+  ///   ``UserManagementError/Code/selfModificationForbidden``,
+  ///   ``UserManagementError/Code/lastActiveAdministrator``,
+  ///   ``UserManagementError/Code/versionConflict``, ``UserManagementError/Code/userNotFound``,
+  ///   or a validation error.
+  @discardableResult
+  public func updateUser(
+    _ id: UserID, _ update: UserUpdate, by principal: Principal, expectedVersion: UInt64? = nil
+  ) async throws(UserManagementError) -> UserChangeResult {
+    // First pass: every rule, without secrets, so refusals cost no hashing.
+    let first = try await loadForUpdate(id, by: principal, expectedVersion: expectedVersion)
+    _ = try plan(update, on: first.target, by: first.acting, secrets: nil, at: configuration.now())
+    if let policies = update.policies { try await requirePoliciesExist(policies) }
+
+    let username = first.target.user.username
+    let secrets = PreparedSecrets(
+      password: try await prepare(update.password, for: username, field: "password"),
+      apiPassword: try await prepareAPIPassword(update.apiPassword, for: username))
+
+    return try await commitWithRetry { () async throws(UserManagementError) in
+      let loaded = try await loadForUpdate(id, by: principal, expectedVersion: expectedVersion)
+      let now = configuration.now()
+      guard
+        let planned = try plan(update, on: loaded.target, by: loaded.acting, secrets: secrets, at: now)
+      else {
+        return (nil, UserChangeResult(user: loaded.target.user, generatedPassword: nil, generatedAPIPassword: nil))
+      }
+      let changes = ChangeSet(
+        preconditions: loaded.acting.preconditions, users: [planned.record],
+        auditEvents: [planned.event], throttleUpdates: planned.throttleUpdates)
+      return (
+        changes,
+        UserChangeResult(
+          user: planned.record.user, generatedPassword: secrets.password?.generated,
+          generatedAPIPassword: secrets.apiPassword?.generated)
+      )
+    }
+  }
+
+  /// Sets a user active or inactive. Nobody changes their own status.
+  ///
+  /// - Parameters:
+  ///   - status: The new status.
+  ///   - id: The user.
+  ///   - principal: Who acts; an active administrator or a system principal.
+  /// - Returns: The user after the change.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  @discardableResult
+  public func setStatus(_ status: UserStatus, of id: UserID, by principal: Principal)
+    async throws(UserManagementError) -> User
+  {
+    try await updateUser(id, UserUpdate(status: status), by: principal).user
+  }
+
+  /// Sets a user's role, and for a General User their policies. Nobody changes their own role.
+  ///
+  /// - Parameters:
+  ///   - role: The new role.
+  ///   - policies: The policies of a General User (`nil` keeps the current ones).
+  ///   - id: The user.
+  ///   - principal: Who acts.
+  /// - Returns: The user after the change.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  @discardableResult
+  public func setRole(
+    _ role: Role, policies: Set<PolicyID>? = nil, of id: UserID, by principal: Principal
+  ) async throws(UserManagementError) -> User {
+    try await updateUser(id, UserUpdate(role: role, policies: policies), by: principal).user
+  }
+
+  /// Replaces a General User's policies.
+  ///
+  /// - Parameters:
+  ///   - policies: The complete new set.
+  ///   - id: The user.
+  ///   - principal: Who acts.
+  /// - Returns: The user after the change.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  @discardableResult
+  public func setPolicies(_ policies: Set<PolicyID>, of id: UserID, by principal: Principal)
+    async throws(UserManagementError) -> User
+  {
+    try await updateUser(id, UserUpdate(policies: policies), by: principal).user
+  }
+
+  /// Changes a user's first and last name. Users may change their own; administrators anyone's.
+  ///
+  /// - Parameters:
+  ///   - id: The user.
+  ///   - firstName: The new first name, or `nil` to keep it.
+  ///   - lastName: The new last name, or `nil` to keep it.
+  ///   - principal: Who acts.
+  /// - Returns: The user after the change.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  @discardableResult
+  public func updateProfile(
+    of id: UserID, firstName: String? = nil, lastName: String? = nil, by principal: Principal
+  ) async throws(UserManagementError) -> User {
+    try await updateUser(id, UserUpdate(firstName: firstName, lastName: lastName), by: principal)
+      .user
+  }
+
+  /// Sets or generates another user's login password (an administrator's reset).
+  ///
+  /// The user must change it at their next sign-in when
+  /// ``Configuration/requirePasswordChangeAfterAdminReset`` is on. The failed sign-in counter
+  /// is cleared.
+  ///
+  /// - Parameters:
+  ///   - password: The new password, typed or generated.
+  ///   - id: The user.
+  ///   - principal: Who acts.
+  /// - Returns: The user, and the password if it was generated.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  @discardableResult
+  public func setPassword(_ password: NewSecret, of id: UserID, by principal: Principal)
+    async throws(UserManagementError) -> UserChangeResult
+  {
+    try await updateUser(id, UserUpdate(password: password), by: principal)
+  }
+
+  /// Enables or disables direct API access. Disabling removes the API password at once.
+  ///
+  /// - Parameters:
+  ///   - enabled: Whether API access is enabled.
+  ///   - id: The user.
+  ///   - principal: Who acts; an active administrator or a system principal.
+  /// - Returns: The user after the change.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  @discardableResult
+  public func setAPIAccess(_ enabled: Bool, of id: UserID, by principal: Principal)
+    async throws(UserManagementError) -> User
+  {
+    try await updateUser(id, UserUpdate(apiAccessEnabled: enabled), by: principal).user
+  }
+
+  /// Creates, generates or resets a user's API password. The previous one stops working at
+  /// once. API access must be enabled.
+  ///
+  /// - Parameters:
+  ///   - apiPassword: The new API password, typed (checked against the password policy and
+  ///     slow-hashed) or generated (a token, fast-hashed).
+  ///   - id: The user.
+  ///   - principal: Who acts.
+  /// - Returns: The user, and the API password if it was generated.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  @discardableResult
+  public func setAPIPassword(_ apiPassword: NewSecret, of id: UserID, by principal: Principal)
+    async throws(UserManagementError) -> UserChangeResult
+  {
+    try await updateUser(id, UserUpdate(apiPassword: apiPassword), by: principal)
+  }
+
+  /// Clears a user's failed sign-in counters, unlocking their credentials.
+  ///
+  /// - Parameters:
+  ///   - id: The user.
+  ///   - principal: Who acts; an active administrator or a system principal.
+  /// - Throws: ``UserManagementError/Code/notAuthorized`` or
+  ///   ``UserManagementError/Code/userNotFound``.
+  public func resetLoginThrottle(of id: UserID, by principal: Principal)
+    async throws(UserManagementError)
+  {
+    try await commitWithRetry { () async throws(UserManagementError) in
+      let acting = try await acting(principal, requireAdmin: true)
+      guard let target = try await read({ try await self.store.user(id: id) }) else {
+        throw .userNotFound()
+      }
+      let now = configuration.now()
+      let audit = event(
+        .loginThrottleReset, by: principal,
+        on: .user(target.id, username: target.user.username.rawValue), [], at: now)
+      let changes = ChangeSet(
+        preconditions: acting.preconditions + [.userVersion(target.id, target.user.version)],
+        auditEvents: [audit],
+        throttleUpdates: CredentialKind.allCases.map {
+          ThrottleUpdate(user: target.id, kind: $0, operation: .reset)
+        })
+      return (changes, ())
+    }
+  }
+
+  // MARK: Self-service
+
+  /// Changes one's own password, proving the current one. Clears "must change password".
+  ///
+  /// Failed proofs count towards the sign-in throttle.
+  ///
+  /// - Parameters:
+  ///   - id: The user, who is also the acting principal.
+  ///   - current: The current password.
+  ///   - new: The new password; it must satisfy the password policy.
+  /// - Returns: The user after the change (with a new security stamp).
+  /// - Throws: ``UserManagementError``: ``UserManagementError/Code/invalidCredentials``
+  ///   when `current` is wrong, ``UserManagementError/Code/throttled``,
+  ///   ``UserManagementError/Code/weakPassword``, or
+  ///   ``UserManagementError/Code/notAuthorized`` for an inactive user.
+  @discardableResult
+  public func changeOwnPassword(of id: UserID, current: Secret, new: Secret)
+    async throws(UserManagementError) -> User
+  {
+    let acting = try await acting(.user(id), requireAdmin: false)
+    guard let record = acting.record else { throw .notAuthorized() }
+    let proven = try await verifyLoginPassword(current, of: record, kind: .password)
+    try configuration.passwordPolicy.validate(new, username: record.user.username)
+    let hasher = configuration.passwordHasher
+    let newHash = try await scheduler.run { () throws(UserManagementError) in
+      try hasher.hash(new)
+    }
+    return try await commitWithRetry { () async throws(UserManagementError) in
+      let acting = try await self.acting(.user(id), requireAdmin: false)
+      guard var updated = acting.record else { throw .notAuthorized() }
+      // The proof was for the hash read before; if it changed since, the proof is stale.
+      guard updated.passwordHash == proven.hash else {
+        throw .conflict("The password changed meanwhile; sign in again.")
+      }
+      let now = configuration.now()
+      updated.passwordHash = newHash
+      updated.user.mustChangePassword = false
+      updated.user.securityStamp = newSecurityStamp()
+      updated.user.version += 1
+      updated.user.updatedAt = now
+      let audit = event(
+        .passwordChanged, by: .user(id), on: .user(id, username: updated.user.username.rawValue),
+        [.secret("password")], at: now)
+      return (
+        ChangeSet(
+          users: [updated], auditEvents: [audit],
+          throttleUpdates: [ThrottleUpdate(user: id, kind: .password, operation: .reset)]),
+        updated.user
+      )
+    }
+  }
+}
+
+// MARK: - Planning
+
+extension UserDirectory {
+  struct PreparedSecret: Sendable {
+    var hash: PasswordHash
+    var generated: Secret?
+  }
+
+  struct PreparedSecrets: Sendable {
+    var password: PreparedSecret?
+    var apiPassword: PreparedSecret?
+  }
+
+  struct Loaded {
+    var acting: Acting
+    var target: UserRecord
+  }
+
+  struct Planned {
+    var record: UserRecord
+    var event: AuditEvent
+    var throttleUpdates: [ThrottleUpdate]
+  }
+
+  func loadForUpdate(_ id: UserID, by principal: Principal, expectedVersion: UInt64?)
+    async throws(UserManagementError) -> Loaded
+  {
+    let acting = try await acting(principal, requireAdmin: false)
+    if !acting.isAdmin && acting.userID != id {
+      throw .notAuthorized()
+    }
+    let target: UserRecord
+    if let record = acting.record, record.id == id {
+      target = record
+    } else {
+      guard let record = try await read({ try await self.store.user(id: id) }) else {
+        throw .userNotFound()
+      }
+      target = record
+    }
+    if let expectedVersion, target.user.version != expectedVersion {
+      throw .conflict(
+        "The user is at version \(target.user.version), not \(expectedVersion); reload it.")
+    }
+    return Loaded(acting: acting, target: target)
+  }
+
+  /// Applies the rules of an edit to the state read, producing the new record and its audit
+  /// event, or `nil` when nothing would change. Pure: no I/O. With `secrets == nil` it only
+  /// checks the rules.
+  func plan(
+    _ update: UserUpdate, on target: UserRecord, by acting: Acting, secrets: PreparedSecrets?,
+    at now: Date
+  ) throws(UserManagementError) -> Planned? {
+    let isSelf = acting.userID == target.id
+    if !acting.isAdmin {
+      // A General User: only their own name.
+      guard isSelf, update.touchesOnlyNames else {
+        throw .notAuthorized(
+          "General Users may change only their own first and last name, and their own "
+            + "password with the current one.")
+      }
+    }
+    if isSelf {
+      if let status = update.status, status != target.user.status {
+        throw UserManagementError(
+          .selfModificationForbidden, "You cannot activate or deactivate yourself.",
+          context: ["field": "status"])
+      }
+      if let role = update.role, role != target.user.role {
+        throw UserManagementError(
+          .selfModificationForbidden, "You cannot grant or revoke your own admin access.",
+          context: ["field": "role"])
+      }
+      if update.password != nil {
+        throw UserManagementError(
+          .invalidOperation, "Change your own password with your current password.",
+          context: ["field": "password"])
+      }
+    }
+
+    var record = target
+    var user = record.user
+    var changes: [FieldChange] = []
+    var kinds: Set<AuditAction> = []
+    var credentialsChanged = false
+    var throttleUpdates: [ThrottleUpdate] = []
+
+    if let firstName = update.firstName {
+      let value = try PersonName.validate(firstName, field: "firstName")
+      if value != user.firstName {
+        changes.append(FieldChange(field: "firstName", oldValue: user.firstName, newValue: value))
+        user.firstName = value
+        kinds.insert(.userUpdated)
+      }
+    }
+    if let lastName = update.lastName {
+      let value = try PersonName.validate(lastName, field: "lastName")
+      if value != user.lastName {
+        changes.append(FieldChange(field: "lastName", oldValue: user.lastName, newValue: value))
+        user.lastName = value
+        kinds.insert(.userUpdated)
+      }
+    }
+    if let status = update.status, status != user.status {
+      changes.append(
+        FieldChange(field: "status", oldValue: user.status.rawValue, newValue: status.rawValue))
+      user.status = status
+      kinds.insert(status == .active ? .userActivated : .userDeactivated)
+      credentialsChanged = true
+    }
+    let role = update.role ?? user.role
+    if role != user.role {
+      changes.append(
+        FieldChange(field: "role", oldValue: user.role.rawValue, newValue: role.rawValue))
+      user.role = role
+      kinds.insert(.roleChanged)
+      credentialsChanged = true
+    }
+    var policies = update.policies ?? user.policies
+    if role == .admin {
+      if let requested = update.policies, !requested.isEmpty {
+        throw UserManagementError(
+          .invalidOperation,
+          "Policies apply to General Users only; administrators may do anything.",
+          context: ["field": "policies"])
+      }
+      policies = []
+    }
+    if policies != user.policies {
+      changes.append(
+        FieldChange(
+          field: "policies", oldValue: Self.describe(user.policies),
+          newValue: Self.describe(policies)))
+      user.policies = policies
+      kinds.insert(update.role != nil ? .roleChanged : .policiesChanged)
+    }
+    if let password = secrets?.password {
+      record.passwordHash = password.hash
+      user.hasPassword = true
+      user.mustChangePassword = configuration.requirePasswordChangeAfterAdminReset
+      changes.append(.secret("password"))
+      kinds.insert(.passwordReset)
+      credentialsChanged = true
+      throttleUpdates.append(ThrottleUpdate(user: target.id, kind: .password, operation: .reset))
+    }
+    let apiAccess = update.apiAccessEnabled ?? user.apiAccessEnabled
+    if update.apiPassword != nil && !apiAccess {
+      throw UserManagementError(
+        .invalidOperation, "Enable direct API access before setting an API password.",
+        context: ["field": "apiPassword"])
+    }
+    if apiAccess != user.apiAccessEnabled {
+      changes.append(
+        FieldChange(
+          field: "apiAccess", oldValue: String(user.apiAccessEnabled), newValue: String(apiAccess)))
+      user.apiAccessEnabled = apiAccess
+      kinds.insert(apiAccess ? .apiAccessEnabled : .apiAccessDisabled)
+      credentialsChanged = true
+    }
+    if !apiAccess && record.apiPasswordHash != nil {
+      record.apiPasswordHash = nil
+      changes.append(.secret("apiPassword"))
+    }
+    if let apiPassword = secrets?.apiPassword {
+      record.apiPasswordHash = apiPassword.hash
+      changes.append(.secret("apiPassword"))
+      kinds.insert(.apiPasswordSet)
+      credentialsChanged = true
+      throttleUpdates.append(
+        ThrottleUpdate(user: target.id, kind: .apiPassword, operation: .reset))
+    }
+
+    guard !changes.isEmpty else { return nil }
+    if credentialsChanged { user.securityStamp = newSecurityStamp() }
+    user.hasPassword = record.passwordHash != nil
+    user.hasAPIPassword = record.apiPasswordHash != nil
+    user.version += 1
+    user.updatedAt = now
+    record.user = user
+
+    let action: AuditAction
+    if kinds.count == 1, let only = kinds.first {
+      action = only
+    } else if kinds == [.apiAccessEnabled, .apiPasswordSet] {
+      action = .apiAccessEnabled
+    } else {
+      action = .userUpdated
+    }
+    let audit = event(
+      action, by: acting.principal, on: .user(target.id, username: user.username.rawValue),
+      changes, at: now)
+    return Planned(record: record, event: audit, throttleUpdates: throttleUpdates)
+  }
+
+  /// Checks, generates and hashes a new login password, off the concurrency pool.
+  func prepare(_ secret: NewSecret?, for username: Username, field: String)
+    async throws(UserManagementError) -> PreparedSecret?
+  {
+    guard let secret else { return nil }
+    let plaintext: Secret
+    let generated: Secret?
+    switch secret {
+    case .typed(let typed):
+      try configuration.passwordPolicy.validate(typed, username: username, field: field)
+      plaintext = typed
+      generated = nil
+    case .generated:
+      plaintext = try configuration.passwordGenerator.generatePassword(
+        for: username, policy: configuration.passwordPolicy)
+      generated = plaintext
+    }
+    let hasher = configuration.passwordHasher
+    let hash = try await scheduler.run { () throws(UserManagementError) in
+      try hasher.hash(plaintext)
+    }
+    return PreparedSecret(hash: hash, generated: generated)
+  }
+
+  /// A typed API password is treated like a password (policy and slow hash); a generated one
+  /// is a high-entropy token with a fast keyed hash.
+  func prepareAPIPassword(_ secret: NewSecret?, for username: Username)
+    async throws(UserManagementError) -> PreparedSecret?
+  {
+    guard let secret else { return nil }
+    switch secret {
+    case .typed:
+      return try await prepare(secret, for: username, field: "apiPassword")
+    case .generated:
+      let token = configuration.apiPasswordGenerator.generate()
+      return PreparedSecret(
+        hash: configuration.apiPasswordGenerator.hash(token), generated: token)
+    }
+  }
+
+  func requireUsernameFree(_ username: Username) async throws(UserManagementError) {
+    if try await read({ try await self.store.user(usernameKey: username.canonical) }) != nil {
+      throw UserManagementError(
+        .usernameTaken, "A user named \(username) already exists.",
+        context: ["field": "username"])
+    }
+  }
+
+  func requirePoliciesExist(_ ids: Set<PolicyID>) async throws(UserManagementError) {
+    for id in ids.sorted() where try await read({ try await self.store.policy(id: id) }) == nil {
+      throw UserManagementError(
+        .policyNotFound, "No policy has the id \(id).", context: ["policy": id.description])
+    }
+  }
+
+  static func describe(_ policies: Set<PolicyID>) -> String {
+    policies.sorted().map(\.description).joined(separator: ",")
+  }
+}

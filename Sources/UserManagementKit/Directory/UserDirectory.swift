@@ -1,0 +1,222 @@
+public import FoundationEssentials
+import Synchronization
+
+/// The user-administration console as a library: every operation, with its rules enforced.
+///
+/// `UserDirectory` is the only public way to change users and policies. Every operation names
+/// the ``Principal`` acting, checks that the principal may perform it, checks the directory's
+/// rules against the current state, and commits the change together with its audit event
+/// through the ``DirectoryStore``. The store re-checks the state the checks relied on at commit
+/// time (see ``ChangeSet``), so concurrent operations can never combine into a state the rules
+/// forbid; when a concurrent commit invalidated what an operation read, the directory re-reads
+/// and re-checks, up to ``Configuration/maximumCommitAttempts`` times.
+///
+/// ```swift
+/// let directory = UserDirectory(store: InMemoryDirectoryStore())
+/// let admin = try await directory.bootstrap(
+///   NewUser(username: "ada@example.com", firstName: "Ada", lastName: "Lovelace",
+///           password: .typed(Secret("correct horse battery staple"))))
+/// ```
+public final class UserDirectory: Sendable {
+  /// Settings of a directory.
+  public struct Configuration: Sendable {
+    /// Hashes new login passwords and typed API passwords, and verifies stored ones.
+    public var passwordHasher: any PasswordHasher
+    /// The rules for new passwords and typed API passwords.
+    public var passwordPolicy: PasswordPolicy
+    /// Makes passwords for "Auto-Generate Password".
+    public var passwordGenerator: any PasswordGenerator
+    /// Makes and checks generated API passwords.
+    public var apiPasswordGenerator: APIPasswordGenerator
+    /// Slows down and locks credentials after failed sign-ins.
+    public var loginThrottle: LoginThrottlePolicy
+    /// Whether the owner of a resource may act on it regardless of policies.
+    public var ownersMayActOnTheirResources: Bool
+    /// Whether a password an administrator sets or generates for another user must be
+    /// changed at the next sign-in.
+    public var requirePasswordChangeAfterAdminReset: Bool
+    /// The most password hashes computed at once (default: the number of processors).
+    public var maximumConcurrentHashes: Int
+    /// How often an operation re-reads and retries after a concurrent commit invalidated what
+    /// it read, before reporting ``UserManagementError/Code/versionConflict``.
+    public var maximumCommitAttempts: Int
+    /// The current time. Inject a fixed clock in tests.
+    public var now: @Sendable () -> Date
+    /// Makes identifiers for users, policies and audit events. Inject a sequence in tests.
+    public var makeIdentifier: @Sendable () -> UUID
+    /// Randomness for security stamps.
+    public var random: any RandomSource
+
+    /// Creates a configuration.
+    ///
+    /// - Parameters:
+    ///   - passwordHasher: The password hasher (default PBKDF2-HMAC-SHA256, 600,000
+    ///     iterations).
+    ///   - passwordPolicy: The password policy.
+    ///   - passwordGenerator: The password generator.
+    ///   - apiPasswordGenerator: The API password generator.
+    ///   - loginThrottle: The failed sign-in policy.
+    ///   - ownersMayActOnTheirResources: Whether owners may act on their resources.
+    ///   - requirePasswordChangeAfterAdminReset: Whether admin-set passwords must be changed.
+    ///   - maximumConcurrentHashes: The most hashes at once.
+    ///   - maximumCommitAttempts: The most attempts per operation under contention.
+    ///   - now: The clock.
+    ///   - makeIdentifier: The identifier source.
+    ///   - random: The randomness source.
+    public init(
+      passwordHasher: (any PasswordHasher)? = nil,
+      passwordPolicy: PasswordPolicy = PasswordPolicy(),
+      passwordGenerator: any PasswordGenerator = RandomPasswordGenerator(),
+      apiPasswordGenerator: APIPasswordGenerator = APIPasswordGenerator(),
+      loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
+      ownersMayActOnTheirResources: Bool = true,
+      requirePasswordChangeAfterAdminReset: Bool = true,
+      maximumConcurrentHashes: Int? = nil,
+      maximumCommitAttempts: Int = 16,
+      now: @escaping @Sendable () -> Date = { Date() },
+      makeIdentifier: @escaping @Sendable () -> UUID = { UUID() },
+      random: any RandomSource = SystemRandomSource()
+    ) {
+      self.passwordHasher = passwordHasher ?? PBKDF2PasswordHasher(insecureIterations: 600_000)
+      self.passwordPolicy = passwordPolicy
+      self.passwordGenerator = passwordGenerator
+      self.apiPasswordGenerator = apiPasswordGenerator
+      self.loginThrottle = loginThrottle
+      self.ownersMayActOnTheirResources = ownersMayActOnTheirResources
+      self.requirePasswordChangeAfterAdminReset = requirePasswordChangeAfterAdminReset
+      self.maximumConcurrentHashes = max(
+        1, maximumConcurrentHashes ?? Platform.activeProcessorCount)
+      self.maximumCommitAttempts = max(1, maximumCommitAttempts)
+      self.now = now
+      self.makeIdentifier = makeIdentifier
+      self.random = random
+    }
+  }
+
+  /// The store behind the directory.
+  public let store: any DirectoryStore
+  /// The directory's settings.
+  public let configuration: Configuration
+  let scheduler: HashingScheduler
+  let dummyHash: DummyHash
+
+  /// Creates a directory over a store.
+  ///
+  /// - Parameters:
+  ///   - store: The storage.
+  ///   - configuration: The settings.
+  public init(store: any DirectoryStore, configuration: Configuration = Configuration()) {
+    self.store = store
+    self.configuration = configuration
+    self.scheduler = HashingScheduler(limit: configuration.maximumConcurrentHashes)
+    self.dummyHash = DummyHash()
+  }
+}
+
+// MARK: - Shared machinery
+
+extension UserDirectory {
+  /// The acting principal, resolved against the current state.
+  struct Acting {
+    var principal: Principal
+    /// The actor's record when the principal is a user.
+    var record: UserRecord?
+
+    var isAdmin: Bool { record.map { $0.user.role == .admin } ?? true }
+    var userID: UserID? { record?.id }
+
+    /// Pins the actor's state for the commit, so a concurrent demotion or deactivation of the
+    /// actor invalidates the operation.
+    var preconditions: [CommitPrecondition] {
+      record.map { [.userVersion($0.id, $0.user.version)] } ?? []
+    }
+  }
+
+  /// Reads the acting principal. Users must exist and be active; `requireAdmin` also demands
+  /// the administrator role.
+  func acting(_ principal: Principal, requireAdmin: Bool) async throws(UserManagementError)
+    -> Acting
+  {
+    switch principal {
+    case .system(let name):
+      guard !name.isEmpty else {
+        throw .invalidField("principal", "empty", "A system principal needs a name.")
+      }
+      return Acting(principal: principal, record: nil)
+    case .user(let id):
+      guard let record = try await read({ try await self.store.user(id: id) }),
+        record.user.status == .active
+      else {
+        throw .notAuthorized("Only active users may act.")
+      }
+      if requireAdmin && record.user.role != .admin {
+        throw .notAuthorized()
+      }
+      return Acting(principal: principal, record: record)
+    }
+  }
+
+  /// Calls the store, turning foreign errors into ``UserManagementError/Code/storageFailure``.
+  func read<T>(_ body: () async throws -> T) async throws(UserManagementError) -> T {
+    do {
+      return try await body()
+    } catch let error as UserManagementError {
+      throw error
+    } catch {
+      // The underlying error is not echoed: a host store's errors may quote stored values.
+      throw UserManagementError(
+        .storageFailure, "The store failed (\(type(of: error))); nothing was changed.")
+    }
+  }
+
+  /// Runs read-check-commit until the commit succeeds, a rule refuses, or attempts run out.
+  ///
+  /// `attempt` reads the state it needs, checks the rules, and returns the change set (whose
+  /// preconditions pin what it read) and the operation's result. A version conflict at commit
+  /// means another commit changed that state meanwhile, so the whole attempt is repeated
+  /// against the new state.
+  func commitWithRetry<R>(
+    _ attempt: () async throws(UserManagementError) -> (ChangeSet?, R)
+  ) async throws(UserManagementError) -> R {
+    var attempts = 0
+    while true {
+      attempts += 1
+      let (changes, result) = try await attempt()
+      guard let changes else { return result }
+      do {
+        try await read { try await self.store.commit(changes) }
+        return result
+      } catch where error.code == .versionConflict && attempts < configuration.maximumCommitAttempts {
+        await Task.yield()
+        continue
+      }
+    }
+  }
+
+  func event(
+    _ action: AuditAction, by principal: Principal, on target: AuditTarget,
+    _ changes: [FieldChange], at time: Date
+  ) -> AuditEvent {
+    AuditEvent(
+      id: configuration.makeIdentifier(), time: time, actor: principal, target: target,
+      action: action, changes: changes)
+  }
+
+  func newSecurityStamp() -> SecurityStamp {
+    SecurityStamp.random(using: configuration.random)
+  }
+}
+
+/// A hash of a random password, computed once with the configured hasher, that sign-ins
+/// verify against when the account does not exist or has no password, so that they cost the
+/// same KDF work as a wrong password (no account enumeration by timing).
+final class DummyHash: Sendable {
+  private let cached = Mutex<PasswordHash?>(nil)
+
+  func get(_ hasher: any PasswordHasher) throws(UserManagementError) -> PasswordHash {
+    if let hash = cached.withLock({ $0 }) { return hash }
+    let hash = try hasher.hash(Secret(bytes: SystemRandomSource().bytes(24)))
+    cached.withLock { $0 = hash }
+    return hash
+  }
+}

@@ -1,0 +1,141 @@
+/// The one error type UserManagementKit throws.
+///
+/// Every error carries a stable ``code`` that hosts can switch on, a human-readable
+/// ``message`` that is safe to show to the person who made the request, and a ``context``
+/// dictionary with machine-readable details (the field that was refused, the reason, a count).
+/// No error ever contains a password, an API password or a password hash.
+///
+/// Match errors by code with a pattern:
+///
+/// ```swift
+/// do {
+///   try await directory.setStatus(.inactive, of: me.id, by: .user(me.id))
+/// } catch UserManagementError.Code.selfModificationForbidden {
+///   // show "you cannot deactivate yourself"
+/// }
+/// ```
+public struct UserManagementError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// The stable, machine-readable identity of an error.
+  ///
+  /// Codes are strings so that new codes can be added without breaking callers' `switch`
+  /// statements and so that they survive serialization (the CLI prints them in JSON).
+  public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The code's stable string form, such as `"not_authorized"`.
+    public let rawValue: String
+
+    /// Creates a code from its string form.
+    ///
+    /// - Parameter rawValue: The code's stable string form.
+    public init(rawValue: String) {
+      self.rawValue = rawValue
+    }
+
+    /// The code's string form.
+    public var description: String { rawValue }
+
+    /// Matches any error that is a ``UserManagementError`` with this code.
+    ///
+    /// - Parameters:
+    ///   - code: The code to look for.
+    ///   - error: The error being matched.
+    /// - Returns: Whether `error` is a ``UserManagementError`` whose code is `code`.
+    public static func ~= (code: Code, error: any Error) -> Bool {
+      (error as? UserManagementError)?.code == code
+    }
+
+    /// The acting principal may not perform the operation (not an active admin, or not the
+    /// owner of the record for a self-service operation).
+    public static let notAuthorized = Code(rawValue: "not_authorized")
+    /// Users may not activate, deactivate, promote or demote themselves.
+    public static let selfModificationForbidden = Code(rawValue: "self_modification_forbidden")
+    /// The change would leave the directory without an active administrator.
+    public static let lastActiveAdministrator = Code(rawValue: "last_active_administrator")
+    /// The directory already has users, so it cannot be bootstrapped again.
+    public static let alreadyBootstrapped = Code(rawValue: "already_bootstrapped")
+    /// No user with the given identifier or username exists.
+    public static let userNotFound = Code(rawValue: "user_not_found")
+    /// Another user already has this username (compared case-insensitively).
+    public static let usernameTaken = Code(rawValue: "username_taken")
+    /// The username is not a valid e-mail address.
+    public static let invalidUsername = Code(rawValue: "invalid_username")
+    /// A field of a request was refused; `context["field"]` and `context["reason"]` say
+    /// which and why.
+    public static let invalidField = Code(rawValue: "invalid_field")
+    /// A password or API password was refused by the password policy;
+    /// `context["reasons"]` lists the machine-readable reasons.
+    public static let weakPassword = Code(rawValue: "weak_password")
+    /// The record changed since the version the caller named.
+    public static let versionConflict = Code(rawValue: "version_conflict")
+    /// No policy with the given identifier or name exists.
+    public static let policyNotFound = Code(rawValue: "policy_not_found")
+    /// Another policy already has this name (compared case-insensitively).
+    public static let policyNameTaken = Code(rawValue: "policy_name_taken")
+    /// The policy is still assigned to users; `context["holders"]` says how many.
+    public static let policyInUse = Code(rawValue: "policy_in_use")
+    /// A policy document could not be parsed or is not valid.
+    public static let invalidPolicy = Code(rawValue: "invalid_policy")
+    /// The username, password or API password is wrong, or the account cannot authenticate.
+    public static let invalidCredentials = Code(rawValue: "invalid_credentials")
+    /// The credentials are correct but the account is inactive.
+    public static let accountInactive = Code(rawValue: "account_inactive")
+    /// Too many consecutive failed attempts; `context["retryAfterSeconds"]` says when to
+    /// try again, or is absent when an administrator must unlock the account.
+    public static let throttled = Code(rawValue: "throttled")
+    /// Direct API access is disabled for the account.
+    public static let apiAccessDisabled = Code(rawValue: "api_access_disabled")
+    /// A pagination cursor was malformed or belongs to a different query.
+    public static let invalidCursor = Code(rawValue: "invalid_cursor")
+    /// A stored password hash could not be parsed or uses an unsupported algorithm.
+    public static let unsupportedHash = Code(rawValue: "unsupported_hash")
+    /// The operation is not valid in the target's current state (for example, assigning
+    /// policies to an administrator).
+    public static let invalidOperation = Code(rawValue: "invalid_operation")
+    /// The storage layer failed; the change was not applied.
+    public static let storageFailure = Code(rawValue: "storage_failure")
+  }
+
+  /// The stable, machine-readable code.
+  public let code: Code
+  /// A human-readable explanation, safe to show to the requester. Never contains a secret.
+  public let message: String
+  /// Machine-readable details, such as `field`, `reason`, `holders` or `retryAfterSeconds`.
+  public let context: [String: String]
+
+  /// Creates an error.
+  ///
+  /// - Parameters:
+  ///   - code: The stable code.
+  ///   - message: A human-readable explanation. Never put a secret in it.
+  ///   - context: Machine-readable details.
+  public init(_ code: Code, _ message: String, context: [String: String] = [:]) {
+    self.code = code
+    self.message = message
+    self.context = context
+  }
+
+  /// The code and message, for logs: `"not_authorized: only active administrators …"`.
+  public var description: String { "\(code.rawValue): \(message)" }
+}
+
+extension UserManagementError {
+  static func invalidField(_ field: String, _ reason: String, _ message: String) -> Self {
+    UserManagementError(
+      .invalidField, message, context: ["field": field, "reason": reason])
+  }
+
+  static func notAuthorized(_ message: String = "Only active administrators may do this.")
+    -> Self
+  {
+    UserManagementError(.notAuthorized, message)
+  }
+
+  static func userNotFound() -> Self {
+    UserManagementError(.userNotFound, "No such user.")
+  }
+
+  static func conflict(_ message: String = "The record changed; reload it and try again.")
+    -> Self
+  {
+    UserManagementError(.versionConflict, message)
+  }
+}

@@ -1,0 +1,91 @@
+/// The answer to "may this user perform this action on this resource?", with the rule that
+/// decided it.
+public struct AuthorizationDecision: Hashable, Sendable, CustomStringConvertible {
+  /// Which rule decided.
+  public enum Reason: Hashable, Sendable {
+    /// The user is an active administrator.
+    case administrator
+    /// The user owns the resource and owners are allowed (see
+    /// ``UserDirectory/Configuration/ownersMayActOnTheirResources``).
+    case owner
+    /// A policy's permission granted it.
+    case policy(id: PolicyID, name: String, permissionIndex: Int)
+    /// The user is inactive, so nothing is allowed.
+    case inactiveUser
+    /// The user does not exist.
+    case unknownUser
+    /// No rule granted it.
+    case defaultDeny
+  }
+
+  /// Whether the action is allowed.
+  public let isAllowed: Bool
+  /// The rule that decided.
+  public let reason: Reason
+
+  /// Creates a decision.
+  ///
+  /// - Parameters:
+  ///   - isAllowed: Whether it is allowed.
+  ///   - reason: The deciding rule.
+  public init(isAllowed: Bool, reason: Reason) {
+    self.isAllowed = isAllowed
+    self.reason = reason
+  }
+
+  /// A one-line explanation, such as `allowed by policy "Editors" (permission #1)`.
+  public var description: String {
+    switch reason {
+    case .administrator: "allowed: the user is an active administrator"
+    case .owner: "allowed: the user owns the resource"
+    case .policy(_, let name, let index):
+      "allowed by policy \"\(name)\" (permission #\(index + 1))"
+    case .inactiveUser: "denied: the user is inactive"
+    case .unknownUser: "denied: no such user"
+    case .defaultDeny: "denied: no policy grants it"
+    }
+  }
+}
+
+/// Pure policy evaluation, with no I/O.
+public enum PolicyEvaluator {
+  /// Decides whether `user` may perform `action` on `resource`.
+  ///
+  /// The rules, in order: an inactive user is denied; an administrator is allowed; the owner of
+  /// the resource is allowed when `ownersAllowed` is true; a General User is allowed by the
+  /// first permission, in policy-name order, of a policy they hold that grants the action on
+  /// the resource; otherwise denied. Policy ids the user holds that are not in `policies`
+  /// grant nothing.
+  ///
+  /// - Parameters:
+  ///   - user: The user, or `nil` if unknown.
+  ///   - action: The action.
+  ///   - resource: The resource.
+  ///   - policies: The policies the user holds that exist.
+  ///   - ownersAllowed: Whether owners may act on their resources.
+  /// - Returns: The decision and the rule that made it.
+  public static func decide(
+    user: User?, action: Action, resource: Resource, policies: [Policy], ownersAllowed: Bool
+  ) -> AuthorizationDecision {
+    guard let user else { return AuthorizationDecision(isAllowed: false, reason: .unknownUser) }
+    guard user.status == .active else {
+      return AuthorizationDecision(isAllowed: false, reason: .inactiveUser)
+    }
+    if user.role == .admin {
+      return AuthorizationDecision(isAllowed: true, reason: .administrator)
+    }
+    if ownersAllowed, let owner = resource.owner, owner == user.id {
+      return AuthorizationDecision(isAllowed: true, reason: .owner)
+    }
+    let held = policies.filter { user.policies.contains($0.id) }
+      .sorted { ($0.nameKey, $0.id) < ($1.nameKey, $1.id) }
+    for policy in held {
+      for (index, permission) in policy.permissions.enumerated()
+      where permission.grants(action, on: resource) {
+        return AuthorizationDecision(
+          isAllowed: true, reason: .policy(id: policy.id, name: policy.name, permissionIndex: index))
+      }
+    }
+    return AuthorizationDecision(isAllowed: false, reason: .defaultDeny)
+  }
+}

@@ -1,0 +1,175 @@
+/// A user's login name: an e-mail address that never changes once the user exists.
+///
+/// A `Username` keeps the address exactly as it was typed (``rawValue``) and derives a
+/// canonical comparison key (``canonical``) used for uniqueness and lookup, so
+/// `Ada@Example.com` and `ada@example.com` name the same account.
+///
+/// Validation follows the WHATWG HTML Living Standard's definition of a *valid e-mail
+/// address* (the rule browsers apply to `<input type=email>`): a local part of ASCII letters,
+/// digits and ``!#$%&'*+/=?^_`{|}~.-``, an `@`, and a domain of one or more dot-separated
+/// labels, each 1–63 letters, digits or hyphens that neither begins nor ends with a hyphen.
+/// The whole address is limited to 254 characters (RFC 5321's path limit less the brackets).
+public struct Username: Hashable, Sendable, Codable, CustomStringConvertible {
+  /// The address exactly as it was entered.
+  public let rawValue: String
+
+  /// The canonical comparison key: the address with ASCII letters lowercased.
+  ///
+  /// Canonicalization is idempotent: the canonical form of a canonical form is itself.
+  public var canonical: String { Self.canonicalize(rawValue) }
+
+  /// The part before the `@`.
+  public var localPart: Substring {
+    rawValue[..<(rawValue.lastIndex(of: "@") ?? rawValue.endIndex)]
+  }
+
+  /// The longest address accepted, in characters.
+  public static let maximumLength = 254
+
+  /// Validates and wraps an e-mail address.
+  ///
+  /// - Parameter rawValue: The address as entered.
+  /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/invalidUsername``
+  ///   and a `reason` in its context when the address is not a valid e-mail address.
+  public init(_ rawValue: String) throws(UserManagementError) {
+    if let reason = Self.validationFailure(rawValue) {
+      throw UserManagementError(
+        .invalidUsername, "The username must be a valid e-mail address: \(reason.message).",
+        context: ["field": "username", "reason": reason.code])
+    }
+    self.rawValue = rawValue
+  }
+
+  /// The address as entered.
+  public var description: String { rawValue }
+
+  /// Two usernames are equal when their canonical forms are.
+  ///
+  /// - Parameters:
+  ///   - lhs: A username.
+  ///   - rhs: Another username.
+  /// - Returns: Whether both name the same account.
+  public static func == (lhs: Username, rhs: Username) -> Bool {
+    lhs.canonical == rhs.canonical
+  }
+
+  /// Hashes the canonical form.
+  ///
+  /// - Parameter hasher: The hasher.
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(canonical)
+  }
+
+  /// Decodes and validates an address.
+  ///
+  /// - Parameter decoder: The decoder.
+  /// - Throws: `DecodingError.dataCorrupted` when the address is invalid.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    let string = try container.decode(String.self)
+    do {
+      try self.init(string)
+    } catch {
+      throw DecodingError.dataCorruptedError(in: container, debugDescription: error.message)
+    }
+  }
+
+  /// Encodes the address as entered.
+  ///
+  /// - Parameter encoder: The encoder.
+  /// - Throws: Errors from the encoder.
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(rawValue)
+  }
+
+  /// Returns the canonical comparison key of an address (ASCII letters lowercased).
+  ///
+  /// Valid addresses are ASCII-only, so this is a total, idempotent function on them; on
+  /// other strings it lowercases ASCII letters and leaves everything else untouched.
+  ///
+  /// - Parameter address: Any string.
+  /// - Returns: The canonical key.
+  public static func canonicalize(_ address: String) -> String {
+    var needsWork = false
+    for byte in address.utf8 where byte >= 0x41 && byte <= 0x5A {
+      needsWork = true
+      break
+    }
+    guard needsWork else { return address }
+    return String(
+      decoding: address.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+  }
+
+  struct Failure {
+    var code: String
+    var message: String
+  }
+
+  static func validationFailure(_ address: String) -> Failure? {
+    let bytes = Array(address.utf8)
+    if bytes.isEmpty { return Failure(code: "empty", message: "it is empty") }
+    if bytes.count > maximumLength {
+      return Failure(code: "too_long", message: "it is longer than \(maximumLength) characters")
+    }
+    guard let at = bytes.lastIndex(of: UInt8(ascii: "@")) else {
+      return Failure(code: "missing_at", message: "it has no '@'")
+    }
+    if bytes[..<at].contains(UInt8(ascii: "@")) {
+      return Failure(code: "multiple_at", message: "it has more than one '@'")
+    }
+    let local = bytes[..<at]
+    let domain = bytes[(at + 1)...]
+    if local.isEmpty {
+      return Failure(code: "empty_local_part", message: "nothing comes before the '@'")
+    }
+    for byte in local where !isLocalPartByte(byte) {
+      return Failure(
+        code: "invalid_local_part_character",
+        message: "the part before the '@' contains a character that is not allowed")
+    }
+    if domain.isEmpty {
+      return Failure(code: "empty_domain", message: "nothing comes after the '@'")
+    }
+    for label in domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
+      if label.isEmpty {
+        return Failure(code: "empty_domain_label", message: "the domain has an empty label")
+      }
+      if label.count > 63 {
+        return Failure(
+          code: "domain_label_too_long",
+          message: "a domain label is longer than 63 characters")
+      }
+      for byte in label where !isAlphanumeric(byte) && byte != UInt8(ascii: "-") {
+        return Failure(
+          code: "invalid_domain_character",
+          message: "the domain contains a character that is not a letter, digit, '-' or '.'")
+      }
+      if label.first == UInt8(ascii: "-") || label.last == UInt8(ascii: "-") {
+        return Failure(
+          code: "domain_label_hyphen",
+          message: "a domain label begins or ends with '-'")
+      }
+    }
+    return nil
+  }
+
+  private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+      || (byte >= 0x61 && byte <= 0x7A)
+  }
+
+  private static func isLocalPartByte(_ byte: UInt8) -> Bool {
+    if isAlphanumeric(byte) { return true }
+    switch byte {
+    case UInt8(ascii: "."), UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"),
+      UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"),
+      UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "?"),
+      UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "{"),
+      UInt8(ascii: "|"), UInt8(ascii: "}"), UInt8(ascii: "~"), UInt8(ascii: "-"):
+      return true
+    default:
+      return false
+    }
+  }
+}

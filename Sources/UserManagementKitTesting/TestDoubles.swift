@@ -1,0 +1,143 @@
+public import FoundationEssentials
+import Synchronization
+public import UserManagementKit
+
+/// A clock for tests: it stands still until advanced.
+public final class TestClock: Sendable {
+  private let current: Mutex<Date>
+
+  /// Creates a clock showing `start`.
+  ///
+  /// - Parameter start: The initial time (default 2026-01-01T00:00:00Z).
+  public init(start: Date = Date(timeIntervalSince1970: 1_767_225_600)) {
+    current = Mutex(start)
+  }
+
+  /// The current time.
+  public var now: Date { current.withLock { $0 } }
+
+  /// Moves the clock forward.
+  ///
+  /// - Parameter seconds: How far.
+  public func advance(by seconds: TimeInterval) {
+    current.withLock { $0 = $0.addingTimeInterval(seconds) }
+  }
+
+  /// A closure for ``UserDirectory/Configuration/now``.
+  public var function: @Sendable () -> Date { { self.now } }
+}
+
+/// Identifiers for tests: `00000000-0000-0000-0000-000000000001`, `…0002`, and so on.
+public final class SequentialIdentifiers: Sendable {
+  private let counter = Mutex<UInt64>(0)
+
+  /// Creates a sequence starting at 1.
+  public init() {}
+
+  /// The next identifier.
+  ///
+  /// - Returns: A UUID whose last 8 bytes count up.
+  public func next() -> UUID {
+    let value = counter.withLock { counter in
+      counter += 1
+      return counter
+    }
+    var bytes = [UInt8](repeating: 0, count: 16)
+    for index in 0..<8 { bytes[15 - index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
+    return UUID(
+      uuid: (
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+        bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+      ))
+  }
+
+  /// A closure for ``UserDirectory/Configuration/makeIdentifier``.
+  public var function: @Sendable () -> UUID { { self.next() } }
+}
+
+/// A deterministic random source for reproducible tests. **Not secure**: never use it
+/// outside tests.
+public final class InsecureSeededRandomSource: RandomSource {
+  private let state: Mutex<UInt64>
+
+  /// Creates a source from a seed.
+  ///
+  /// - Parameter seed: The seed.
+  public init(seed: UInt64) {
+    state = Mutex(seed)
+  }
+
+  /// Fills `bytes` from a SplitMix64 sequence.
+  ///
+  /// - Parameter bytes: The buffer to overwrite.
+  public func fill(_ bytes: inout [UInt8]) {
+    state.withLock { state in
+      var index = 0
+      while index < bytes.count {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        for _ in 0..<8 where index < bytes.count {
+          bytes[index] = UInt8(truncatingIfNeeded: z)
+          z >>= 8
+          index += 1
+        }
+      }
+    }
+  }
+}
+
+/// A password hasher that counts how often it hashes and verifies, around another hasher.
+///
+/// Tests use it to prove that every sign-in path runs the key derivation function exactly once
+/// (no account enumeration by timing) and that refused requests run it not at all.
+public final class CountingPasswordHasher: PasswordHasher {
+  private let counts = Mutex((hashes: 0, verifications: 0))
+  /// The hasher doing the work.
+  public let base: any PasswordHasher
+
+  /// Wraps a hasher.
+  ///
+  /// - Parameter base: The hasher doing the work.
+  public init(_ base: any PasswordHasher) {
+    self.base = base
+  }
+
+  /// How many hashes were computed.
+  public var hashCount: Int { counts.withLock { $0.hashes } }
+  /// How many verifications ran.
+  public var verificationCount: Int { counts.withLock { $0.verifications } }
+  /// Hashes plus verifications: the number of KDF runs.
+  public var kdfCount: Int { counts.withLock { $0.hashes + $0.verifications } }
+
+  /// Sets both counts back to zero.
+  public func reset() {
+    counts.withLock { $0 = (0, 0) }
+  }
+
+  /// Counts and forwards.
+  ///
+  /// - Parameter password: The password.
+  /// - Returns: The base hasher's hash.
+  /// - Throws: The base hasher's error.
+  public func hash(_ password: Secret) throws(UserManagementError) -> PasswordHash {
+    counts.withLock { $0.hashes += 1 }
+    return try base.hash(password)
+  }
+
+  /// Counts and forwards.
+  ///
+  /// - Parameters:
+  ///   - password: The password.
+  ///   - hash: The stored hash.
+  /// - Returns: The base hasher's verdict.
+  /// - Throws: The base hasher's error.
+  public func verify(_ password: Secret, against hash: PasswordHash) throws(UserManagementError)
+    -> PasswordVerification
+  {
+    counts.withLock { $0.verifications += 1 }
+    return try base.verify(password, against: hash)
+  }
+}
