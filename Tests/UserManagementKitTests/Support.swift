@@ -1,0 +1,86 @@
+import FoundationEssentials
+import Testing
+import UserManagementKit
+import UserManagementKitTesting
+
+extension Tag {
+  /// Tests that race many tasks; CI runs them again under ThreadSanitizer.
+  @Tag static var concurrency: Self
+}
+
+/// A directory over an in-memory store with a cheap hasher, a test clock and sequential ids.
+struct Harness {
+  let directory: UserDirectory
+  let store: InMemoryDirectoryStore
+  let clock: TestClock
+  let hasher: CountingPasswordHasher
+  let admin: User
+  let adminPassword = Secret("admin-password-long-enough")
+
+  var asAdmin: Principal { .user(admin.id) }
+
+  static let password = Secret("a perfectly fine passphrase")
+
+  init(
+    policy: PasswordPolicy = PasswordPolicy(),
+    throttle: LoginThrottlePolicy = LoginThrottlePolicy(),
+    hasher base: any PasswordHasher = PBKDF2PasswordHasher(insecureIterations: 2),
+    ownersMayAct: Bool = true,
+    requirePasswordChange: Bool = true,
+    store: InMemoryDirectoryStore = InMemoryDirectoryStore()
+  ) async throws {
+    let clock = TestClock()
+    let hasher = CountingPasswordHasher(base)
+    let ids = SequentialIdentifiers()
+    self.clock = clock
+    self.hasher = hasher
+    self.store = store
+    directory = UserDirectory(
+      store: store,
+      configuration: .init(
+        passwordHasher: hasher, passwordPolicy: policy, loginThrottle: throttle,
+        ownersMayActOnTheirResources: ownersMayAct,
+        requirePasswordChangeAfterAdminReset: requirePasswordChange,
+        now: clock.function, makeIdentifier: ids.function))
+    admin = try await directory.bootstrap(
+      NewUser(
+        username: "Admin@Example.com", firstName: "Ada", lastName: "Admin",
+        password: .typed(Secret("admin-password-long-enough")))
+    ).user
+  }
+
+  @discardableResult
+  func add(
+    _ username: String, role: Role = .generalUser, status: UserStatus = .active,
+    policies: Set<PolicyID> = [], apiAccess: Bool = false, password: Secret = Harness.password
+  ) async throws -> User {
+    try await directory.addUser(
+      NewUser(
+        username: username, firstName: "First", lastName: "Last", password: .typed(password),
+        status: status, role: role, policies: policies, apiAccessEnabled: apiAccess),
+      by: asAdmin
+    ).user
+  }
+
+  func allEvents() async throws -> [AuditEvent] {
+    try await directory.auditEvents(AuditQuery(limit: 10_000, newestFirst: false), by: asAdmin)
+  }
+}
+
+/// Expects `body` to throw a ``UserManagementError`` with `code`, and returns it.
+@discardableResult
+func expectError(
+  _ code: UserManagementError.Code, sourceLocation: SourceLocation = #_sourceLocation,
+  _ body: () async throws -> Void
+) async -> UserManagementError? {
+  do {
+    try await body()
+    Issue.record("expected \(code), but it succeeded", sourceLocation: sourceLocation)
+  } catch let error as UserManagementError {
+    #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    return error
+  } catch {
+    Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
+  }
+  return nil
+}
