@@ -81,6 +81,21 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
     self.permissions = permissions
   }
 
+  private enum CodingKeys: String, CodingKey {
+    case name, description, permissions
+  }
+
+  /// Decodes a document; a missing `description` reads as empty.
+  ///
+  /// - Parameter decoder: The decoder.
+  /// - Throws: `DecodingError` when `name` or `permissions` is missing or mistyped.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    name = try container.decode(String.self, forKey: .name)
+    description = try container.decodeIfPresent(String.self, forKey: .description) ?? ""
+    permissions = try container.decode([Permission].self, forKey: .permissions)
+  }
+
   /// The longest description accepted, in characters.
   public static let maximumDescriptionLength = 1000
 
