@@ -15,7 +15,7 @@ struct Harness {
   let clock: TestClock
   let hasher: CountingPasswordHasher
   let admin: User
-  let adminPassword = Secret("admin-password-long-enough")
+  let adminPassword = Secret("correct horse battery staple 9")
 
   var asAdmin: Principal { .user(admin.id) }
 
@@ -45,7 +45,7 @@ struct Harness {
     admin = try await directory.bootstrap(
       NewUser(
         username: "Admin@Example.com", firstName: "Ada", lastName: "Admin",
-        password: .typed(Secret("admin-password-long-enough")))
+        password: .typed(Secret("correct horse battery staple 9")))
     ).user
   }
 

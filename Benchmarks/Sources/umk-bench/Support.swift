@@ -50,10 +50,11 @@ enum Measure {
       }
     #endif
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
     #if os(Linux)
+      getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
       let peak = Int(usage.ru_maxrss) * 1024
     #else
+      getrusage(RUSAGE_SELF, &usage)
       let peak = Int(usage.ru_maxrss)
     #endif
     return (peak, peak)

@@ -1,1 +1,165 @@
-@main struct M { static func main() {} }
+import Foundation
+import UserManagementKit
+
+/// The benchmark runner of `BENCHMARKS.md` for the directory targets of issue 2.
+///
+/// ```text
+/// umk-bench [--quick] [--output FILE] [--strict] [NAME…]
+/// umk-bench --list
+/// ```
+///
+/// Each scale runs in a worker process of its own (the same executable, started with
+/// `--worker SCALE`), so its memory figure is measured from a fresh heap and process start-up
+/// is excluded from every figure. Results go to standard output (or `--output FILE`) as one
+/// JSON object per line; progress goes to standard error.
+@main
+struct UMKBench {
+  /// Exit status of a worker whose benchmarks ran but missed a target.
+  static let missedTargetStatus: Int32 = 3
+
+  static func main() async {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "--worker" {
+      exit(await worker(Array(arguments.dropFirst())))
+    }
+    exit(runner(arguments))
+  }
+
+  /// Parses the command line and runs one worker process per scale.
+  private static func runner(_ arguments: [String]) -> Int32 {
+    var quick = false
+    var strict = false
+    var list = false
+    var outputPath: String?
+    var prefixes: [String] = []
+    var remaining = arguments[...]
+    while let argument = remaining.popFirst() {
+      switch argument {
+      case "--quick": quick = true
+      case "--strict": strict = true
+      case "--list": list = true
+      case "--output", "-o":
+        guard let path = remaining.popFirst() else {
+          Output.log("umk-bench: --output needs a file name")
+          return 2
+        }
+        outputPath = path
+      case "--help", "-h":
+        Output.log(usage)
+        return 0
+      default:
+        if argument.hasPrefix("-") {
+          Output.log("umk-bench: unknown option \(argument)\n\n\(usage)")
+          return 2
+        }
+        prefixes.append(argument)
+      }
+    }
+
+    let scales = quick ? Array(Scale.all.prefix(1)) : Scale.all
+    var plan: [(scale: Scale, names: [String])] = []
+    for scale in scales {
+      let names = BenchmarkKind.allCases.map { $0.name(at: scale) }.filter { name in
+        prefixes.isEmpty || prefixes.contains { name.hasPrefix($0) }
+      }
+      if !names.isEmpty { plan.append((scale, names)) }
+    }
+    if list {
+      for scale in Scale.all {
+        for kind in BenchmarkKind.allCases { print(kind.name(at: scale)) }
+      }
+      return 0
+    }
+    guard !plan.isEmpty else {
+      Output.log(
+        "umk-bench: no benchmark matches \(prefixes.joined(separator: " "))"
+          + (quick ? " (--quick runs only the 100k scale)" : "") + "; see --list")
+      return 2
+    }
+
+    let output: FileHandle
+    if let outputPath {
+      guard FileManager.default.createFile(atPath: outputPath, contents: nil),
+        let handle = FileHandle(forWritingAtPath: outputPath)
+      else {
+        Output.log("umk-bench: cannot write \(outputPath)")
+        return 2
+      }
+      output = handle
+    } else {
+      output = FileHandle.standardOutput
+    }
+
+    guard let executable = Bundle.main.executableURL else {
+      Output.log("umk-bench: cannot find its own executable")
+      return 1
+    }
+    let started = Date()
+    var missed = false
+    for (scale, names) in plan {
+      let process = Process()
+      process.executableURL = executable
+      process.arguments = ["--worker", scale.label] + (quick ? ["--quick"] : []) + names
+      process.standardOutput = output
+      do {
+        try process.run()
+      } catch {
+        Output.log("umk-bench: cannot start the \(scale.label) worker: \(error)")
+        return 1
+      }
+      process.waitUntilExit()
+      switch process.terminationStatus {
+      case 0: break
+      case missedTargetStatus: missed = true
+      default:
+        Output.log(
+          "umk-bench: the \(scale.label) worker failed (status \(process.terminationStatus))")
+        return 1
+      }
+    }
+    let elapsed = Int(Date().timeIntervalSince(started).rounded())
+    Output.log(
+      "umk-bench: finished in \(elapsed) s; "
+        + (missed ? "some targets were missed" : "every target was met"))
+    return strict && missed ? missedTargetStatus : 0
+  }
+
+  /// Runs the benchmarks of one scale in this process.
+  ///
+  /// - Parameter arguments: `SCALE [--quick] NAME…` (full names).
+  /// - Returns: The exit status: 0, ``missedTargetStatus``, or 1 on failure.
+  private static func worker(_ arguments: [String]) async -> Int32 {
+    guard let label = arguments.first, let scale = Scale.named(label) else {
+      Output.log("umk-bench: --worker needs a scale")
+      return 1
+    }
+    let names = Set(arguments.dropFirst())
+    let selected = Set(BenchmarkKind.allCases.filter { names.contains($0.name(at: scale)) })
+    let benchmark = DirectoryBenchmark(
+      scale: scale, selected: selected, plan: .make(quick: names.contains("--quick")))
+    do {
+      let results = try await benchmark.run()
+      for result in results {
+        Output.log(
+          "\(result.name): \(result.kind.unit.json(result.ours)) \(result.kind.unit.rawValue) "
+            + "(target \(result.kind.unit.json(result.kind.target))) "
+            + (result.ok ? "ok" : "MISSED"))
+      }
+      return results.allSatisfy(\.ok) ? 0 : missedTargetStatus
+    } catch {
+      Output.log("umk-bench: \(scale.label): the library refused an operation: \(error)")
+      return 1
+    }
+  }
+
+  private static let usage = """
+    usage: umk-bench [--quick] [--output FILE] [--strict] [NAME…]
+           umk-bench --list
+
+      NAME…          run only benchmarks whose names start with one of these prefixes
+      --quick        the 100k scale only, fewer repetitions (under 2 minutes)
+      --output FILE  write the JSON lines to FILE instead of standard output
+      --strict       exit with status 3 when a target is missed
+      --list         print every benchmark name
+    """
+}
