@@ -27,7 +27,8 @@ struct Harness {
     hasher base: any PasswordHasher = PBKDF2PasswordHasher(insecureIterations: 2),
     ownersMayAct: Bool = true,
     requirePasswordChange: Bool = true,
-    store: InMemoryDirectoryStore = InMemoryDirectoryStore()
+    store: InMemoryDirectoryStore = InMemoryDirectoryStore(),
+    interleaving: Bool = false
   ) async throws {
     let clock = TestClock()
     let hasher = CountingPasswordHasher(base)
@@ -36,7 +37,7 @@ struct Harness {
     self.hasher = hasher
     self.store = store
     directory = UserDirectory(
-      store: store,
+      store: interleaving ? InterleavingDirectoryStore(store) : store,
       configuration: .init(
         passwordHasher: hasher, passwordPolicy: policy, loginThrottle: throttle,
         ownersMayActOnTheirResources: ownersMayAct,
@@ -63,7 +64,8 @@ struct Harness {
   }
 
   func allEvents() async throws -> [AuditEvent] {
-    try await directory.auditEvents(AuditQuery(limit: 10_000, newestFirst: false), by: asAdmin)
+    try await directory.auditEvents(
+      AuditQuery(limit: 10_000, newestFirst: false), by: .system("test-inspection"))
   }
 }
 
