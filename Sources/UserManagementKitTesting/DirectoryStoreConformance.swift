@@ -191,8 +191,7 @@ extension DirectoryStoreConformance {
       try await store.user(usernameKey: "ada2@example.com") == nil, "the new name is not indexed")
   }
 
-  private func failedCommitsApplyNothing(_ store: any DirectoryStore, _ f: Fixtures) async throws
-  {
+  private func failedCommitsApplyNothing(_ store: any DirectoryStore, _ f: Fixtures) async throws {
     let admin = f.record("ada@example.com", role: .admin)
     try await store.commit(ChangeSet(users: [admin]))
     let newcomer = f.record("new@example.com")
@@ -229,14 +228,14 @@ extension DirectoryStoreConformance {
     }
   }
 
-  private func keepsAnActiveAdministrator(_ store: any DirectoryStore, _ f: Fixtures) async throws
-  {
+  private func keepsAnActiveAdministrator(_ store: any DirectoryStore, _ f: Fixtures) async throws {
     try await expectError(.lastActiveAdministrator, "a first user who is not an active admin") {
       try await store.commit(ChangeSet(users: [f.record("general@example.com")]))
     }
     let ada = f.record("ada@example.com", role: .admin)
     try await store.commit(ChangeSet(users: [ada]))
-    let inactive = f.record("ada@example.com", role: .admin, status: .inactive, id: ada.id, version: 2)
+    let inactive = f.record(
+      "ada@example.com", role: .admin, status: .inactive, id: ada.id, version: 2)
     try await expectError(.lastActiveAdministrator, "deactivating the only active admin") {
       try await store.commit(ChangeSet(users: [inactive]))
     }
@@ -378,7 +377,9 @@ extension DirectoryStoreConformance {
       try await store.loginThrottle(for: admin.id, kind: .apiPassword) == .clear,
       "kinds are counted separately")
     try await store.commit(
-      ChangeSet(throttleUpdates: [ThrottleUpdate(user: admin.id, kind: .password, operation: .reset)]))
+      ChangeSet(throttleUpdates: [
+        ThrottleUpdate(user: admin.id, kind: .password, operation: .reset)
+      ]))
     try expect(
       try await store.loginThrottle(for: admin.id, kind: .password) == .clear, "reset clears")
   }
@@ -552,7 +553,9 @@ extension DirectoryStoreConformance {
         version: 1, createdAt: now, updatedAt: now)
     }
 
-    func event(_ record: UserRecord, actor: Principal = .system("conformance"), at time: Date? = nil)
+    func event(
+      _ record: UserRecord, actor: Principal = .system("conformance"), at time: Date? = nil
+    )
       -> AuditEvent
     {
       AuditEvent(

@@ -35,10 +35,12 @@ struct AuthenticationTests {
     let h = try await Harness()
     try await h.add("known@example.com")
     let unknown = await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticate(username: "unknown@example.com", password: Harness.password)
+      _ = try await h.directory.authenticate(
+        username: "unknown@example.com", password: Harness.password)
     }
     let wrong = await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticate(username: "known@example.com", password: Secret("nope nope nope nope"))
+      _ = try await h.directory.authenticate(
+        username: "known@example.com", password: Secret("nope nope nope nope"))
     }
     #expect(unknown == wrong)
   }
@@ -72,7 +74,7 @@ struct AuthenticationTests {
     h.clock.advance(by: 10)
     // A success resets the counter.
     _ = try await h.directory.authenticate(username: "t@example.com", password: Harness.password)
-    #expect(try await h.store.loginThrottle(for: user.id, kind: .password) == .clear)
+    #expect(await h.store.loginThrottle(for: user.id, kind: .password) == .clear)
     // Six failures lock the password until an administrator resets it; status stays active.
     for _ in 0..<6 {
       h.clock.advance(by: 3600)
@@ -86,7 +88,8 @@ struct AuthenticationTests {
     #expect(try await h.directory.user(user.id, by: h.asAdmin).status == .active)
     try await h.directory.resetLoginThrottle(of: user.id, by: h.asAdmin)
     _ = try await h.directory.authenticate(username: "t@example.com", password: Harness.password)
-    let event = try await h.directory.auditEvents(AuditQuery(targetUser: user.id, limit: 1), by: h.asAdmin)
+    let event = try await h.directory.auditEvents(
+      AuditQuery(targetUser: user.id, limit: 1), by: h.asAdmin)
     #expect(event.first?.action == .loginThrottleReset)
   }
 
@@ -98,13 +101,16 @@ struct AuthenticationTests {
   @Test func adminPasswordResetUnlocks() async throws {
     let h = try await Harness(throttle: LoginThrottlePolicy(freeAttempts: 0, lockoutThreshold: 1))
     let user = try await h.add("u@example.com")
-    _ = try? await h.directory.authenticate(username: "u@example.com", password: Secret("wrong wrong wrong!"))
+    _ = try? await h.directory.authenticate(
+      username: "u@example.com", password: Secret("wrong wrong wrong!"))
     await expectError(.throttled) {
       _ = try await h.directory.authenticate(username: "u@example.com", password: Harness.password)
     }
     let reset = try await h.directory.setPassword(.generated, of: user.id, by: h.asAdmin)
     let fresh = try #require(reset.generatedPassword)
-    #expect(try await h.directory.authenticate(username: "u@example.com", password: fresh).mustChangePassword)
+    #expect(
+      try await h.directory.authenticate(username: "u@example.com", password: fresh)
+        .mustChangePassword)
   }
 
   @Test func weakHashesAreUpgradedAtSignIn() async throws {
@@ -112,16 +118,20 @@ struct AuthenticationTests {
     let old = try await Harness(
       hasher: PBKDF2PasswordHasher(insecureIterations: 2, variant: .sha256), store: store)
     try await old.add("legacy@example.com")
-    let before = try #require(try await store.user(usernameKey: "legacy@example.com")?.passwordHash)
+    let before = try #require(await store.user(usernameKey: "legacy@example.com")?.passwordHash)
     #expect(before.encoded.hasPrefix("$pbkdf2-sha256$i=2,"))
     let stronger = UserDirectory(
       store: store,
-      configuration: .init(passwordHasher: PBKDF2PasswordHasher(insecureIterations: 3, variant: .sha512)))
-    let signedIn = try await stronger.authenticate(username: "legacy@example.com", password: Harness.password)
+      configuration: .init(
+        passwordHasher: PBKDF2PasswordHasher(insecureIterations: 3, variant: .sha512)))
+    let signedIn = try await stronger.authenticate(
+      username: "legacy@example.com", password: Harness.password)
     #expect(signedIn.rehashed)
-    let after = try #require(try await store.user(usernameKey: "legacy@example.com")?.passwordHash)
+    let after = try #require(await store.user(usernameKey: "legacy@example.com")?.passwordHash)
     #expect(after.encoded.hasPrefix("$pbkdf2-sha512$i=3,"))
-    #expect(!(try await stronger.authenticate(username: "legacy@example.com", password: Harness.password)).rehashed)
+    #expect(
+      !(try await stronger.authenticate(username: "legacy@example.com", password: Harness.password))
+        .rehashed)
     let event = try #require(
       try await stronger.auditEvents(AuditQuery(limit: 1), by: .system("test")).first)
     #expect(event.action == .passwordRehashed)

@@ -14,20 +14,27 @@ struct PolicyCatalogTests {
     let created = try await h.directory.createPolicy(readers, by: h.asAdmin)
     #expect(created.version == 1)
     await expectError(.policyNameTaken) {
-      try await h.directory.createPolicy(PolicyDocument(name: "READERS", permissions: readers.permissions), by: h.asAdmin)
+      try await h.directory.createPolicy(
+        PolicyDocument(name: "READERS", permissions: readers.permissions), by: h.asAdmin)
     }
     var changed = readers
     changed.name = "Viewers"
-    let updated = try await h.directory.updatePolicy(created.id, changed, by: h.asAdmin, expectedVersion: 1)
+    let updated = try await h.directory.updatePolicy(
+      created.id, changed, by: h.asAdmin, expectedVersion: 1)
     #expect(updated.version == 2 && updated.name == "Viewers")
     await expectError(.versionConflict) {
       try await h.directory.updatePolicy(created.id, readers, by: h.asAdmin, expectedVersion: 1)
     }
     #expect(try await h.directory.policy(named: "viewers", by: h.asAdmin).id == created.id)
     #expect(try await h.directory.policy(created.id, by: h.asAdmin) == updated)
-    await expectError(.policyNotFound) { _ = try await h.directory.policy(named: "Readers", by: h.asAdmin) }
+    await expectError(.policyNotFound) {
+      _ = try await h.directory.policy(named: "Readers", by: h.asAdmin)
+    }
     // Deleting a held policy is refused with the number of holders.
-    let holders = [try await h.add("a@example.com", policies: [created.id]), try await h.add("b@example.com", policies: [created.id])]
+    let holders = [
+      try await h.add("a@example.com", policies: [created.id]),
+      try await h.add("b@example.com", policies: [created.id]),
+    ]
     let inUse = await expectError(.policyInUse) {
       try await h.directory.deletePolicy(created.id, by: h.asAdmin)
     }
@@ -36,8 +43,12 @@ struct PolicyCatalogTests {
     for holder in holders { try await h.directory.setPolicies([], of: holder.id, by: h.asAdmin) }
     try await h.directory.deletePolicy(created.id, by: h.asAdmin)
     #expect(try await h.directory.policies(by: h.asAdmin).isEmpty)
-    await expectError(.policyNotFound) { try await h.directory.deletePolicy(created.id, by: h.asAdmin) }
-    let actions = try await h.directory.auditEvents(AuditQuery(targetPolicy: created.id, newestFirst: false), by: h.asAdmin).map(\.action)
+    await expectError(.policyNotFound) {
+      try await h.directory.deletePolicy(created.id, by: h.asAdmin)
+    }
+    let actions = try await h.directory.auditEvents(
+      AuditQuery(targetPolicy: created.id, newestFirst: false), by: h.asAdmin
+    ).map(\.action)
     #expect(actions == [.policyCreated, .policyUpdated, .policyDeleted])
   }
 
@@ -64,11 +75,19 @@ struct PolicyCatalogTests {
     _ = try await h.directory.importPolicies(json: exported, by: h.asAdmin)
     #expect(try await h.allEvents().count == events)
     // All or nothing: one bad document and nothing is imported.
-    let bad = #"[{"name":"New","permissions":[{"resourceType":"x","allowed":["view"],"resourceIds":["*"]}]}, {"name":"Broken"}]"#
-    await expectError(.invalidPolicy) { _ = try await h.directory.importPolicies(json: Array(bad.utf8), by: h.asAdmin) }
-    await expectError(.policyNotFound) { _ = try await h.directory.policy(named: "New", by: h.asAdmin) }
-    let twice = #"[{"name":"Dup","permissions":[{"resourceType":"x","allowed":["view"],"resourceIds":["*"]}]},{"name":"dup","permissions":[{"resourceType":"x","allowed":["view"],"resourceIds":["*"]}]}]"#
-    await expectError(.policyNameTaken) { _ = try await h.directory.importPolicies(json: Array(twice.utf8), by: h.asAdmin) }
+    let bad =
+      #"[{"name":"New","permissions":[{"resourceType":"x","allowed":["view"],"resourceIds":["*"]}]}, {"name":"Broken"}]"#
+    await expectError(.invalidPolicy) {
+      _ = try await h.directory.importPolicies(json: Array(bad.utf8), by: h.asAdmin)
+    }
+    await expectError(.policyNotFound) {
+      _ = try await h.directory.policy(named: "New", by: h.asAdmin)
+    }
+    let twice =
+      #"[{"name":"Dup","permissions":[{"resourceType":"x","allowed":["view"],"resourceIds":["*"]}]},{"name":"dup","permissions":[{"resourceType":"x","allowed":["view"],"resourceIds":["*"]}]}]"#
+    await expectError(.policyNameTaken) {
+      _ = try await h.directory.importPolicies(json: Array(twice.utf8), by: h.asAdmin)
+    }
   }
 
   @Test func authorizationThroughTheDirectory() async throws {
@@ -76,7 +95,10 @@ struct PolicyCatalogTests {
     let policy = try await h.directory.createPolicy(
       PolicyDocument(
         name: "Project 7",
-        permissions: [Permission(resourceType: "task", allowed: [.view, .edit], resourceIds: [.childrenOf("7")])]),
+        permissions: [
+          Permission(
+            resourceType: "task", allowed: [.view, .edit], resourceIds: [.childrenOf("7")])
+        ]),
       by: h.asAdmin)
     let user = try await h.add("worker@example.com", policies: [policy.id])
     let task = Resource(type: "task", id: "t1", parentID: "7")
@@ -90,10 +112,14 @@ struct PolicyCatalogTests {
     #expect(try await h.directory.explain(user.id, .delete, on: mine).reason == .owner)
     let strict = try await Harness(ownersMayAct: false)
     let other = try await strict.add("o@example.com")
-    #expect(try await !strict.directory.isAllowed(other.id, to: .delete, on: Resource(type: "report", id: "r", owner: other.id)))
+    #expect(
+      try await !strict.directory.isAllowed(
+        other.id, to: .delete, on: Resource(type: "report", id: "r", owner: other.id)))
     try await h.directory.setStatus(.inactive, of: user.id, by: h.asAdmin)
     #expect(try await h.directory.explain(user.id, .view, on: task).reason == .inactiveUser)
-    #expect(try await h.directory.explain(UserID(rawValue: UUID()), .view, on: task).reason == .unknownUser)
+    #expect(
+      try await h.directory.explain(UserID(rawValue: UUID()), .view, on: task).reason
+        == .unknownUser)
   }
 }
 
@@ -101,30 +127,47 @@ struct PolicyCatalogTests {
 struct QueryAndAuditTests {
   @Test func listingsFilterSearchSortAndPaginate() async throws {
     let h = try await Harness()
-    let names = [("Grace", "Hopper"), ("Alan", "Turing"), ("Barbara", "Liskov"), ("Edsger", "Dijkstra"), ("Ada", "Smith")]
+    let names = [
+      ("Grace", "Hopper"), ("Alan", "Turing"), ("Barbara", "Liskov"), ("Edsger", "Dijkstra"),
+      ("Ada", "Smith"),
+    ]
     for (index, (first, last)) in names.enumerated() {
-      let user = try await h.add("\(first.lowercased())@example.com", status: index == 2 ? .inactive : .active, apiAccess: index.isMultiple(of: 2))
-      try await h.directory.updateProfile(of: user.id, firstName: first, lastName: last, by: h.asAdmin)
+      let user = try await h.add(
+        "\(first.lowercased())@example.com", status: index == 2 ? .inactive : .active,
+        apiAccess: index.isMultiple(of: 2))
+      try await h.directory.updateProfile(
+        of: user.id, firstName: first, lastName: last, by: h.asAdmin)
     }
-    let active = try await h.directory.users(UserQuery(filter: UserFilter(status: .active, role: .generalUser)), by: h.asAdmin)
+    let active = try await h.directory.users(
+      UserQuery(filter: UserFilter(status: .active, role: .generalUser)), by: h.asAdmin)
     #expect(active.users.map(\.firstName) == ["Ada", "Alan", "Edsger", "Grace"])
     #expect(active.nextCursor == nil)
-    let searched = try await h.directory.users(UserQuery(filter: UserFilter(search: "SMI")), by: h.asAdmin)
+    let searched = try await h.directory.users(
+      UserQuery(filter: UserFilter(search: "SMI")), by: h.asAdmin)
     #expect(searched.users.map(\.lastName) == ["Smith"])
-    let byLast = try await h.directory.users(UserQuery(sort: UserSort(.lastName, descending: true), limit: 2), by: h.asAdmin)
+    let byLast = try await h.directory.users(
+      UserQuery(sort: UserSort(.lastName, descending: true), limit: 2), by: h.asAdmin)
     #expect(byLast.users.map(\.lastName) == ["Turing", "Smith"])
     let cursor = try #require(byLast.nextCursor)
     let parsed = try UserCursor(parsing: cursor.description)
     #expect(parsed == cursor)
-    let next = try await h.directory.users(UserQuery(sort: UserSort(.lastName, descending: true), limit: 2, after: parsed), by: h.asAdmin)
+    let next = try await h.directory.users(
+      UserQuery(sort: UserSort(.lastName, descending: true), limit: 2, after: parsed), by: h.asAdmin
+    )
     #expect(next.users.map(\.lastName) == ["Liskov", "Hopper"])
     await expectError(.invalidCursor) {
-      _ = try await h.directory.users(UserQuery(sort: UserSort(.firstName), after: parsed), by: h.asAdmin)
+      _ = try await h.directory.users(
+        UserQuery(sort: UserSort(.firstName), after: parsed), by: h.asAdmin)
     }
     await expectError(.invalidCursor) { _ = try UserCursor(parsing: "not-a-cursor!") }
-    await expectError(.invalidField) { _ = try await h.directory.users(UserQuery(limit: 0), by: h.asAdmin) }
-    await expectError(.invalidField) { _ = try await h.directory.users(UserQuery(limit: 1001), by: h.asAdmin) }
-    #expect(try await h.directory.countUsers(matching: UserFilter(apiAccess: true), by: h.asAdmin) == 3)
+    await expectError(.invalidField) {
+      _ = try await h.directory.users(UserQuery(limit: 0), by: h.asAdmin)
+    }
+    await expectError(.invalidField) {
+      _ = try await h.directory.users(UserQuery(limit: 1001), by: h.asAdmin)
+    }
+    #expect(
+      try await h.directory.countUsers(matching: UserFilter(apiAccess: true), by: h.asAdmin) == 3)
   }
 
   @Test func everyChangeHasOneAuditEventWithoutSecrets() async throws {
@@ -133,17 +176,22 @@ struct QueryAndAuditTests {
     let user = try await h.add("audited@example.com")
     h.clock.advance(by: 60)
     try await h.directory.updateUser(
-      user.id, UserUpdate(firstName: "Aud", apiAccessEnabled: true, apiPassword: .generated), by: h.asAdmin)
+      user.id, UserUpdate(firstName: "Aud", apiAccessEnabled: true, apiPassword: .generated),
+      by: h.asAdmin)
     try await h.directory.setStatus(.inactive, of: user.id, by: h.asAdmin)
-    let events = try await h.directory.auditEvents(AuditQuery(targetUser: user.id, newestFirst: false), by: h.asAdmin)
+    let events = try await h.directory.auditEvents(
+      AuditQuery(targetUser: user.id, newestFirst: false), by: h.asAdmin)
     #expect(events.map(\.action) == [.userCreated, .userUpdated, .userDeactivated])
     #expect(events.allSatisfy { $0.actor == h.asAdmin })
     let update = events[1]
-    #expect(update.changes.contains(FieldChange(field: "firstName", oldValue: "First", newValue: "Aud")))
+    #expect(
+      update.changes.contains(FieldChange(field: "firstName", oldValue: "First", newValue: "Aud")))
     #expect(update.changes.contains(.secret("apiPassword")))
-    #expect(update.changes.first { $0.field == "apiPassword" }?.description == "apiPassword changed")
+    #expect(
+      update.changes.first { $0.field == "apiPassword" }?.description == "apiPassword changed")
     #expect(update.time == events[0].time.addingTimeInterval(60))
-    let since = try await h.directory.auditEvents(AuditQuery(since: events[0].time.addingTimeInterval(1)), by: h.asAdmin)
+    let since = try await h.directory.auditEvents(
+      AuditQuery(since: events[0].time.addingTimeInterval(1)), by: h.asAdmin)
     #expect(since.count == 2)
     var streamed: [AuditAction] = []
     for await event in stream {

@@ -69,7 +69,8 @@ struct ConcurrencyTests {
     for admin in admins {
       let final = try #require(everyone.first { $0.id == admin.id })
       let mine = events.filter { $0.target.userID == admin.id }
-      #expect(final.status == (mine.contains { $0.action == .userDeactivated } ? .inactive : .active))
+      #expect(
+        final.status == (mine.contains { $0.action == .userDeactivated } ? .inactive : .active))
       #expect(final.role == (mine.contains { $0.action == .roleChanged } ? .generalUser : .admin))
       #expect(final.version == 1 + UInt64(mine.count))
     }
@@ -80,7 +81,9 @@ struct ConcurrencyTests {
       if let actor = event.actor.userID {
         #expect(!disqualified.contains(actor), "\(actor) acted after being demoted or deactivated")
       }
-      if event.action == .userDeactivated || event.action == .roleChanged, let target = event.target.userID {
+      if event.action == .userDeactivated || event.action == .roleChanged,
+        let target = event.target.userID
+      {
         disqualified.insert(target)
       }
     }

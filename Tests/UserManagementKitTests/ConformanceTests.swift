@@ -23,7 +23,7 @@ struct InMemoryConformanceTests {
 
 /// A deliberately broken store: it drops preconditions before committing.
 final class PreconditionIgnoringStore: DirectoryStore {
-  let base = InMemoryDirectoryStore()
+  let base: any DirectoryStore = InMemoryDirectoryStore()
   func user(id: UserID) async throws -> UserRecord? { try await base.user(id: id) }
   func user(usernameKey: String) async throws -> UserRecord? {
     try await base.user(usernameKey: usernameKey)

@@ -51,9 +51,14 @@ struct PBKDF2HasherTests {
 
   @Test func asksForRehashWhenWeaker() throws {
     let weak = try PBKDF2PasswordHasher(insecureIterations: 5).hash(Secret("pw"))
-    #expect(try PBKDF2PasswordHasher(insecureIterations: 6).verify(Secret("pw"), against: weak) == .validNeedsRehash)
-    #expect(try PBKDF2PasswordHasher(insecureIterations: 5, variant: .sha512).verify(Secret("pw"), against: weak) == .validNeedsRehash)
-    #expect(try PBKDF2PasswordHasher(insecureIterations: 4).verify(Secret("pw"), against: weak) == .valid)
+    #expect(
+      try PBKDF2PasswordHasher(insecureIterations: 6).verify(Secret("pw"), against: weak)
+        == .validNeedsRehash)
+    #expect(
+      try PBKDF2PasswordHasher(insecureIterations: 5, variant: .sha512).verify(
+        Secret("pw"), against: weak) == .validNeedsRehash)
+    #expect(
+      try PBKDF2PasswordHasher(insecureIterations: 4).verify(Secret("pw"), against: weak) == .valid)
   }
 
   @Test(arguments: [
@@ -82,8 +87,11 @@ struct PasswordPolicyTests {
     let policy = PasswordPolicy()
     #expect(policy.minimumLength == 15 && policy.maximumLength >= 64 && policy.maximumBytes == 4096)
     #expect(PasswordPolicy.multiFactor.minimumLength == 8)
-    #expect(policy.violations(of: Secret("a sufficiently long passphrase"), username: username).isEmpty)
-    #expect(policy.violations(of: Secret("ééééééééééééééé"), username: username).isEmpty, "code points, not bytes")
+    #expect(
+      policy.violations(of: Secret("a sufficiently long passphrase"), username: username).isEmpty)
+    #expect(
+      policy.violations(of: Secret("ééééééééééééééé"), username: username).isEmpty,
+      "code points, not bytes")
   }
 
   @Test func reasons() {
@@ -98,7 +106,10 @@ struct PasswordPolicyTests {
     #expect(codes("CorrectHorseBatteryStaple") == ["common_password"])
     #expect(codes("my name is grace.hopper ok") == ["contains_username"])
     #expect(codes("xxGRACE.HOPPER@NAVY.MILxx") == ["contains_username"])
-    #expect(PasswordPolicy.multiFactor.violations(of: Secret("password1"), username: nil).map(\.code) == ["common_password"])
+    #expect(
+      PasswordPolicy.multiFactor.violations(of: Secret("password1"), username: nil).map(\.code) == [
+        "common_password"
+      ])
     // Decomposed input is counted after NFC normalization: 14 code points, not 15.
     #expect(codes(String(repeating: "e\u{301}", count: 14)) == ["too_short"])
   }
@@ -147,7 +158,8 @@ struct GeneratorTests {
     #expect(try APIPasswordGenerator.verify(token, against: hash))
     #expect(try !APIPasswordGenerator.verify(Secret(bytes: bytes), against: hash))
     #expect(throws: UserManagementError.self) {
-      _ = try APIPasswordGenerator.verify(token, against: PasswordHash(encoded: "$umk-token-hmac-sha256$x$y"))
+      _ = try APIPasswordGenerator.verify(
+        token, against: PasswordHash(encoded: "$umk-token-hmac-sha256$x$y"))
     }
     let many = Set((0..<2000).map { _ in generator.generate().revealForDisplay() })
     #expect(many.count == 2000)
@@ -160,14 +172,18 @@ struct HashingSchedulerTests {
   final class OverlapHasher: PasswordHasher {
     let state = Mutex((running: 0, peak: 0))
     func hash(_ password: Secret) throws(UserManagementError) -> PasswordHash {
-      state.withLock { $0.running += 1; $0.peak = max($0.peak, $0.running) }
+      state.withLock {
+        $0.running += 1
+        $0.peak = max($0.peak, $0.running)
+      }
       var spin = 0
       for index in 0..<200_000 { spin &+= index }
       state.withLock { $0.running -= 1 }
       return PasswordHash(encoded: "$x$\(spin)")
     }
     func verify(_ password: Secret, against hash: PasswordHash) throws(UserManagementError)
-      -> PasswordVerification { .invalid }
+      -> PasswordVerification
+    { .invalid }
   }
 
   @Test func boundsConcurrentHashes() async throws {
@@ -176,12 +192,15 @@ struct HashingSchedulerTests {
       store: InMemoryDirectoryStore(),
       configuration: .init(passwordHasher: hasher, maximumConcurrentHashes: 2))
     let admin = try await directory.bootstrap(
-      NewUser(username: "a@example.com", firstName: "A", lastName: "A", password: .generated)).user
+      NewUser(username: "a@example.com", firstName: "A", lastName: "A", password: .generated)
+    ).user
     try await withThrowingTaskGroup(of: Void.self) { group in
       for index in 0..<24 {
         group.addTask {
           try await directory.addUser(
-            NewUser(username: "u\(index)@example.com", firstName: "U", lastName: "U", password: .generated),
+            NewUser(
+              username: "u\(index)@example.com", firstName: "U", lastName: "U", password: .generated
+            ),
             by: .user(admin.id))
         }
       }

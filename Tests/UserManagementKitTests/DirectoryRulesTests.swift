@@ -33,7 +33,8 @@ struct DirectoryRulesTests {
     #expect(result.user.isActiveAdmin)
     let generated = try #require(result.generatedPassword)
     #expect(generated.byteCount >= 15)
-    let signedIn = try await directory.authenticate(username: "ROOT@example.com", password: generated)
+    let signedIn = try await directory.authenticate(
+      username: "ROOT@example.com", password: generated)
     #expect(signedIn.user.id == result.user.id)
   }
 
@@ -41,34 +42,45 @@ struct DirectoryRulesTests {
     let h = try await Harness()
     let policy = try await h.directory.createPolicy(
       PolicyDocument(
-        name: "P", permissions: [Permission(resourceType: "t", allowed: [.view], resourceIds: [.any])]),
+        name: "P",
+        permissions: [Permission(resourceType: "t", allowed: [.view], resourceIds: [.any])]),
       by: h.asAdmin)
     let general = try await h.add("general@example.com", policies: [policy.id])
     let other = try await h.add("other@example.com")
     let me = Principal.user(general.id)
     let d = h.directory
     let doc = PolicyDocument(
-      name: "Q", permissions: [Permission(resourceType: "t", allowed: [.view], resourceIds: [.any])])
+      name: "Q", permissions: [Permission(resourceType: "t", allowed: [.view], resourceIds: [.any])]
+    )
     let operations: [(String, () async throws -> Void)] = [
-      ("addUser", {
-        try await d.addUser(
-          NewUser(username: "x@example.com", firstName: "X", lastName: "X", password: .generated),
-          by: me)
-      }),
+      (
+        "addUser",
+        {
+          try await d.addUser(
+            NewUser(username: "x@example.com", firstName: "X", lastName: "X", password: .generated),
+            by: me)
+        }
+      ),
       ("deactivate other", { try await d.setStatus(.inactive, of: other.id, by: me) }),
       ("deactivate self", { try await d.setStatus(.inactive, of: general.id, by: me) }),
       ("promote self", { try await d.setRole(.admin, of: general.id, by: me) }),
       ("promote other", { try await d.setRole(.admin, of: other.id, by: me) }),
       ("set own policies", { try await d.setPolicies([], of: general.id, by: me) }),
       ("set other's policies", { try await d.setPolicies([policy.id], of: other.id, by: me) }),
-      ("set own password as admin", {
-        try await d.setPassword(.generated, of: general.id, by: me)
-      }),
+      (
+        "set own password as admin",
+        {
+          try await d.setPassword(.generated, of: general.id, by: me)
+        }
+      ),
       ("set other's password", { try await d.setPassword(.generated, of: other.id, by: me) }),
       ("enable own API access", { try await d.setAPIAccess(true, of: general.id, by: me) }),
-      ("generate own API password", {
-        try await d.setAPIPassword(.generated, of: general.id, by: me)
-      }),
+      (
+        "generate own API password",
+        {
+          try await d.setAPIPassword(.generated, of: general.id, by: me)
+        }
+      ),
       ("edit other's name", { try await d.updateProfile(of: other.id, firstName: "Y", by: me) }),
       ("read other", { _ = try await d.user(other.id, by: me) }),
       ("read other by name", { _ = try await d.user(username: "other@example.com", by: me) }),
@@ -80,9 +92,12 @@ struct DirectoryRulesTests {
       ("create policy", { try await d.createPolicy(doc, by: me) }),
       ("update policy", { try await d.updatePolicy(policy.id, doc, by: me) }),
       ("delete policy", { try await d.deletePolicy(policy.id, by: me) }),
-      ("import policies", {
-        try await d.importPolicies(json: PolicyDocument.encodeList([doc]), by: me)
-      }),
+      (
+        "import policies",
+        {
+          try await d.importPolicies(json: PolicyDocument.encodeList([doc]), by: me)
+        }
+      ),
       ("reset throttle", { try await d.resetLoginThrottle(of: other.id, by: me) }),
     ]
     let kdfBefore = h.hasher.kdfCount
@@ -100,7 +115,8 @@ struct DirectoryRulesTests {
     #expect(try await h.allEvents().count == eventsBefore, "refusals change nothing")
     // What a General User may do: read themselves, edit their own name, read policies.
     #expect(try await d.user(general.id, by: me).id == general.id)
-    #expect(try await d.updateProfile(of: general.id, firstName: "  Gen ", by: me).firstName == "Gen")
+    #expect(
+      try await d.updateProfile(of: general.id, firstName: "  Gen ", by: me).firstName == "Gen")
     #expect(try await d.policies(by: me).count == 1)
   }
 
@@ -152,7 +168,9 @@ struct DirectoryRulesTests {
     }
     let second = try await h.add("second@example.com", role: .admin)
     try await h.directory.setStatus(.inactive, of: h.admin.id, by: .user(second.id))
-    #expect(try await h.directory.countUsers(matching: UserFilter(status: .active, role: .admin), by: system) == 1)
+    #expect(
+      try await h.directory.countUsers(
+        matching: UserFilter(status: .active, role: .admin), by: system) == 1)
   }
 
   @Test func usernamesAreUniqueCaseInsensitivelyAndKeptAsTyped() async throws {
@@ -162,7 +180,8 @@ struct DirectoryRulesTests {
     await expectError(.usernameTaken) { try await h.add("grace.hopper@navy.mil") }
     await expectError(.usernameTaken) { try await h.add("ADMIN@example.com") }
     await expectError(.invalidUsername) { try await h.add("not an email") }
-    #expect(try await h.directory.user(username: "GRACE.hopper@navy.mil", by: h.asAdmin).id == user.id)
+    #expect(
+      try await h.directory.user(username: "GRACE.hopper@navy.mil", by: h.asAdmin).id == user.id)
     // Every edit keeps the username.
     let edited = try await h.directory.updateUser(
       user.id,
@@ -197,10 +216,13 @@ struct DirectoryRulesTests {
     #expect(read.status == .inactive)
     #expect(try await h.directory.countUsers(by: h.asAdmin) == 2)
     await expectError(.accountInactive) {
-      _ = try await h.directory.authenticate(username: "leaver@example.com", password: Harness.password)
+      _ = try await h.directory.authenticate(
+        username: "leaver@example.com", password: Harness.password)
     }
     try await h.directory.setStatus(.active, of: user.id, by: h.asAdmin)
-    #expect(try await h.directory.authenticate(username: "leaver@example.com", password: Harness.password).user.id == user.id)
+    #expect(
+      try await h.directory.authenticate(username: "leaver@example.com", password: Harness.password)
+        .user.id == user.id)
   }
 
   @Test func versionsAndSecurityStamps() async throws {
@@ -231,7 +253,8 @@ struct DirectoryRulesTests {
     }
     // A no-op edit commits nothing.
     let events = try await h.allEvents().count
-    let noop = try await h.directory.updateUser(user.id, UserUpdate(lastName: "Fresh"), by: h.asAdmin)
+    let noop = try await h.directory.updateUser(
+      user.id, UserUpdate(lastName: "Fresh"), by: h.asAdmin)
     #expect(noop.user.securityStamp == stamp)
     #expect(try await h.allEvents().count == events)
   }
@@ -250,12 +273,15 @@ struct DirectoryRulesTests {
       of: created.user.id, current: generated, new: newPassword)
     #expect(!changed.mustChangePassword)
     #expect(changed.securityStamp != created.user.securityStamp)
-    #expect(!(try await h.directory.authenticate(username: "c@example.com", password: newPassword)).mustChangePassword)
+    #expect(
+      !(try await h.directory.authenticate(username: "c@example.com", password: newPassword))
+        .mustChangePassword)
     await expectError(.invalidCredentials) {
       _ = try await h.directory.authenticate(username: "c@example.com", password: generated)
     }
     // Reset by an admin sets the flag again; the configuration can turn it off.
-    let reset = try await h.directory.setPassword(.typed(Harness.password), of: created.user.id, by: h.asAdmin)
+    let reset = try await h.directory.setPassword(
+      .typed(Harness.password), of: created.user.id, by: h.asAdmin)
     #expect(reset.user.mustChangePassword)
     let relaxed = try await Harness(requirePasswordChange: false)
     #expect(try await !relaxed.add("d@example.com").mustChangePassword)
@@ -266,7 +292,8 @@ struct DirectoryRulesTests {
     let user = try await h.add("self@example.com")
     await expectError(.invalidCredentials) {
       try await h.directory.changeOwnPassword(
-        of: user.id, current: Secret("wrong password entirely"), new: Secret("another fine passphrase"))
+        of: user.id, current: Secret("wrong password entirely"),
+        new: Secret("another fine passphrase"))
     }
     let weak = await expectError(.weakPassword) {
       try await h.directory.changeOwnPassword(
@@ -288,18 +315,21 @@ struct DirectoryRulesTests {
     let h = try await Harness()
     let job = Principal.system("hr-sync")
     let user = try await h.directory.addUser(
-      NewUser(username: "imported@example.com", firstName: "I", lastName: "I", password: .generated),
+      NewUser(
+        username: "imported@example.com", firstName: "I", lastName: "I", password: .generated),
       by: job
     ).user
     #expect(user.createdBy == job)
-    let event = try #require(try await h.directory.auditEvents(AuditQuery(actor: job), by: job).first)
+    let event = try #require(
+      try await h.directory.auditEvents(AuditQuery(actor: job), by: job).first)
     #expect(event.action == .userCreated)
     await expectError(.invalidField) {
       _ = try await h.directory.users(by: .system(""))
     }
     await expectError(.usernameTaken) {
       try await h.directory.addUser(
-        NewUser(username: "Imported@example.com", firstName: "I", lastName: "I", password: .generated),
+        NewUser(
+          username: "Imported@example.com", firstName: "I", lastName: "I", password: .generated),
         by: job)
     }
   }
@@ -308,7 +338,8 @@ struct DirectoryRulesTests {
     let h = try await Harness()
     let policy = try await h.directory.createPolicy(
       PolicyDocument(
-        name: "Readers", permissions: [Permission(resourceType: "doc", allowed: [.view], resourceIds: [.any])]),
+        name: "Readers",
+        permissions: [Permission(resourceType: "doc", allowed: [.view], resourceIds: [.any])]),
       by: h.asAdmin)
     await expectError(.invalidOperation) {
       try await h.add("a@example.com", role: .admin, policies: [policy.id])
@@ -323,9 +354,12 @@ struct DirectoryRulesTests {
     await expectError(.invalidOperation) {
       try await h.directory.setPolicies([policy.id], of: user.id, by: h.asAdmin)
     }
-    let demoted = try await h.directory.setRole(.generalUser, policies: [policy.id], of: user.id, by: h.asAdmin)
+    let demoted = try await h.directory.setRole(
+      .generalUser, policies: [policy.id], of: user.id, by: h.asAdmin)
     #expect(demoted.policies == [policy.id])
-    let event = try #require(try await h.directory.auditEvents(AuditQuery(targetUser: user.id, limit: 1), by: h.asAdmin).first)
+    let event = try #require(
+      try await h.directory.auditEvents(AuditQuery(targetUser: user.id, limit: 1), by: h.asAdmin)
+        .first)
     #expect(event.action == .roleChanged)
     #expect(Set(event.changes.map(\.field)) == ["role", "policies"])
   }
@@ -338,29 +372,37 @@ struct DirectoryRulesTests {
     }
     try await h.directory.setAPIAccess(true, of: user.id, by: h.asAdmin)
     let first = try #require(
-      try await h.directory.setAPIPassword(.generated, of: user.id, by: h.asAdmin).generatedAPIPassword)
+      try await h.directory.setAPIPassword(.generated, of: user.id, by: h.asAdmin)
+        .generatedAPIPassword)
     #expect(first.revealForDisplay().hasPrefix("umk_"))
-    #expect(try await h.directory.authenticateAPI(username: "ROBOT@example.com", apiPassword: first).id == user.id)
+    #expect(
+      try await h.directory.authenticateAPI(username: "ROBOT@example.com", apiPassword: first).id
+        == user.id)
     // The login password is not an API password, and vice versa.
     await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticateAPI(username: "robot@example.com", apiPassword: Harness.password)
+      _ = try await h.directory.authenticateAPI(
+        username: "robot@example.com", apiPassword: Harness.password)
     }
     await expectError(.invalidCredentials) {
       _ = try await h.directory.authenticate(username: "robot@example.com", password: first)
     }
     // Reset: the old one stops working at once.
     let second = try #require(
-      try await h.directory.setAPIPassword(.generated, of: user.id, by: h.asAdmin).generatedAPIPassword)
+      try await h.directory.setAPIPassword(.generated, of: user.id, by: h.asAdmin)
+        .generatedAPIPassword)
     await expectError(.invalidCredentials) {
       _ = try await h.directory.authenticateAPI(username: "robot@example.com", apiPassword: first)
     }
-    #expect(try await h.directory.authenticateAPI(username: "robot@example.com", apiPassword: second).id == user.id)
+    #expect(
+      try await h.directory.authenticateAPI(username: "robot@example.com", apiPassword: second).id
+        == user.id)
     // A mistyped token fails its checksum before any lookup or hashing.
     var typo = Array(second.revealForDisplay().utf8)
     typo[10] = typo[10] == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "a")
     let kdf = h.hasher.kdfCount
     await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticateAPI(username: "robot@example.com", apiPassword: Secret(bytes: typo))
+      _ = try await h.directory.authenticateAPI(
+        username: "robot@example.com", apiPassword: Secret(bytes: typo))
     }
     #expect(h.hasher.kdfCount == kdf)
     // Disabling access makes it stop working, and re-enabling does not revive it.
@@ -377,7 +419,9 @@ struct DirectoryRulesTests {
     let typed = Secret("typed api passphrase 123")
     try await h.directory.setAPIPassword(.typed(typed), of: user.id, by: h.asAdmin)
     h.hasher.reset()
-    #expect(try await h.directory.authenticateAPI(username: "robot@example.com", apiPassword: typed).id == user.id)
+    #expect(
+      try await h.directory.authenticateAPI(username: "robot@example.com", apiPassword: typed).id
+        == user.id)
     #expect(h.hasher.verificationCount == 1)
     // Inactive users cannot use the API.
     try await h.directory.setStatus(.inactive, of: user.id, by: h.asAdmin)
@@ -389,14 +433,16 @@ struct DirectoryRulesTests {
   @Test func generatedSecretsAreNeverStoredOrAudited() async throws {
     let h = try await Harness()
     let created = try await h.directory.addUser(
-      NewUser(username: "g@example.com", firstName: "G", lastName: "G", password: .generated, apiAccessEnabled: true),
+      NewUser(
+        username: "g@example.com", firstName: "G", lastName: "G", password: .generated,
+        apiAccessEnabled: true),
       by: h.asAdmin)
     let password = try #require(created.generatedPassword).revealForDisplay()
     let token = try #require(
       try await h.directory.setAPIPassword(.generated, of: created.user.id, by: h.asAdmin)
         .generatedAPIPassword
     ).revealForDisplay()
-    let record = try #require(try await h.store.user(id: created.user.id))
+    let record = try #require(await h.store.user(id: created.user.id))
     let hashes = [record.passwordHash?.encoded, record.apiPasswordHash?.encoded].compactMap { $0 }
     #expect(hashes.count == 2)
     let encoder = JSONEncoder()

@@ -19,7 +19,8 @@ struct UsernameTests {
     ("ada@", "empty_domain"), ("ada@example..com", "empty_domain_label"),
     ("ada@-example.com", "domain_label_hyphen"), ("ada@example-.com", "domain_label_hyphen"),
     ("ada lovelace@example.com", "invalid_local_part_character"),
-    ("ada@exa mple.com", "invalid_domain_character"), ("adä@example.com", "invalid_local_part_character"),
+    ("ada@exa mple.com", "invalid_domain_character"),
+    ("adä@example.com", "invalid_local_part_character"),
     (" ada@example.com", "invalid_local_part_character"),
     ("ada@" + String(repeating: "a", count: 64) + ".com", "domain_label_too_long"),
     (String(repeating: "a", count: 250) + "@b.co", "too_long"),
@@ -50,7 +51,8 @@ struct UsernameTests {
 struct PersonNameTests {
   @Test func trimsAndAccepts() throws {
     #expect(try PersonName.validate("  Ada \t", field: "firstName") == "Ada")
-    #expect(try PersonName.validate("Zoë Ngọc-Ánh O'Brien", field: "lastName") == "Zoë Ngọc-Ánh O'Brien")
+    #expect(
+      try PersonName.validate("Zoë Ngọc-Ánh O'Brien", field: "lastName") == "Zoë Ngọc-Ánh O'Brien")
     let hundred = String(repeating: "é", count: 100)
     #expect(try PersonName.validate(hundred, field: "firstName") == hundred)
   }
@@ -79,7 +81,8 @@ struct ErrorTests {
     default: Issue.record("the code pattern did not match")
     }
     #expect(!(UserManagementError.Code.userNotFound ~= error))
-    #expect("\(UserManagementError(.userNotFound, "No such user."))" == "user_not_found: No such user.")
+    #expect(
+      "\(UserManagementError(.userNotFound, "No such user."))" == "user_not_found: No such user.")
   }
 }
 
@@ -211,9 +214,18 @@ struct PolicyDocumentTests {
     (#"not json"#, "invalid JSON"),
     (#"{"name":"","description":"","permissions":[]}"#, "name"),
     (#"{"name":"x","description":"","permissions":[]}"#, "at least one permission"),
-    (#"{"name":"x","description":"","permissions":[{"resourceType":"t","allowed":["VIEW"],"resourceIds":["*"]}]}"#, "invalid action"),
-    (#"{"name":"x","description":"","permissions":[{"resourceType":"t","allowed":["view"],"resourceIds":[]}]}"#, "resourceIds must not be empty"),
-    (#"[{"name":"x","description":"","permissions":[{"resourceType":"","allowed":["view"],"resourceIds":["*"]}]}]"#, "resourceType"),
+    (
+      #"{"name":"x","description":"","permissions":[{"resourceType":"t","allowed":["VIEW"],"resourceIds":["*"]}]}"#,
+      "invalid action"
+    ),
+    (
+      #"{"name":"x","description":"","permissions":[{"resourceType":"t","allowed":["view"],"resourceIds":[]}]}"#,
+      "resourceIds must not be empty"
+    ),
+    (
+      #"[{"name":"x","description":"","permissions":[{"resourceType":"","allowed":["view"],"resourceIds":["*"]}]}]"#,
+      "resourceType"
+    ),
   ])
   func refuses(_ json: String, mentioning fragment: String) async {
     let error = await expectError(.invalidPolicy) {

@@ -129,7 +129,9 @@ extension UserDirectory {
     if state.consecutiveFailures > 0 {
       try await read {
         try await self.store.commit(
-          ChangeSet(throttleUpdates: [ThrottleUpdate(user: record.id, kind: kind, operation: .reset)]))
+          ChangeSet(throttleUpdates: [
+            ThrottleUpdate(user: record.id, kind: kind, operation: .reset)
+          ]))
       }
     }
     return Verified(hash: stored, needsRehash: outcome == .validNeedsRehash)
@@ -154,7 +156,10 @@ extension UserDirectory {
     let audit = event(
       .passwordRehashed, by: .user(record.id),
       on: .user(record.id, username: record.user.username.rawValue),
-      [FieldChange(field: "passwordAlgorithm", oldValue: verifiedHash.algorithm, newValue: fresh.algorithm)],
+      [
+        FieldChange(
+          field: "passwordAlgorithm", oldValue: verifiedHash.algorithm, newValue: fresh.algorithm)
+      ],
       at: now)
     do {
       try await store.commit(ChangeSet(users: [updated], auditEvents: [audit]))

@@ -138,9 +138,14 @@ extension UserDirectory {
       let loaded = try await loadForUpdate(id, by: principal, expectedVersion: expectedVersion)
       let now = configuration.now()
       guard
-        let planned = try plan(update, on: loaded.target, by: loaded.acting, secrets: secrets, at: now)
+        let planned = try plan(
+          update, on: loaded.target, by: loaded.acting, secrets: secrets, at: now)
       else {
-        return (nil, UserChangeResult(user: loaded.target.user, generatedPassword: nil, generatedAPIPassword: nil))
+        return (
+          nil,
+          UserChangeResult(
+            user: loaded.target.user, generatedPassword: nil, generatedAPIPassword: nil)
+        )
       }
       let changes = ChangeSet(
         preconditions: loaded.acting.preconditions, users: [planned.record],

@@ -186,7 +186,9 @@ extension UserDirectory {
       do {
         try await read { try await self.store.commit(changes) }
         return result
-      } catch where error.code == .versionConflict && attempts < configuration.maximumCommitAttempts {
+      } catch
+        where error.code == .versionConflict && attempts < configuration.maximumCommitAttempts
+      {
         await Task.yield()
         continue
       }

@@ -83,7 +83,8 @@ public enum PolicyEvaluator {
       for (index, permission) in policy.permissions.enumerated()
       where permission.grants(action, on: resource) {
         return AuthorizationDecision(
-          isAllowed: true, reason: .policy(id: policy.id, name: policy.name, permissionIndex: index))
+          isAllowed: true, reason: .policy(id: policy.id, name: policy.name, permissionIndex: index)
+        )
       }
     }
     return AuthorizationDecision(isAllowed: false, reason: .defaultDeny)

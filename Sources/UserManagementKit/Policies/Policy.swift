@@ -159,9 +159,11 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
         case .id(let value): id = value
         case .childrenOf(let value): id = value
         }
-        if id.isEmpty || id.unicodeScalars.contains(where: {
-          $0.properties.generalCategory == .control
-        }) {
+        if id.isEmpty
+          || id.unicodeScalars.contains(where: {
+            $0.properties.generalCategory == .control
+          })
+        {
           throw Self.invalid(
             field + ".resourceIds", "invalid_id",
             "\(field).resourceIds has an empty id or one with control characters.")
@@ -240,7 +242,8 @@ extension PolicyDocument {
     case .typeMismatch(_, let context), .valueNotFound(_, let context):
       return "wrong type at \(path(context.codingPath))"
     case .dataCorrupted(let context):
-      return context.codingPath.isEmpty ? "invalid JSON" : "invalid value at \(path(context.codingPath))"
+      return context.codingPath.isEmpty
+        ? "invalid JSON" : "invalid value at \(path(context.codingPath))"
     @unknown default:
       return "invalid JSON"
     }

@@ -18,7 +18,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   ///
   /// - Parameter id: The identifier.
   /// - Returns: The record, or `nil`.
-  public func user(id: UserID) async throws -> UserRecord? {
+  public func user(id: UserID) async -> UserRecord? {
     state.withLock { $0.entries[id]?.record }
   }
 
@@ -26,7 +26,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   ///
   /// - Parameter usernameKey: A canonical username.
   /// - Returns: The record, or `nil`.
-  public func user(usernameKey: String) async throws -> UserRecord? {
+  public func user(usernameKey: String) async -> UserRecord? {
     state.withLock { state in
       state.idsByUsername[usernameKey].flatMap { state.entries[$0]?.record }
     }
@@ -36,7 +36,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   ///
   /// - Parameter query: The query.
   /// - Returns: The page.
-  public func users(matching query: UserQuery) async throws -> UserPage {
+  public func users(matching query: UserQuery) async -> UserPage {
     state.withLock { $0.page(query) }
   }
 
@@ -44,7 +44,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   ///
   /// - Parameter filter: The filter.
   /// - Returns: The count.
-  public func countUsers(matching filter: UserFilter) async throws -> Int {
+  public func countUsers(matching filter: UserFilter) async -> Int {
     state.withLock { state in
       let matcher = Matcher(filter)
       if matcher.matchesAll { return state.entries.count }
@@ -60,7 +60,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   ///   - user: The user.
   ///   - kind: The credential.
   /// - Returns: The counter.
-  public func loginThrottle(for user: UserID, kind: CredentialKind) async throws
+  public func loginThrottle(for user: UserID, kind: CredentialKind) async
     -> LoginThrottleState
   {
     state.withLock { $0.throttles[ThrottleKey(user: user, kind: kind)] ?? .clear }
@@ -70,7 +70,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   ///
   /// - Parameter id: The identifier.
   /// - Returns: The policy, or `nil`.
-  public func policy(id: PolicyID) async throws -> Policy? {
+  public func policy(id: PolicyID) async -> Policy? {
     state.withLock { $0.policies[id] }
   }
 
@@ -78,22 +78,24 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   ///
   /// - Parameter nameKey: A lowercased name.
   /// - Returns: The policy, or `nil`.
-  public func policy(nameKey: String) async throws -> Policy? {
+  public func policy(nameKey: String) async -> Policy? {
     state.withLock { state in state.policyIDsByName[nameKey].flatMap { state.policies[$0] } }
   }
 
   /// Every policy, ordered by name key.
   ///
   /// - Returns: The policies.
-  public func policies() async throws -> [Policy] {
-    state.withLock { Array($0.policies.values) }.sorted { ($0.nameKey, $0.id) < ($1.nameKey, $1.id) }
+  public func policies() async -> [Policy] {
+    state.withLock { Array($0.policies.values) }.sorted {
+      ($0.nameKey, $0.id) < ($1.nameKey, $1.id)
+    }
   }
 
   /// The audit events matching the query.
   ///
   /// - Parameter query: The query.
   /// - Returns: The events.
-  public func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
+  public func auditEvents(matching query: AuditQuery) async -> [AuditEvent] {
     state.withLock { state in
       var result: [AuditEvent] = []
       let limit = max(0, query.limit)
@@ -291,7 +293,8 @@ extension InMemoryDirectoryStore {
         more = candidates.count > query.limit
         users = candidates.prefix(query.limit).map(\.1)
       }
-      let next = more ? users.last.map { UserCursor(sort: sort, position: sort.position(of: $0)) } : nil
+      let next =
+        more ? users.last.map { UserCursor(sort: sort, position: sort.position(of: $0)) } : nil
       return UserPage(users: users, nextCursor: next)
     }
 
@@ -328,7 +331,8 @@ extension InMemoryDirectoryStore {
         case .directoryIsEmpty:
           guard entries.isEmpty else {
             throw UserManagementError(
-              .alreadyBootstrapped, "The directory already has users; bootstrap is only for "
+              .alreadyBootstrapped,
+              "The directory already has users; bootstrap is only for "
                 + "an empty directory.")
           }
         }
