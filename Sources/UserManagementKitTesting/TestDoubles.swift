@@ -1,16 +1,15 @@
 public import FoundationEssentials
-import Synchronization
 public import UserManagementKit
 
 /// A clock for tests: it stands still until advanced.
 public final class TestClock: Sendable {
-  private let current: Mutex<Date>
+  private let current: Locked<Date>
 
   /// Creates a clock showing `start`.
   ///
   /// - Parameter start: The initial time (default 2026-01-01T00:00:00Z).
   public init(start: Date = Date(timeIntervalSince1970: 1_767_225_600)) {
-    current = Mutex(start)
+    current = Locked(start)
   }
 
   /// The current time.
@@ -29,7 +28,7 @@ public final class TestClock: Sendable {
 
 /// Identifiers for tests: `00000000-0000-0000-0000-000000000001`, `…0002`, and so on.
 public final class SequentialIdentifiers: Sendable {
-  private let counter = Mutex<UInt64>(0)
+  private let counter = Locked<UInt64>(0)
 
   /// Creates a sequence starting at 1.
   public init() {}
@@ -58,13 +57,13 @@ public final class SequentialIdentifiers: Sendable {
 /// A deterministic random source for reproducible tests. **Not secure**: never use it
 /// outside tests.
 public final class InsecureSeededRandomSource: RandomSource {
-  private let state: Mutex<UInt64>
+  private let state: Locked<UInt64>
 
   /// Creates a source from a seed.
   ///
   /// - Parameter seed: The seed.
   public init(seed: UInt64) {
-    state = Mutex(seed)
+    state = Locked(seed)
   }
 
   /// Fills `bytes` from a SplitMix64 sequence.
@@ -94,7 +93,7 @@ public final class InsecureSeededRandomSource: RandomSource {
 /// Tests use it to prove that every sign-in path runs the key derivation function exactly once
 /// (no account enumeration by timing) and that refused requests run it not at all.
 public final class CountingPasswordHasher: PasswordHasher {
-  private let counts = Mutex((hashes: 0, verifications: 0))
+  private let counts = Locked((hashes: 0, verifications: 0))
   /// The hasher doing the work.
   public let base: any PasswordHasher
 

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Synchronization
 import Testing
 import UMKCrypto
 import UserManagementKit
@@ -170,7 +169,7 @@ struct GeneratorTests {
 struct HashingSchedulerTests {
   /// A hasher that records how many of its calls overlap.
   final class OverlapHasher: PasswordHasher {
-    let state = Mutex((running: 0, peak: 0))
+    let state = Locked((running: 0, peak: 0))
     func hash(_ password: Secret) throws(UserManagementError) -> PasswordHash {
       state.withLock {
         $0.running += 1

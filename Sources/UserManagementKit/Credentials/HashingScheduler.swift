@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 /// Runs password hashing off the Swift concurrency pool, a bounded number at a time.
 ///
@@ -16,7 +15,7 @@ final class HashingScheduler: Sendable {
   }
 
   let limit: Int
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   init(limit: Int) {
     self.limit = max(1, limit)

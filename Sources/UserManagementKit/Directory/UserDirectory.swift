@@ -1,5 +1,4 @@
 public import FoundationEssentials
-import Synchronization
 
 /// The user-administration console as a library: every operation, with its rules enforced.
 ///
@@ -213,7 +212,7 @@ extension UserDirectory {
 /// verify against when the account does not exist or has no password, so that they cost the
 /// same KDF work as a wrong password (no account enumeration by timing).
 final class DummyHash: Sendable {
-  private let cached = Mutex<PasswordHash?>(nil)
+  private let cached = Locked<PasswordHash?>(nil)
 
   func get(_ hasher: any PasswordHasher) throws(UserManagementError) -> PasswordHash {
     if let hash = cached.withLock({ $0 }) { return hash }

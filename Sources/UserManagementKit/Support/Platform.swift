@@ -30,3 +30,45 @@ enum Platform {
     #endif
   }
 }
+
+// MARK: - Locked
+
+/// A value protected by a `pthread_mutex_t`.
+///
+/// We use this instead of `Synchronization.Mutex` because Mutex's contended path on Linux
+/// (a futex wait and wake inside the uninstrumented standard library) is invisible to
+/// ThreadSanitizer, which then reports false races on every value it protects — and CI runs
+/// the concurrency tests under ThreadSanitizer. `pthread_mutex_lock`/`unlock` are intercepted
+/// by ThreadSanitizer, so its reports stay meaningful.
+///
+/// `@unchecked Sendable` is sound because `value` is only ever read or written inside
+/// `withLock`, between `pthread_mutex_lock` and `pthread_mutex_unlock` on the one mutex this
+/// object owns, so no two threads access it at once; `Value: Sendable` makes handing the
+/// value (or parts of it) from one thread to another safe; and the mutex pointer is
+/// allocated in `init` and freed in `deinit`, when no other reference exists.
+package final class Locked<Value: Sendable>: @unchecked Sendable {
+  private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+  private var value: Value
+
+  package init(_ value: Value) {
+    self.value = value
+    mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    mutex.initialize(to: pthread_mutex_t())
+    // With default attributes pthread_mutex_init cannot fail on glibc, musl or Darwin
+    // (their only error cases concern invalid attributes or process-shared mutexes).
+    pthread_mutex_init(mutex, nil)
+  }
+
+  deinit {
+    pthread_mutex_destroy(mutex)
+    mutex.deinitialize(count: 1)
+    mutex.deallocate()
+  }
+
+  /// Runs `body` with exclusive access to the value.
+  package func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return try body(&value)
+  }
+}

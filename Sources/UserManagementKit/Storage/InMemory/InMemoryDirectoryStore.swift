@@ -1,15 +1,14 @@
 import FoundationEssentials
-import Synchronization
 
 /// A ``DirectoryStore`` that keeps everything in memory.
 ///
 /// Use it in tests, in previews, and in hosts that persist elsewhere. All state sits behind one
-/// `Mutex`; a commit checks and applies a ``ChangeSet`` while holding it, so commits are
+/// lock; a commit checks and applies a ``ChangeSet`` while holding it, so commits are
 /// serializable. Reads return snapshots. Lookups by id and username are hash-table lookups;
 /// listings in username order walk a sorted index from the cursor and stop when the page is
 /// full.
 public final class InMemoryDirectoryStore: DirectoryStore {
-  private let state = Mutex(State())
+  private let state = Locked(State())
 
   /// Creates an empty store.
   public init() {}
