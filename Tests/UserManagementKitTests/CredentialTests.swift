@@ -11,8 +11,9 @@ struct PBKDF2HasherTests {
     await expectError(.invalidField) {
       _ = try PBKDF2PasswordHasher(variant: .sha512, iterations: 1000)
     }
-    #expect(try PBKDF2PasswordHasher().iterations == 600_000)
-    #expect(try PBKDF2PasswordHasher(variant: .sha512).iterations == 220_000)
+    #expect(PBKDF2PasswordHasher().iterations == 600_000)
+    #expect(PBKDF2PasswordHasher(variant: .sha512).iterations == 220_000)
+    #expect(try PBKDF2PasswordHasher(iterations: 700_000).iterations == 700_000)
     #expect(PBKDF2PasswordHasher(insecureIterations: 1).iterations == 1)
   }
 

@@ -4,12 +4,14 @@ import UserManagementKit
 /// that the memory figure starts from a fresh heap.
 ///
 /// One directory is populated once through the public facade (the add-user measurement), its
-/// resident memory is read, and then lookups and searched pages run against it. Everything is
-/// single-threaded: each operation is awaited before the next starts.
+/// resident memory is read, and then lookups and searched pages run against it; the last
+/// benchmark adds one user before each searched page, as in a directory that is in use.
+/// Everything is single-threaded: each operation is awaited before the next starts.
 struct DirectoryBenchmark {
   /// How long and how often to measure.
   struct Plan {
-    /// The number of equal batches the population is added in; the first is warm-up.
+    /// The number of batches the population is added in (the last takes the remainder);
+    /// the first is warm-up.
     var batches = 21
     /// Timed rounds of lookups.
     var lookupRounds: Int
@@ -111,8 +113,14 @@ struct DirectoryBenchmark {
       report(.lookupByUsername, rate.median, pairs: rate.rounds)
     }
     if selected.contains(.searchPage) {
-      let time = try await searches(in: directory, by: admin, tag: tag)
+      let time = try await searches(
+        in: directory, dataset: dataset, by: admin, addingBefore: nil, tag: tag)
       report(.searchPage, time.median, pairs: time.queries)
+    }
+    if selected.contains(.searchPageAfterAdd) {
+      let time = try await searches(
+        in: directory, dataset: dataset, by: admin, addingBefore: (policies, password), tag: tag)
+      report(.searchPageAfterAdd, time.median, pairs: time.queries)
     }
     return results
   }
@@ -149,9 +157,14 @@ struct DirectoryBenchmark {
   }
 
   /// Asks for the first page of 50 active users matching a search term, one term per query.
-  private func searches(in directory: UserDirectory, by admin: Principal, tag: String)
-    async throws(UserManagementError) -> (median: Double, queries: Int)
-  {
+  ///
+  /// With `addingBefore`, one user (at a random place in username order) is added, untimed,
+  /// before each query, as in a directory that is in use.
+  private func searches(
+    in directory: UserDirectory, dataset: Dataset, by admin: Principal,
+    addingBefore: (policies: [PolicyID], password: Secret)?, tag: String
+  ) async throws(UserManagementError) -> (median: Double, queries: Int) {
+    let label = addingBefore == nil ? "searched page" : "searched page after an add"
     let terms = Dataset.searchTerms
     func query(_ term: String) -> UserQuery {
       UserQuery(filter: UserFilter(status: .active, search: term), limit: 50)
@@ -160,7 +173,7 @@ struct DirectoryBenchmark {
     for term in terms.suffix(5) {
       _ = try await directory.users(query(term), by: admin)
     }
-    if let term = terms.first {
+    if addingBefore == nil, let term = terms.first {
       let matching = try await directory.countUsers(
         matching: UserFilter(status: .active, search: term), by: admin)
       Output.log(
@@ -170,6 +183,12 @@ struct DirectoryBenchmark {
     var times: [Double] = []
     for number in 0..<plan.searchQueries {
       let term = terms[number % terms.count]
+      if let addingBefore {
+        var request = dataset.newUser(
+          at: number, policies: addingBefore.policies, password: addingBefore.password)
+        request.username = request.username.replacing("@", with: ".late\(number)@")
+        try await directory.addUser(request, by: admin)
+      }
       let start = Measure.clock.now
       let page = try await directory.users(query(term), by: admin)
       times.append(Measure.seconds(Measure.clock.now - start))
@@ -179,7 +198,7 @@ struct DirectoryBenchmark {
     }
     let median = Measure.median(times)
     Output.log(
-      "\(tag) searched page: median \(Output.grouped(median * 1e6)) µs over \(times.count) "
+      "\(tag) \(label): median \(Output.grouped(median * 1e6)) µs over \(times.count) "
         + "queries (min \(Output.grouped((times.min() ?? 0) * 1e6)) µs, max "
         + "\(Output.grouped((times.max() ?? 0) * 1e6)) µs)")
     return (median, times.count)

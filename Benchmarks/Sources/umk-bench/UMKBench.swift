@@ -17,6 +17,7 @@ struct UMKBench {
   /// Exit status of a worker whose benchmarks ran but missed a target.
   static let missedTargetStatus: Int32 = 3
 
+  /// Runs as the runner, or as a worker when the first argument is `--worker`.
   static func main() async {
     let arguments = Array(CommandLine.arguments.dropFirst())
     if arguments.first == "--worker" {
@@ -133,10 +134,11 @@ struct UMKBench {
       Output.log("umk-bench: --worker needs a scale")
       return 1
     }
-    let names = Set(arguments.dropFirst())
+    let rest = arguments.dropFirst()
+    let quick = rest.contains("--quick")
+    let names = Set(rest.filter { !$0.hasPrefix("-") })
     let selected = Set(BenchmarkKind.allCases.filter { names.contains($0.name(at: scale)) })
-    let benchmark = DirectoryBenchmark(
-      scale: scale, selected: selected, plan: .make(quick: names.contains("--quick")))
+    let benchmark = DirectoryBenchmark(scale: scale, selected: selected, plan: .make(quick: quick))
     do {
       let results = try await benchmark.run()
       for result in results {

@@ -43,26 +43,34 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
   public var maximumIterations: Int
   private let random: any RandomSource
 
-  /// Creates a hasher with at least the OWASP minimum iteration count.
+  /// Creates a hasher with the OWASP iteration count for the variant: 600,000 for SHA-256,
+  /// 220,000 for SHA-512.
   ///
   /// - Parameters:
   ///   - variant: The PRF (default SHA-256).
-  ///   - iterations: The iteration count, or `nil` for the variant's minimum.
+  ///   - random: The salt source.
+  public init(variant: Variant = .sha256, random: any RandomSource = SystemRandomSource()) {
+    self.init(insecureIterations: variant.minimumIterations, variant: variant, random: random)
+  }
+
+  /// Creates a hasher with a chosen iteration count, at least the OWASP minimum.
+  ///
+  /// - Parameters:
+  ///   - variant: The PRF (default SHA-256).
+  ///   - iterations: The iteration count.
   ///   - random: The salt source.
   /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/invalidField``
   ///   when `iterations` is below the minimum.
   public init(
-    variant: Variant = .sha256, iterations: Int? = nil,
-    random: any RandomSource = SystemRandomSource()
+    variant: Variant = .sha256, iterations: Int, random: any RandomSource = SystemRandomSource()
   ) throws(UserManagementError) {
-    let count = iterations ?? variant.minimumIterations
-    guard count >= variant.minimumIterations else {
+    guard iterations >= variant.minimumIterations else {
       throw .invalidField(
         "iterations", "below_minimum",
         "\(variant.rawValue) needs at least \(variant.minimumIterations) iterations; use "
           + "init(insecureIterations:) only in tests.")
     }
-    self.init(insecureIterations: count, variant: variant, random: random)
+    self.init(insecureIterations: iterations, variant: variant, random: random)
   }
 
   /// Creates a hasher with any iteration count, including unsafe ones. For tests only: hashes

@@ -76,7 +76,7 @@ public final class UserDirectory: Sendable {
       makeIdentifier: @escaping @Sendable () -> UUID = { UUID() },
       random: any RandomSource = SystemRandomSource()
     ) {
-      self.passwordHasher = passwordHasher ?? PBKDF2PasswordHasher(insecureIterations: 600_000)
+      self.passwordHasher = passwordHasher ?? PBKDF2PasswordHasher()
       self.passwordPolicy = passwordPolicy
       self.passwordGenerator = passwordGenerator
       self.apiPasswordGenerator = apiPasswordGenerator
@@ -92,8 +92,9 @@ public final class UserDirectory: Sendable {
     }
   }
 
-  /// The store behind the directory.
-  public let store: any DirectoryStore
+  /// The store behind the directory. Not public: every change must go through the
+  /// directory's rules.
+  let store: any DirectoryStore
   /// The directory's settings.
   public let configuration: Configuration
   let scheduler: HashingScheduler
