@@ -24,10 +24,12 @@ let package = Package(
   targets: [
     // Cryptographic primitives (hashes, MACs, KDFs, encodings). Knows nothing about users.
     .target(name: "UMKCrypto"),
+    // System calls Swift's platform modules do not expose everywhere (getrandom on Linux).
+    .target(name: "CUMKSystem"),
     // The library: domain model, rules, credentials, storage protocols and implementations.
-    .target(name: "UserManagementKit", dependencies: ["UMKCrypto"]),
+    .target(name: "UserManagementKit", dependencies: ["UMKCrypto", "CUMKSystem"]),
     // Conformance suites and test doubles for hosts that implement their own storage.
-    .target(name: "UserManagementKitTesting", dependencies: ["UserManagementKit"]),
+    .target(name: "UserManagementKitTesting", dependencies: ["UserManagementKit", "UMKCrypto"]),
     .testTarget(name: "UMKCryptoTests", dependencies: ["UMKCrypto"]),
     .testTarget(
       name: "UserManagementKitTests",
@@ -37,6 +39,6 @@ let package = Package(
   swiftLanguageModes: [.v6]
 )
 
-for target in package.targets {
+for target in package.targets where target.name != "CUMKSystem" {
   target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
 }

@@ -46,6 +46,10 @@ public struct DirectoryStoreConformance: Sendable {
     case throttleCounters
     /// Listings filter, search, sort and paginate exactly as the reference definition.
     case listingsMatchReference
+    /// The same with over a thousand users inserted in random order.
+    case listingsAtScaleMatchReference
+    /// Audit events with actions and fields the library does not know round-trip intact.
+    case auditEventsRoundTrip
     /// Concurrent inserts of one username: exactly one wins.
     case concurrentInsertsOfOneUsername
     /// Concurrent read-modify-write updates never lose an update.
@@ -103,6 +107,8 @@ public struct DirectoryStoreConformance: Sendable {
     case .auditSubscription: try await auditSubscription(store, fixtures)
     case .throttleCounters: try await throttleCounters(store, fixtures)
     case .listingsMatchReference: try await listingsMatchReference(store, fixtures)
+    case .listingsAtScaleMatchReference: try await listingsAtScale(store, fixtures)
+    case .auditEventsRoundTrip: try await auditEventsRoundTrip(store, fixtures)
     case .concurrentInsertsOfOneUsername: try await concurrentInserts(store, fixtures)
     case .concurrentUpdatesAreSerializable: try await concurrentUpdates(store, fixtures)
     }
@@ -444,6 +450,67 @@ extension DirectoryStoreConformance {
         }
       }
     }
+  }
+
+  private func listingsAtScale(_ store: any DirectoryStore, _ f: Fixtures) async throws {
+    let count = 1_237
+    // A fixed permutation, so inserts land all over the username order.
+    let order = (0..<count).map { ($0 * 611) % count }
+    var records: [UserRecord] = []
+    for (position, number) in order.enumerated() {
+      var record = f.record(
+        "member\(number)@example.com", role: number == 0 ? .admin : .generalUser,
+        status: number % 5 == 1 ? .inactive : .active)
+      record.user.lastName = ["Smith", "Jones", "Brown", "Nguyen"][number % 4] + "\(position % 7)"
+      records.append(record)
+    }
+    for batch in stride(from: 0, to: count, by: 100) {
+      try await store.commit(ChangeSet(users: Array(records[batch..<min(batch + 100, count)])))
+    }
+    let users = records.map(\.user)
+    let cases: [(UserFilter, UserSort)] = [
+      (UserFilter(), UserSort()), (UserFilter(), UserSort(descending: true)),
+      (UserFilter(status: .active), UserSort()), (UserFilter(search: "r12"), UserSort()),
+      (UserFilter(status: .inactive), UserSort(.lastName)),
+      (UserFilter(search: "SMITH"), UserSort(descending: true)),
+    ]
+    for (filter, sort) in cases {
+      let expected = users.filter(filter.matches).sorted {
+        sort.orders(sort.position(of: $0), before: sort.position(of: $1))
+      }.map(\.id)
+      var got: [UserID] = []
+      var query = UserQuery(filter: filter, sort: sort, limit: 97)
+      while true {
+        let page = try await store.users(matching: query)
+        got += page.users.map(\.id)
+        guard let next = page.nextCursor, got.count <= count else { break }
+        query.after = next
+      }
+      try expect(got == expected, "a listing of \(count) users by \(sort) with \(filter) differs")
+    }
+    try expect(
+      try await store.countUsers(matching: UserFilter(status: .inactive))
+        == users.filter { $0.status == .inactive }.count, "count at scale")
+  }
+
+  private func auditEventsRoundTrip(_ store: any DirectoryStore, _ f: Fixtures) async throws {
+    let admin = f.record("admin@example.com", role: .admin)
+    let custom = AuditEvent(
+      id: f.id(), time: Date(timeIntervalSince1970: 1_767_225_600.123_456),
+      actor: .system("host job ✓"), target: .policy(PolicyID(rawValue: f.id()), name: "Ünïcode"),
+      action: AuditAction(rawValue: "host.custom_action"),
+      changes: [
+        FieldChange(field: "hostField", oldValue: nil, newValue: "new"),
+        FieldChange(field: "firstName", oldValue: "", newValue: nil),
+        .secret("hostSecret"), .secret("password"),
+      ])
+    let known = AuditEvent(
+      id: f.id(), time: f.now, actor: .user(admin.id),
+      target: .user(admin.id, username: "admin@example.com"), action: .userActivated,
+      changes: [FieldChange(field: "status", oldValue: "inactive", newValue: "active")])
+    try await store.commit(ChangeSet(users: [admin], auditEvents: [custom, known]))
+    let read = try await store.auditEvents(matching: AuditQuery(newestFirst: false))
+    try expect(read == [custom, known], "audit events read back exactly as committed")
   }
 
   private func concurrentInserts(_ store: any DirectoryStore, _ f: Fixtures) async throws {

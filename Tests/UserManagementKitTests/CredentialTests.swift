@@ -210,3 +210,42 @@ struct HashingSchedulerTests {
     #expect(try await directory.countUsers(by: .user(admin.id)) == 25)
   }
 }
+
+@Suite("Insecure fast test hasher")
+struct InsecureFastPasswordHasherTests {
+  @Test func roundTripsAndIsMarkedCheap() throws {
+    let hasher = InsecureFastPasswordHasher()
+    let hash = hasher.hash(Secret("pw"))
+    #expect(hash.algorithm == "insecure-sha256")
+    #expect(try hasher.verify(Secret("pw"), against: hash) == .valid)
+    #expect(try hasher.verify(Secret("pX"), against: hash) == .invalid)
+    #expect(!hasher.isComputationallyExpensive)
+    #expect(PBKDF2PasswordHasher(insecureIterations: 1).isComputationallyExpensive)
+    #expect(throws: UserManagementError.self) {
+      _ = try hasher.verify(Secret("pw"), against: PasswordHash(encoded: "$pbkdf2-sha256$x$y$z"))
+    }
+  }
+}
+
+@Suite("System randomness")
+struct SystemRandomTests {
+  @Test func fillsSmallAndLargeBuffersWithVaryingBytes() {
+    let source = SystemRandomSource()
+    var seen = Set<[UInt8]>()
+    for size in [1, 15, 16, 63, 64, 65, 255, 256, 257, 4096] {
+      for _ in 0..<20 {
+        var bytes = [UInt8](repeating: 0, count: size)
+        source.fill(&bytes)
+        #expect(bytes.count == size)
+        if size >= 15 {
+          #expect(seen.insert(bytes).inserted, "no repeated output")
+          #expect(Set(bytes).count > 1)
+        }
+      }
+    }
+    // Roughly uniform: over 64 KiB every byte value appears.
+    var big = [UInt8](repeating: 0, count: 65_536)
+    source.fill(&big)
+    #expect(Set(big).count == 256)
+  }
+}

@@ -42,6 +42,15 @@ struct UsernameTests {
     #expect(try Username("Ada@Example.com").hashValue == Username("ada@example.COM").hashValue)
   }
 
+  @Test func identifiersPrintLikeFoundation() {
+    for _ in 0..<100 {
+      let uuid = UUID()
+      #expect(UserID(rawValue: uuid).description == uuid.uuidString)
+      #expect(PolicyID(rawValue: uuid).description == uuid.uuidString)
+      #expect(UserID(uuid.uuidString) == UserID(rawValue: uuid))
+    }
+  }
+
   @Test func localPart() throws {
     #expect(try Username("ada.l@example.com").localPart == "ada.l")
   }

@@ -22,8 +22,9 @@ final class HashingScheduler: Sendable {
   }
 
   func run<T: Sendable>(
-    _ work: @escaping @Sendable () throws(UserManagementError) -> T
+    inline: Bool = false, _ work: @escaping @Sendable () throws(UserManagementError) -> T
   ) async throws(UserManagementError) -> T {
+    if inline { return try work() }
     await acquire()
     defer { release() }
     let result: Result<T, UserManagementError> = await withCheckedContinuation { continuation in

@@ -38,4 +38,14 @@ public protocol PasswordHasher: Sendable {
   ///   when the hash is malformed, of an unknown algorithm, or too costly to check.
   func verify(_ password: Secret, against hash: PasswordHash) throws(UserManagementError)
     -> PasswordVerification
+
+  /// Whether hashing and verifying take long enough to be moved off the Swift concurrency
+  /// pool. True for real key-derivation functions (the default); a deliberately cheap test
+  /// hasher returns false and is then called inline.
+  var isComputationallyExpensive: Bool { get }
+}
+
+extension PasswordHasher {
+  /// True: password hashes are expensive by design.
+  public var isComputationallyExpensive: Bool { true }
 }

@@ -64,8 +64,22 @@ public struct PasswordPolicy: Hashable, Sendable {
           code: "too_many_bytes", message: "The password must be at most \(maximumBytes) bytes.")
       ]
     }
-    let normalized = password.nfcNormalized()
-    let length = normalized.codePointCount
+    // ASCII passwords (the common case) are already in NFC and lowercase byte by byte;
+    // others go through Unicode normalization and case mapping.
+    let isASCII = password.withUnsafeBytes { bytes in bytes.allSatisfy { $0 < 0x80 } }
+    var lowered: [UInt8]
+    let length: Int
+    if isASCII {
+      length = password.byteCount
+      lowered = password.withUnsafeBytes { bytes in
+        bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+      }
+    } else {
+      let normalized = password.nfcNormalized()
+      length = normalized.codePointCount
+      lowered = normalized.withText { Array($0.lowercased().utf8) } ?? []
+    }
+    defer { Platform.secureZero(bytes: &lowered) }
     if length < minimumLength {
       found.append(
         Violation(
@@ -77,17 +91,19 @@ public struct PasswordPolicy: Hashable, Sendable {
         Violation(
           code: "too_long", message: "The password must be at most \(maximumLength) characters."))
     }
-    let lowered = normalized.withText { $0.lowercased() }
-    if let lowered, blocklist.contains(lowered) {
+    if !lowered.isEmpty, blocklist.contains(loweredBytes: lowered) {
       found.append(
         Violation(
           code: "common_password",
           message: "The password is too common; choose one that is harder to guess."))
     }
-    if rejectsUsername, let username, let lowered {
-      let full = username.rawValue.lowercased()
-      let local = String(username.localPart).lowercased()
-      if lowered.contains(full) || (local.count >= 3 && lowered.contains(local)) {
+    if rejectsUsername, let username, !lowered.isEmpty {
+      // Usernames are ASCII, so their lowercase form is a byte-wise fold.
+      let full = Array(username.canonical.utf8)
+      let local = Array(Username.canonicalize(String(username.localPart)).utf8)
+      if ByteSearch.contains(lowered, full)
+        || (local.count >= 3 && ByteSearch.contains(lowered, local))
+      {
         found.append(
           Violation(
             code: "contains_username", message: "The password must not contain the username."))
@@ -119,12 +135,19 @@ public struct PasswordPolicy: Hashable, Sendable {
 /// A set of passwords that are refused because they are common.
 public struct PasswordBlocklist: Hashable, Sendable {
   private let entries: Set<String>
+  private let longestEntryByteCount: Int
 
   /// Creates a blocklist. Entries are compared with the lowercased password.
   ///
   /// - Parameter entries: The blocked passwords.
   public init(_ entries: some Sequence<String>) {
     self.entries = Set(entries.map { $0.lowercased() })
+    longestEntryByteCount = self.entries.map(\.utf8.count).max() ?? 0
+  }
+
+  func contains(loweredBytes: [UInt8]) -> Bool {
+    guard loweredBytes.count <= longestEntryByteCount else { return false }
+    return entries.contains(String(decoding: loweredBytes, as: UTF8.self))
   }
 
   /// Whether the lowercased password is blocked.

@@ -112,7 +112,7 @@ extension UserDirectory {
       outcome = try APIPasswordGenerator.verify(presented, against: stored) ? .valid : .invalid
     } else {
       let hasher = configuration.passwordHasher
-      outcome = try await scheduler.run { () throws(UserManagementError) in
+      outcome = try await runHashing { () throws(UserManagementError) in
         try hasher.verify(presented, against: stored)
       }
     }
@@ -144,7 +144,7 @@ extension UserDirectory {
   {
     let hasher = configuration.passwordHasher
     guard
-      let fresh = try? await scheduler.run({ () throws(UserManagementError) in
+      let fresh = try? await runHashing({ () throws(UserManagementError) in
         try hasher.hash(password)
       })
     else { return nil }
@@ -173,7 +173,7 @@ extension UserDirectory {
   func burnVerification(_ presented: Secret) async throws(UserManagementError) {
     let hasher = configuration.passwordHasher
     let dummy = dummyHash
-    _ = try await scheduler.run { () throws(UserManagementError) in
+    _ = try await runHashing { () throws(UserManagementError) in
       try hasher.verify(presented, against: dummy.get(hasher))
     }
   }

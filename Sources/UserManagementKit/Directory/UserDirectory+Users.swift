@@ -48,7 +48,7 @@ extension UserDirectory {
     async throws(UserManagementError) -> UserChangeResult
   {
     // Cheap checks first, so refused requests cost no hashing.
-    if !bootstrap { _ = try await acting(principal, requireAdmin: true) }
+    var checked = bootstrap ? nil : try await acting(principal, requireAdmin: true)
     let username = try Username(request.username)
     let firstName = try PersonName.validate(request.firstName, field: "firstName")
     let lastName = try PersonName.validate(request.lastName, field: "lastName")
@@ -66,7 +66,13 @@ extension UserDirectory {
     return try await commitWithRetry { () async throws(UserManagementError) in
       var preconditions: [CommitPrecondition] = [.directoryIsEmpty]
       if !bootstrap {
-        preconditions = try await acting(principal, requireAdmin: true).preconditions
+        // The first attempt reuses the check above: its precondition pins the actor's
+        // version, so a change since then fails the commit and the retry reads afresh.
+        if let reused = checked.take() {
+          preconditions = reused.preconditions
+        } else {
+          preconditions = try await acting(principal, requireAdmin: true).preconditions
+        }
       }
       let now = configuration.now()
       let user = User(
@@ -125,17 +131,27 @@ extension UserDirectory {
     _ id: UserID, _ update: UserUpdate, by principal: Principal, expectedVersion: UInt64? = nil
   ) async throws(UserManagementError) -> UserChangeResult {
     // First pass: every rule, without secrets, so refusals cost no hashing.
-    let first = try await loadForUpdate(id, by: principal, expectedVersion: expectedVersion)
-    _ = try plan(update, on: first.target, by: first.acting, secrets: nil, at: configuration.now())
+    var first: Loaded? = try await loadForUpdate(
+      id, by: principal, expectedVersion: expectedVersion)
+    guard let checked = first else { throw .userNotFound() }
+    _ = try plan(
+      update, on: checked.target, by: checked.acting, secrets: nil, at: configuration.now())
     if let policies = update.policies { try await requirePoliciesExist(policies) }
 
-    let username = first.target.user.username
+    let username = checked.target.user.username
     let secrets = PreparedSecrets(
       password: try await prepare(update.password, for: username, field: "password"),
       apiPassword: try await prepareAPIPassword(update.apiPassword, for: username))
 
     return try await commitWithRetry { () async throws(UserManagementError) in
-      let loaded = try await loadForUpdate(id, by: principal, expectedVersion: expectedVersion)
+      // The first attempt reuses the first pass's reads; the commit's preconditions (the
+      // actor's and the target's versions) catch any change since.
+      let loaded: Loaded
+      if let reused = first.take() {
+        loaded = reused
+      } else {
+        loaded = try await loadForUpdate(id, by: principal, expectedVersion: expectedVersion)
+      }
       let now = configuration.now()
       guard
         let planned = try plan(
@@ -326,7 +342,7 @@ extension UserDirectory {
     let proven = try await verifyLoginPassword(current, of: record, kind: .password)
     try configuration.passwordPolicy.validate(new, username: record.user.username)
     let hasher = configuration.passwordHasher
-    let newHash = try await scheduler.run { () throws(UserManagementError) in
+    let newHash = try await runHashing { () throws(UserManagementError) in
       try hasher.hash(new)
     }
     return try await commitWithRetry { () async throws(UserManagementError) in
@@ -568,7 +584,7 @@ extension UserDirectory {
       generated = plaintext
     }
     let hasher = configuration.passwordHasher
-    let hash = try await scheduler.run { () throws(UserManagementError) in
+    let hash = try await runHashing { () throws(UserManagementError) in
       try hasher.hash(plaintext)
     }
     return PreparedSecret(hash: hash, generated: generated)

@@ -60,7 +60,8 @@ public final class UserDirectory: Sendable {
     ///   - maximumConcurrentHashes: The most hashes at once.
     ///   - maximumCommitAttempts: The most attempts per operation under contention.
     ///   - now: The clock.
-    ///   - makeIdentifier: The identifier source.
+    ///   - makeIdentifier: The identifier source (default: random version 4 UUIDs from the
+    ///     system CSPRNG).
     ///   - random: The randomness source.
     public init(
       passwordHasher: (any PasswordHasher)? = nil,
@@ -73,7 +74,7 @@ public final class UserDirectory: Sendable {
       maximumConcurrentHashes: Int? = nil,
       maximumCommitAttempts: Int = 16,
       now: @escaping @Sendable () -> Date = { Date() },
-      makeIdentifier: @escaping @Sendable () -> UUID = { UUID() },
+      makeIdentifier: (@Sendable () -> UUID)? = nil,
       random: any RandomSource = SystemRandomSource()
     ) {
       self.passwordHasher = passwordHasher ?? PBKDF2PasswordHasher()
@@ -87,7 +88,7 @@ public final class UserDirectory: Sendable {
         1, maximumConcurrentHashes ?? Platform.activeProcessorCount)
       self.maximumCommitAttempts = max(1, maximumCommitAttempts)
       self.now = now
-      self.makeIdentifier = makeIdentifier
+      self.makeIdentifier = makeIdentifier ?? { UUID.randomV4() }
       self.random = random
     }
   }
@@ -157,6 +158,7 @@ extension UserDirectory {
   }
 
   /// Calls the store, turning foreign errors into ``UserManagementError/Code/storageFailure``.
+  @inline(__always)
   func read<T>(_ body: () async throws -> T) async throws(UserManagementError) -> T {
     do {
       return try await body()
@@ -202,6 +204,15 @@ extension UserDirectory {
     AuditEvent(
       id: configuration.makeIdentifier(), time: time, actor: principal, target: target,
       action: action, changes: changes)
+  }
+
+  /// Runs password hashing work: off the concurrency pool for real KDFs, inline for a
+  /// hasher that says it is cheap.
+  func runHashing<T: Sendable>(
+    _ work: @escaping @Sendable () throws(UserManagementError) -> T
+  ) async throws(UserManagementError) -> T {
+    try await scheduler.run(
+      inline: !configuration.passwordHasher.isComputationallyExpensive, work)
   }
 
   func newSecurityStamp() -> SecurityStamp {

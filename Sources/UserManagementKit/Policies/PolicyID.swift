@@ -25,7 +25,7 @@ public struct PolicyID: RawRepresentable, Hashable, Sendable, Codable, Comparabl
   }
 
   /// The UUID string form.
-  public var description: String { rawValue.uuidString }
+  public var description: String { rawValue.canonicalString }
 
   /// Orders identifiers by their UUID bytes.
   ///

@@ -1,4 +1,6 @@
 // Every platform-specific call of the library lives in this file.
+import CUMKSystem
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -18,6 +20,29 @@ enum Platform {
     #else
       for index in buffer.indices { buffer[index] = 0 }
     #endif
+  }
+
+  /// Fills `buffer` from the kernel's CSPRNG in one call: `getrandom(2)` on Linux,
+  /// `arc4random_buf(3)` on Darwin (see the `CUMKSystem` C target). Falls back to the standard
+  /// library's generator, eight bytes per system call, if that fails.
+  static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
+    guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+    if cumk_fill_random(base, buffer.count) != 0 {
+      fillWithStandardGenerator(buffer)
+    }
+  }
+
+  private static func fillWithStandardGenerator(_ buffer: UnsafeMutableRawBufferPointer) {
+    var generator = SystemRandomNumberGenerator()
+    var index = 0
+    while index < buffer.count {
+      var word = generator.next()
+      for _ in 0..<8 where index < buffer.count {
+        buffer[index] = UInt8(truncatingIfNeeded: word)
+        word >>= 8
+        index += 1
+      }
+    }
   }
 
   /// The number of processors currently available to the process.

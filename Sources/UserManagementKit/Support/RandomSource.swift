@@ -1,3 +1,5 @@
+import FoundationEssentials
+
 /// A source of cryptographically secure random bytes.
 ///
 /// The directory draws salts, generated passwords, API passwords and security stamps from a
@@ -12,8 +14,8 @@ public protocol RandomSource: Sendable {
 
 /// The operating system's cryptographically secure random number generator.
 ///
-/// Uses the standard library's `SystemRandomNumberGenerator`, which reads `getrandom(2)` on
-/// Linux and `arc4random_buf(3)` on Apple platforms. Both are CSPRNGs seeded by the kernel.
+/// Reads `getrandom(2)` on Linux and `arc4random_buf(3)` on Apple platforms, one call per
+/// buffer; both are CSPRNGs seeded by the kernel.
 public struct SystemRandomSource: RandomSource {
   /// Creates the system source.
   public init() {}
@@ -22,16 +24,7 @@ public struct SystemRandomSource: RandomSource {
   ///
   /// - Parameter bytes: The buffer to overwrite.
   public func fill(_ bytes: inout [UInt8]) {
-    var generator = SystemRandomNumberGenerator()
-    var index = 0
-    while index < bytes.count {
-      var word = generator.next()
-      for _ in 0..<8 where index < bytes.count {
-        bytes[index] = UInt8(truncatingIfNeeded: word)
-        word >>= 8
-        index += 1
-      }
-    }
+    bytes.withUnsafeMutableBytes { Platform.fillRandom($0) }
   }
 }
 
@@ -55,5 +48,17 @@ extension RandomSource {
       fill(&byte)
       if Int(byte[0]) < limit { return Int(byte[0]) % upperBound }
     }
+  }
+}
+
+extension UUID {
+  /// A random (version 4) UUID from the system CSPRNG in one `getrandom` call (`UUID()` on
+  /// Linux opens and reads `/dev/urandom` each time).
+  static func randomV4() -> UUID {
+    var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    withUnsafeMutableBytes(of: &bytes) { Platform.fillRandom($0) }
+    bytes.6 = (bytes.6 & 0x0F) | 0x40  // version 4
+    bytes.8 = (bytes.8 & 0x3F) | 0x80  // RFC 9562 variant
+    return UUID(uuid: bytes)
   }
 }

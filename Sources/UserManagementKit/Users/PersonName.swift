@@ -19,6 +19,13 @@ public enum PersonName {
   public static func validate(_ value: String, field: String) throws(UserManagementError)
     -> String
   {
+    // Fast path: printable ASCII with no surrounding spaces needs no Unicode lookups.
+    if let first = value.utf8.first, let last = value.utf8.last, first != 0x20, last != 0x20,
+      value.utf8.count <= maximumLength,
+      value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F })
+    {
+      return value
+    }
     let trimmed = value.trimmingWhitespace()
     if trimmed.isEmpty {
       throw .invalidField(field, "empty", "\(field) must not be empty.")

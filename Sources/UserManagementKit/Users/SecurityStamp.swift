@@ -6,7 +6,8 @@
 public struct SecurityStamp: RawRepresentable, Hashable, Sendable, Codable,
   CustomStringConvertible
 {
-  /// The stamp's string form (32 lowercase hexadecimal digits for generated stamps).
+  /// The stamp's string form (15 URL-safe base64 characters, 90 random bits, for generated
+  /// stamps — short enough to be stored inline in a `String`, without a heap allocation).
   public let rawValue: String
 
   /// Wraps a stamp's string form.
@@ -20,8 +21,11 @@ public struct SecurityStamp: RawRepresentable, Hashable, Sendable, Codable,
   public var description: String { rawValue }
 
   static func random(using random: any RandomSource) -> SecurityStamp {
-    var bytes = [UInt8](repeating: 0, count: 16)
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    var bytes = [UInt8](repeating: 0, count: 15)
     random.fill(&bytes)
-    return SecurityStamp(rawValue: Hex.encode(bytes))
+    // 64 is a power of two, so taking the low 6 bits of each byte is unbiased.
+    for index in bytes.indices { bytes[index] = alphabet[Int(bytes[index] & 0x3F)] }
+    return SecurityStamp(rawValue: String(decoding: bytes, as: UTF8.self))
   }
 }

@@ -26,7 +26,7 @@ public struct UserID: RawRepresentable, Hashable, Sendable, Codable, Comparable,
   }
 
   /// The UUID string form.
-  public var description: String { rawValue.uuidString }
+  public var description: String { rawValue.canonicalString }
 
   /// Orders identifiers by their UUID bytes.
   ///

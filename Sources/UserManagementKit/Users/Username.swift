@@ -15,12 +15,14 @@ public struct Username: Hashable, Sendable, Codable, CustomStringConvertible {
 
   /// The canonical comparison key: the address with ASCII letters lowercased.
   ///
-  /// Canonicalization is idempotent: the canonical form of a canonical form is itself.
-  public var canonical: String { Self.canonicalize(rawValue) }
+  /// Canonicalization is idempotent: the canonical form of a canonical form is itself. It is
+  /// computed once; for an address typed in lowercase it shares the raw value's storage.
+  public let canonical: String
 
   /// The part before the `@`.
   public var localPart: Substring {
-    rawValue[..<(rawValue.lastIndex(of: "@") ?? rawValue.endIndex)]
+    let end = rawValue.utf8.lastIndex(of: UInt8(ascii: "@")) ?? rawValue.utf8.endIndex
+    return rawValue[..<end]
   }
 
   /// The longest address accepted, in characters.
@@ -38,6 +40,7 @@ public struct Username: Hashable, Sendable, Codable, CustomStringConvertible {
         context: ["field": "username", "reason": reason.code])
     }
     self.rawValue = rawValue
+    self.canonical = Self.canonicalize(rawValue)
   }
 
   /// The address as entered.
@@ -107,7 +110,14 @@ public struct Username: Hashable, Sendable, Codable, CustomStringConvertible {
   }
 
   static func validationFailure(_ address: String) -> Failure? {
-    let bytes = Array(address.utf8)
+    if let result = address.utf8.withContiguousStorageIfAvailable({ validationFailure(bytes: $0) })
+    {
+      return result
+    }
+    return Array(address.utf8).withUnsafeBufferPointer { validationFailure(bytes: $0) }
+  }
+
+  private static func validationFailure(bytes: UnsafeBufferPointer<UInt8>) -> Failure? {
     if bytes.isEmpty { return Failure(code: "empty", message: "it is empty") }
     if bytes.count > maximumLength {
       return Failure(code: "too_long", message: "it is longer than \(maximumLength) characters")
@@ -118,40 +128,45 @@ public struct Username: Hashable, Sendable, Codable, CustomStringConvertible {
     if bytes[..<at].contains(UInt8(ascii: "@")) {
       return Failure(code: "multiple_at", message: "it has more than one '@'")
     }
-    let local = bytes[..<at]
-    let domain = bytes[(at + 1)...]
-    if local.isEmpty {
+    if at == 0 {
       return Failure(code: "empty_local_part", message: "nothing comes before the '@'")
     }
-    for byte in local where !isLocalPartByte(byte) {
+    for byte in bytes[..<at] where !isLocalPartByte(byte) {
       return Failure(
         code: "invalid_local_part_character",
         message: "the part before the '@' contains a character that is not allowed")
     }
-    if domain.isEmpty {
+    if at + 1 == bytes.count {
       return Failure(code: "empty_domain", message: "nothing comes after the '@'")
     }
-    for label in domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
-      if label.isEmpty {
+    // Walk the domain label by label without allocating.
+    var labelStart = at + 1
+    while true {
+      var labelEnd = labelStart
+      while labelEnd < bytes.count, bytes[labelEnd] != UInt8(ascii: ".") { labelEnd += 1 }
+      let length = labelEnd - labelStart
+      if length == 0 {
         return Failure(code: "empty_domain_label", message: "the domain has an empty label")
       }
-      if label.count > 63 {
+      if length > 63 {
         return Failure(
           code: "domain_label_too_long",
           message: "a domain label is longer than 63 characters")
       }
-      for byte in label where !isAlphanumeric(byte) && byte != UInt8(ascii: "-") {
+      for byte in bytes[labelStart..<labelEnd]
+      where !isAlphanumeric(byte) && byte != UInt8(ascii: "-") {
         return Failure(
           code: "invalid_domain_character",
           message: "the domain contains a character that is not a letter, digit, '-' or '.'")
       }
-      if label.first == UInt8(ascii: "-") || label.last == UInt8(ascii: "-") {
+      if bytes[labelStart] == UInt8(ascii: "-") || bytes[labelEnd - 1] == UInt8(ascii: "-") {
         return Failure(
           code: "domain_label_hyphen",
           message: "a domain label begins or ends with '-'")
       }
+      if labelEnd == bytes.count { return nil }
+      labelStart = labelEnd + 1
     }
-    return nil
   }
 
   private static func isAlphanumeric(_ byte: UInt8) -> Bool {

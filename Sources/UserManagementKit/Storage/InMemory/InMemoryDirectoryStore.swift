@@ -18,7 +18,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   /// - Parameter id: The identifier.
   /// - Returns: The record, or `nil`.
   public func user(id: UserID) async -> UserRecord? {
-    state.withLock { $0.entries[id]?.record }
+    state.withLock { $0.byID[id] }?.record
   }
 
   /// The user with this canonical username.
@@ -26,9 +26,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   /// - Parameter usernameKey: A canonical username.
   /// - Returns: The record, or `nil`.
   public func user(usernameKey: String) async -> UserRecord? {
-    state.withLock { state in
-      state.idsByUsername[usernameKey].flatMap { state.entries[$0]?.record }
-    }
+    state.withLock { $0.byUsername[usernameKey] }?.record
   }
 
   /// One page of users matching the query.
@@ -46,9 +44,9 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   public func countUsers(matching filter: UserFilter) async -> Int {
     state.withLock { state in
       let matcher = Matcher(filter)
-      if matcher.matchesAll { return state.entries.count }
+      if matcher.matchesAll { return state.byID.count }
       var count = 0
-      for entry in state.entries.values where matcher.matches(entry) { count += 1 }
+      for entry in state.byID.values where matcher.matches(entry) { count += 1 }
       return count
     }
   }
@@ -59,9 +57,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   ///   - user: The user.
   ///   - kind: The credential.
   /// - Returns: The counter.
-  public func loginThrottle(for user: UserID, kind: CredentialKind) async
-    -> LoginThrottleState
-  {
+  public func loginThrottle(for user: UserID, kind: CredentialKind) async -> LoginThrottleState {
     state.withLock { $0.throttles[ThrottleKey(user: user, kind: kind)] ?? .clear }
   }
 
@@ -98,16 +94,13 @@ public final class InMemoryDirectoryStore: DirectoryStore {
     state.withLock { state in
       var result: [AuditEvent] = []
       let limit = max(0, query.limit)
-      if query.newestFirst {
-        for event in state.audit.reversed() where query.matches(event) {
-          if result.count == limit { break }
-          result.append(event)
-        }
-      } else {
-        for event in state.audit where query.matches(event) {
-          if result.count == limit { break }
-          result.append(event)
-        }
+      let count = state.audit.count
+      let indices: any Sequence<Int> =
+        query.newestFirst ? AnySequence(stride(from: count - 1, through: 0, by: -1)) : 0..<count
+      for index in indices {
+        if result.count == limit { break }
+        guard let event = state.audit.event(at: index), query.matches(event) else { continue }
+        result.append(event)
       }
       return result
     }
@@ -153,33 +146,30 @@ struct ThrottleKey: Hashable {
 }
 
 extension InMemoryDirectoryStore {
-  struct Entry {
-    var record: UserRecord
-    /// Lowercased first name, last name and username, separated by NUL bytes.
-    var searchText: [UInt8]
+  /// One stored user. Immutable: an update stores a new entry, so readers only retain it.
+  final class Entry: Sendable {
+    let record: UserRecord
+    /// The canonical username (shares storage with the username when it is already
+    /// lowercase).
+    let key: String
 
     init(_ record: UserRecord) {
       self.record = record
-      let user = record.user
-      var text = Array(user.firstName.lowercased().utf8)
-      text.append(0)
-      text.append(contentsOf: user.lastName.lowercased().utf8)
-      text.append(0)
-      text.append(contentsOf: user.username.rawValue.lowercased().utf8)
-      searchText = text
+      self.key = record.usernameKey
     }
   }
 
   struct Matcher {
     let filter: UserFilter
     let needle: [UInt8]?
-    let useReference: Bool
+    let needleText: String
+    let needleIsASCII: Bool
 
     init(_ filter: UserFilter) {
       self.filter = filter
-      let normalized = filter.normalizedSearch
-      needle = normalized.map { Array($0.utf8) }
-      useReference = needle?.contains(0) ?? false
+      needleText = filter.normalizedSearch ?? ""
+      needle = filter.normalizedSearch.map { Array($0.utf8) }
+      needleIsASCII = needle?.allSatisfy { $0 < 0x80 } ?? true
     }
 
     var matchesAll: Bool {
@@ -194,94 +184,54 @@ extension InMemoryDirectoryStore {
       if let apiAccess = filter.apiAccess, user.apiAccessEnabled != apiAccess { return false }
       if let policy = filter.policy, !user.policies.contains(policy) { return false }
       guard let needle else { return true }
-      if useReference { return filter.matches(user) }
-      return ByteSearch.contains(entry.searchText, needle)
+      guard needleIsASCII else { return filter.matches(user) }
+      return contains(user.firstName, needle) || contains(user.lastName, needle)
+        || contains(user.username.rawValue, needle)
+    }
+
+    private func contains(_ field: String, _ needle: [UInt8]) -> Bool {
+      // A field with non-ASCII characters is compared exactly as the reference does.
+      ByteSearch.containsASCIIFolded(field, needle) ?? field.lowercased().contains(needleText)
     }
   }
 
   struct State {
-    var entries: [UserID: Entry] = [:]
-    var idsByUsername: [String: UserID] = [:]
-    /// Users sorted by canonical username (excluding `unsortedInserts`).
-    var byUsername: [(key: String, id: UserID)] = []
-    /// Users inserted since `byUsername` was last sorted.
-    var unsortedInserts: [(key: String, id: UserID)] = []
+    var byID: [UserID: Entry] = [:]
+    var byUsername: [String: Entry] = [:]
+    var ordered = OrderedEntries()
     var activeAdministrators = 0
     var policies: [PolicyID: Policy] = [:]
     var policyIDsByName: [String: PolicyID] = [:]
     var policyHolders: [PolicyID: Int] = [:]
-    var audit: [AuditEvent] = []
+    var audit = CompactAuditLog()
     var throttles: [ThrottleKey: LoginThrottleState] = [:]
     var subscribers: [UUID: AsyncStream<AuditEvent>.Continuation] = [:]
 
-    mutating func sortIndexIfNeeded() {
-      guard !unsortedInserts.isEmpty else { return }
-      unsortedInserts.sort { $0.key < $1.key }
-      if byUsername.isEmpty || byUsername[byUsername.count - 1].key < unsortedInserts[0].key {
-        byUsername.append(contentsOf: unsortedInserts)
-      } else {
-        var merged: [(key: String, id: UserID)] = []
-        merged.reserveCapacity(byUsername.count + unsortedInserts.count)
-        var left = 0
-        var right = 0
-        while left < byUsername.count, right < unsortedInserts.count {
-          if byUsername[left].key < unsortedInserts[right].key {
-            merged.append(byUsername[left])
-            left += 1
-          } else {
-            merged.append(unsortedInserts[right])
-            right += 1
-          }
-        }
-        merged.append(contentsOf: byUsername[left...])
-        merged.append(contentsOf: unsortedInserts[right...])
-        byUsername = merged
-      }
-      unsortedInserts.removeAll(keepingCapacity: true)
-    }
-
-    mutating func page(_ query: UserQuery) -> UserPage {
+    func page(_ query: UserQuery) -> UserPage {
       let matcher = Matcher(query.filter)
       let sort = query.sort
       var users: [User] = []
+      users.reserveCapacity(min(query.limit, 64))
       var more = false
       if sort.field == .username {
-        sortIndexIfNeeded()
-        // Find the first index strictly after the cursor in the requested direction.
+        let visit: (Entry) -> Bool = { entry in
+          guard matcher.matches(entry) else { return true }
+          if users.count == query.limit {
+            more = true
+            return false
+          }
+          users.append(entry.record.user)
+          return true
+        }
+        let after = query.after?.position.usernameKey
         if sort.descending {
-          var index = byUsername.count - 1
-          if let after = query.after?.position.usernameKey {
-            index = lowerBound(after) - 1
-          }
-          while index >= 0 {
-            if let entry = entries[byUsername[index].id], matcher.matches(entry) {
-              if users.count == query.limit {
-                more = true
-                break
-              }
-              users.append(entry.record.user)
-            }
-            index -= 1
-          }
+          ordered.forEachDescending(before: after, visit)
         } else {
-          var index = 0
-          if let after = query.after?.position.usernameKey {
-            index = upperBound(after)
-          }
-          while index < byUsername.count {
-            if let entry = entries[byUsername[index].id], matcher.matches(entry) {
-              if users.count == query.limit {
-                more = true
-                break
-              }
-              users.append(entry.record.user)
-            }
-            index += 1
-          }
+          ordered.forEachAscending(after: after, visit)
         }
       } else {
         var candidates: [(UserCursor.Position, User)] = []
-        for entry in entries.values where matcher.matches(entry) {
+        for entry in byID.values where matcher.matches(entry) {
           let position = sort.position(of: entry.record.user)
           if let after = query.after?.position, !sort.orders(after, before: position) {
             continue
@@ -296,39 +246,16 @@ extension InMemoryDirectoryStore {
         more ? users.last.map { UserCursor(sort: sort, position: sort.position(of: $0)) } : nil
       return UserPage(users: users, nextCursor: next)
     }
-
-    /// The first index whose key is not less than `key`.
-    private func lowerBound(_ key: String) -> Int {
-      var low = 0
-      var high = byUsername.count
-      while low < high {
-        let mid = (low + high) / 2
-        if byUsername[mid].key < key { low = mid + 1 } else { high = mid }
-      }
-      return low
-    }
-
-    /// The first index whose key is greater than `key`.
-    private func upperBound(_ key: String) -> Int {
-      var low = 0
-      var high = byUsername.count
-      while low < high {
-        let mid = (low + high) / 2
-        if byUsername[mid].key <= key { low = mid + 1 } else { high = mid }
-      }
-      return low
-    }
-
     mutating func commit(_ changes: ChangeSet) throws(UserManagementError) {
       // 1. Preconditions, against the state as it is now.
       for precondition in changes.preconditions {
         switch precondition {
         case .userVersion(let id, let version):
-          guard entries[id]?.record.user.version == version else { throw .conflict() }
+          guard byID[id]?.record.user.version == version else { throw .conflict() }
         case .policyVersion(let id, let version):
           guard policies[id]?.version == version else { throw .conflict() }
         case .directoryIsEmpty:
-          guard entries.isEmpty else {
+          guard byID.isEmpty else {
             throw UserManagementError(
               .alreadyBootstrapped,
               "The directory already has users; bootstrap is only for "
@@ -368,22 +295,32 @@ extension InMemoryDirectoryStore {
         return policies[id] != nil
       }
 
-      // 3. Stage users.
-      var stagedUsers: [UserID: UserRecord] = [:]
-      var newUsernames: [String: UserID] = [:]
+      // 3. Stage users. Change sets are small, so small arrays beat dictionaries here.
+      var stagedUsers: [UserRecord] = []
+      var newUsernames: [String] = []
       var adminDelta = 0
-      var holderDelta: [PolicyID: Int] = [:]
+      var holderDelta: [(id: PolicyID, delta: Int)] = []
+      func addHolders(_ ids: Set<PolicyID>, _ delta: Int) {
+        for id in ids {
+          if let index = holderDelta.firstIndex(where: { $0.id == id }) {
+            holderDelta[index].delta += delta
+          } else {
+            holderDelta.append((id, delta))
+          }
+        }
+      }
       for record in changes.users {
-        let previous = stagedUsers[record.id] ?? entries[record.id]?.record
+        let stagedIndex = stagedUsers.lastIndex { $0.id == record.id }
+        let previous = stagedIndex.map { stagedUsers[$0] } ?? byID[record.id]?.record
         if record.user.version == 1 {
           guard previous == nil else { throw .conflict() }
           let key = record.usernameKey
-          if idsByUsername[key] != nil || newUsernames[key] != nil {
+          if byUsername[key] != nil || newUsernames.contains(key) {
             throw UserManagementError(
               .usernameTaken, "A user named \(record.user.username) already exists.",
               context: ["field": "username"])
           }
-          newUsernames[key] = record.id
+          newUsernames.append(key)
         } else {
           guard let previous, previous.user.version + 1 == record.user.version else {
             throw .conflict()
@@ -399,16 +336,21 @@ extension InMemoryDirectoryStore {
         }
         if let previous {
           adminDelta -= previous.user.isActiveAdmin ? 1 : 0
-          for id in previous.user.policies { holderDelta[id, default: 0] -= 1 }
+          addHolders(previous.user.policies, -1)
         }
         adminDelta += record.user.isActiveAdmin ? 1 : 0
-        for id in record.user.policies { holderDelta[id, default: 0] += 1 }
-        stagedUsers[record.id] = record
+        addHolders(record.user.policies, 1)
+        if let stagedIndex {
+          stagedUsers[stagedIndex] = record
+        } else {
+          stagedUsers.append(record)
+        }
       }
 
       // 4. Invariants of the state after the change.
       for case (let id, nil) in stagedPolicies where policies[id] != nil {
-        let holders = (policyHolders[id] ?? 0) + (holderDelta[id] ?? 0)
+        let delta = holderDelta.first { $0.id == id }?.delta ?? 0
+        let holders = (policyHolders[id] ?? 0) + delta
         if holders > 0 {
           let name = policies[id]?.name ?? id.description
           throw UserManagementError(
@@ -418,7 +360,7 @@ extension InMemoryDirectoryStore {
             context: ["holders": String(holders)])
         }
       }
-      let userCountAfter = entries.count + newUsernames.count
+      let userCountAfter = byID.count + newUsernames.count
       if userCountAfter > 0 && activeAdministrators + adminDelta < 1 {
         throw UserManagementError(
           .lastActiveAdministrator,
@@ -438,13 +380,14 @@ extension InMemoryDirectoryStore {
       for (id, policy) in stagedPolicies {
         if let policy { policyIDsByName[policy.nameKey] = id }
       }
-      for record in changes.users {
-        guard let staged = stagedUsers.removeValue(forKey: record.id) else { continue }
-        if entries[staged.id] == nil {
-          idsByUsername[staged.usernameKey] = staged.id
-          unsortedInserts.append((staged.usernameKey, staged.id))
+      for staged in stagedUsers {
+        let entry = Entry(staged)
+        if byID.updateValue(entry, forKey: entry.record.id) == nil {
+          ordered.insert(entry)
+        } else {
+          ordered.replace(entry)
         }
-        entries[staged.id] = Entry(staged)
+        byUsername[entry.key] = entry
       }
       activeAdministrators += adminDelta
       for (id, delta) in holderDelta where delta != 0 {
@@ -459,33 +402,9 @@ extension InMemoryDirectoryStore {
           throttles[key] = next
         }
       }
-      audit.append(contentsOf: changes.auditEvents)
       for event in changes.auditEvents {
+        audit.append(event)
         for continuation in subscribers.values { continuation.yield(event) }
-      }
-    }
-  }
-}
-
-enum ByteSearch {
-  /// Whether `needle` occurs in `haystack`.
-  static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-    guard let first = needle.first else { return true }
-    let count = needle.count
-    guard haystack.count >= count else { return false }
-    return haystack.withUnsafeBufferPointer { hay in
-      needle.withUnsafeBufferPointer { pin in
-        var index = 0
-        let last = hay.count - count
-        while index <= last {
-          if hay[index] == first {
-            var offset = 1
-            while offset < count, hay[index + offset] == pin[offset] { offset += 1 }
-            if offset == count { return true }
-          }
-          index += 1
-        }
-        return false
       }
     }
   }

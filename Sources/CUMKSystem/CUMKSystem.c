@@ -1,0 +1,86 @@
+// System calls that Swift's platform modules do not expose on every platform.
+#if defined(__linux__)
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/random.h>
+#elif defined(__APPLE__)
+#include <stdlib.h>
+#endif
+
+#include "CUMKSystem.h"
+
+#if defined(__linux__)
+
+static int kernel_random(unsigned char *bytes, size_t count) {
+  size_t filled = 0;
+  while (filled < count) {
+    ssize_t result = getrandom(bytes + filled, count - filled, 0);
+    if (result > 0) {
+      filled += (size_t)result;
+    } else if (result < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+enum { POOL_SIZE = 256 };
+
+// Incremented in the child after fork, so every thread's pool is discarded there.
+static volatile unsigned long fork_generation = 1;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void) { fork_generation += 1; }
+static void register_atfork(void) { pthread_atfork(NULL, NULL, on_fork_child); }
+
+static __thread unsigned char pool[POOL_SIZE];
+static __thread size_t pool_available = 0;
+static __thread unsigned long pool_generation = 0;
+
+int cumk_fill_random(void *buffer, size_t count) {
+  unsigned char *out = buffer;
+  if (count > POOL_SIZE / 4) {
+    return kernel_random(out, count);
+  }
+  pthread_once(&atfork_once, register_atfork);
+  if (pool_generation != fork_generation) {
+    explicit_bzero(pool, sizeof pool);
+    pool_available = 0;
+    pool_generation = fork_generation;
+  }
+  if (pool_available < count) {
+    if (kernel_random(pool, POOL_SIZE) != 0) {
+      explicit_bzero(pool, sizeof pool);
+      pool_available = 0;
+      return kernel_random(out, count);
+    }
+    pool_available = POOL_SIZE;
+  }
+  // Hand out bytes from the end of the pool and erase them at once.
+  unsigned char *source = pool + (pool_available - count);
+  memcpy(out, source, count);
+  explicit_bzero(source, count);
+  pool_available -= count;
+  return 0;
+}
+
+#elif defined(__APPLE__)
+
+int cumk_fill_random(void *buffer, size_t count) {
+  arc4random_buf(buffer, count);
+  return 0;
+}
+
+#else
+
+int cumk_fill_random(void *buffer, size_t count) {
+  (void)buffer;
+  (void)count;
+  return -1;
+}
+
+#endif

@@ -1,0 +1,46 @@
+/// Audit events kept in memory in their compact binary form.
+///
+/// Events are appended to 1 MiB segments (an event larger than a segment gets one of its
+/// own), so the log grows without the doubling reallocation of one big array, and each event
+/// costs its encoded size plus 8 bytes of index.
+struct CompactAuditLog {
+  private static let segmentSize = 1 << 20
+  private var segments: [[UInt8]] = []
+  /// For each event: segment index in the high 32 bits, offset in the low 32 bits.
+  private var locations: [UInt64] = []
+  /// End offset of each event within its segment, aligned with `locations`.
+  private var ends: [UInt32] = []
+
+  var count: Int { locations.count }
+
+  mutating func append(_ event: AuditEvent) {
+    var writer = ByteWriter()
+    event.encode(into: &writer)
+    let encoded = writer.bytes
+    if segments.isEmpty
+      || segments[segments.count - 1].count + encoded.count > Self.segmentSize
+    {
+      var segment: [UInt8] = []
+      segment.reserveCapacity(max(Self.segmentSize, encoded.count))
+      segments.append(segment)
+    }
+    let segment = segments.count - 1
+    let offset = segments[segment].count
+    segments[segment].append(contentsOf: encoded)
+    locations.append(UInt64(segment) << 32 | UInt64(offset))
+    ends.append(UInt32(offset + encoded.count))
+  }
+
+  /// The event at `index`, or `nil` if its bytes do not decode (which would be a bug).
+  func event(at index: Int) -> AuditEvent? {
+    let location = locations[index]
+    let segment = Int(location >> 32)
+    let start = Int(location & 0xFFFF_FFFF)
+    let end = Int(ends[index])
+    return segments[segment].withUnsafeBytes { bytes in
+      var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+      guard let event = AuditEvent(decoding: &reader), reader.isAtEnd else { return nil }
+      return event
+    }
+  }
+}

@@ -1,0 +1,159 @@
+/// Entries sorted by their canonical username, in chunks of at most 256, so that an insert
+/// moves at most one chunk's worth of references and a listing can start anywhere after a
+/// binary search — no re-sorting, however often users are added.
+///
+/// Each element carries the first 16 bytes of its key, so most comparisons of a binary search
+/// touch only the chunk's own memory instead of following a pointer to another entry and its
+/// key's buffer (at a million users those pointer chases are cache misses that cost more than
+/// everything else an insert does).
+struct OrderedEntries {
+  typealias Entry = InMemoryDirectoryStore.Entry
+
+  private struct Element {
+    var prefix: KeyPrefix
+    var entry: Entry
+  }
+
+  private static let maximumChunk = 256
+  private var chunks: [[Element]] = []
+  /// The key of each chunk's first entry, for the binary search over chunks.
+  private var firstKeys: [String] = []
+
+  /// The first chunk that could contain `key`: the last whose first key is not greater.
+  private func chunkIndex(for key: String) -> Int {
+    var low = 0
+    var high = chunks.count
+    while low < high {
+      let mid = (low + high) / 2
+      if firstKeys[mid] <= key { low = mid + 1 } else { high = mid }
+    }
+    return max(0, low - 1)
+  }
+
+  /// The index in `chunk` of the first element whose key is not less than (or, with
+  /// `strictly`, greater than) `key`.
+  private func bound(_ key: String, prefix: KeyPrefix, in chunk: Int, strictly: Bool) -> Int {
+    chunks[chunk].withUnsafeBufferPointer { elements in
+      var low = 0
+      var high = elements.count
+      while low < high {
+        let mid = (low + high) / 2
+        let element = elements[mid]
+        let before: Bool
+        if element.prefix != prefix {
+          before = element.prefix < prefix
+        } else {
+          before = strictly ? element.entry.key <= key : element.entry.key < key
+        }
+        if before { low = mid + 1 } else { high = mid }
+      }
+      return low
+    }
+  }
+
+  mutating func insert(_ entry: Entry) {
+    let element = Element(prefix: KeyPrefix(entry.key), entry: entry)
+    guard let lastChunk = chunks.indices.last else {
+      chunks.append([element])
+      firstKeys.append(entry.key)
+      return
+    }
+    let chunk: Int
+    let index: Int
+    if let last = chunks[lastChunk].last, last.entry.key < entry.key {
+      // Appending in key order, as bulk imports often do: no search.
+      chunk = lastChunk
+      index = chunks[lastChunk].count
+    } else {
+      chunk = chunkIndex(for: entry.key)
+      index = bound(entry.key, prefix: element.prefix, in: chunk, strictly: false)
+    }
+    chunks[chunk].insert(element, at: index)
+    if index == 0 { firstKeys[chunk] = entry.key }
+    if chunks[chunk].count > Self.maximumChunk {
+      let half = Self.maximumChunk / 2
+      let upper = Array(chunks[chunk][half...])
+      chunks[chunk].removeSubrange(half...)
+      chunks.insert(upper, at: chunk + 1)
+      firstKeys.insert(upper[0].entry.key, at: chunk + 1)
+    }
+  }
+
+  /// Replaces the entry with the same key.
+  mutating func replace(_ entry: Entry) {
+    guard !chunks.isEmpty else { return }
+    let prefix = KeyPrefix(entry.key)
+    let chunk = chunkIndex(for: entry.key)
+    let index = bound(entry.key, prefix: prefix, in: chunk, strictly: false)
+    if index < chunks[chunk].count, chunks[chunk][index].entry.key == entry.key {
+      chunks[chunk][index].entry = entry
+    }
+  }
+
+  /// Calls `body` with entries in ascending key order, starting after `key` (or at the
+  /// beginning), until it returns `false`.
+  func forEachAscending(after key: String?, _ body: (Entry) -> Bool) {
+    guard !chunks.isEmpty else { return }
+    var chunk = 0
+    var index = 0
+    if let key {
+      chunk = chunkIndex(for: key)
+      index = bound(key, prefix: KeyPrefix(key), in: chunk, strictly: true)
+    }
+    while chunk < chunks.count {
+      let elements = chunks[chunk]
+      while index < elements.count {
+        if !body(elements[index].entry) { return }
+        index += 1
+      }
+      chunk += 1
+      index = 0
+    }
+  }
+
+  /// Calls `body` with entries in descending key order, starting before `key` (or at the
+  /// end), until it returns `false`.
+  func forEachDescending(before key: String?, _ body: (Entry) -> Bool) {
+    guard !chunks.isEmpty else { return }
+    var chunk = chunks.count - 1
+    var index = chunks[chunk].count - 1
+    if let key {
+      chunk = chunkIndex(for: key)
+      index = bound(key, prefix: KeyPrefix(key), in: chunk, strictly: false) - 1
+    }
+    while chunk >= 0 {
+      let elements = chunks[chunk]
+      while index >= 0 {
+        if !body(elements[index].entry) { return }
+        index -= 1
+      }
+      chunk -= 1
+      if chunk >= 0 { index = chunks[chunk].count - 1 }
+    }
+  }
+}
+
+/// The first 16 UTF-8 bytes of a key, big-endian in two words and zero-padded, so that
+/// comparing prefixes orders keys as their bytes do. Keys are canonical usernames (ASCII), for
+/// which byte order is `String` order; equal prefixes fall back to comparing the strings.
+struct KeyPrefix: Equatable, Comparable {
+  var high: UInt64 = 0
+  var low: UInt64 = 0
+
+  init(_ key: String) {
+    var index = 0
+    for byte in key.utf8 {
+      if index == 16 { break }
+      if index < 8 {
+        high |= UInt64(byte) << (56 - 8 * index)
+      } else {
+        low |= UInt64(byte) << (56 - 8 * (index - 8))
+      }
+      index += 1
+    }
+  }
+
+  static func < (lhs: KeyPrefix, rhs: KeyPrefix) -> Bool {
+    (lhs.high, lhs.low) < (rhs.high, rhs.low)
+  }
+}

@@ -1,0 +1,67 @@
+import UMKCrypto
+public import UserManagementKit
+
+/// A deliberately cheap password hasher for tests and benchmarks: one SHA-256 of a random
+/// 16-byte salt and the password. **Never use it in production**: it offers no resistance to
+/// guessing. Because it is cheap, ``UserManagementKit/UserDirectory`` calls it inline instead
+/// of on its hashing threads.
+///
+/// Hashes read `$insecure-sha256$<salt>$<hash>` (standard base64 without padding), so a hash
+/// made by it is recognizable in any store it leaks into.
+public struct InsecureFastPasswordHasher: PasswordHasher {
+  private let random: any RandomSource
+  static let algorithm = "insecure-sha256"
+
+  /// Creates the hasher.
+  ///
+  /// - Parameter random: The salt source.
+  public init(random: any RandomSource = SystemRandomSource()) {
+    self.random = random
+  }
+
+  /// False: this hasher is cheap, so it runs inline.
+  public var isComputationallyExpensive: Bool { false }
+
+  /// Hashes a password.
+  ///
+  /// - Parameter password: The password.
+  /// - Returns: `$insecure-sha256$<salt>$<hash>`.
+  public func hash(_ password: Secret) -> PasswordHash {
+    var salt = [UInt8](repeating: 0, count: 16)
+    random.fill(&salt)
+    let digest = Self.digest(password, salt: salt)
+    return PasswordHash(
+      encoded: "$\(Self.algorithm)$" + Base64.encode(salt, variant: .standardUnpadded) + "$"
+        + Base64.encode(digest, variant: .standardUnpadded))
+  }
+
+  /// Checks a password against a hash made by ``hash(_:)``, in constant time.
+  ///
+  /// - Parameters:
+  ///   - password: The password.
+  ///   - hash: The stored hash.
+  /// - Returns: Whether it matches.
+  /// - Throws: ``UserManagementKit/UserManagementError`` with code `unsupported_hash` for any
+  ///   other format.
+  public func verify(_ password: Secret, against hash: PasswordHash) throws(UserManagementError)
+    -> PasswordVerification
+  {
+    let parts = hash.encoded.split(separator: "$", omittingEmptySubsequences: false)
+    guard parts.count == 4, parts[0].isEmpty, parts[1] == Self.algorithm,
+      let salt = Base64.decode(parts[2], variant: .standardUnpadded),
+      let expected = Base64.decode(parts[3], variant: .standardUnpadded)
+    else {
+      throw UserManagementError(
+        .unsupportedHash, "The hash is not an insecure-sha256 test hash.",
+        context: ["algorithm": hash.algorithm])
+    }
+    return ConstantTime.equals(Self.digest(password, salt: salt), expected) ? .valid : .invalid
+  }
+
+  private static func digest(_ password: Secret, salt: [UInt8]) -> [UInt8] {
+    var hasher = SHA256()
+    hasher.update(salt)
+    password.withUnsafeBytes { hasher.update($0) }
+    return hasher.finalize().bytes
+  }
+}
