@@ -9,13 +9,15 @@ public import UserManagementKit
 /// Hashes read `$insecure-sha256$<salt>$<hash>` (standard base64 without padding), so a hash
 /// made by it is recognizable in any store it leaks into.
 public struct InsecureFastPasswordHasher: PasswordHasher {
-  private let random: any RandomSource
+  private let random: (any RandomSource)?
+  private let counter = SaltCounter()
   static let algorithm = "insecure-sha256"
 
   /// Creates the hasher.
   ///
-  /// - Parameter random: The salt source.
-  public init(random: any RandomSource = SystemRandomSource()) {
+  /// - Parameter random: The salt source; by default salts are a per-hasher counter (unique,
+  ///   not random), which keeps the hasher free of system calls.
+  public init(random: (any RandomSource)? = nil) {
     self.random = random
   }
 
@@ -27,8 +29,13 @@ public struct InsecureFastPasswordHasher: PasswordHasher {
   /// - Parameter password: The password.
   /// - Returns: `$insecure-sha256$<salt>$<hash>`.
   public func hash(_ password: Secret) -> PasswordHash {
-    var salt = [UInt8](repeating: 0, count: 16)
-    random.fill(&salt)
+    var salt = [UInt8](repeating: 0, count: 8)
+    if let random {
+      random.fill(&salt)
+    } else {
+      let value = counter.next()
+      for index in salt.indices { salt[index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
+    }
     let digest = Self.digest(password, salt: salt)
     return PasswordHash(
       encoded: "$\(Self.algorithm)$" + Base64.encode(salt, variant: .standardUnpadded) + "$"
@@ -63,5 +70,17 @@ public struct InsecureFastPasswordHasher: PasswordHasher {
     hasher.update(salt)
     password.withUnsafeBytes { hasher.update($0) }
     return hasher.finalize().bytes
+  }
+}
+
+/// A counter for ``InsecureFastPasswordHasher``'s salts.
+final class SaltCounter: Sendable {
+  private let value = Locked<UInt64>(0)
+
+  func next() -> UInt64 {
+    value.withLock { value in
+      value &+= 1
+      return value
+    }
   }
 }

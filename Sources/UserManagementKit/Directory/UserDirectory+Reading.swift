@@ -13,12 +13,12 @@ extension UserDirectory {
     -> User
   {
     let acting = try await acting(principal, requireAdmin: false)
-    if let record = acting.record, record.id == id { return record.user }
+    if let user = acting.user, user.id == id { return user }
     guard acting.isAdmin else { throw .notAuthorized() }
-    guard let record = try await read({ try await self.store.user(id: id) }) else {
+    guard let user = try await read({ try await self.store.profile(id: id) }) else {
       throw .userNotFound()
     }
-    return record.user
+    return user
   }
 
   /// Reads a user by username (case-insensitively).
@@ -33,12 +33,12 @@ extension UserDirectory {
   {
     let acting = try await acting(principal, requireAdmin: false)
     let key = Username.canonicalize(username)
-    if let record = acting.record, record.usernameKey == key { return record.user }
+    if let user = acting.user, user.username.canonical == key { return user }
     guard acting.isAdmin else { throw .notAuthorized() }
-    guard let record = try await read({ try await self.store.user(usernameKey: key) }) else {
+    guard let user = try await read({ try await self.store.profile(usernameKey: key) }) else {
       throw .userNotFound()
     }
-    return record.user
+    return user
   }
 
   /// Lists users page by page: filters, text search, sort and cursor pagination.
@@ -146,7 +146,7 @@ extension UserDirectory {
   public func explain(_ id: UserID, _ action: Action, on resource: Resource)
     async throws(UserManagementError) -> AuthorizationDecision
   {
-    let user = try await read { try await self.store.user(id: id) }?.user
+    let user = try await read { try await self.store.profile(id: id) }
     var policies: [Policy] = []
     if let user, user.status == .active, user.role == .generalUser {
       for policyID in user.policies.sorted() {

@@ -58,7 +58,8 @@ extension UserDirectory {
         context: ["field": "policies"])
     }
     try await requireUsernameFree(username)
-    try await requirePoliciesExist(request.policies)
+    // Whether the policies exist is checked by the store at commit (and reported as
+    // policy_not_found); checking here too would cost a read per policy on every add.
 
     guard let password = try await prepare(request.password, for: username, field: "password")
     else { throw .invalidField("password", "missing", "A password is required.") }
@@ -337,8 +338,10 @@ extension UserDirectory {
   public func changeOwnPassword(of id: UserID, current: Secret, new: Secret)
     async throws(UserManagementError) -> User
   {
-    let acting = try await acting(.user(id), requireAdmin: false)
-    guard let record = acting.record else { throw .notAuthorized() }
+    _ = try await acting(.user(id), requireAdmin: false)
+    guard let record = try await read({ try await self.store.user(id: id) }) else {
+      throw .notAuthorized()
+    }
     let proven = try await verifyLoginPassword(current, of: record, kind: .password)
     try configuration.passwordPolicy.validate(new, username: record.user.username)
     let hasher = configuration.passwordHasher
@@ -346,8 +349,10 @@ extension UserDirectory {
       try hasher.hash(new)
     }
     return try await commitWithRetry { () async throws(UserManagementError) in
-      let acting = try await self.acting(.user(id), requireAdmin: false)
-      guard var updated = acting.record else { throw .notAuthorized() }
+      _ = try await self.acting(.user(id), requireAdmin: false)
+      guard var updated = try await read({ try await self.store.user(id: id) }) else {
+        throw .notAuthorized()
+      }
       // The proof was for the hash read before; if it changed since, the proof is stale.
       guard updated.passwordHash == proven.hash else {
         throw .conflict("The password changed meanwhile; sign in again.")
@@ -402,14 +407,8 @@ extension UserDirectory {
     if !acting.isAdmin && acting.userID != id {
       throw .notAuthorized()
     }
-    let target: UserRecord
-    if let record = acting.record, record.id == id {
-      target = record
-    } else {
-      guard let record = try await read({ try await self.store.user(id: id) }) else {
-        throw .userNotFound()
-      }
-      target = record
+    guard let target = try await read({ try await self.store.user(id: id) }) else {
+      throw .userNotFound()
     }
     if let expectedVersion, target.user.version != expectedVersion {
       throw .conflict(

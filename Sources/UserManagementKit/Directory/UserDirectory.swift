@@ -120,16 +120,16 @@ extension UserDirectory {
   /// The acting principal, resolved against the current state.
   struct Acting {
     var principal: Principal
-    /// The actor's record when the principal is a user.
-    var record: UserRecord?
+    /// The actor when the principal is a user.
+    var user: User?
 
-    var isAdmin: Bool { record.map { $0.user.role == .admin } ?? true }
-    var userID: UserID? { record?.id }
+    var isAdmin: Bool { user.map { $0.role == .admin } ?? true }
+    var userID: UserID? { user?.id }
 
     /// Pins the actor's state for the commit, so a concurrent demotion or deactivation of the
     /// actor invalidates the operation.
     var preconditions: [CommitPrecondition] {
-      record.map { [.userVersion($0.id, $0.user.version)] } ?? []
+      user.map { [.userVersion($0.id, $0.version)] } ?? []
     }
   }
 
@@ -143,17 +143,17 @@ extension UserDirectory {
       guard !name.isEmpty else {
         throw .invalidField("principal", "empty", "A system principal needs a name.")
       }
-      return Acting(principal: principal, record: nil)
+      return Acting(principal: principal, user: nil)
     case .user(let id):
-      guard let record = try await read({ try await self.store.user(id: id) }),
-        record.user.status == .active
+      guard let user = try await read({ try await self.store.profile(id: id) }),
+        user.status == .active
       else {
         throw .notAuthorized("Only active users may act.")
       }
-      if requireAdmin && record.user.role != .admin {
+      if requireAdmin && user.role != .admin {
         throw .notAuthorized()
       }
-      return Acting(principal: principal, record: record)
+      return Acting(principal: principal, user: user)
     }
   }
 

@@ -17,6 +17,25 @@ public protocol UserRepository: Sendable {
   /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/storageFailure``.
   func user(usernameKey: String) async throws -> UserRecord?
 
+  /// The user with this identifier, without credential hashes.
+  ///
+  /// ``UserDirectory`` calls this on every operation to check the acting principal, and for
+  /// reads that return users, so it is worth a fast path (for a SQL store, a query that skips
+  /// the hash columns). The default implementation returns ``user(id:)``'s user.
+  ///
+  /// - Parameter id: The identifier.
+  /// - Returns: The user, or `nil`.
+  /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/storageFailure``.
+  func profile(id: UserID) async throws -> User?
+
+  /// The user whose canonical username is `usernameKey`, without credential hashes. The
+  /// default implementation returns ``user(usernameKey:)``'s user.
+  ///
+  /// - Parameter usernameKey: A canonical username.
+  /// - Returns: The user, or `nil`.
+  /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/storageFailure``.
+  func profile(usernameKey: String) async throws -> User?
+
   /// One page of users matching the query, in its order, starting after its cursor.
   ///
   /// Results must equal filtering every user with ``UserFilter/matches(_:)``, ordering them by
@@ -44,6 +63,26 @@ public protocol UserRepository: Sendable {
   /// - Returns: The counter (``LoginThrottleState/clear`` if never failed).
   /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/storageFailure``.
   func loginThrottle(for user: UserID, kind: CredentialKind) async throws -> LoginThrottleState
+}
+
+extension UserRepository {
+  /// The user part of ``user(id:)``.
+  ///
+  /// - Parameter id: The identifier.
+  /// - Returns: The user, or `nil`.
+  /// - Throws: What ``user(id:)`` throws.
+  public func profile(id: UserID) async throws -> User? {
+    try await user(id: id)?.user
+  }
+
+  /// The user part of ``user(usernameKey:)``.
+  ///
+  /// - Parameter usernameKey: A canonical username.
+  /// - Returns: The user, or `nil`.
+  /// - Throws: What ``user(usernameKey:)`` throws.
+  public func profile(usernameKey: String) async throws -> User? {
+    try await user(usernameKey: usernameKey)?.user
+  }
 }
 
 /// Read access to stored access-control policies.

@@ -3,7 +3,11 @@ import FoundationEssentials
 /// Appends the compact binary encoding used for stored records: unsigned LEB128 varints,
 /// length-prefixed UTF-8 strings, raw UUID bytes and IEEE 754 doubles, all little-endian.
 struct ByteWriter {
-  var bytes: [UInt8] = []
+  var bytes: [UInt8]
+
+  init(bytes: [UInt8] = []) {
+    self.bytes = bytes
+  }
 
   mutating func byte(_ value: UInt8) {
     bytes.append(value)

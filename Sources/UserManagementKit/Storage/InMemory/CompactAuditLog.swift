@@ -1,8 +1,8 @@
 /// Audit events kept in memory in their compact binary form.
 ///
-/// Events are appended to 1 MiB segments (an event larger than a segment gets one of its
-/// own), so the log grows without the doubling reallocation of one big array, and each event
-/// costs its encoded size plus 8 bytes of index.
+/// Events are appended to segments of about 1 MiB, so the log grows without the doubling
+/// reallocation of one big array, and each event costs its encoded size plus 12 bytes of
+/// index.
 struct CompactAuditLog {
   private static let segmentSize = 1 << 20
   private var segments: [[UInt8]] = []
@@ -14,21 +14,21 @@ struct CompactAuditLog {
   var count: Int { locations.count }
 
   mutating func append(_ event: AuditEvent) {
-    var writer = ByteWriter()
-    event.encode(into: &writer)
-    let encoded = writer.bytes
-    if segments.isEmpty
-      || segments[segments.count - 1].count + encoded.count > Self.segmentSize
-    {
+    if segments.isEmpty || segments[segments.count - 1].count >= Self.segmentSize {
       var segment: [UInt8] = []
-      segment.reserveCapacity(max(Self.segmentSize, encoded.count))
+      // Slack past the nominal size, so the event that crosses it rarely reallocates.
+      segment.reserveCapacity(Self.segmentSize + Self.segmentSize / 16)
       segments.append(segment)
     }
+    // Encode straight into the last segment: move it out, append, move it back.
     let segment = segments.count - 1
-    let offset = segments[segment].count
-    segments[segment].append(contentsOf: encoded)
+    var writer = ByteWriter(bytes: segments.removeLast())
+    let offset = writer.bytes.count
+    event.encode(into: &writer)
+    let end = writer.bytes.count
+    segments.append(writer.bytes)
     locations.append(UInt64(segment) << 32 | UInt64(offset))
-    ends.append(UInt32(offset + encoded.count))
+    ends.append(UInt32(end))
   }
 
   /// The event at `index`, or `nil` if its bytes do not decode (which would be a bug).

@@ -26,7 +26,23 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   /// - Parameter usernameKey: A canonical username.
   /// - Returns: The record, or `nil`.
   public func user(usernameKey: String) async -> UserRecord? {
-    state.withLock { $0.byUsername[usernameKey] }?.record
+    state.withLock { $0.byUsername[HashedKey(usernameKey)] }?.record
+  }
+
+  /// The user with this identifier, without hashes (no copy of the credential fields).
+  ///
+  /// - Parameter id: The identifier.
+  /// - Returns: The user, or `nil`.
+  public func profile(id: UserID) async -> User? {
+    state.withLock { $0.byID[id] }?.record.user
+  }
+
+  /// The user with this canonical username, without hashes.
+  ///
+  /// - Parameter usernameKey: A canonical username.
+  /// - Returns: The user, or `nil`.
+  public func profile(usernameKey: String) async -> User? {
+    state.withLock { $0.byUsername[HashedKey(usernameKey)] }?.record.user
   }
 
   /// One page of users matching the query.
@@ -140,6 +156,26 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   }
 }
 
+/// A string key that carries its hash, so a hash table that grows rehashes its keys without
+/// reading each key's characters (at a million users, each such read is a cache miss).
+struct HashedKey: Hashable {
+  let string: String
+  let hash: Int
+
+  init(_ string: String) {
+    self.string = string
+    self.hash = string.hashValue
+  }
+
+  static func == (lhs: HashedKey, rhs: HashedKey) -> Bool {
+    lhs.hash == rhs.hash && lhs.string == rhs.string
+  }
+
+  func hash(into hasher: inout Hasher) {
+    hasher.combine(hash)
+  }
+}
+
 struct ThrottleKey: Hashable {
   var user: UserID
   var kind: CredentialKind
@@ -197,7 +233,7 @@ extension InMemoryDirectoryStore {
 
   struct State {
     var byID: [UserID: Entry] = [:]
-    var byUsername: [String: Entry] = [:]
+    var byUsername: [HashedKey: Entry] = [:]
     var ordered = OrderedEntries()
     var activeAdministrators = 0
     var policies: [PolicyID: Policy] = [:]
@@ -315,7 +351,7 @@ extension InMemoryDirectoryStore {
         if record.user.version == 1 {
           guard previous == nil else { throw .conflict() }
           let key = record.usernameKey
-          if byUsername[key] != nil || newUsernames.contains(key) {
+          if byUsername[HashedKey(key)] != nil || newUsernames.contains(key) {
             throw UserManagementError(
               .usernameTaken, "A user named \(record.user.username) already exists.",
               context: ["field": "username"])
@@ -387,7 +423,7 @@ extension InMemoryDirectoryStore {
         } else {
           ordered.replace(entry)
         }
-        byUsername[entry.key] = entry
+        byUsername[HashedKey(entry.key)] = entry
       }
       activeAdministrators += adminDelta
       for (id, delta) in holderDelta where delta != 0 {

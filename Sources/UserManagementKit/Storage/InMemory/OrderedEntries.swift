@@ -16,18 +16,22 @@ struct OrderedEntries {
 
   private static let maximumChunk = 256
   private var chunks: [[Element]] = []
-  /// The key of each chunk's first entry, for the binary search over chunks.
-  private var firstKeys: [String] = []
+  /// The key of each chunk's first entry, with its prefix, for the binary search over chunks.
+  private var firstKeys: [(prefix: KeyPrefix, key: String)] = []
 
   /// The first chunk that could contain `key`: the last whose first key is not greater.
-  private func chunkIndex(for key: String) -> Int {
-    var low = 0
-    var high = chunks.count
-    while low < high {
-      let mid = (low + high) / 2
-      if firstKeys[mid] <= key { low = mid + 1 } else { high = mid }
+  private func chunkIndex(for key: String, prefix: KeyPrefix) -> Int {
+    firstKeys.withUnsafeBufferPointer { firsts in
+      var low = 0
+      var high = firsts.count
+      while low < high {
+        let mid = (low + high) / 2
+        let first = firsts[mid]
+        let notGreater = first.prefix != prefix ? first.prefix < prefix : first.key <= key
+        if notGreater { low = mid + 1 } else { high = mid }
+      }
+      return max(0, low - 1)
     }
-    return max(0, low - 1)
   }
 
   /// The index in `chunk` of the first element whose key is not less than (or, with
@@ -55,7 +59,7 @@ struct OrderedEntries {
     let element = Element(prefix: KeyPrefix(entry.key), entry: entry)
     guard let lastChunk = chunks.indices.last else {
       chunks.append([element])
-      firstKeys.append(entry.key)
+      firstKeys.append((element.prefix, entry.key))
       return
     }
     let chunk: Int
@@ -65,17 +69,17 @@ struct OrderedEntries {
       chunk = lastChunk
       index = chunks[lastChunk].count
     } else {
-      chunk = chunkIndex(for: entry.key)
+      chunk = chunkIndex(for: entry.key, prefix: element.prefix)
       index = bound(entry.key, prefix: element.prefix, in: chunk, strictly: false)
     }
     chunks[chunk].insert(element, at: index)
-    if index == 0 { firstKeys[chunk] = entry.key }
+    if index == 0 { firstKeys[chunk] = (element.prefix, entry.key) }
     if chunks[chunk].count > Self.maximumChunk {
       let half = Self.maximumChunk / 2
       let upper = Array(chunks[chunk][half...])
       chunks[chunk].removeSubrange(half...)
       chunks.insert(upper, at: chunk + 1)
-      firstKeys.insert(upper[0].entry.key, at: chunk + 1)
+      firstKeys.insert((upper[0].prefix, upper[0].entry.key), at: chunk + 1)
     }
   }
 
@@ -83,7 +87,7 @@ struct OrderedEntries {
   mutating func replace(_ entry: Entry) {
     guard !chunks.isEmpty else { return }
     let prefix = KeyPrefix(entry.key)
-    let chunk = chunkIndex(for: entry.key)
+    let chunk = chunkIndex(for: entry.key, prefix: prefix)
     let index = bound(entry.key, prefix: prefix, in: chunk, strictly: false)
     if index < chunks[chunk].count, chunks[chunk][index].entry.key == entry.key {
       chunks[chunk][index].entry = entry
@@ -97,8 +101,9 @@ struct OrderedEntries {
     var chunk = 0
     var index = 0
     if let key {
-      chunk = chunkIndex(for: key)
-      index = bound(key, prefix: KeyPrefix(key), in: chunk, strictly: true)
+      let prefix = KeyPrefix(key)
+      chunk = chunkIndex(for: key, prefix: prefix)
+      index = bound(key, prefix: prefix, in: chunk, strictly: true)
     }
     while chunk < chunks.count {
       let elements = chunks[chunk]
@@ -118,8 +123,9 @@ struct OrderedEntries {
     var chunk = chunks.count - 1
     var index = chunks[chunk].count - 1
     if let key {
-      chunk = chunkIndex(for: key)
-      index = bound(key, prefix: KeyPrefix(key), in: chunk, strictly: false) - 1
+      let prefix = KeyPrefix(key)
+      chunk = chunkIndex(for: key, prefix: prefix)
+      index = bound(key, prefix: prefix, in: chunk, strictly: false) - 1
     }
     while chunk >= 0 {
       let elements = chunks[chunk]
