@@ -20,6 +20,28 @@ public struct CryptoParameterError: Error, Sendable, Hashable, CustomStringConve
     /// The requested output (derived key) length is outside the range the algorithm accepts.
     public static let outputLengthOutOfRange = Code(rawValue: "crypto.output-length.out-of-range")
 
+    /// A key (for example a BLAKE2b key or an Argon2 secret) is longer or shorter than the
+    /// algorithm accepts.
+    public static let keyLengthOutOfRange = Code(rawValue: "crypto.key-length.out-of-range")
+
+    /// The salt is shorter or longer than the algorithm accepts.
+    public static let saltLengthOutOfRange = Code(rawValue: "crypto.salt-length.out-of-range")
+
+    /// An input (for example a password or associated data) is longer than the algorithm
+    /// accepts.
+    public static let inputLengthOutOfRange = Code(rawValue: "crypto.input-length.out-of-range")
+
+    /// The memory cost is outside the range the algorithm accepts, or too large to address on
+    /// this platform.
+    public static let memoryOutOfRange = Code(rawValue: "crypto.memory.out-of-range")
+
+    /// The degree of parallelism (number of lanes) is outside the range the algorithm accepts.
+    public static let parallelismOutOfRange = Code(rawValue: "crypto.parallelism.out-of-range")
+
+    /// A cost parameter is acceptable to the algorithm but exceeds the ceiling the caller set
+    /// (for example when verifying a hash with absurd parameters read from storage).
+    public static let costLimitExceeded = Code(rawValue: "crypto.cost-limit.exceeded")
+
     /// The stable string form of the code.
     public var description: String { rawValue }
   }

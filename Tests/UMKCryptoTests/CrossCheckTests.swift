@@ -7,9 +7,14 @@ struct CrossCheckRecord: Sendable {
   var fields: [String]
 
   /// Every record, in file order.
-  static let all: [CrossCheckRecord] = crossCheckVectorText.split(separator: "\n").map { line in
-    let parts = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-    return CrossCheckRecord(kind: parts.first ?? "", fields: Array(parts.dropFirst()))
+  static let all: [CrossCheckRecord] = parse(crossCheckVectorText)
+
+  /// Splits generated vector text into records.
+  static func parse(_ text: String) -> [CrossCheckRecord] {
+    text.split(separator: "\n").map { line in
+      let parts = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+      return CrossCheckRecord(kind: parts.first ?? "", fields: Array(parts.dropFirst()))
+    }
   }
 
   /// The records of one kind.
