@@ -65,6 +65,20 @@ public struct InsecureFastPasswordHasher: PasswordHasher {
     return ConstantTime.equals(Self.digest(password, salt: salt), expected) ? .valid : .invalid
   }
 
+  /// Whether `hash` is an `$insecure-sha256$` test hash.
+  ///
+  /// - Parameter hash: A stored hash.
+  /// - Returns: Whether this hasher understands it.
+  public func canVerify(_ hash: PasswordHash) -> Bool {
+    hash.encoded.hasPrefix("$\(Self.algorithm)$")
+  }
+
+  /// Never: the test hasher has no parameters to strengthen.
+  ///
+  /// - Parameter hash: A stored hash.
+  /// - Returns: `false`.
+  public func needsRehash(_ hash: PasswordHash) -> Bool { false }
+
   private static func digest(_ password: Secret, salt: [UInt8]) -> [UInt8] {
     var hasher = SHA256()
     hasher.update(salt)

@@ -139,4 +139,22 @@ public final class CountingPasswordHasher: PasswordHasher {
     counts.withLock { $0.verifications += 1 }
     return try base.verify(password, against: hash)
   }
+
+  /// Forwards.
+  ///
+  /// - Parameter hash: A stored hash.
+  /// - Returns: The base hasher's answer.
+  public func canVerify(_ hash: PasswordHash) -> Bool { base.canVerify(hash) }
+
+  /// Forwards.
+  ///
+  /// - Parameter hash: A stored hash.
+  /// - Returns: The base hasher's answer.
+  /// - Throws: The base hasher's error.
+  public func needsRehash(_ hash: PasswordHash) throws(UserManagementError) -> Bool {
+    try base.needsRehash(hash)
+  }
+
+  /// Whether the base hasher is expensive.
+  public var isComputationallyExpensive: Bool { base.isComputationallyExpensive }
 }

@@ -106,6 +106,9 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
 
   /// Checks a password against a `$pbkdf2-sha256$` or `$pbkdf2-sha512$` PHC hash.
   ///
+  /// The password is tried in NFC (as this hasher stores it) and, if that fails and NFC
+  /// changed it, exactly as given; a match of the raw bytes asks for a rehash.
+  ///
   /// - Parameters:
   ///   - password: The password.
   ///   - hash: The stored hash.
@@ -118,14 +121,52 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
     -> PasswordVerification
   {
     let parsed = try Self.parse(hash, maximumIterations: maximumIterations)
-    let key = try derive(
-      password.nfcNormalized(), salt: parsed.salt, iterations: parsed.iterations,
-      parsed.variant, keyByteCount: parsed.key.count)
-    guard ConstantTime.equals(key, parsed.key) else { return .invalid }
-    if parsed.variant != variant || parsed.iterations < iterations {
-      return .validNeedsRehash
+    let normalized = password.nfcNormalized()
+    var matched = try matches(normalized, parsed)
+    var viaRawBytes = false
+    if !matched && normalized != password {
+      // Tried as another system would have hashed it: the bytes as given.
+      matched = try matches(password, parsed)
+      viaRawBytes = matched
     }
-    return .valid
+    guard matched else { return .invalid }
+    return viaRawBytes || isWeaker(parsed) ? .validNeedsRehash : .valid
+  }
+
+  /// Whether `hash` is a `$pbkdf2-sha256$` or `$pbkdf2-sha512$` PHC string with `i=` and `l=`
+  /// parameters (passlib's form, with a bare round count, is a legacy format).
+  ///
+  /// - Parameter hash: A stored hash.
+  /// - Returns: Whether this hasher understands its format.
+  public func canVerify(_ hash: PasswordHash) -> Bool {
+    (hash.encoded.hasPrefix("$pbkdf2-sha256$i=") || hash.encoded.hasPrefix("$pbkdf2-sha512$i="))
+  }
+
+  /// Whether a stored PBKDF2 hash uses another PRF or fewer iterations than this hasher.
+  ///
+  /// - Parameter hash: A stored hash.
+  /// - Returns: Whether it should be replaced at the next sign-in.
+  /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/unsupportedHash``
+  ///   for malformed hashes.
+  public func needsRehash(_ hash: PasswordHash) throws(UserManagementError) -> Bool {
+    isWeaker(try Self.parse(hash, maximumIterations: maximumIterations))
+  }
+
+  /// The algorithm and parameters of a PBKDF2 hash, for a census.
+  func describe(_ hash: PasswordHash) throws(UserManagementError) -> (String, String) {
+    let parsed = try Self.parse(hash, maximumIterations: maximumIterations)
+    return (parsed.variant.rawValue, "i=\(parsed.iterations),l=\(parsed.key.count)")
+  }
+
+  private func isWeaker(_ parsed: Parsed) -> Bool {
+    parsed.variant != variant || parsed.iterations < iterations
+  }
+
+  private func matches(_ password: Secret, _ parsed: Parsed) throws(UserManagementError) -> Bool {
+    let key = try derive(
+      password, salt: parsed.salt, iterations: parsed.iterations, parsed.variant,
+      keyByteCount: parsed.key.count)
+    return ConstantTime.equals(key, parsed.key)
   }
 
   struct Parsed {

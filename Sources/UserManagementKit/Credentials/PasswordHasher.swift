@@ -39,6 +39,22 @@ public protocol PasswordHasher: Sendable {
   func verify(_ password: Secret, against hash: PasswordHash) throws(UserManagementError)
     -> PasswordVerification
 
+  /// Whether this hasher understands the format of `hash` (without checking any password).
+  ///
+  /// - Parameter hash: A stored hash.
+  /// - Returns: Whether ``verify(_:against:)`` can check passwords against it.
+  func canVerify(_ hash: PasswordHash) -> Bool
+
+  /// Whether a stored hash that this hasher understands is weaker than the hashes it makes
+  /// now (another algorithm, or lower parameters), so that it should be replaced at the next
+  /// successful sign-in. Used by hash censuses, without any password.
+  ///
+  /// - Parameter hash: A stored hash.
+  /// - Returns: Whether it should be replaced.
+  /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/unsupportedHash``
+  ///   when the hash is malformed or too costly.
+  func needsRehash(_ hash: PasswordHash) throws(UserManagementError) -> Bool
+
   /// Whether hashing and verifying take long enough to be moved off the Swift concurrency
   /// pool. True for real key-derivation functions (the default); a deliberately cheap test
   /// hasher returns false and is then called inline.

@@ -49,8 +49,8 @@ public final class UserDirectory: Sendable {
     /// Creates a configuration.
     ///
     /// - Parameters:
-    ///   - passwordHasher: The password hasher (default PBKDF2-HMAC-SHA256, 600,000
-    ///     iterations).
+    ///   - passwordHasher: The password hasher (default ``MigratingPasswordHasher``: Argon2id
+    ///     with m = 19,456 KiB, t = 2, p = 1 for new hashes; every known format verifies).
     ///   - passwordPolicy: The password policy.
     ///   - passwordGenerator: The password generator.
     ///   - apiPasswordGenerator: The API password generator.
@@ -77,7 +77,7 @@ public final class UserDirectory: Sendable {
       makeIdentifier: (@Sendable () -> UUID)? = nil,
       random: any RandomSource = SystemRandomSource()
     ) {
-      self.passwordHasher = passwordHasher ?? PBKDF2PasswordHasher()
+      self.passwordHasher = passwordHasher ?? MigratingPasswordHasher()
       self.passwordPolicy = passwordPolicy
       self.passwordGenerator = passwordGenerator
       self.apiPasswordGenerator = apiPasswordGenerator

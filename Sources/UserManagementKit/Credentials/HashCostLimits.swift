@@ -1,0 +1,46 @@
+/// The most work verifying one stored hash may cost.
+///
+/// Stored hashes describe their own cost, and an imported hash is data from outside: one that
+/// asks for 4 GiB of memory or 10⁹ iterations must be refused, not computed. Hashes above a
+/// limit fail with ``UserManagementError/Code/unsupportedHash`` before any work is done.
+public struct HashCostLimits: Hashable, Sendable {
+  /// The most memory an Argon2 hash may use, in KiB (default 262,144: 256 MiB).
+  public var maximumArgon2MemoryKiB: Int
+  /// The most Argon2 passes (default 64).
+  public var maximumArgon2Iterations: Int
+  /// The most Argon2 lanes (default 64).
+  public var maximumArgon2Parallelism: Int
+  /// The most PBKDF2 iterations (default 10,000,000).
+  public var maximumPBKDF2Iterations: Int
+  /// The highest bcrypt cost (default 16: 65,536 key expansions).
+  public var maximumBcryptCost: Int
+
+  /// Creates limits.
+  ///
+  /// - Parameters:
+  ///   - maximumArgon2MemoryKiB: The most Argon2 memory, in KiB.
+  ///   - maximumArgon2Iterations: The most Argon2 passes.
+  ///   - maximumArgon2Parallelism: The most Argon2 lanes.
+  ///   - maximumPBKDF2Iterations: The most PBKDF2 iterations.
+  ///   - maximumBcryptCost: The highest bcrypt cost.
+  public init(
+    maximumArgon2MemoryKiB: Int = 262_144, maximumArgon2Iterations: Int = 64,
+    maximumArgon2Parallelism: Int = 64, maximumPBKDF2Iterations: Int = 10_000_000,
+    maximumBcryptCost: Int = 16
+  ) {
+    self.maximumArgon2MemoryKiB = maximumArgon2MemoryKiB
+    self.maximumArgon2Iterations = maximumArgon2Iterations
+    self.maximumArgon2Parallelism = maximumArgon2Parallelism
+    self.maximumPBKDF2Iterations = maximumPBKDF2Iterations
+    self.maximumBcryptCost = maximumBcryptCost
+  }
+
+  static func exceeded(_ what: String, _ value: Int, limit: Int, algorithm: String)
+    -> UserManagementError
+  {
+    UserManagementError(
+      .unsupportedHash,
+      "The stored hash asks for \(what) \(value), above the configured ceiling of \(limit).",
+      context: ["algorithm": algorithm, "reason": "cost_limit"])
+  }
+}

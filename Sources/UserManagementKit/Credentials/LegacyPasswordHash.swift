@@ -1,0 +1,233 @@
+import UMKCrypto
+
+/// A password hash written by another system, which the directory can verify (so users keep
+/// their passwords through a migration) but never produces.
+///
+/// Each is checked against the password's bytes exactly as the old system saw them: UTF-8,
+/// without Unicode normalization. Formats, byte-exact with what those systems write:
+///
+/// | format | example |
+/// |---|---|
+/// | Django PBKDF2 | `pbkdf2_sha256$870000$<salt text>$<base64 key>` (also `pbkdf2_sha1`) |
+/// | Django Argon2 | `argon2$argon2id$v=19$m=102400,t=2,p=8$<salt>$<hash>` |
+/// | passlib PBKDF2 | `$pbkdf2-sha256$29000$<ab64 salt>$<ab64 key>` (also `-sha512`, `$pbkdf2$` = SHA-1) |
+/// | ASP.NET Core Identity v2 | base64 of `0x00 · salt(16) · key(32)`, PBKDF2-HMAC-SHA1, 1,000 iterations |
+/// | ASP.NET Core Identity v3 | base64 of `0x01 · prf · iterations · salt length · salt · key` (big-endian) |
+///
+/// Argon2 PHC strings from libargon2/argon2-cffi are verified by ``Argon2PasswordHasher``.
+enum LegacyPasswordHash {
+  case pbkdf2(format: String, prf: PRF, iterations: Int, salt: [UInt8], key: [UInt8])
+  case djangoArgon2(PasswordHash)
+
+  enum PRF: String {
+    case sha1, sha256, sha512
+
+    var digestByteCount: Int {
+      switch self {
+      case .sha1: 20
+      case .sha256: 32
+      case .sha512: 64
+      }
+    }
+  }
+
+  /// The format's name, for censuses and errors.
+  var format: String {
+    switch self {
+    case .pbkdf2(let format, _, _, _, _): format
+    case .djangoArgon2: "django-argon2"
+    }
+  }
+
+  /// Recognizes a legacy format. Returns `nil` when `hash` is in none of them; throws when it
+  /// is in one but malformed or too costly.
+  static func parse(_ hash: PasswordHash, limits: HashCostLimits) throws(UserManagementError)
+    -> LegacyPasswordHash?
+  {
+    let encoded = hash.encoded
+    if encoded.hasPrefix("pbkdf2_sha256$") || encoded.hasPrefix("pbkdf2_sha1$") {
+      return try parseDjangoPBKDF2(encoded, limits: limits)
+    }
+    if encoded.hasPrefix("argon2$argon2") {
+      let phc = PasswordHash(encoded: String(encoded.dropFirst("argon2".count)))
+      _ = try Argon2PasswordHasher.parse(phc, limits: limits)
+      return .djangoArgon2(phc)
+    }
+    if encoded.hasPrefix("$pbkdf2-sha256$") || encoded.hasPrefix("$pbkdf2-sha512$")
+      || encoded.hasPrefix("$pbkdf2$")
+    {
+      return try parsePasslib(encoded, limits: limits)
+    }
+    if !encoded.contains("$"), encoded.utf8.count <= 1024,
+      let blob = Base64.decode(encoded, variant: .standard)
+    {
+      return try parseASPNetIdentity(blob, limits: limits)
+    }
+    return nil
+  }
+
+  /// Checks the password's raw bytes.
+  func verify(_ password: Secret, limits: HashCostLimits) throws(UserManagementError) -> Bool {
+    switch self {
+    case .pbkdf2(_, let prf, let iterations, let salt, let key):
+      let derived = try password.withUnsafeBytes { bytes throws(UserManagementError) in
+        try Self.derive(bytes, prf: prf, salt: salt, iterations: iterations, length: key.count)
+      }
+      return ConstantTime.equals(derived, key)
+    case .djangoArgon2(let phc):
+      let parsed = try Argon2PasswordHasher.parse(phc, limits: limits)
+      return try Argon2PasswordHasher.matches(password, parsed, limits: limits)
+    }
+  }
+
+  /// The algorithm and parameters, for a census.
+  func describe(limits: HashCostLimits) -> (String, String) {
+    switch self {
+    case .pbkdf2(let format, let prf, let iterations, let salt, let key):
+      return (format, "prf=\(prf.rawValue),i=\(iterations),salt=\(salt.count),l=\(key.count)")
+    case .djangoArgon2(let phc):
+      let parsed = try? Argon2PasswordHasher.parse(phc, limits: limits)
+      let p = parsed?.parameters
+      return (
+        "django-argon2",
+        p.map {
+          "\($0.variant.rawValue),v=\($0.version.rawValue),m=\($0.memoryKiB),t=\($0.iterations),p=\($0.parallelism)"
+        } ?? "?"
+      )
+    }
+  }
+
+  // MARK: Formats
+
+  private static func malformed(_ format: String, _ why: String) -> UserManagementError {
+    UserManagementError(
+      .unsupportedHash, "The stored \(format) hash is malformed: \(why).",
+      context: ["algorithm": format])
+  }
+
+  private static func checkIterations(_ iterations: Int, format: String, limits: HashCostLimits)
+    throws(UserManagementError)
+  {
+    guard iterations >= 1 else { throw malformed(format, "bad iteration count") }
+    if iterations > limits.maximumPBKDF2Iterations {
+      throw HashCostLimits.exceeded(
+        "iterations", iterations, limit: limits.maximumPBKDF2Iterations, algorithm: format)
+    }
+  }
+
+  /// `pbkdf2_sha256$<iterations>$<salt text>$<standard base64 key>`.
+  private static func parseDjangoPBKDF2(_ encoded: String, limits: HashCostLimits)
+    throws(UserManagementError) -> LegacyPasswordHash
+  {
+    let parts = encoded.split(separator: "$", omittingEmptySubsequences: false)
+    let format = "django-" + (parts.first.map(String.init) ?? "pbkdf2")
+    guard parts.count == 4 else { throw malformed(format, "wrong number of fields") }
+    let prf: PRF = parts[0] == "pbkdf2_sha1" ? .sha1 : .sha256
+    guard parts[1].utf8.count <= 10, let iterations = Int(parts[1]) else {
+      throw malformed(format, "bad iteration count")
+    }
+    try checkIterations(iterations, format: format, limits: limits)
+    guard !parts[2].isEmpty, parts[2].utf8.count <= 256 else {
+      throw malformed(format, "bad salt")
+    }
+    guard let key = Base64.decode(parts[3], variant: .standard),
+      key.count == prf.digestByteCount
+    else { throw malformed(format, "bad hash") }
+    return .pbkdf2(
+      format: format, prf: prf, iterations: iterations, salt: Array(parts[2].utf8), key: key)
+  }
+
+  /// `$pbkdf2-sha256$<rounds>$<ab64 salt>$<ab64 key>`, passlib's adapted base64.
+  private static func parsePasslib(_ encoded: String, limits: HashCostLimits)
+    throws(UserManagementError) -> LegacyPasswordHash?
+  {
+    let parts = encoded.split(separator: "$", omittingEmptySubsequences: false)
+    guard parts.count == 5, parts[0].isEmpty else {
+      throw malformed("passlib-pbkdf2", "wrong number of fields")
+    }
+    // Our own PHC form (`i=…,l=…`) is not passlib's.
+    guard let first = parts[2].utf8.first, first >= 0x30 && first <= 0x39 else { return nil }
+    let prf: PRF
+    switch parts[1] {
+    case "pbkdf2": prf = .sha1
+    case "pbkdf2-sha256": prf = .sha256
+    default: prf = .sha512
+    }
+    let format = "passlib-" + parts[1]
+    guard parts[2].utf8.count <= 10, let iterations = Int(parts[2]) else {
+      throw malformed(format, "bad round count")
+    }
+    try checkIterations(iterations, format: format, limits: limits)
+    guard let salt = Base64.decode(parts[3], variant: .passlibAdapted), salt.count <= 1024 else {
+      throw malformed(format, "bad salt")
+    }
+    guard let key = Base64.decode(parts[4], variant: .passlibAdapted),
+      key.count == prf.digestByteCount
+    else { throw malformed(format, "bad checksum") }
+    return .pbkdf2(format: format, prf: prf, iterations: iterations, salt: salt, key: key)
+  }
+
+  /// ASP.NET Core Identity's `PasswordHasher` blobs, version 2 and 3.
+  private static func parseASPNetIdentity(_ blob: [UInt8], limits: HashCostLimits)
+    throws(UserManagementError) -> LegacyPasswordHash?
+  {
+    guard let marker = blob.first else { return nil }
+    switch marker {
+    case 0x00:
+      guard blob.count == 1 + 16 + 32 else {
+        throw malformed("aspnet-identity-v2", "wrong length")
+      }
+      return .pbkdf2(
+        format: "aspnet-identity-v2", prf: .sha1, iterations: 1000,
+        salt: Array(blob[1..<17]), key: Array(blob[17...]))
+    case 0x01:
+      let format = "aspnet-identity-v3"
+      guard blob.count >= 13 else { throw malformed(format, "too short") }
+      func uint32(at offset: Int) -> Int {
+        blob[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+      }
+      let prf: PRF
+      switch uint32(at: 1) {
+      case 0: prf = .sha1
+      case 1: prf = .sha256
+      case 2: prf = .sha512
+      default: throw malformed(format, "unknown PRF")
+      }
+      let iterations = uint32(at: 5)
+      try checkIterations(iterations, format: format, limits: limits)
+      let saltLength = uint32(at: 9)
+      guard saltLength >= 16, 13 + saltLength + 16 <= blob.count else {
+        throw malformed(format, "bad salt or key length")
+      }
+      return .pbkdf2(
+        format: format, prf: prf, iterations: iterations,
+        salt: Array(blob[13..<13 + saltLength]), key: Array(blob[(13 + saltLength)...]))
+    default:
+      return nil
+    }
+  }
+
+  private static func derive(
+    _ password: UnsafeRawBufferPointer, prf: PRF, salt: [UInt8], iterations: Int, length: Int
+  ) throws(UserManagementError) -> [UInt8] {
+    do {
+      switch prf {
+      case .sha1:
+        return try PBKDF2.deriveKey(
+          password: password, salt: salt, iterations: iterations, keyByteCount: length,
+          hashFunction: Insecure.SHA1.self)
+      case .sha256:
+        return try PBKDF2.deriveKey(
+          password: password, salt: salt, iterations: iterations, keyByteCount: length,
+          hashFunction: SHA256.self)
+      case .sha512:
+        return try PBKDF2.deriveKey(
+          password: password, salt: salt, iterations: iterations, keyByteCount: length,
+          hashFunction: SHA512.self)
+      }
+    } catch {
+      throw UserManagementError(
+        .unsupportedHash, "PBKDF2 refused the stored hash's parameters: \(error.message)")
+    }
+  }
+}

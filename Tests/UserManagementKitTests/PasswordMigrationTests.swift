@@ -1,0 +1,190 @@
+import FoundationEssentials
+import Testing
+import UserManagementKit
+import UserManagementKitTesting
+
+@Suite("Argon2id password hasher")
+struct Argon2HasherTests {
+  let cheap = Argon2PasswordHasher(insecureMemoryKiB: 64, iterations: 1)
+
+  @Test func defaultsAreOWASPAndWeakerParametersAreRefused() async throws {
+    let standard = Argon2PasswordHasher()
+    #expect(standard.memoryKiB == 19_456 && standard.iterations == 2 && standard.parallelism == 1)
+    #expect(try Argon2PasswordHasher(memoryKiB: 12_288, iterations: 3).iterations == 3)
+    #expect(
+      try Argon2PasswordHasher(memoryKiB: 65_536, iterations: 3, parallelism: 4).memoryKiB == 65_536
+    )
+    await expectError(.invalidField) {
+      _ = try Argon2PasswordHasher(memoryKiB: 19_455, iterations: 2)
+    }
+    await expectError(.invalidField) {
+      _ = try Argon2PasswordHasher(memoryKiB: 9_216, iterations: 3)
+    }
+  }
+
+  @Test func hashesVerifiesAndWritesPHC() throws {
+    let hash = try cheap.hash(Secret("pässword"))
+    #expect(hash.encoded.hasPrefix("$argon2id$v=19$m=64,t=1,p=1$"))
+    #expect(cheap.canVerify(hash))
+    #expect(try cheap.verify(Secret("pässword"), against: hash) == .valid)
+    #expect(try cheap.verify(Secret("password"), against: hash) == .invalid)
+    // NFC before hashing: the decomposed spelling verifies too.
+    #expect(try cheap.verify(Secret("pa\u{308}ssword"), against: hash) == .valid)
+    #expect(try !cheap.needsRehash(hash))
+    let stronger = Argon2PasswordHasher(insecureMemoryKiB: 128, iterations: 1)
+    #expect(try stronger.needsRehash(hash))
+    #expect(try stronger.verify(Secret("pässword"), against: hash) == .validNeedsRehash)
+  }
+
+  @Test(arguments: [
+    "$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+    "$argon2id$v=19$m=64,t=1000000000,p=1$c29tZXNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+    "$argon2id$v=19$m=64,t=1,p=255$c29tZXNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+    "$argon2id$v=19$m=64,t=1$c29tZXNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+    "$argon2id$v=18$m=64,t=1,p=1$c29tZXNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+    "$argon2id$v=19$m=64,t=1,p=1,x=2$c29tZXNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+    "$argon2id$v=19$m=64,t=1,p=1$!!$aGFzaGhhc2hoYXNoaGFzaA",
+    "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzYWx0",
+    "$argon2id$", "$argon2x$v=19$m=64,t=1,p=1$c29tZXNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+    "$argon2id$v=19$m=99999999999999999999,t=1,p=1$c29tZXNhbHRzYWx0$aGFzaA",
+  ])
+  func refusesHostileOrMalformedHashes(_ encoded: String) async {
+    let error = await expectError(.unsupportedHash) {
+      _ = try cheap.verify(Secret("pw"), against: PasswordHash(encoded: encoded))
+    }
+    #expect(error.map { !$0.message.contains("c29tZXNhbHRzYWx0") } ?? true)
+  }
+}
+
+@Suite("Imported password hashes")
+struct PasswordMigrationTests {
+  let hasher = MigratingPasswordHasher(
+    preferred: Argon2PasswordHasher(insecureMemoryKiB: 64, iterations: 1))
+
+  @Test func verifiesHashesWrittenByOtherSystems() throws {
+    #expect(passwordHashVectors.count >= 60)
+    var formats = Set<String>()
+    for vector in passwordHashVectors {
+      let hash = PasswordHash(encoded: vector.hash)
+      #expect(hasher.canVerify(hash), "\(vector.format)")
+      #expect(
+        try hasher.verify(Secret(vector.password), against: hash) == .validNeedsRehash,
+        "\(vector.format) \(vector.password)")
+      #expect(
+        try hasher.verify(Secret(vector.password + "x"), against: hash) == .invalid,
+        "\(vector.format)")
+      #expect(try hasher.needsRehash(hash))
+      formats.insert(vector.format)
+    }
+    #expect(
+      formats == [
+        "django-pbkdf2_sha256", "django-pbkdf2_sha1", "django-argon2", "passlib-pbkdf2-sha256",
+        "passlib-pbkdf2-sha512", "passlib-pbkdf2", "argon2id", "argon2i", "aspnet-identity-v2",
+        "aspnet-identity-v3",
+      ])
+  }
+
+  @Test func legacyHashesSeeTheExactBytesTheOldSystemHashed() throws {
+    // These systems hashed the decomposed spelling as given; the composed one is different.
+    for vector in passwordHashVectors
+    where vector.password.hasPrefix("cafe\u{301}")
+      && !vector.format.hasPrefix("argon2")
+    {
+      let hash = PasswordHash(encoded: vector.hash)
+      #expect(try hasher.verify(Secret("caf\u{E9} au lait"), against: hash) == .invalid)
+      #expect(try hasher.verify(Secret("cafe\u{301} au lait"), against: hash) == .validNeedsRehash)
+    }
+  }
+
+  @Test func legacyFormatsCanBeTurnedOff() throws {
+    let strict = MigratingPasswordHasher(
+      preferred: Argon2PasswordHasher(insecureMemoryKiB: 64, iterations: 1),
+      acceptsLegacyFormats: false)
+    let django = try #require(passwordHashVectors.first { $0.format == "django-pbkdf2_sha256" })
+    #expect(!strict.canVerify(PasswordHash(encoded: django.hash)))
+    #expect(throws: UserManagementError.self) {
+      _ = try strict.verify(Secret(django.password), against: PasswordHash(encoded: django.hash))
+    }
+  }
+
+  @Test(arguments: [
+    "pbkdf2_sha256$99999999999$salt$aGFzaA==", "pbkdf2_sha256$1000$salt$notbase64!",
+    "pbkdf2_sha256$1000$$aGFzaA==", "$pbkdf2-sha256$99999999999$AAEC$AAEC",
+    "$pbkdf2-sha256$1000$AAEC",
+    "AQAAAAMAAAPoAAAAEAABAgMEBQYHCAkKCwwNDg8A6b+Q5v/5gBndnBKiBiA27187WD3zrXpRRPbHcnNx7A==",
+    "AAABAgM=", "argon2$argon2id$v=19$m=999999999,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
+    "$2z$10$abcdefghijklmnopqrstuu", "md5$salt$hash", "", "plaintext-password",
+  ])
+  func refusesMalformedOrHostileLegacyHashes(_ encoded: String) async {
+    await expectError(.unsupportedHash) {
+      _ = try hasher.verify(Secret("pw"), against: PasswordHash(encoded: encoded))
+    }
+  }
+
+  @Test func ourOwnFormatsVerifyAcrossAlgorithms() throws {
+    let pbkdf2 = try PBKDF2PasswordHasher(insecureIterations: 3).hash(Secret("pw"))
+    #expect(try hasher.verify(Secret("pw"), against: pbkdf2) == .validNeedsRehash)
+    let argon = try hasher.hash(Secret("pw"))
+    #expect(argon.encoded.hasPrefix("$argon2id$"))
+    #expect(try hasher.verify(Secret("pw"), against: argon) == .valid)
+    #expect(try !hasher.needsRehash(argon))
+  }
+
+  @Test func censusCountsFormatsAndRehashes() throws {
+    var hashes: [PasswordHash?] = passwordHashVectors.map { PasswordHash(encoded: $0.hash) }
+    let current = try hasher.hash(Secret("a"))
+    hashes += [current, current, nil, PasswordHash(encoded: "garbage")]
+    let census = hasher.census(of: hashes)
+    #expect(census.total == passwordHashVectors.count + 4)
+    #expect(census.withoutPassword == 1)
+    #expect(census.unsupported == 1)
+    #expect(census.needingRehash == passwordHashVectors.count)
+    let currentGroup = try #require(census.groups.first { !$0.group.needsRehash })
+    #expect(currentGroup.count == 2)
+    #expect(
+      currentGroup.group
+        == .init(algorithm: "argon2id", parameters: "v=19,m=64,t=1,p=1", needsRehash: false))
+    #expect(census.groups.reduce(0) { $0 + $1.count } == census.total - 2)
+    #expect(census.groups.contains { $0.group.algorithm == "aspnet-identity-v3" })
+  }
+
+  @Test func importedUsersSignInAndAreRehashed() async throws {
+    let store = InMemoryDirectoryStore()
+    let directory = UserDirectory(
+      store: store, configuration: .init(passwordHasher: CountingPasswordHasher(hasher)))
+    let admin = try await directory.bootstrap(
+      NewUser(username: "admin@example.com", firstName: "A", lastName: "A", password: .generated)
+    ).user
+    let django = try #require(passwordHashVectors.first { $0.format == "django-pbkdf2_sha256" })
+    // A host import writes the user with the hash the old system stored.
+    let imported = try await directory.addUser(
+      NewUser(username: "old@example.com", firstName: "O", lastName: "O", password: .generated),
+      by: .system("import"))
+    var record = try #require(await store.user(id: imported.user.id))
+    record.passwordHash = PasswordHash(encoded: django.hash)
+    record.user.version += 1
+    try await store.commit(ChangeSet(users: [record]))
+    let signedIn = try await directory.authenticate(
+      username: "old@example.com", password: Secret(django.password))
+    #expect(signedIn.rehashed)
+    let after = try #require(await store.user(id: imported.user.id)?.passwordHash)
+    #expect(after.encoded.hasPrefix("$argon2id$"))
+    _ = admin
+  }
+}
+
+@Suite("Common-password blocklist")
+struct BlocklistTests {
+  @Test func shipsTheTenThousandMostCommonPasswords() {
+    #expect(PasswordBlocklist.common.count >= 10_000)
+    for common in ["123456", "password", "qwerty", "iloveyou", "trustno1", "letmein", "dragon"] {
+      #expect(PasswordBlocklist.common.contains(common))
+    }
+    let policy = PasswordPolicy.multiFactor
+    #expect(
+      policy.violations(of: Secret("baseball"), username: nil).map(\.code) == ["common_password"])
+    #expect(
+      policy.violations(of: Secret("BaseBall"), username: nil).map(\.code) == ["common_password"])
+    #expect(policy.violations(of: Secret("a reasonable passphrase"), username: nil).isEmpty)
+  }
+}
