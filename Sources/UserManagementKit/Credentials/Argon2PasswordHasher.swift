@@ -127,15 +127,10 @@ public struct Argon2PasswordHasher: PasswordHasher {
     -> PasswordVerification
   {
     let parsed = try Self.parse(hash, limits: limits)
-    let normalized = password.nfcNormalized()
-    var matched = try Self.matches(normalized, parsed, limits: limits)
-    var viaRawBytes = false
-    if !matched && normalized != password {
-      matched = try Self.matches(password, parsed, limits: limits)
-      viaRawBytes = matched
+    return try password.verifyNormalizedThenRaw(strongEnough: !isWeaker(parsed)) {
+      candidate throws(UserManagementError) in
+      try Self.matches(candidate, parsed, limits: limits)
     }
-    guard matched else { return .invalid }
-    return viaRawBytes || isWeaker(parsed) ? .validNeedsRehash : .valid
   }
 
   /// Whether `hash` is an Argon2 PHC string.

@@ -121,16 +121,10 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
     -> PasswordVerification
   {
     let parsed = try Self.parse(hash, maximumIterations: maximumIterations)
-    let normalized = password.nfcNormalized()
-    var matched = try matches(normalized, parsed)
-    var viaRawBytes = false
-    if !matched && normalized != password {
-      // Tried as another system would have hashed it: the bytes as given.
-      matched = try matches(password, parsed)
-      viaRawBytes = matched
+    return try password.verifyNormalizedThenRaw(strongEnough: !isWeaker(parsed)) {
+      candidate throws(UserManagementError) in
+      try matches(candidate, parsed)
     }
-    guard matched else { return .invalid }
-    return viaRawBytes || isWeaker(parsed) ? .validNeedsRehash : .valid
   }
 
   /// Whether `hash` is a `$pbkdf2-sha256$` or `$pbkdf2-sha512$` PHC string with `i=` and `l=`

@@ -13,6 +13,18 @@ extension Secret {
     }
   }
 
+  /// Checks a password the way our PHC formats store it — NFC first — and, if that fails and
+  /// NFC changed it, as the raw bytes another system would have hashed. A raw-bytes match asks
+  /// for a rehash, so the stored hash becomes a normalized one.
+  func verifyNormalizedThenRaw(
+    strongEnough: Bool, _ matches: (Secret) throws(UserManagementError) -> Bool
+  ) throws(UserManagementError) -> PasswordVerification {
+    let normalized = nfcNormalized()
+    if try matches(normalized) { return strongEnough ? .valid : .validNeedsRehash }
+    if normalized != self, try matches(self) { return .validNeedsRehash }
+    return .invalid
+  }
+
   /// The number of Unicode code points after NFC normalization (invalid UTF-8 counts bytes).
   var codePointCount: Int {
     withUnsafeBytes { bytes in

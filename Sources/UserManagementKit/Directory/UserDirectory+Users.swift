@@ -458,19 +458,15 @@ extension UserDirectory {
     var credentialsChanged = false
     var throttleUpdates: [ThrottleUpdate] = []
 
-    if let firstName = update.firstName {
-      let value = try PersonName.validate(firstName, field: "firstName")
-      if value != user.firstName {
-        changes.append(FieldChange(field: "firstName", oldValue: user.firstName, newValue: value))
-        user.firstName = value
-        kinds.insert(.userUpdated)
-      }
-    }
-    if let lastName = update.lastName {
-      let value = try PersonName.validate(lastName, field: "lastName")
-      if value != user.lastName {
-        changes.append(FieldChange(field: "lastName", oldValue: user.lastName, newValue: value))
-        user.lastName = value
+    for (field, path, requested) in [
+      ("firstName", \User.firstName, update.firstName),
+      ("lastName", \User.lastName, update.lastName),
+    ] {
+      guard let requested else { continue }
+      let value = try PersonName.validate(requested, field: field)
+      if value != user[keyPath: path] {
+        changes.append(FieldChange(field: field, oldValue: user[keyPath: path], newValue: value))
+        user[keyPath: path] = value
         kinds.insert(.userUpdated)
       }
     }
