@@ -113,6 +113,21 @@ struct AuthenticationTests {
         .mustChangePassword)
   }
 
+  @Test func rehashingCanBeTurnedOff() async throws {
+    let store = InMemoryDirectoryStore()
+    let old = try await Harness(hasher: PBKDF2PasswordHasher(insecureIterations: 2), store: store)
+    try await old.add("kept@example.com")
+    let before = try #require(await store.user(usernameKey: "kept@example.com")?.passwordHash)
+    let directory = UserDirectory(
+      store: store,
+      configuration: .init(
+        passwordHasher: PBKDF2PasswordHasher(insecureIterations: 3), rehashOnSignIn: false))
+    let signedIn = try await directory.authenticate(
+      username: "kept@example.com", password: Harness.password)
+    #expect(!signedIn.rehashed)
+    #expect(await store.user(usernameKey: "kept@example.com")?.passwordHash == before)
+  }
+
   @Test func weakHashesAreUpgradedAtSignIn() async throws {
     let store = InMemoryDirectoryStore()
     let old = try await Harness(

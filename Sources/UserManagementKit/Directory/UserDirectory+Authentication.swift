@@ -8,7 +8,7 @@ extension UserDirectory {
   /// same error, so neither timing nor the answer tells whether the account exists. Only
   /// active users sign in. Failed attempts count towards the account's throttle (see
   /// ``LoginThrottlePolicy``). When the stored hash is weaker than the configured hasher's,
-  /// it is replaced on success.
+  /// it is replaced on success (unless ``Configuration/rehashOnSignIn`` is off).
   ///
   /// - Parameters:
   ///   - username: The username as typed.
@@ -32,7 +32,7 @@ extension UserDirectory {
       throw UserManagementError(.accountInactive, "The account is inactive.")
     }
     let rehashed =
-      verified.needsRehash
+      verified.needsRehash && configuration.rehashOnSignIn
       ? await rehash(record, password: password, verifiedHash: verified.hash) : nil
     return AuthenticatedUser(user: rehashed?.user ?? record.user, rehashed: rehashed != nil)
   }

@@ -29,6 +29,9 @@ public final class UserDirectory: Sendable {
     public var apiPasswordGenerator: APIPasswordGenerator
     /// Slows down and locks credentials after failed sign-ins.
     public var loginThrottle: LoginThrottlePolicy
+    /// Whether a successful sign-in replaces a stored hash that is weaker than the configured
+    /// hasher's (another format or algorithm, or lower parameters).
+    public var rehashOnSignIn: Bool
     /// Whether the owner of a resource may act on it regardless of policies.
     public var ownersMayActOnTheirResources: Bool
     /// Whether a password an administrator sets or generates for another user must be
@@ -55,6 +58,7 @@ public final class UserDirectory: Sendable {
     ///   - passwordGenerator: The password generator.
     ///   - apiPasswordGenerator: The API password generator.
     ///   - loginThrottle: The failed sign-in policy.
+    ///   - rehashOnSignIn: Whether sign-in upgrades weak hashes (default on).
     ///   - ownersMayActOnTheirResources: Whether owners may act on their resources.
     ///   - requirePasswordChangeAfterAdminReset: Whether admin-set passwords must be changed.
     ///   - maximumConcurrentHashes: The most hashes at once.
@@ -69,6 +73,7 @@ public final class UserDirectory: Sendable {
       passwordGenerator: any PasswordGenerator = RandomPasswordGenerator(),
       apiPasswordGenerator: APIPasswordGenerator = APIPasswordGenerator(),
       loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
+      rehashOnSignIn: Bool = true,
       ownersMayActOnTheirResources: Bool = true,
       requirePasswordChangeAfterAdminReset: Bool = true,
       maximumConcurrentHashes: Int? = nil,
@@ -82,6 +87,7 @@ public final class UserDirectory: Sendable {
       self.passwordGenerator = passwordGenerator
       self.apiPasswordGenerator = apiPasswordGenerator
       self.loginThrottle = loginThrottle
+      self.rehashOnSignIn = rehashOnSignIn
       self.ownersMayActOnTheirResources = ownersMayActOnTheirResources
       self.requirePasswordChangeAfterAdminReset = requirePasswordChangeAfterAdminReset
       self.maximumConcurrentHashes = max(
