@@ -9,7 +9,7 @@ import UMKCrypto
 ///
 /// The default parameters are OWASP's first recommendation, m = 19,456 KiB (19 MiB), t = 2,
 /// p = 1. Weaker parameters are refused unless the hasher is created with
-/// ``init(insecureMemoryKiB:iterations:parallelism:random:)``, which exists for tests. One
+/// ``init(insecureMemoryKiB:iterations:parallelism:limits:random:)``, which exists for tests. One
 /// hash allocates m KiB; ``UserDirectory`` runs at most
 /// ``UserDirectory/Configuration/maximumConcurrentHashes`` at once, so peak hashing memory is
 /// that many times m.

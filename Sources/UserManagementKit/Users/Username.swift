@@ -6,9 +6,10 @@
 ///
 /// Validation follows the WHATWG HTML Living Standard's definition of a *valid e-mail
 /// address* (the rule browsers apply to `<input type=email>`): a local part of ASCII letters,
-/// digits and ``!#$%&'*+/=?^_`{|}~.-``, an `@`, and a domain of one or more dot-separated
-/// labels, each 1–63 letters, digits or hyphens that neither begins nor ends with a hyphen.
-/// The whole address is limited to 254 characters (RFC 5321's path limit less the brackets).
+/// digits and the characters `! # $ % & ' * + / = ? ^ _ { | } ~ . -` and the backquote, an `@`,
+/// and a domain of one or more dot-separated labels, each 1–63 letters, digits or hyphens that
+/// neither begins nor ends with a hyphen. The whole address is limited to 254 characters
+/// (RFC 5321's path limit less the brackets).
 public struct Username: Hashable, Sendable, Codable, CustomStringConvertible {
   /// The address exactly as it was entered.
   public let rawValue: String
