@@ -28,8 +28,15 @@ public enum Base64 {
     static var invalid: UInt8 { 0xFF }
 
     private init(name: String, characters62and63: String, usesPadding: Bool) {
-      let alphabet = Array(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789\(characters62and63)".utf8)
+      self.init(
+        name: name,
+        alphabet:
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789\(characters62and63)",
+        usesPadding: usesPadding)
+    }
+
+    private init(name: String, alphabet alphabetText: String, usesPadding: Bool) {
+      let alphabet = Array(alphabetText.utf8)
       var table = [UInt8](repeating: Self.invalid, count: 256)
       for (value, character) in alphabet.enumerated() {
         table[Int(character)] = UInt8(value)
@@ -60,6 +67,14 @@ public enum Base64 {
     /// Used by passlib's `$pbkdf2-sha256$` style hashes.
     public static let passlibAdapted = Variant(
       name: "passlibAdapted", characters62and63: "./", usesPadding: false)
+
+    /// The alphabet of bcrypt's modular crypt strings (`$2b$…`): `. / A–Z a–z 0–9`, in that
+    /// order (so `.` is 0 and `9` is 63), unpadded, with the standard bit order. Decoding is as
+    /// strict as for the other variants: a bcrypt salt's 22nd character must leave its low four
+    /// bits zero, and a hash's 31st character its low two bits.
+    public static let bcrypt = Variant(
+      name: "bcrypt", alphabet: "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+      usesPadding: false)
 
     /// Compares variants by name.
     ///

@@ -42,6 +42,15 @@ public struct CryptoParameterError: Error, Sendable, Hashable, CustomStringConve
     /// (for example when verifying a hash with absurd parameters read from storage).
     public static let costLimitExceeded = Code(rawValue: "crypto.cost-limit.exceeded")
 
+    /// An encoded hash or parameter string (for example a bcrypt `$2b$…` string) is not well
+    /// formed: wrong length or structure, characters outside its alphabet, or a non-canonical
+    /// encoding.
+    public static let malformedEncoding = Code(rawValue: "crypto.encoding.malformed")
+
+    /// An encoded hash names an algorithm variant that is recognized but deliberately not
+    /// supported (for example bcrypt's `$2x$`, which reproduces a historical bug).
+    public static let unsupportedVariant = Code(rawValue: "crypto.variant.unsupported")
+
     /// The stable string form of the code.
     public var description: String { rawValue }
   }

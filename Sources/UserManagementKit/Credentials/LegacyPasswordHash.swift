@@ -13,11 +13,14 @@ import UMKCrypto
 /// | passlib PBKDF2 | `$pbkdf2-sha256$29000$<ab64 salt>$<ab64 key>` (also `-sha512`, `$pbkdf2$` = SHA-1) |
 /// | ASP.NET Core Identity v2 | base64 of `0x00 · salt(16) · key(32)`, PBKDF2-HMAC-SHA1, 1,000 iterations |
 /// | ASP.NET Core Identity v3 | base64 of `0x01 · prf · iterations · salt length · salt · key` (big-endian) |
+/// | bcrypt | `$2b$12$<22-char salt><31-char hash>` (also `$2a$`, `$2y$`) |
+/// | Django bcrypt | `bcrypt$$2b$12$…`, and `bcrypt_sha256$$2b$12$…` (bcrypt of the SHA-256 hex digest) |
 ///
 /// Argon2 PHC strings from libargon2/argon2-cffi are verified by ``Argon2PasswordHasher``.
 enum LegacyPasswordHash {
   case pbkdf2(format: String, prf: PRF, iterations: Int, salt: [UInt8], key: [UInt8])
   case djangoArgon2(PasswordHash)
+  case bcrypt(format: String, hash: BCrypt.ParsedHash, prehashSHA256: Bool)
 
   enum PRF: String {
     case sha1, sha256, sha512
@@ -36,6 +39,7 @@ enum LegacyPasswordHash {
     switch self {
     case .pbkdf2(let format, _, _, _, _): format
     case .djangoArgon2: "django-argon2"
+    case .bcrypt(let format, _, _): format
     }
   }
 
@@ -47,6 +51,19 @@ enum LegacyPasswordHash {
     let encoded = hash.encoded
     if encoded.hasPrefix("pbkdf2_sha256$") || encoded.hasPrefix("pbkdf2_sha1$") {
       return try parseDjangoPBKDF2(encoded, limits: limits)
+    }
+    if encoded.hasPrefix("$2") {
+      return try parseBcrypt(encoded, format: "bcrypt", prehash: false, limits: limits)
+    }
+    if encoded.hasPrefix("bcrypt$$2") {
+      return try parseBcrypt(
+        String(encoded.dropFirst("bcrypt$".count)), format: "django-bcrypt", prehash: false,
+        limits: limits)
+    }
+    if encoded.hasPrefix("bcrypt_sha256$$2") {
+      return try parseBcrypt(
+        String(encoded.dropFirst("bcrypt_sha256$".count)), format: "django-bcrypt_sha256",
+        prehash: true, limits: limits)
     }
     if encoded.hasPrefix("argon2$argon2") {
       let phc = PasswordHash(encoded: String(encoded.dropFirst("argon2".count)))
@@ -77,6 +94,23 @@ enum LegacyPasswordHash {
     case .djangoArgon2(let phc):
       let parsed = try Argon2PasswordHasher.parse(phc, limits: limits)
       return try Argon2PasswordHasher.matches(password, parsed, limits: limits)
+    case .bcrypt(let format, let hash, let prehash):
+      do {
+        return try password.withUnsafeBytes { bytes throws(CryptoParameterError) in
+          if prehash {
+            // Django's BCryptSHA256PasswordHasher: bcrypt of the lowercase hex SHA-256 digest.
+            let hex = Array(Hex.encode(SHA256.hash(bytes)).utf8)
+            return try BCrypt.verify(
+              password: hex, against: hash, maximumCost: limits.maximumBcryptCost)
+          }
+          return try BCrypt.verify(
+            password: bytes, against: hash, maximumCost: limits.maximumBcryptCost)
+        }
+      } catch {
+        throw UserManagementError(
+          .unsupportedHash, "bcrypt refused the stored hash: \(error.message)",
+          context: ["algorithm": format])
+      }
     }
   }
 
@@ -94,6 +128,8 @@ enum LegacyPasswordHash {
           "\($0.variant.rawValue),v=\($0.version.rawValue),m=\($0.memoryKiB),t=\($0.iterations),p=\($0.parallelism)"
         } ?? "?"
       )
+    case .bcrypt(let format, let hash, _):
+      return (format, "\(hash.variant),cost=\(hash.cost)")
     }
   }
 
@@ -165,6 +201,23 @@ enum LegacyPasswordHash {
       key.count == prf.digestByteCount
     else { throw malformed(format, "bad checksum") }
     return .pbkdf2(format: format, prf: prf, iterations: iterations, salt: salt, key: key)
+  }
+
+  /// `$2a$`, `$2b$` or `$2y$` modular-crypt bcrypt, bounded by the cost limit.
+  private static func parseBcrypt(
+    _ encoded: String, format: String, prehash: Bool, limits: HashCostLimits
+  ) throws(UserManagementError) -> LegacyPasswordHash {
+    let parsed: BCrypt.ParsedHash
+    do {
+      parsed = try BCrypt.ParsedHash(parsing: encoded)
+    } catch {
+      throw malformed(format, error.message)
+    }
+    if parsed.cost > limits.maximumBcryptCost {
+      throw HashCostLimits.exceeded(
+        "cost", parsed.cost, limit: limits.maximumBcryptCost, algorithm: format)
+    }
+    return .bcrypt(format: format, hash: parsed, prehashSHA256: prehash)
   }
 
   /// ASP.NET Core Identity's `PasswordHasher` blobs, version 2 and 3.
