@@ -92,7 +92,7 @@ public enum BCrypt {
 
   /// The parts of a bcrypt modular crypt string.
   ///
-  /// Parse stored strings with ``init(parsing:)``; ``encoded`` and ``description`` give the
+  /// Parse stored strings with ``init(parsing:)``; ``encoded`` gives the
   /// string back, identical to the parsed one (parsing accepts only canonical strings).
   public struct ParsedHash: Sendable, Hashable, CustomStringConvertible {
     /// The variant named by the prefix.
@@ -176,8 +176,9 @@ public enum BCrypt {
         + Base64.encode(salt, variant: .bcrypt) + Base64.encode(digest, variant: .bcrypt)
     }
 
-    /// The modular crypt string (``encoded``).
-    public var description: String { encoded }
+    /// The variant and cost only, such as `bcrypt $2b$ cost 10`: a hash is material for
+    /// offline guessing, so it is never printed; use ``encoded`` to store it.
+    public var description: String { "bcrypt $\(variant.rawValue)$ cost \(cost)" }
   }
 
   /// Hashes a password into a bcrypt modular crypt string.

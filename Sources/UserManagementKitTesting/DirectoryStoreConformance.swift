@@ -42,7 +42,7 @@ public struct DirectoryStoreConformance: Sendable {
     case auditTrail
     /// Subscribers receive committed events in order.
     case auditSubscription
-    /// Failed sign-in counters count every failure and reset.
+    /// Failed sign-in counters count every failure, honour their precondition, and reset.
     case throttleCounters
     /// Listings filter, search, sort and paginate exactly as the reference definition.
     case listingsMatchReference
@@ -382,6 +382,22 @@ extension DirectoryStoreConformance {
     try expect(
       try await store.loginThrottle(for: admin.id, kind: .apiPassword) == .clear,
       "kinds are counted separately")
+    try await expectError(.versionConflict, "a throttle precondition on a stale count") {
+      try await store.commit(
+        ChangeSet(
+          preconditions: [.throttleFailures(admin.id, .password, 19)], throttleUpdates: [failure]))
+    }
+    try await store.commit(
+      ChangeSet(
+        preconditions: [.throttleFailures(admin.id, .password, 20)], throttleUpdates: [failure]))
+    try expect(
+      try await store.loginThrottle(for: admin.id, kind: .password).consecutiveFailures == 21,
+      "a throttle precondition on the current count applies")
+    try await expectError(.versionConflict, "a throttle precondition on a never-failed credential")
+    {
+      try await store.commit(
+        ChangeSet(preconditions: [.throttleFailures(admin.id, .apiPassword, 1)]))
+    }
     try await store.commit(
       ChangeSet(throttleUpdates: [
         ThrottleUpdate(user: admin.id, kind: .password, operation: .reset)

@@ -48,7 +48,8 @@ struct AuthenticationTests {
   @Test func failedAttemptsAreThrottledAndLocked() async throws {
     let h = try await Harness(
       throttle: LoginThrottlePolicy(
-        freeAttempts: 3, baseDelay: .seconds(10), maximumDelay: .seconds(60), lockoutThreshold: 6))
+        freeAttempts: 3, baseDelay: .seconds(10), maximumDelay: .seconds(60), lockoutThreshold: 6,
+        lockoutDuration: nil))
     let user = try await h.add("t@example.com")
     let wrong = Secret("definitely the wrong one")
     for _ in 0..<3 {
@@ -56,13 +57,14 @@ struct AuthenticationTests {
         _ = try await h.directory.authenticate(username: "t@example.com", password: wrong)
       }
     }
-    // The fourth attempt must wait, even with the right password, and costs no KDF run.
+    // The fourth attempt must wait, even with the right password; it costs the same one
+    // verification as a wrong password, so its timing says nothing more.
     h.hasher.reset()
     let throttled = await expectError(.throttled) {
       _ = try await h.directory.authenticate(username: "t@example.com", password: Harness.password)
     }
     #expect(throttled?.context["retryAfterSeconds"] == "10")
-    #expect(h.hasher.kdfCount == 0)
+    #expect(h.hasher.verificationCount == 1)
     h.clock.advance(by: 10)
     await expectError(.invalidCredentials) {
       _ = try await h.directory.authenticate(username: "t@example.com", password: wrong)
@@ -91,6 +93,125 @@ struct AuthenticationTests {
     let event = try await h.directory.auditEvents(
       AuditQuery(targetUser: user.id, limit: 1), by: h.asAdmin)
     #expect(event.first?.action == .loginThrottleReset)
+  }
+
+  @Test func aBurstOfParallelGuessesIsJudgedOneAtATime() async throws {
+    let h = try await Harness(
+      throttle: LoginThrottlePolicy(freeAttempts: 3, baseDelay: .seconds(10)),
+      interleaving: true)
+    let user = try await h.add("burst@example.com")
+    let directory = h.directory
+    let codes = await withTaskGroup(of: UserManagementError.Code?.self) { group in
+      for _ in 0..<20 {
+        group.addTask {
+          do {
+            _ = try await directory.authenticate(
+              username: "burst@example.com", password: Secret("not the password at all"))
+            return nil
+          } catch {
+            return (error as? UserManagementError)?.code
+          }
+        }
+      }
+      var codes: [UserManagementError.Code?] = []
+      for await code in group { codes.append(code) }
+      return codes
+    }
+    // Only the free attempts were judged as guesses; the rest had to wait.
+    #expect(codes.filter { $0 == .invalidCredentials }.count == 3)
+    #expect(codes.filter { $0 == .throttled }.count == 17)
+    #expect(await h.store.loginThrottle(for: user.id, kind: .password).consecutiveFailures == 3)
+  }
+
+  @Test func lockoutsExpireByDefault() async throws {
+    let h = try await Harness(
+      throttle: LoginThrottlePolicy(freeAttempts: 0, lockoutThreshold: 2))
+    try await h.add("lock@example.com")
+    for _ in 0..<2 {
+      h.clock.advance(by: 3600)
+      _ = try? await h.directory.authenticate(
+        username: "lock@example.com", password: Secret("wrong wrong wrong!"))
+    }
+    let locked = await expectError(.throttled) {
+      _ = try await h.directory.authenticate(
+        username: "lock@example.com", password: Harness.password)
+    }
+    #expect(locked?.context["retryAfterSeconds"] == "3600")
+    h.clock.advance(by: 3600)
+    _ = try await h.directory.authenticate(username: "lock@example.com", password: Harness.password)
+  }
+
+  @Test func oversizedAndUncheckableCredentialsAreWrongCredentials() async throws {
+    let h = try await Harness()
+    let user = try await h.add("big@example.com")
+    h.hasher.reset()
+    await expectError(.invalidCredentials) {
+      _ = try await h.directory.authenticate(
+        username: "big@example.com", password: Secret(String(repeating: "x", count: 5000)))
+    }
+    #expect(h.hasher.kdfCount == 0, "refused before any lookup or hashing")
+    var record = try #require(await h.store.user(id: user.id))
+    record.passwordHash = PasswordHash(
+      encoded: "$pbkdf2-sha256$i=99999999999,l=32$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
+    record.user.version += 1
+    try await h.store.commit(ChangeSet(users: [record]))
+    let error = await expectError(.invalidCredentials) {
+      _ = try await h.directory.authenticate(
+        username: "big@example.com", password: Harness.password)
+    }
+    #expect(error?.message.contains("99999999999") == false)
+  }
+
+  @Test func apiWorkDependsOnlyOnWhatWasPresented() async throws {
+    let h = try await Harness()
+    let tokenUser = try await h.add("token@example.com", apiAccess: true)
+    let typedUser = try await h.add("manual@example.com", apiAccess: true)
+    let token = try #require(
+      try await h.directory.setAPIPassword(.generated, of: tokenUser.id, by: h.asAdmin)
+        .generatedAPIPassword)
+    try await h.directory.setAPIPassword(
+      .typed(Secret("a typed api passphrase")), of: typedUser.id, by: h.asAdmin)
+    // A token-shaped guess costs no slow hash, whoever it is aimed at.
+    for username in ["token@example.com", "manual@example.com", "nobody@example.com"] {
+      h.hasher.reset()
+      await expectError(.invalidCredentials) {
+        _ = try await h.directory.authenticateAPI(
+          username: username, apiPassword: APIPasswordGenerator().generate())
+      }
+      #expect(h.hasher.verificationCount == 0, "\(username)")
+    }
+    // Any other guess costs exactly one slow verification, whoever it is aimed at.
+    for username in ["token@example.com", "manual@example.com", "nobody@example.com"] {
+      h.hasher.reset()
+      await expectError(.invalidCredentials) {
+        _ = try await h.directory.authenticateAPI(
+          username: username, apiPassword: Secret("some typed guess here"))
+      }
+      #expect(h.hasher.verificationCount == 1, "\(username)")
+    }
+    // Wrong tokens are never throttled: they cannot be guessed, and counting them would only
+    // let an attacker lock the account.
+    for _ in 0..<10 {
+      _ = try? await h.directory.authenticateAPI(
+        username: "token@example.com", apiPassword: APIPasswordGenerator().generate())
+    }
+    #expect(
+      try await h.directory.authenticateAPI(username: "token@example.com", apiPassword: token).id
+        == tokenUser.id)
+  }
+
+  @Test func typedAPIPasswordsMustDifferFromTheLoginPasswordAndFromTokens() async throws {
+    let h = try await Harness()
+    let user = try await h.add("same@example.com", apiAccess: true)
+    let same = await expectError(.weakPassword) {
+      try await h.directory.setAPIPassword(.typed(Harness.password), of: user.id, by: h.asAdmin)
+    }
+    #expect(same?.context["reasons"] == "same_as_login_password")
+    let tokenShaped = await expectError(.invalidField) {
+      try await h.directory.setAPIPassword(
+        .typed(APIPasswordGenerator().generate()), of: user.id, by: h.asAdmin)
+    }
+    #expect(tokenShaped?.context["reason"] == "token_shaped")
   }
 
   @Test func lockoutThresholdNeverExceedsOneHundred() {

@@ -225,6 +225,13 @@ public struct Argon2PasswordHasher: PasswordHasher {
       throw HashCostLimits.exceeded(
         "passes", passes, limit: limits.maximumArgon2Iterations, algorithm: algorithm)
     }
+    if memory.multipliedReportingOverflow(by: passes).overflow
+      || memory * passes > limits.maximumArgon2MemoryPasses
+    {
+      throw HashCostLimits.exceeded(
+        "memory × passes (KiB)", memory.multipliedReportingOverflow(by: passes).partialValue,
+        limit: limits.maximumArgon2MemoryPasses, algorithm: algorithm)
+    }
     if lanes > limits.maximumArgon2Parallelism {
       throw HashCostLimits.exceeded(
         "lanes", lanes, limit: limits.maximumArgon2Parallelism, algorithm: algorithm)
@@ -232,8 +239,9 @@ public struct Argon2PasswordHasher: PasswordHasher {
     guard let salt = Base64.decode(parts.removeFirst(), variant: .standardUnpadded),
       salt.count >= 8, salt.count <= 1024
     else { throw malformed("bad salt") }
+    // RFC 9106 allows 4-byte tags, but a short tag is a short password hash: 16 bytes at least.
     guard let tag = Base64.decode(parts.removeFirst(), variant: .standardUnpadded),
-      tag.count >= 4, tag.count <= 1024
+      tag.count >= 16, tag.count <= 1024
     else { throw malformed("bad hash") }
     let parameters = Argon2.Parameters(
       variant: variant, version: version, memoryKiB: memory, iterations: passes,

@@ -8,7 +8,10 @@ public struct HashCostLimits: Hashable, Sendable {
   public var maximumArgon2MemoryKiB: Int
   /// The most Argon2 passes (default 64).
   public var maximumArgon2Iterations: Int
-  /// The most Argon2 lanes (default 64).
+  /// The most Argon2 work, memory (KiB) times passes (default 1,048,576: 1 GiB-pass, 27
+  /// times the default hash), so the two limits above cannot be combined at their maximum.
+  public var maximumArgon2MemoryPasses: Int
+  /// The most Argon2 lanes (default 16; each lane is computed on its own thread).
   public var maximumArgon2Parallelism: Int
   /// The most PBKDF2 iterations (default 10,000,000).
   public var maximumPBKDF2Iterations: Int
@@ -20,16 +23,19 @@ public struct HashCostLimits: Hashable, Sendable {
   /// - Parameters:
   ///   - maximumArgon2MemoryKiB: The most Argon2 memory, in KiB.
   ///   - maximumArgon2Iterations: The most Argon2 passes.
+  ///   - maximumArgon2MemoryPasses: The most Argon2 memory (KiB) times passes.
   ///   - maximumArgon2Parallelism: The most Argon2 lanes.
   ///   - maximumPBKDF2Iterations: The most PBKDF2 iterations.
   ///   - maximumBcryptCost: The highest bcrypt cost.
   public init(
     maximumArgon2MemoryKiB: Int = 262_144, maximumArgon2Iterations: Int = 64,
-    maximumArgon2Parallelism: Int = 64, maximumPBKDF2Iterations: Int = 10_000_000,
+    maximumArgon2MemoryPasses: Int = 1_048_576, maximumArgon2Parallelism: Int = 16,
+    maximumPBKDF2Iterations: Int = 10_000_000,
     maximumBcryptCost: Int = 16
   ) {
     self.maximumArgon2MemoryKiB = maximumArgon2MemoryKiB
     self.maximumArgon2Iterations = maximumArgon2Iterations
+    self.maximumArgon2MemoryPasses = maximumArgon2MemoryPasses
     self.maximumArgon2Parallelism = maximumArgon2Parallelism
     self.maximumPBKDF2Iterations = maximumPBKDF2Iterations
     self.maximumBcryptCost = maximumBcryptCost

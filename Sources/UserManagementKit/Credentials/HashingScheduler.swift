@@ -11,7 +11,24 @@ import Dispatch
 final class HashingScheduler: Sendable {
   private struct State {
     var running = 0
-    var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Waiting callers in FIFO order; `head` is the next to admit (dequeue is O(1)).
+    var waiters: [CheckedContinuation<Void, Never>?] = []
+    var head = 0
+
+    var hasWaiters: Bool { head < waiters.count }
+
+    mutating func dequeue() -> CheckedContinuation<Void, Never>? {
+      guard hasWaiters else { return nil }
+      defer {
+        waiters[head] = nil
+        head += 1
+        if head == waiters.count || head >= 1024 && head * 2 >= waiters.count {
+          waiters.removeFirst(head)
+          head = 0
+        }
+      }
+      return waiters[head]
+    }
   }
 
   let limit: Int
@@ -63,12 +80,12 @@ final class HashingScheduler: Sendable {
 
   private func release() {
     let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-      if state.waiters.isEmpty {
+      guard let waiter = state.dequeue() else {
         state.running -= 1
         return nil
       }
       // Hand the slot straight to the next waiter; `running` stays the same.
-      return state.waiters.removeFirst()
+      return waiter
     }
     next?.resume()
   }

@@ -194,7 +194,9 @@ enum LegacyPasswordHash {
       throw malformed(format, "bad round count")
     }
     try checkIterations(iterations, format: format, limits: limits)
-    guard let salt = Base64.decode(parts[3], variant: .passlibAdapted), salt.count <= 1024 else {
+    guard let salt = Base64.decode(parts[3], variant: .passlibAdapted), !salt.isEmpty,
+      salt.count <= 1024
+    else {
       throw malformed(format, "bad salt")
     }
     guard let key = Base64.decode(parts[4], variant: .passlibAdapted),
@@ -249,7 +251,10 @@ enum LegacyPasswordHash {
       let iterations = uint32(at: 5)
       try checkIterations(iterations, format: format, limits: limits)
       let saltLength = uint32(at: 9)
-      guard saltLength >= 16, 13 + saltLength + 16 <= blob.count else {
+      // Compared by subtraction, so a huge length cannot overflow. The key is at least 16
+      // and at most 64 bytes: longer keys only multiply the work of a check.
+      let keyLength = blob.count - 13 - saltLength
+      guard saltLength >= 16, saltLength <= blob.count - 13, (16...64).contains(keyLength) else {
         throw malformed(format, "bad salt or key length")
       }
       return .pbkdf2(

@@ -193,9 +193,9 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
         throw malformed("bad parameter")
       }
       switch pair[0] {
-      case "i": iterations = value
-      case "l": length = value
-      default: throw malformed("unknown parameter")
+      case "i" where iterations == nil: iterations = value
+      case "l" where length == nil: length = value
+      default: throw malformed("unknown or repeated parameter")
       }
     }
     guard let iterations, iterations >= 1 else { throw malformed("missing iteration count") }

@@ -20,11 +20,27 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
   /// The algorithm identifier: the text between the first two `$` signs of a PHC string
   /// (`pbkdf2-sha256`, `argon2id`, …), or the prefix before the first `$` of other formats
   /// (`pbkdf2_sha256` for Django), or `unknown`.
+  ///
+  /// Only a short identifier of lowercase letters, digits, `-` and `_` counts; anything else
+  /// (which could be hash material in an unexpected format) reads as `unknown`, so the
+  /// algorithm can be shown in descriptions, errors and audit events safely.
   public var algorithm: String {
     let parts = encoded.split(separator: "$", maxSplits: 2, omittingEmptySubsequences: false)
-    if encoded.hasPrefix("$"), parts.count > 1 { return String(parts[1]) }
-    if parts.count > 1, !parts[0].isEmpty { return String(parts[0]) }
-    return "unknown"
+    let candidate: Substring
+    if encoded.hasPrefix("$"), parts.count > 1 {
+      candidate = parts[1]
+    } else if parts.count > 1, !parts[0].isEmpty {
+      candidate = parts[0]
+    } else {
+      return "unknown"
+    }
+    let isIdentifier =
+      (1...32).contains(candidate.utf8.count)
+      && candidate.utf8.allSatisfy { byte in
+        (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+          || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+      }
+    return isIdentifier ? String(candidate) : "unknown"
   }
 
   /// `PasswordHash(<algorithm>, redacted)`.

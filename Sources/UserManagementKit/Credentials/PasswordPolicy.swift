@@ -77,7 +77,12 @@ public struct PasswordPolicy: Hashable, Sendable {
     } else {
       let normalized = password.nfcNormalized()
       length = normalized.codePointCount
-      lowered = normalized.withText { Array($0.lowercased().utf8) } ?? []
+      guard let text = normalized.withText({ Array($0.lowercased().utf8) }) else {
+        return [
+          Violation(code: "invalid_utf8", message: "The password must be valid UTF-8 text.")
+        ]
+      }
+      lowered = text
     }
     defer { Platform.secureZero(bytes: &lowered) }
     if length < minimumLength {

@@ -20,28 +20,36 @@ extension UserDirectory {
   public func authenticate(username: String, password: Secret)
     async throws(UserManagementError) -> AuthenticatedUser
   {
+    guard password.byteCount <= configuration.passwordPolicy.maximumBytes else {
+      throw Self.invalidCredentials()
+    }
     let key = Username.canonicalize(username)
     guard let record = try await read({ try await self.store.user(usernameKey: key) }),
-      record.passwordHash != nil
+      let stored = record.passwordHash
     else {
       try await burnVerification(password)
       throw Self.invalidCredentials()
     }
-    let verified = try await verifyLoginPassword(password, of: record, kind: .password)
+    let verified = try await checkCredential(password, against: stored, of: record, kind: .password)
     guard record.user.status == .active else {
       throw UserManagementError(.accountInactive, "The account is inactive.")
     }
     let rehashed =
       verified.needsRehash && configuration.rehashOnSignIn
-      ? await rehash(record, password: password, verifiedHash: verified.hash) : nil
+      ? await rehash(record, password: password, verifiedHash: stored) : nil
     return AuthenticatedUser(user: rehashed?.user ?? record.user, rehashed: rehashed != nil)
   }
 
   /// Authenticates direct API access with username and API password.
   ///
   /// Only active users with API access enabled pass, and only with their API password (never
-  /// the login password). A secret shaped like a generated token but with a wrong checksum is
-  /// refused before any lookup.
+  /// the login password). The work done depends only on the shape of what was presented: a
+  /// secret shaped like a generated token is checked with the fast keyed hash (against the
+  /// stored token, or a dummy), anything else with the slow password hash (against the stored
+  /// typed API password, or a dummy), so timing does not tell which accounts have which kind
+  /// of API password. A token with a wrong checksum is refused before any lookup. Generated
+  /// tokens cannot be guessed, so their failures are not throttled (which would only let an
+  /// attacker lock accounts); typed API passwords are throttled like passwords.
   ///
   /// - Parameters:
   ///   - username: The username as typed.
@@ -54,19 +62,35 @@ extension UserDirectory {
   public func authenticateAPI(username: String, apiPassword: Secret)
     async throws(UserManagementError) -> User
   {
+    guard apiPassword.byteCount <= configuration.passwordPolicy.maximumBytes else {
+      throw Self.invalidCredentials()
+    }
     let generator = configuration.apiPasswordGenerator
     let isToken = generator.looksLikeToken(apiPassword)
     if isToken && !generator.hasValidChecksum(apiPassword) {
       throw Self.invalidCredentials()
     }
     let key = Username.canonicalize(username)
-    guard let record = try await read({ try await self.store.user(usernameKey: key) }),
-      record.apiPasswordHash != nil
-    else {
-      if !isToken { try await burnVerification(apiPassword) }
+    let record = try await read { try await self.store.user(usernameKey: key) }
+    let stored = record?.apiPasswordHash
+    if isToken {
+      guard let record, let stored, APIPasswordGenerator.isTokenHash(stored),
+        (try? APIPasswordGenerator.verify(apiPassword, against: stored)) == true
+      else {
+        _ = try? APIPasswordGenerator.verify(apiPassword, against: dummyHash.token(generator))
+        throw Self.invalidCredentials()
+      }
+      return try Self.requireAPIEligible(record)
+    }
+    guard let record, let stored, !APIPasswordGenerator.isTokenHash(stored) else {
+      try await burnVerification(apiPassword)
       throw Self.invalidCredentials()
     }
-    _ = try await verifyLoginPassword(apiPassword, of: record, kind: .apiPassword)
+    _ = try await checkCredential(apiPassword, against: stored, of: record, kind: .apiPassword)
+    return try Self.requireAPIEligible(record)
+  }
+
+  private static func requireAPIEligible(_ record: UserRecord) throws(UserManagementError) -> User {
     guard record.user.status == .active else {
       throw UserManagementError(.accountInactive, "The account is inactive.")
     }
@@ -77,64 +101,80 @@ extension UserDirectory {
   }
 
   struct Verified {
-    /// The stored hash the credential matched.
-    var hash: PasswordHash
-    /// Whether that hash is weaker than the configured hasher's.
+    /// Whether the stored hash is weaker than the configured hasher's.
     var needsRehash: Bool
   }
 
-  /// Checks a credential of `record`, enforcing and updating the throttle.
-  func verifyLoginPassword(_ presented: Secret, of record: UserRecord, kind: CredentialKind)
-    async throws(UserManagementError) -> Verified
-  {
-    let stored = kind == .password ? record.passwordHash : record.apiPasswordHash
-    guard let stored else {
-      try await burnVerification(presented)
-      throw Self.invalidCredentials()
+  /// Checks a credential under the throttle.
+  ///
+  /// The attempt is reserved before any hashing: it is counted as a failure by a commit whose
+  /// precondition pins the counter value the throttle decision was made on, so a burst of
+  /// parallel attempts is serialized through the counter and each one is judged with the
+  /// failures before it (no check-then-act gap). A success resets the counter. Throttled
+  /// attempts and hashes that cannot be checked cost the same key derivation as a wrong
+  /// password and give the same kind of answer, so they do not tell more than the throttle's
+  /// own error does.
+  func checkCredential(
+    _ presented: Secret, against stored: PasswordHash, of record: UserRecord,
+    kind: CredentialKind
+  ) async throws(UserManagementError) -> Verified {
+    var attempts = 0
+    while true {
+      attempts += 1
+      let state = try await read { try await self.store.loginThrottle(for: record.id, kind: kind) }
+      let now = configuration.now()
+      switch configuration.loginThrottle.decision(for: state, now: now) {
+      case .allowed:
+        break
+      case .retryAfter(let delay):
+        try await burnVerification(presented)
+        let seconds = max(1, delay.components.seconds + (delay.components.attoseconds > 0 ? 1 : 0))
+        throw UserManagementError(
+          .throttled, "Too many failed attempts; try again in \(seconds) seconds.",
+          context: ["retryAfterSeconds": String(seconds)])
+      case .locked:
+        try await burnVerification(presented)
+        throw UserManagementError(
+          .throttled,
+          "Too many failed attempts; an administrator must unlock the account or reset the "
+            + "password.")
+      }
+      do {
+        try await read {
+          try await self.store.commit(
+            ChangeSet(
+              preconditions: [.throttleFailures(record.id, kind, state.consecutiveFailures)],
+              throttleUpdates: [
+                ThrottleUpdate(user: record.id, kind: kind, operation: .recordFailure(at: now))
+              ]))
+        }
+        break
+      } catch
+        where error.code == .versionConflict && attempts < configuration.maximumCommitAttempts * 4
+      {
+        await Task.yield()
+        continue
+      }
     }
-    let state = try await read { try await self.store.loginThrottle(for: record.id, kind: kind) }
-    switch configuration.loginThrottle.decision(for: state, now: configuration.now()) {
-    case .allowed:
-      break
-    case .retryAfter(let delay):
-      let seconds = max(1, delay.components.seconds + (delay.components.attoseconds > 0 ? 1 : 0))
-      throw UserManagementError(
-        .throttled, "Too many failed attempts; try again in \(seconds) seconds.",
-        context: ["retryAfterSeconds": String(seconds)])
-    case .locked:
-      throw UserManagementError(
-        .throttled,
-        "Too many failed attempts; an administrator must unlock the account or reset the "
-          + "password.")
-    }
+    let hasher = configuration.passwordHasher
     let outcome: PasswordVerification
-    if kind == .apiPassword && APIPasswordGenerator.isTokenHash(stored) {
-      outcome = try APIPasswordGenerator.verify(presented, against: stored) ? .valid : .invalid
-    } else {
-      let hasher = configuration.passwordHasher
+    do {
       outcome = try await runHashing { () throws(UserManagementError) in
         try hasher.verify(presented, against: stored)
       }
+    } catch  where error.code == .unsupportedHash {
+      // The stored hash cannot be checked (malformed, unknown, or above the cost limits).
+      // The caller learns only that the credentials are wrong; the operator sees it in a
+      // hash census.
+      outcome = .invalid
     }
-    guard outcome.isValid else {
-      try await read {
-        try await self.store.commit(
-          ChangeSet(throttleUpdates: [
-            ThrottleUpdate(
-              user: record.id, kind: kind, operation: .recordFailure(at: self.configuration.now()))
-          ]))
-      }
-      throw Self.invalidCredentials()
+    guard outcome.isValid else { throw Self.invalidCredentials() }
+    try await read {
+      try await self.store.commit(
+        ChangeSet(throttleUpdates: [ThrottleUpdate(user: record.id, kind: kind, operation: .reset)])
+      )
     }
-    if state.consecutiveFailures > 0 {
-      try await read {
-        try await self.store.commit(
-          ChangeSet(throttleUpdates: [
-            ThrottleUpdate(user: record.id, kind: kind, operation: .reset)
-          ]))
-      }
-    }
-    return Verified(hash: stored, needsRehash: outcome == .validNeedsRehash)
+    return Verified(needsRehash: outcome == .validNeedsRehash)
   }
 
   /// Replaces a valid but weak hash with one from the configured hasher. Best effort: a

@@ -142,7 +142,8 @@ extension UserDirectory {
     let username = checked.target.user.username
     let secrets = PreparedSecrets(
       password: try await prepare(update.password, for: username, field: "password"),
-      apiPassword: try await prepareAPIPassword(update.apiPassword, for: username))
+      apiPassword: try await prepareAPIPassword(
+        update.apiPassword, for: username, loginHash: checked.target.passwordHash))
 
     return try await commitWithRetry { () async throws(UserManagementError) in
       // The first attempt reuses the first pass's reads; the commit's preconditions (the
@@ -338,26 +339,23 @@ extension UserDirectory {
   public func changeOwnPassword(of id: UserID, current: Secret, new: Secret)
     async throws(UserManagementError) -> User
   {
-    _ = try await acting(.user(id), requireAdmin: false)
-    guard let record = try await read({ try await self.store.user(id: id) }) else {
-      throw .notAuthorized()
-    }
-    let proven = try await verifyLoginPassword(current, of: record, kind: .password)
-    try configuration.passwordPolicy.validate(new, username: record.user.username)
-    let hasher = configuration.passwordHasher
-    let newHash = try await runHashing { () throws(UserManagementError) in
-      try hasher.hash(new)
-    }
-    return try await commitWithRetry { () async throws(UserManagementError) in
-      _ = try await self.acting(.user(id), requireAdmin: false)
-      guard var updated = try await read({ try await self.store.user(id: id) }) else {
+    var attempts = 0
+    while true {
+      attempts += 1
+      _ = try await acting(.user(id), requireAdmin: false)
+      guard let record = try await read({ try await self.store.user(id: id) }),
+        let stored = record.passwordHash
+      else {
         throw .notAuthorized()
       }
-      // The proof was for the hash read before; if it changed since, the proof is stale.
-      guard updated.passwordHash == proven.hash else {
-        throw .conflict("The password changed meanwhile; sign in again.")
+      _ = try await checkCredential(current, against: stored, of: record, kind: .password)
+      try configuration.passwordPolicy.validate(new, username: record.user.username)
+      let hasher = configuration.passwordHasher
+      let newHash = try await runHashing { () throws(UserManagementError) in
+        try hasher.hash(new)
       }
       let now = configuration.now()
+      var updated = record
       updated.passwordHash = newHash
       updated.user.mustChangePassword = false
       updated.user.securityStamp = newSecurityStamp()
@@ -366,12 +364,18 @@ extension UserDirectory {
       let audit = event(
         .passwordChanged, by: .user(id), on: .user(id, username: updated.user.username.rawValue),
         [.secret("password")], at: now)
-      return (
-        ChangeSet(
-          users: [updated], auditEvents: [audit],
-          throttleUpdates: [ThrottleUpdate(user: id, kind: .password, operation: .reset)]),
-        updated.user
-      )
+      do {
+        // The record's version pins the hash the current password was proven against; if the
+        // user changed meanwhile (a rehash at sign-in, a reset), prove it again.
+        try await read {
+          try await self.store.commit(ChangeSet(users: [updated], auditEvents: [audit]))
+        }
+        return updated.user
+      } catch
+        where error.code == .versionConflict && attempts < configuration.maximumCommitAttempts
+      {
+        continue
+      }
     }
   }
 }
@@ -587,12 +591,32 @@ extension UserDirectory {
 
   /// A typed API password is treated like a password (policy and slow hash); a generated one
   /// is a high-entropy token with a fast keyed hash.
-  func prepareAPIPassword(_ secret: NewSecret?, for username: Username)
+  func prepareAPIPassword(_ secret: NewSecret?, for username: Username, loginHash: PasswordHash?)
     async throws(UserManagementError) -> PreparedSecret?
   {
     guard let secret else { return nil }
     switch secret {
-    case .typed:
+    case .typed(let typed):
+      // A typed API password shaped like a generated token would be checked as a token and
+      // could never sign in; and one equal to the login password would let the login
+      // password open the API.
+      if configuration.apiPasswordGenerator.looksLikeToken(typed) {
+        throw .invalidField(
+          "apiPassword", "token_shaped",
+          "A typed API password must not look like a generated token; generate one instead.")
+      }
+      try configuration.passwordPolicy.validate(typed, username: username, field: "apiPassword")
+      if let loginHash {
+        let hasher = configuration.passwordHasher
+        let sameAsLogin = try? await runHashing { () throws(UserManagementError) in
+          try hasher.verify(typed, against: loginHash).isValid
+        }
+        if sameAsLogin == true {
+          throw UserManagementError(
+            .weakPassword, "The API password must differ from the login password.",
+            context: ["field": "apiPassword", "reasons": "same_as_login_password"])
+        }
+      }
       return try await prepare(secret, for: username, field: "apiPassword")
     case .generated:
       let token = configuration.apiPasswordGenerator.generate()

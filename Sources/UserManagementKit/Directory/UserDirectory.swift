@@ -230,12 +230,21 @@ extension UserDirectory {
 /// verify against when the account does not exist or has no password, so that they cost the
 /// same KDF work as a wrong password (no account enumeration by timing).
 final class DummyHash: Sendable {
-  private let cached = Locked<PasswordHash?>(nil)
+  private let cached = Locked<(password: PasswordHash?, token: PasswordHash?)>((nil, nil))
 
   func get(_ hasher: any PasswordHasher) throws(UserManagementError) -> PasswordHash {
-    if let hash = cached.withLock({ $0 }) { return hash }
+    if let hash = cached.withLock({ $0.password }) { return hash }
     let hash = try hasher.hash(Secret(bytes: SystemRandomSource().bytes(24)))
-    cached.withLock { $0 = hash }
+    cached.withLock { $0.password = hash }
+    return hash
+  }
+
+  /// A token hash to check token-shaped API passwords against when there is no real one, so
+  /// they cost the same keyed hash either way.
+  func token(_ generator: APIPasswordGenerator) -> PasswordHash {
+    if let hash = cached.withLock({ $0.token }) { return hash }
+    let hash = generator.hash(generator.generate())
+    cached.withLock { $0.token = hash }
     return hash
   }
 }

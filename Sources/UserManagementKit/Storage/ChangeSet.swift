@@ -72,6 +72,10 @@ public enum CommitPrecondition: Hashable, Sendable {
   case policyVersion(PolicyID, UInt64)
   /// The directory has no users at all; else ``UserManagementError/Code/alreadyBootstrapped``.
   case directoryIsEmpty
+  /// The failed sign-in counter of this credential is exactly this value; else
+  /// ``UserManagementError/Code/versionConflict``. Sign-ins reserve an attempt with it, so
+  /// parallel attempts cannot all be judged on the same count.
+  case throttleFailures(UserID, CredentialKind, Int)
 }
 
 /// A change to the policy catalog inside a ``ChangeSet``.

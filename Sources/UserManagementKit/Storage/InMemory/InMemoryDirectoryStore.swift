@@ -290,6 +290,9 @@ extension InMemoryDirectoryStore {
           guard byID[id]?.record.user.version == version else { throw .conflict() }
         case .policyVersion(let id, let version):
           guard policies[id]?.version == version else { throw .conflict() }
+        case .throttleFailures(let id, let kind, let count):
+          let current = throttles[ThrottleKey(user: id, kind: kind)]?.consecutiveFailures ?? 0
+          guard current == count else { throw .conflict() }
         case .directoryIsEmpty:
           guard byID.isEmpty else {
             throw UserManagementError(
@@ -404,6 +407,9 @@ extension InMemoryDirectoryStore {
       }
 
       // 5. Apply.
+      for (id, delta) in holderDelta where delta != 0 {
+        policyHolders[id, default: 0] += delta
+      }
       for (id, policy) in stagedPolicies {
         if let old = policies[id] { policyIDsByName.removeValue(forKey: old.nameKey) }
         if let policy {
@@ -426,9 +432,6 @@ extension InMemoryDirectoryStore {
         byUsername[HashedKey(entry.key)] = entry
       }
       activeAdministrators += adminDelta
-      for (id, delta) in holderDelta where delta != 0 {
-        policyHolders[id, default: 0] += delta
-      }
       for update in changes.throttleUpdates {
         let key = ThrottleKey(user: update.user, kind: update.kind)
         let next = update.applied(to: throttles[key] ?? .clear)
