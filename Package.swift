@@ -23,7 +23,10 @@ let package = Package(
   ],
   targets: [
     // Cryptographic primitives (hashes, MACs, KDFs, encodings). Knows nothing about users.
-    .target(name: "UMKCrypto"),
+    .target(name: "UMKCrypto", dependencies: ["CUMKCrypto"]),
+    // Hash kernels Swift cannot express (SHA instructions), chosen at run time; UMKCrypto's
+    // Swift code is the portable fallback.
+    .target(name: "CUMKCrypto"),
     // System calls Swift's platform modules do not expose everywhere (getrandom on Linux).
     .target(name: "CUMKSystem"),
     // The library: domain model, rules, credentials, storage protocols and implementations.
@@ -39,6 +42,6 @@ let package = Package(
   swiftLanguageModes: [.v6]
 )
 
-for target in package.targets where target.name != "CUMKSystem" {
+for target in package.targets where !["CUMKSystem", "CUMKCrypto"].contains(target.name) {
   target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
 }

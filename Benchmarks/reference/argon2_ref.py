@@ -11,6 +11,10 @@ runner can interleave this process with our implementation and compare like for 
      "iterations": 2, "parallelism": 1, "tag_length": 32, "runs": 5, "median": 0.0224,
      "min": 0.0221, "times": [...], "tag": "..."}
 
+With `--serve` the script stays up for a runner that interleaves: after the warm-up it prints one
+JSON line with `reference_name` and `tag`, then for every line read from standard input it runs
+one timed call and prints `{"seconds": …}`; it exits at end of input.
+
 Needs `pip install argon2-cffi`. The lanes run on `--parallelism` threads (libargon2 creates one
 thread per lane and slice), matching our implementation's lanes-in-parallel schedule. The inputs
 default to the same password and salt as the Swift side (`password`, `somesalt12345678`) and the
@@ -40,6 +44,8 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=5, help="timed calls after the warm-up")
     parser.add_argument("--password", default="password")
     parser.add_argument("--salt", default="somesalt12345678")
+    parser.add_argument("--serve", action="store_true",
+                        help="time one call per line of standard input (see above)")
     args = parser.parse_args(argv)
 
     password = args.password.encode()
@@ -52,13 +58,17 @@ def main(argv=None):
             type=VARIANTS[args.variant], version=args.version)
 
     tag = run()  # warm-up (allocator, page tables, caches)
+    reference_name = f"argon2-cffi {package_version('argon2-cffi')}"
+    if args.serve:
+        serve(run, reference_name, tag)
+        return
     times = []
     for _ in range(max(1, args.runs)):
         start = time.perf_counter()
         tag = run()
         times.append(time.perf_counter() - start)
     json.dump({
-        "reference_name": f"argon2-cffi {package_version('argon2-cffi')}",
+        "reference_name": reference_name,
         "variant": args.variant,
         "version": args.version,
         "memory_kib": args.memory,
@@ -72,6 +82,15 @@ def main(argv=None):
         "tag": tag.hex(),
     }, sys.stdout)
     sys.stdout.write("\n")
+
+
+def serve(run, reference_name, tag):
+    """Prints the header line, then one timing line per line of standard input."""
+    print(json.dumps({"reference_name": reference_name, "tag": tag.hex()}), flush=True)
+    for _ in sys.stdin:
+        start = time.perf_counter()
+        run()
+        print(json.dumps({"seconds": time.perf_counter() - start}), flush=True)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,81 @@ protocol MerkleDamgardHash: HashFunction {
   ///     integers (already converted from big-endian). The rest is scratch. Implementations must
   ///     leave the first 16 words unchanged (the PBKDF2 loop relies on it).
   static func compress(_ state: UnsafeMutablePointer<Word>, _ schedule: UnsafeMutablePointer<Word>)
+
+  /// Compresses `count` consecutive blocks of message bytes into `state`.
+  ///
+  /// The default loads each block into `schedule` and calls ``compress(_:_:)``; a hash with a
+  /// hardware implementation uses it unless `implementation` is
+  /// ``HashImplementation/portable``.
+  ///
+  /// - Parameters:
+  ///   - state: The eight-word chaining value, updated in place.
+  ///   - schedule: `scheduleWordCount` words of scratch space.
+  ///   - source: `count` × ``mdBlockByteCount`` bytes, possibly unaligned.
+  ///   - count: The number of blocks.
+  ///   - implementation: Which implementation may run.
+  static func compressBlocks(
+    _ state: UnsafeMutablePointer<Word>, _ schedule: UnsafeMutablePointer<Word>,
+    from source: UnsafeRawPointer, count: Int, implementation: HashImplementation)
+
+  /// Runs further PBKDF2 iterations of one output block on a faster implementation, if this
+  /// CPU has one.
+  ///
+  /// - Parameters:
+  ///   - innerState: The chaining value after the HMAC key block XOR ipad (eight words).
+  ///   - outerState: The chaining value after the HMAC key block XOR opad (eight words).
+  ///   - u: U_j as eight words on entry, U_{j+iterations} on return.
+  ///   - t: The XOR of U_1…U_j on entry, of U_1…U_{j+iterations} on return.
+  ///   - iterations: How many iterations to run.
+  /// - Returns: Whether they ran; if not, `u` and `t` are unchanged and the caller runs its
+  ///   portable loop.
+  static func acceleratedPBKDF2Iterations(
+    innerState: UnsafePointer<Word>, outerState: UnsafePointer<Word>,
+    u: UnsafeMutablePointer<Word>, t: UnsafeMutablePointer<Word>, iterations: Int
+  ) -> Bool
+}
+
+/// Which implementation of a hash function or key derivation may run.
+///
+/// Callers of the public API always get ``automatic``. Tests use ``portable`` to check that the
+/// hardware-accelerated and portable implementations agree, and benchmarks to measure both.
+@_spi(Testing)
+public enum HashImplementation: Sendable {
+  /// The fastest implementation this CPU supports (SHA instructions, vectorized C), with the
+  /// Swift implementation as the fallback.
+  case automatic
+  /// The portable Swift implementation only.
+  case portable
 }
 
 extension MerkleDamgardHash {
+  static func compressBlocks(
+    _ state: UnsafeMutablePointer<Word>, _ schedule: UnsafeMutablePointer<Word>,
+    from source: UnsafeRawPointer, count: Int, implementation: HashImplementation
+  ) {
+    portableCompressBlocks(state, schedule, from: source, count: count)
+  }
+
+  static func acceleratedPBKDF2Iterations(
+    innerState: UnsafePointer<Word>, outerState: UnsafePointer<Word>,
+    u: UnsafeMutablePointer<Word>, t: UnsafeMutablePointer<Word>, iterations: Int
+  ) -> Bool {
+    false
+  }
+
+  /// Compresses `count` consecutive blocks with the Swift ``compress(_:_:)``.
+  @inline(__always)
+  static func portableCompressBlocks(
+    _ state: UnsafeMutablePointer<Word>, _ schedule: UnsafeMutablePointer<Word>,
+    from source: UnsafeRawPointer, count: Int
+  ) {
+    let blockSize = mdBlockByteCount
+    for index in 0..<count {
+      loadBlock(schedule, from: source + index &* blockSize)
+      compress(state, schedule)
+    }
+  }
+
   /// Bytes per message block: sixteen words.
   static var mdBlockByteCount: Int { 16 &* MemoryLayout<Word>.size }
 
@@ -76,9 +148,12 @@ struct MerkleDamgardEngine<H: MerkleDamgardHash>: Sendable {
   private var pendingByteCount = 0
   /// Total number of message bytes absorbed, modulo 2^64.
   private var totalByteCount: UInt64 = 0
+  /// Which compression-function implementation may run.
+  private let implementation: HashImplementation
 
-  init() {
+  init(implementation: HashImplementation = .automatic) {
     state = H.initialState
+    self.implementation = implementation
   }
 
   mutating func update(_ input: UnsafeRawBufferPointer) {
@@ -90,6 +165,7 @@ struct MerkleDamgardEngine<H: MerkleDamgardHash>: Sendable {
     var chaining = state
     var buffer = pending
     var buffered = pendingByteCount
+    let implementation = implementation
     withUnsafeTemporaryAllocation(of: Word.self, capacity: H.scheduleWordCount) { scratch in
       guard let schedule = scratch.baseAddress else { return }
       withUnsafeMutablePointer(to: &chaining) { tuple in
@@ -103,16 +179,17 @@ struct MerkleDamgardEngine<H: MerkleDamgardHash>: Sendable {
               source += take
               remaining &-= take
               if buffered == blockSize {
-                H.loadBlock(schedule, from: blockBase)
-                H.compress(words, schedule)
+                H.compressBlocks(
+                  words, schedule, from: blockBase, count: 1, implementation: implementation)
                 buffered = 0
               }
             }
-            while remaining >= blockSize {
-              H.loadBlock(schedule, from: source)
-              H.compress(words, schedule)
-              source += blockSize
-              remaining &-= blockSize
+            let blockCount = remaining / blockSize
+            if blockCount > 0 {
+              H.compressBlocks(
+                words, schedule, from: source, count: blockCount, implementation: implementation)
+              source += blockCount &* blockSize
+              remaining &-= blockCount &* blockSize
             }
             if remaining > 0 {
               blockBase.copyMemory(from: source, byteCount: remaining)

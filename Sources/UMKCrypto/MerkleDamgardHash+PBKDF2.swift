@@ -3,9 +3,12 @@ extension MerkleDamgardHash {
   ///
   /// Each iteration after the first runs exactly two compressions (the inner and outer HMAC
   /// hashes of a one-block message whose padding is known in advance) on stack scratch space,
-  /// with no byte/word conversions and no allocation. Parameters must already be validated.
+  /// with no byte/word conversions and no allocation. With ``HashImplementation/automatic``
+  /// the iterations after the first run in `acceleratedPBKDF2Iterations` when this CPU has
+  /// such an implementation. Parameters must already be validated.
   static func pbkdf2(
-    password: [UInt8], salt: [UInt8], iterations: Int, keyByteCount: Int
+    password: [UInt8], salt: [UInt8], iterations: Int, keyByteCount: Int,
+    implementation: HashImplementation
   ) -> [UInt8] {
     let blockByteCount = mdBlockByteCount
     let digestWords = digestWordCount
@@ -14,13 +17,13 @@ extension MerkleDamgardHash {
     // The HMAC key block, then the inner and outer states after absorbing it.
     var keyBlock = password
     if keyBlock.count > blockByteCount {
-      var hasher = MerkleDamgardEngine<Self>()
+      var hasher = MerkleDamgardEngine<Self>(implementation: implementation)
       keyBlock.withUnsafeBytes { hasher.update($0) }
       keyBlock = hasher.finalize()
     }
     keyBlock.append(contentsOf: repeatElement(0, count: blockByteCount &- keyBlock.count))
-    var innerKeyed = MerkleDamgardEngine<Self>()
-    var outerKeyed = MerkleDamgardEngine<Self>()
+    var innerKeyed = MerkleDamgardEngine<Self>(implementation: implementation)
+    var outerKeyed = MerkleDamgardEngine<Self>(implementation: implementation)
     keyBlock.map { $0 ^ 0x36 }.withUnsafeBytes { innerKeyed.update($0) }
     keyBlock.map { $0 ^ 0x5c }.withUnsafeBytes { outerKeyed.update($0) }
     var innerWithSalt = innerKeyed
@@ -49,6 +52,14 @@ extension MerkleDamgardHash {
           inner.finalize().withUnsafeBytes { outer.update($0) }
           copyState(outer.finalizedState(), to: chaining)
           accumulator.update(from: chaining, count: digestWords)
+          var remaining = iterations &- 1
+          if remaining > 0, implementation == .automatic,
+            acceleratedPBKDF2Iterations(
+              innerState: innerState, outerState: outerState, u: chaining, t: accumulator,
+              iterations: remaining)
+          {
+            remaining = 0
+          }
 
           // U_j for j ≥ 2: the message is U_{j-1} (one digest) after one keyed block, so the
           // padding words are fixed. `compress` leaves the first 16 schedule words intact.
@@ -57,7 +68,6 @@ extension MerkleDamgardHash {
             schedule[index] = 0
           }
           schedule[15] = Word(truncatingIfNeeded: (blockByteCount &+ digestBytes) &* 8)
-          var remaining = iterations &- 1
           while remaining > 0 {
             schedule.update(from: chaining, count: digestWords)
             chaining.update(from: innerState, count: 8)

@@ -8,7 +8,11 @@
 ///
 /// For ``SHA256``, ``SHA512`` and ``Insecure/SHA1`` the iteration loop runs on precomputed HMAC
 /// key states and fixed-size word buffers, with two compression-function calls and no
-/// allocation per iteration.
+/// allocation per iteration. On CPUs with SHA instructions (x86-64 SHA extensions, ARMv8 SHA2,
+/// detected at run time) the SHA-256 loop runs on them with both HMAC states in registers;
+/// elsewhere it runs in Swift. The SHA-512 loop runs as unrolled C on every CPU, with its
+/// message schedule in vector registers on x86-64 CPUs with AVX and BMI2. The output does not
+/// depend on the implementation.
 public enum PBKDF2 {
   /// Derives a key from a password.
   ///
@@ -27,6 +31,30 @@ public enum PBKDF2 {
     password: some Sequence<UInt8>, salt: some Sequence<UInt8>, iterations: Int,
     keyByteCount: Int, hashFunction: H.Type
   ) throws(CryptoParameterError) -> [UInt8] {
+    try deriveKey(
+      password: password, salt: salt, iterations: iterations, keyByteCount: keyByteCount,
+      hashFunction: H.self, implementation: .automatic)
+  }
+
+  /// Derives a key from a password on the chosen implementation, so that tests can check that
+  /// the accelerated and portable implementations agree and benchmarks can measure both.
+  ///
+  /// - Parameters:
+  ///   - password: The password bytes.
+  ///   - salt: The salt.
+  ///   - iterations: The iteration count `c`; must be at least 1.
+  ///   - keyByteCount: The derived key length `dkLen` in bytes.
+  ///   - hashFunction: The hash function underlying the HMAC pseudorandom function.
+  ///   - implementation: ``HashImplementation/portable`` to run only the Swift
+  ///     implementation.
+  /// - Returns: The derived key, `keyByteCount` bytes long.
+  /// - Throws: ``CryptoParameterError`` as
+  ///   ``deriveKey(password:salt:iterations:keyByteCount:hashFunction:)`` does.
+  @_spi(Testing)
+  public static func deriveKey<H: HashFunction>(
+    password: some Sequence<UInt8>, salt: some Sequence<UInt8>, iterations: Int,
+    keyByteCount: Int, hashFunction: H.Type, implementation: HashImplementation
+  ) throws(CryptoParameterError) -> [UInt8] {
     guard iterations >= 1 else {
       throw CryptoParameterError(
         code: .iterationsOutOfRange, message: "PBKDF2 iteration count must be at least 1.")
@@ -43,7 +71,8 @@ public enum PBKDF2 {
     let salt = Array(salt)
     if let accelerated = H.self as? any MerkleDamgardHash.Type {
       return accelerated.pbkdf2(
-        password: password, salt: salt, iterations: iterations, keyByteCount: keyByteCount)
+        password: password, salt: salt, iterations: iterations, keyByteCount: keyByteCount,
+        implementation: implementation)
     }
     return genericDeriveKey(
       password: password, salt: salt, iterations: iterations, keyByteCount: keyByteCount,

@@ -92,30 +92,117 @@ enum Unit: String, Sendable {
       return "\(whole).\(fraction)"
     }
   }
+
+  /// Formats a speedup or a speedup target: three decimals, trailing zeros removed.
+  ///
+  /// - Parameter value: The ratio.
+  /// - Returns: Such as `1.08` or `2`, or `null` if it is not finite.
+  static func ratioJSON(_ value: Double) -> String {
+    guard value.isFinite else { return "null" }
+    let thousandths = Int64((value * 1000).rounded())
+    var fraction = String(thousandths.magnitude % 1000)
+    fraction = String(repeating: "0", count: 3 - fraction.count) + fraction
+    while fraction.hasSuffix("0") { fraction.removeLast() }
+    let whole = (thousandths < 0 ? "-" : "") + String(thousandths.magnitude / 1000)
+    return fraction.isEmpty ? whole : whole + "." + fraction
+  }
+}
+
+/// A reference measured side by side with ours: its figure and what it is.
+struct ReferenceFigure: Sendable {
+  /// The reference's median figure, in the benchmark's unit.
+  let value: Double
+  /// The reference and its version, such as `argon2-cffi 25.1.0`.
+  let name: String
 }
 
 /// One benchmark's outcome: a line of the runner's output.
 struct BenchmarkResult: Sendable {
   /// The benchmark's name.
   let name: String
-  /// What it measured.
-  let kind: BenchmarkKind
-  /// Our figure, in the kind's unit.
+  /// The unit of `ours`, the reference and an absolute target.
+  let unit: Unit
+  /// Our figure, in `unit`.
   let ours: Double
-  /// How many measurements the figure is the median of.
+  /// The reference measured in the same run, or `nil` for an absolute target.
+  let reference: ReferenceFigure?
+  /// The target: a speedup when there is a reference, otherwise an absolute figure in `unit`.
+  let target: Double
+  /// How many measurements (or ours/reference pairs) the figures are the medians of.
   let pairs: Int
 
-  /// Whether the target is met: rates at or above it, times and sizes at or below it.
-  var ok: Bool {
-    kind.unit.higherIsBetter ? ours >= kind.target : ours <= kind.target
+  /// A result against a reference (`reference` non-`nil`, `target` a speedup) or an absolute
+  /// target (`reference` `nil`, `target` in `unit`).
+  init(
+    name: String, unit: Unit, ours: Double, reference: ReferenceFigure?, target: Double,
+    pairs: Int
+  ) {
+    self.name = name
+    self.unit = unit
+    self.ours = ours
+    self.reference = reference
+    self.target = target
+    self.pairs = pairs
   }
 
-  /// The JSON object of `BENCHMARKS.md`, on one line. There is no reference for these
-  /// absolute targets, so `reference`, `reference_name` and `speedup` are `null`.
-  var jsonLine: String {
-    let unit = kind.unit
-    return "{\"benchmark\":\"\(name)\",\"unit\":\"\(unit.rawValue)\",\"ours\":\(unit.json(ours)),"
-      + "\"reference\":null,\"reference_name\":null,\"speedup\":null,"
-      + "\"target\":\(unit.json(kind.target)),\"pairs\":\(pairs),\"ok\":\(ok)}"
+  /// A directory result: the kind's unit and absolute target, no reference.
+  init(name: String, kind: BenchmarkKind, ours: Double, pairs: Int) {
+    self.init(
+      name: name, unit: kind.unit, ours: ours, reference: nil, target: kind.target, pairs: pairs)
   }
+
+  /// How many times better ours is than the reference: reference ÷ ours for times and sizes,
+  /// ours ÷ reference for rates; `nil` without a reference.
+  var speedup: Double? {
+    guard let reference else { return nil }
+    return unit.higherIsBetter ? ours / reference.value : reference.value / ours
+  }
+
+  /// Whether the target is met: the speedup at or above it, or without a reference, rates at
+  /// or above it and times and sizes at or below it.
+  var ok: Bool {
+    if let speedup { return speedup >= target }
+    return unit.higherIsBetter ? ours >= target : ours <= target
+  }
+
+  /// The JSON object of `BENCHMARKS.md`, on one line.
+  var jsonLine: String {
+    let referenceJSON = reference.map { unit.json($0.value) } ?? "null"
+    let nameJSON = reference.map { "\"" + jsonEscaped($0.name) + "\"" } ?? "null"
+    let speedupJSON = speedup.map { Unit.ratioJSON($0) } ?? "null"
+    let targetJSON = reference == nil ? unit.json(target) : Unit.ratioJSON(target)
+    return "{\"benchmark\":\"\(name)\",\"unit\":\"\(unit.rawValue)\",\"ours\":\(unit.json(ours)),"
+      + "\"reference\":\(referenceJSON),\"reference_name\":\(nameJSON),\"speedup\":\(speedupJSON),"
+      + "\"target\":\(targetJSON),\"pairs\":\(pairs),\"ok\":\(ok)}"
+  }
+
+  /// A progress line for standard error.
+  var summary: String {
+    let figure = "\(name): \(unit.json(ours)) \(unit.rawValue)"
+    if let reference, let speedup {
+      return figure + " vs \(unit.json(reference.value)) (\(reference.name)): speedup "
+        + "\(Unit.ratioJSON(speedup)) (target \(Unit.ratioJSON(target))) " + (ok ? "ok" : "MISSED")
+    }
+    return figure + " (target \(unit.json(target))) " + (ok ? "ok" : "MISSED")
+  }
+}
+
+/// Escapes a string for a JSON string literal.
+///
+/// - Parameter text: The text.
+/// - Returns: The text with quotes, backslashes and control characters escaped.
+func jsonEscaped(_ text: String) -> String {
+  var result = ""
+  for scalar in text.unicodeScalars {
+    switch scalar {
+    case "\"": result += "\\\""
+    case "\\": result += "\\\\"
+    case "\n": result += "\\n"
+    case _ where scalar.value < 0x20:
+      let hex = String(scalar.value, radix: 16)
+      result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+    default: result.unicodeScalars.append(scalar)
+    }
+  }
+  return result
 }

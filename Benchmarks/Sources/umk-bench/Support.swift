@@ -60,6 +60,17 @@ enum Measure {
     return (peak, peak)
   }
 
+  /// Resets the peak resident set size to the current one where the system allows it (Linux:
+  /// writing `5` to `/proc/self/clear_refs`), so a later peak measures only what follows.
+  static func resetPeakResidentBytes() {
+    #if os(Linux)
+      if let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
+        handle.write(Data("5".utf8))
+        try? handle.close()
+      }
+    #endif
+  }
+
   private static func kilobytes(_ line: Substring) -> Int {
     Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
   }

@@ -1,7 +1,8 @@
 import Foundation
 import UserManagementKit
 
-/// The benchmark runner of `BENCHMARKS.md` for the directory targets of issue 2.
+/// The benchmark runner of `BENCHMARKS.md`: the directory targets of issue 2 and the crypto
+/// targets of issue 3.
 ///
 /// ```text
 /// umk-bench [--quick] [--output FILE] [--strict] [NAME…]
@@ -10,7 +11,8 @@ import UserManagementKit
 ///
 /// Each scale runs in a worker process of its own (the same executable, started with
 /// `--worker SCALE`), so its memory figure is measured from a fresh heap and process start-up
-/// is excluded from every figure. Results go to standard output (or `--output FILE`) as one
+/// is excluded from every figure. The crypto benchmarks share one worker (`--worker crypto`),
+/// except those that measure memory, which get a fresh one each. Results go to standard output (or `--output FILE`) as one
 /// JSON object per line; progress goes to standard error.
 @main
 struct UMKBench {
@@ -57,18 +59,27 @@ struct UMKBench {
       }
     }
 
+    func selected(_ name: String) -> Bool {
+      prefixes.isEmpty || prefixes.contains { name.hasPrefix($0) }
+    }
+    // Each entry runs in one worker process: `--worker LABEL [--quick] NAME…`.
     let scales = quick ? Array(Scale.all.prefix(1)) : Scale.all
-    var plan: [(scale: Scale, names: [String])] = []
+    var plan: [(worker: String, names: [String])] = []
     for scale in scales {
-      let names = BenchmarkKind.allCases.map { $0.name(at: scale) }.filter { name in
-        prefixes.isEmpty || prefixes.contains { name.hasPrefix($0) }
-      }
-      if !names.isEmpty { plan.append((scale, names)) }
+      let names = BenchmarkKind.allCases.map { $0.name(at: scale) }.filter(selected)
+      if !names.isEmpty { plan.append((scale.label, names)) }
+    }
+    let crypto = CryptoBenchmark.all.filter { selected($0.name) }
+    let shared = crypto.filter { !$0.needsFreshProcess }.map(\.name)
+    if !shared.isEmpty { plan.append((cryptoWorker, shared)) }
+    for benchmark in crypto where benchmark.needsFreshProcess {
+      plan.append((cryptoWorker, [benchmark.name]))
     }
     if list {
       for scale in Scale.all {
         for kind in BenchmarkKind.allCases { print(kind.name(at: scale)) }
       }
+      for benchmark in CryptoBenchmark.all { print(benchmark.name) }
       return 0
     }
     guard !plan.isEmpty else {
@@ -97,15 +108,15 @@ struct UMKBench {
     }
     let started = Date()
     var missed = false
-    for (scale, names) in plan {
+    for (worker, names) in plan {
       let process = Process()
       process.executableURL = executable
-      process.arguments = ["--worker", scale.label] + (quick ? ["--quick"] : []) + names
+      process.arguments = ["--worker", worker] + (quick ? ["--quick"] : []) + names
       process.standardOutput = output
       do {
         try process.run()
       } catch {
-        Output.log("umk-bench: cannot start the \(scale.label) worker: \(error)")
+        Output.log("umk-bench: cannot start the \(worker) worker: \(error)")
         return 1
       }
       process.waitUntilExit()
@@ -114,7 +125,7 @@ struct UMKBench {
       case missedTargetStatus: missed = true
       default:
         Output.log(
-          "umk-bench: the \(scale.label) worker failed (status \(process.terminationStatus))")
+          "umk-bench: the \(worker) worker failed (status \(process.terminationStatus))")
         return 1
       }
     }
@@ -125,28 +136,37 @@ struct UMKBench {
     return strict && missed ? missedTargetStatus : 0
   }
 
-  /// Runs the benchmarks of one scale in this process.
+  /// The worker label of the crypto benchmarks.
+  private static let cryptoWorker = "crypto"
+
+  /// Runs the benchmarks of one scale, or the named crypto benchmarks, in this process.
   ///
-  /// - Parameter arguments: `SCALE [--quick] NAME…` (full names).
+  /// - Parameter arguments: `SCALE|crypto [--quick] NAME…` (full names).
   /// - Returns: The exit status: 0, ``missedTargetStatus``, or 1 on failure.
   private static func worker(_ arguments: [String]) async -> Int32 {
-    guard let label = arguments.first, let scale = Scale.named(label) else {
-      Output.log("umk-bench: --worker needs a scale")
-      return 1
-    }
+    let label = arguments.first ?? ""
     let rest = arguments.dropFirst()
     let quick = rest.contains("--quick")
     let names = Set(rest.filter { !$0.hasPrefix("-") })
+    if label == cryptoWorker {
+      do {
+        let results = try CryptoBenchmark.run(names, quick: quick)
+        for result in results { Output.log(result.summary) }
+        return results.allSatisfy(\.ok) ? 0 : missedTargetStatus
+      } catch {
+        Output.log("umk-bench: crypto: \(error)")
+        return 1
+      }
+    }
+    guard let scale = Scale.named(label) else {
+      Output.log("umk-bench: --worker needs a scale or \(cryptoWorker)")
+      return 1
+    }
     let selected = Set(BenchmarkKind.allCases.filter { names.contains($0.name(at: scale)) })
     let benchmark = DirectoryBenchmark(scale: scale, selected: selected, plan: .make(quick: quick))
     do {
       let results = try await benchmark.run()
-      for result in results {
-        Output.log(
-          "\(result.name): \(result.kind.unit.json(result.ours)) \(result.kind.unit.rawValue) "
-            + "(target \(result.kind.unit.json(result.kind.target))) "
-            + (result.ok ? "ok" : "MISSED"))
-      }
+      for result in results { Output.log(result.summary) }
       return results.allSatisfy(\.ok) ? 0 : missedTargetStatus
     } catch {
       Output.log("umk-bench: \(scale.label): the library refused an operation: \(error)")
@@ -159,7 +179,7 @@ struct UMKBench {
            umk-bench --list
 
       NAME…          run only benchmarks whose names start with one of these prefixes
-      --quick        the 100k scale only, fewer repetitions (under 2 minutes)
+      --quick        the 100k scale only, fewer repetitions and pairs (under 2 minutes)
       --output FILE  write the JSON lines to FILE instead of standard output
       --strict       exit with status 3 when a target is missed
       --list         print every benchmark name
