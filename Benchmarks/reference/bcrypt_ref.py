@@ -42,6 +42,9 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=5, help="timed calls after the warm-up")
     parser.add_argument("--password", default="correct horse battery staple")
     parser.add_argument("--salt", default="somesalt12345678", help="16 bytes of text")
+    parser.add_argument("--serve", action="store_true",
+                        help="after the warm-up print one JSON header line, then time one "
+                             "checkpw per line of standard input and print {\"seconds\": …}")
     args = parser.parse_args(argv)
 
     password = args.password.encode()
@@ -52,6 +55,16 @@ def main(argv=None):
     stored = bcrypt.hashpw(password, setting)
 
     ok = bcrypt.checkpw(password, stored)  # warm-up
+    if args.serve:
+        # "key" is the verification outcome as one byte, for the runner's equality check.
+        print(json.dumps({"reference_name": f"bcrypt {package_version('bcrypt')}",
+                          "key": "01" if ok else "00", "hash": stored.decode("ascii")}),
+              flush=True)
+        for _ in sys.stdin:
+            start = time.perf_counter()
+            bcrypt.checkpw(password, stored)
+            print(json.dumps({"seconds": time.perf_counter() - start}), flush=True)
+        return
     times = []
     for _ in range(max(1, args.runs)):
         start = time.perf_counter()

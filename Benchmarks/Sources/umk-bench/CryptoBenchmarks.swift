@@ -49,6 +49,7 @@ struct CryptoBenchmark: Sendable {
     pbkdf2(hash: "sha256", iterations: 600_000, portable: false, target: 2.0),
     pbkdf2(hash: "sha256", iterations: 600_000, portable: true, target: 0.9),
     pbkdf2(hash: "sha512", iterations: 220_000, portable: false, target: 1.0),
+    bcryptVerify(cost: 10),
     apiPasswordVerify,
     argon2ExtraMemory,
   ]
@@ -147,6 +148,20 @@ struct CryptoBenchmark: Sendable {
         : try PBKDF2.deriveKey(
           password: password, salt: salt, iterations: iterations, keyByteCount: keyByteCount,
           hashFunction: SHA256.self, implementation: implementation)
+    }
+  }
+
+  /// bcrypt verification (`BCrypt.verify`) against Python's bcrypt (`checkpw`), the same
+  /// password, salt and cost on both sides.
+  private static func bcryptVerify(cost: Int) -> CryptoBenchmark {
+    let passwordBytes = Array("correct horse battery staple".utf8)
+    // Hashed once, outside the timing; a failure here surfaces as a malformed-hash error below.
+    let stored = (try? BCrypt.hash(password: passwordBytes, salt: salt, cost: cost)) ?? ""
+    return sideBySide(
+      "crypto.bcrypt_verify.cost\(cost)", target: 0.8, script: "bcrypt_ref.py",
+      arguments: ["--cost", "\(cost)"]
+    ) {
+      [try BCrypt.verify(password: passwordBytes, against: stored, maximumCost: 31) ? 1 : 0]
     }
   }
 
