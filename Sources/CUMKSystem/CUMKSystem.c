@@ -3,10 +3,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 #elif defined(__APPLE__)
 #include <stdlib.h>
+#include <unistd.h>
 #endif
 
 #include "CUMKSystem.h"
@@ -68,11 +71,36 @@ int cumk_fill_random(void *buffer, size_t count) {
   return 0;
 }
 
+int cumk_fill_random_direct(void *buffer, size_t count) {
+  return kernel_random(buffer, count);
+}
+
+int cumk_available_processors(void) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int count = CPU_COUNT(&set);
+    if (count > 0) return count;
+  }
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? (int)online : 1;
+}
+
 #elif defined(__APPLE__)
 
 int cumk_fill_random(void *buffer, size_t count) {
   arc4random_buf(buffer, count);
   return 0;
+}
+
+int cumk_fill_random_direct(void *buffer, size_t count) {
+  arc4random_buf(buffer, count);
+  return 0;
+}
+
+int cumk_available_processors(void) {
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? (int)online : 1;
 }
 
 #else
@@ -82,5 +110,13 @@ int cumk_fill_random(void *buffer, size_t count) {
   (void)count;
   return -1;
 }
+
+int cumk_fill_random_direct(void *buffer, size_t count) {
+  (void)buffer;
+  (void)count;
+  return -1;
+}
+
+int cumk_available_processors(void) { return 1; }
 
 #endif

@@ -245,6 +245,9 @@ struct SystemRandomTests {
         }
       }
     }
+    var secret = [UInt8](repeating: 0, count: 64)
+    source.fillSecret(&secret)
+    #expect(Set(secret).count > 16, "secret material comes from the kernel too")
     // Roughly uniform: over 64 KiB every byte value appears.
     var big = [UInt8](repeating: 0, count: 65_536)
     source.fill(&big)

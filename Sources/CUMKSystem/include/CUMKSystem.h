@@ -14,4 +14,13 @@
 /// output.
 int cumk_fill_random(void *buffer, size_t count);
 
+/// Like cumk_fill_random, but always straight from the kernel, never through the per-thread
+/// pool: for secret material (generated passwords and API tokens), so that no future secret
+/// ever sits in process memory before it is drawn.
+int cumk_fill_random_direct(void *buffer, size_t count);
+
+/// The number of processors this process may run on (its CPU affinity on Linux, the online
+/// processors elsewhere), at least 1.
+int cumk_available_processors(void);
+
 #endif

@@ -44,9 +44,9 @@ public struct APIPasswordGenerator: Sendable {
   /// - Returns: The token, to be shown once to whoever asked for it.
   public func generate() -> Secret {
     var bytes = Array(prefix.utf8)
-    for _ in 0..<Self.randomLength {
-      bytes.append(Self.base62[random.uniformIndex(below: 62)])
-    }
+    var indices = random.secretIndices(Self.randomLength, below: 62)
+    bytes.append(contentsOf: indices.map { Self.base62[$0] })
+    indices.withUnsafeMutableBytes { Platform.secureZero($0) }
     bytes.append(contentsOf: Self.checksum(of: bytes))
     let token = Secret(bytes: bytes)
     Platform.secureZero(bytes: &bytes)

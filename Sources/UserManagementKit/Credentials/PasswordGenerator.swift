@@ -69,10 +69,9 @@ public struct RandomPasswordGenerator: PasswordGenerator {
   {
     let count = min(max(length, policy.minimumLength), policy.maximumLength)
     for _ in 0..<100 {
-      var bytes = [UInt8](repeating: 0, count: count)
-      for index in bytes.indices {
-        bytes[index] = alphabet[random.uniformIndex(below: alphabet.count)]
-      }
+      var indices = random.secretIndices(count, below: alphabet.count)
+      var bytes = indices.map { alphabet[$0] }
+      indices.withUnsafeMutableBytes { Platform.secureZero($0) }
       let candidate = Secret(bytes: bytes)
       Platform.secureZero(bytes: &bytes)
       if policy.violations(of: candidate, username: username).isEmpty { return candidate }

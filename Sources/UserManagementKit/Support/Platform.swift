@@ -25,9 +25,11 @@ enum Platform {
   /// Fills `buffer` from the kernel's CSPRNG in one call: `getrandom(2)` on Linux,
   /// `arc4random_buf(3)` on Darwin (see the `CUMKSystem` C target). Falls back to the standard
   /// library's generator, eight bytes per system call, if that fails.
-  static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
+  static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer, direct: Bool = false) {
     guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-    if cumk_fill_random(base, buffer.count) != 0 {
+    let result =
+      direct ? cumk_fill_random_direct(base, buffer.count) : cumk_fill_random(base, buffer.count)
+    if result != 0 {
       fillWithStandardGenerator(buffer)
     }
   }
@@ -45,14 +47,10 @@ enum Platform {
     }
   }
 
-  /// The number of processors currently available to the process.
+  /// The number of processors this process may run on: its CPU affinity on Linux (so a
+  /// process pinned to 2 of 64 cores sees 2), the online processors elsewhere.
   static var activeProcessorCount: Int {
-    #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
-      let count = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-      return count > 0 ? Int(count) : 1
-    #else
-      return 1
-    #endif
+    max(1, Int(cumk_available_processors()))
   }
 }
 

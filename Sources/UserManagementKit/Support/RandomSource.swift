@@ -10,6 +10,21 @@ public protocol RandomSource: Sendable {
   ///
   /// - Parameter bytes: The buffer to overwrite; its count is kept.
   func fill(_ bytes: inout [UInt8])
+
+  /// Fills `bytes` with random bytes that become secret material (generated passwords and
+  /// API passwords). The default implementation calls ``fill(_:)``.
+  ///
+  /// - Parameter bytes: The buffer to overwrite; its count is kept.
+  func fillSecret(_ bytes: inout [UInt8])
+}
+
+extension RandomSource {
+  /// Calls ``fill(_:)``.
+  ///
+  /// - Parameter bytes: The buffer to overwrite.
+  public func fillSecret(_ bytes: inout [UInt8]) {
+    fill(&bytes)
+  }
 }
 
 /// The operating system's cryptographically secure random number generator.
@@ -26,6 +41,14 @@ public struct SystemRandomSource: RandomSource {
   public func fill(_ bytes: inout [UInt8]) {
     bytes.withUnsafeMutableBytes { Platform.fillRandom($0) }
   }
+
+  /// Fills `bytes` straight from the kernel, bypassing the per-thread pool, so that no future
+  /// secret waits in process memory before it is drawn.
+  ///
+  /// - Parameter bytes: The buffer to overwrite.
+  public func fillSecret(_ bytes: inout [UInt8]) {
+    bytes.withUnsafeMutableBytes { Platform.fillRandom($0, direct: true) }
+  }
 }
 
 extension RandomSource {
@@ -36,19 +59,26 @@ extension RandomSource {
     return bytes
   }
 
-  /// Returns a uniformly distributed integer in `0..<upperBound` by rejection sampling, so
-  /// that no value is more likely than another. `upperBound` must be in `1...256`.
-  func uniformIndex(below upperBound: Int) -> Int {
+  /// Returns `count` uniformly distributed integers in `0..<upperBound` for secret material,
+  /// by rejection sampling over bytes drawn with ``fillSecret(_:)`` in batches; the batch is
+  /// wiped afterwards. `upperBound` must be in `1...256`.
+  func secretIndices(_ count: Int, below upperBound: Int) -> [Int] {
     precondition(upperBound > 0 && upperBound <= 256, "upperBound out of range")
-    // Accept bytes below the largest multiple of upperBound that fits in a byte; reject the
-    // rest, which would otherwise make the smallest values slightly more likely.
     let limit = 256 - (256 % upperBound)
-    var byte = [UInt8](repeating: 0, count: 1)
-    while true {
-      fill(&byte)
-      if Int(byte[0]) < limit { return Int(byte[0]) % upperBound }
+    var indices: [Int] = []
+    indices.reserveCapacity(count)
+    var batch = [UInt8](repeating: 0, count: max(32, count * 2))
+    defer { Platform.secureZero(bytes: &batch) }
+    while indices.count < count {
+      fillSecret(&batch)
+      for byte in batch where Int(byte) < limit {
+        indices.append(Int(byte) % upperBound)
+        if indices.count == count { break }
+      }
     }
+    return indices
   }
+
 }
 
 extension UUID {
