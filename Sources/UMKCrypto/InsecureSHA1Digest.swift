@@ -24,39 +24,7 @@ extension Insecure {
       self.bytes = uncheckedBytes
     }
 
-    /// Returns an iterator over the digest bytes.
-    ///
-    /// - Returns: An iterator over ``bytes``.
-    public func makeIterator() -> IndexingIterator<[UInt8]> {
-      bytes.makeIterator()
-    }
-
-    /// The number of bytes, 20.
-    public var underestimatedCount: Int { bytes.count }
-
-    /// Compares two digests in constant time.
-    ///
-    /// - Parameters:
-    ///   - lhs: A digest.
-    ///   - rhs: Another digest.
-    /// - Returns: `true` if both digests hold the same bytes.
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-      ConstantTime.equals(lhs.bytes, rhs.bytes)
-    }
-
-    /// Feeds the digest bytes into `hasher`.
-    ///
-    /// - Parameter hasher: The hasher to feed.
-    public func hash(into hasher: inout Hasher) {
-      hasher.combine(bytes)
-    }
-
     /// The type name and length, for example `SHA1Digest(20 bytes)`; never the bytes.
     public var description: String { "SHA1Digest(20 bytes)" }
   }
-}
-
-extension Insecure.SHA1Digest: CustomReflectable {
-  /// A mirror without children, so `dump` and debuggers do not reveal the bytes.
-  public var customMirror: Mirror { Mirror(self, children: [:]) }
 }

@@ -23,38 +23,6 @@ public struct SHA512Digest: HashDigest {
     self.bytes = uncheckedBytes
   }
 
-  /// Returns an iterator over the digest bytes.
-  ///
-  /// - Returns: An iterator over ``bytes``.
-  public func makeIterator() -> IndexingIterator<[UInt8]> {
-    bytes.makeIterator()
-  }
-
-  /// The number of bytes, 64.
-  public var underestimatedCount: Int { bytes.count }
-
-  /// Compares two digests in constant time.
-  ///
-  /// - Parameters:
-  ///   - lhs: A digest.
-  ///   - rhs: Another digest.
-  /// - Returns: `true` if both digests hold the same bytes.
-  public static func == (lhs: Self, rhs: Self) -> Bool {
-    ConstantTime.equals(lhs.bytes, rhs.bytes)
-  }
-
-  /// Feeds the digest bytes into `hasher`.
-  ///
-  /// - Parameter hasher: The hasher to feed.
-  public func hash(into hasher: inout Hasher) {
-    hasher.combine(bytes)
-  }
-
   /// The type name and length, for example `SHA512Digest(64 bytes)`; never the bytes.
   public var description: String { "SHA512Digest(64 bytes)" }
-}
-
-extension SHA512Digest: CustomReflectable {
-  /// A mirror without children, so `dump` and debuggers do not reveal the bytes.
-  public var customMirror: Mirror { Mirror(self, children: [:]) }
 }
