@@ -170,6 +170,23 @@ struct QueryAndAuditTests {
       try await h.directory.countUsers(matching: UserFilter(apiAccess: true), by: h.asAdmin) == 3)
   }
 
+  @Test(.timeLimit(.minutes(1)))
+  func auditStreamsEndWhenTheSubscriberLosesAdminRights() async throws {
+    let h = try await Harness()
+    let second = try await h.add("second@example.com", role: .admin)
+    let stream = try await h.directory.auditEventStream(by: .user(second.id))
+    try await h.add("seen@example.com")
+    try await h.directory.setRole(.generalUser, of: second.id, by: h.asAdmin)
+    try await h.add("unseen@example.com")
+    var received: [AuditEvent] = []
+    // The loop ends by itself: the stream finishes once the subscriber is no admin.
+    for await event in stream { received.append(event) }
+    // Authority is checked when each event is delivered, so nothing committed after the
+    // demotion reaches the former admin (whether the earlier ones did depends on timing).
+    #expect(!received.contains { $0.target.description == "user:unseen@example.com" })
+    #expect(!received.contains { $0.action == .roleChanged && $0.target.userID == second.id })
+  }
+
   @Test func everyChangeHasOneAuditEventWithoutSecrets() async throws {
     let h = try await Harness()
     let stream = try await h.directory.auditEventStream(by: h.asAdmin)

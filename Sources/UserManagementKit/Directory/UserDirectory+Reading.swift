@@ -102,8 +102,9 @@ extension UserDirectory {
 
   /// Subscribes to audit events as they are committed.
   ///
-  /// The principal's authority is checked when subscribing; end the iteration when the
-  /// subscriber's session ends.
+  /// The principal's authority is checked when subscribing and again before each event is
+  /// delivered: the stream ends as soon as the subscriber is no longer an active
+  /// administrator (or the store's stream ends, or the consumer stops iterating).
   ///
   /// - Parameter principal: Who subscribes; an active administrator or a system principal.
   /// - Returns: The events committed from now on, in commit order.
@@ -112,7 +113,17 @@ extension UserDirectory {
     -> AsyncStream<AuditEvent>
   {
     _ = try await acting(principal, requireAdmin: true)
-    return store.subscribeToAuditEvents()
+    let events = store.subscribeToAuditEvents()
+    let (stream, continuation) = AsyncStream<AuditEvent>.makeStream()
+    let forwarder = Task {
+      for await event in events {
+        guard (try? await self.acting(principal, requireAdmin: true)) != nil else { break }
+        continuation.yield(event)
+      }
+      continuation.finish()
+    }
+    continuation.onTermination = { _ in forwarder.cancel() }
+    return stream
   }
 
   // MARK: Authorization
