@@ -287,6 +287,32 @@ struct DirectoryRulesTests {
     #expect(try await !relaxed.add("d@example.com").mustChangePassword)
   }
 
+  @Test func pendingPasswordChangesCanBlockEverythingElse() async throws {
+    let directory = UserDirectory(
+      store: InMemoryDirectoryStore(),
+      configuration: .init(
+        passwordHasher: PBKDF2PasswordHasher(insecureIterations: 1),
+        requirePasswordChangeBeforeActing: true))
+    let root = try await directory.bootstrap(
+      NewUser(username: "root@example.com", firstName: "R", lastName: "R", password: .generated)
+    ).user
+    let created = try await directory.addUser(
+      NewUser(
+        username: "new.admin@example.com", firstName: "N", lastName: "A", password: .generated,
+        role: .admin), by: .user(root.id))
+    let me = Principal.user(created.user.id)
+    let temporary = try #require(created.generatedPassword)
+    await expectError(.passwordChangeRequired) { _ = try await directory.users(by: me) }
+    await expectError(.passwordChangeRequired) {
+      try await directory.updateProfile(of: created.user.id, firstName: "X", by: me)
+    }
+    await expectError(.passwordChangeRequired) { _ = try await directory.user(root.id, by: me) }
+    #expect(try await directory.user(created.user.id, by: me).mustChangePassword)
+    try await directory.changeOwnPassword(
+      of: created.user.id, current: temporary, new: Secret("my very own passphrase"))
+    #expect(try await directory.users(by: me).users.count == 2)
+  }
+
   @Test func changingOwnPasswordNeedsTheCurrentOneAndThePolicy() async throws {
     let h = try await Harness()
     let user = try await h.add("self@example.com")

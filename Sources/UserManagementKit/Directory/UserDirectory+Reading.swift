@@ -12,8 +12,10 @@ extension UserDirectory {
   public func user(_ id: UserID, by principal: Principal) async throws(UserManagementError)
     -> User
   {
-    let acting = try await acting(principal, requireAdmin: false)
+    let acting = try await acting(
+      principal, requireAdmin: false, allowingPendingPasswordChange: true)
     if let user = acting.user, user.id == id { return user }
+    try requireNoPendingPasswordChange(acting)
     guard acting.isAdmin else { throw .notAuthorized() }
     guard let user = try await read({ try await self.store.profile(id: id) }) else {
       throw .userNotFound()
@@ -31,9 +33,11 @@ extension UserDirectory {
   public func user(username: String, by principal: Principal) async throws(UserManagementError)
     -> User
   {
-    let acting = try await acting(principal, requireAdmin: false)
+    let acting = try await acting(
+      principal, requireAdmin: false, allowingPendingPasswordChange: true)
     let key = Username.canonicalize(username)
     if let user = acting.user, user.username.canonical == key { return user }
+    try requireNoPendingPasswordChange(acting)
     guard acting.isAdmin else { throw .notAuthorized() }
     guard let user = try await read({ try await self.store.profile(usernameKey: key) }) else {
       throw .userNotFound()
@@ -79,6 +83,13 @@ extension UserDirectory {
   {
     _ = try await acting(principal, requireAdmin: true)
     return try await read { try await self.store.countUsers(matching: filter) }
+  }
+
+  private func requireNoPendingPasswordChange(_ acting: Acting) throws(UserManagementError) {
+    if configuration.requirePasswordChangeBeforeActing, acting.user?.mustChangePassword == true {
+      throw UserManagementError(
+        .passwordChangeRequired, "Change your password before doing anything else.")
+    }
   }
 
   // MARK: Audit

@@ -342,7 +342,7 @@ extension UserDirectory {
     var attempts = 0
     while true {
       attempts += 1
-      _ = try await acting(.user(id), requireAdmin: false)
+      _ = try await acting(.user(id), requireAdmin: false, allowingPendingPasswordChange: true)
       guard let record = try await read({ try await self.store.user(id: id) }),
         let stored = record.passwordHash
       else {

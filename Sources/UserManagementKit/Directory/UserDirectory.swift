@@ -37,6 +37,12 @@ public final class UserDirectory: Sendable {
     /// Whether a password an administrator sets or generates for another user must be
     /// changed at the next sign-in.
     public var requirePasswordChangeAfterAdminReset: Bool
+    /// Whether the library itself refuses to let a user act while they must change their
+    /// password (``User/mustChangePassword``): every operation but reading their own record and
+    /// ``UserDirectory/changeOwnPassword(of:current:new:)`` then fails with
+    /// ``UserManagementError/Code/passwordChangeRequired``. Off by default, leaving the
+    /// enforcement to the host (``AuthenticatedUser/mustChangePassword`` tells it when).
+    public var requirePasswordChangeBeforeActing: Bool
     /// The most password hashes computed at once (default: the number of processors).
     public var maximumConcurrentHashes: Int
     /// How often an operation re-reads and retries after a concurrent commit invalidated what
@@ -61,6 +67,8 @@ public final class UserDirectory: Sendable {
     ///   - rehashOnSignIn: Whether sign-in upgrades weak hashes (default on).
     ///   - ownersMayActOnTheirResources: Whether owners may act on their resources.
     ///   - requirePasswordChangeAfterAdminReset: Whether admin-set passwords must be changed.
+    ///   - requirePasswordChangeBeforeActing: Whether users who must change their password are
+    ///     refused everything else (default off).
     ///   - maximumConcurrentHashes: The most hashes at once.
     ///   - maximumCommitAttempts: The most attempts per operation under contention.
     ///   - now: The clock.
@@ -76,6 +84,7 @@ public final class UserDirectory: Sendable {
       rehashOnSignIn: Bool = true,
       ownersMayActOnTheirResources: Bool = true,
       requirePasswordChangeAfterAdminReset: Bool = true,
+      requirePasswordChangeBeforeActing: Bool = false,
       maximumConcurrentHashes: Int? = nil,
       maximumCommitAttempts: Int = 16,
       now: @escaping @Sendable () -> Date = { Date() },
@@ -90,6 +99,7 @@ public final class UserDirectory: Sendable {
       self.rehashOnSignIn = rehashOnSignIn
       self.ownersMayActOnTheirResources = ownersMayActOnTheirResources
       self.requirePasswordChangeAfterAdminReset = requirePasswordChangeAfterAdminReset
+      self.requirePasswordChangeBeforeActing = requirePasswordChangeBeforeActing
       self.maximumConcurrentHashes = max(
         1, maximumConcurrentHashes ?? Platform.activeProcessorCount)
       self.maximumCommitAttempts = max(1, maximumCommitAttempts)
@@ -141,9 +151,9 @@ extension UserDirectory {
 
   /// Reads the acting principal. Users must exist and be active; `requireAdmin` also demands
   /// the administrator role.
-  func acting(_ principal: Principal, requireAdmin: Bool) async throws(UserManagementError)
-    -> Acting
-  {
+  func acting(
+    _ principal: Principal, requireAdmin: Bool, allowingPendingPasswordChange: Bool = false
+  ) async throws(UserManagementError) -> Acting {
     switch principal {
     case .system(let name):
       guard !name.isEmpty else {
@@ -158,6 +168,12 @@ extension UserDirectory {
       }
       if requireAdmin && user.role != .admin {
         throw .notAuthorized()
+      }
+      if configuration.requirePasswordChangeBeforeActing && user.mustChangePassword
+        && !allowingPendingPasswordChange
+      {
+        throw UserManagementError(
+          .passwordChangeRequired, "Change your password before doing anything else.")
       }
       return Acting(principal: principal, user: user)
     }

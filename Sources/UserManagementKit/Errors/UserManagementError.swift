@@ -81,6 +81,9 @@ public struct UserManagementError: Error, Sendable, Hashable, CustomStringConver
     /// Too many consecutive failed attempts; `context["retryAfterSeconds"]` says when to
     /// try again, or is absent when an administrator must unlock the account.
     public static let throttled = Code(rawValue: "throttled")
+    /// The user must change the password an administrator set before doing anything else
+    /// (see ``UserDirectory/Configuration/requirePasswordChangeBeforeActing``).
+    public static let passwordChangeRequired = Code(rawValue: "password_change_required")
     /// Direct API access is disabled for the account.
     public static let apiAccessDisabled = Code(rawValue: "api_access_disabled")
     /// A pagination cursor was malformed or belongs to a different query.
