@@ -2,6 +2,7 @@
 #define CUMK_SYSTEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// Fills `buffer` with `count` bytes from the kernel's CSPRNG (getrandom(2) on Linux,
 /// arc4random_buf(3) on Apple platforms). Returns 0 on success, -1 if the kernel could not
@@ -22,5 +23,23 @@ int cumk_fill_random_direct(void *buffer, size_t count);
 /// The number of processors this process may run on (its CPU affinity on Linux, the online
 /// processors elsewhere), at least 1.
 int cumk_available_processors(void);
+
+/// Extends a CRC-32C (Castagnoli, as in iSCSI, RFC 3720) over `count` bytes. Pass 0 to start;
+/// the result of one call is the `crc` of the next, so data can be checksummed in pieces.
+/// Uses the SSE 4.2 or ARMv8 CRC32 instructions when the processor has them, a table
+/// otherwise; the results are identical.
+uint32_t cumk_crc32c(uint32_t crc, const void *bytes, size_t count);
+
+/// The same checksum, always computed with the portable table (for tests that compare the two
+/// paths).
+uint32_t cumk_crc32c_portable(uint32_t crc, const void *bytes, size_t count);
+
+/// Reads a 64-bit value that other processes update in shared memory (an mmap(2) of a file
+/// with MAP_SHARED), with acquire ordering. `address` must be 8-byte aligned.
+uint64_t cumk_shared_load(const uint64_t *address);
+
+/// Stores a 64-bit value in shared memory with release ordering. `address` must be 8-byte
+/// aligned.
+void cumk_shared_store(uint64_t *address, uint64_t value);
 
 #endif

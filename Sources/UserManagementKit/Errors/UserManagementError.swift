@@ -93,8 +93,16 @@ public struct UserManagementError: Error, Sendable, Hashable, CustomStringConver
     /// The operation is not valid in the target's current state (for example, assigning
     /// policies to an administrator).
     public static let invalidOperation = Code(rawValue: "invalid_operation")
-    /// The storage layer failed; the change was not applied.
+    /// The storage layer failed; the change was not applied. `context` names the file,
+    /// the failed call and the `errno` when a file-system call failed.
     public static let storageFailure = Code(rawValue: "storage_failure")
+    /// A store file is damaged (a checksum mismatch, a record cut short in the middle of a
+    /// file, bytes that do not decode); `context["file"]` and `context["offset"]` say where.
+    /// The store does not open until the file is restored.
+    public static let corruptStore = Code(rawValue: "corrupt_store")
+    /// A store file was written by a newer version of the library, in a format this one
+    /// cannot read; `context["file"]` and `context["version"]` say which.
+    public static let unsupportedStoreFormat = Code(rawValue: "unsupported_store_format")
   }
 
   /// The stable, machine-readable code.

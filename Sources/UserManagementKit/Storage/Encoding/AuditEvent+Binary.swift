@@ -3,11 +3,12 @@ import FoundationEssentials
 /// A compact binary form of ``AuditEvent``, about a third of the in-memory size of the value
 /// (field names and actions from a fixed table take one byte).
 ///
-/// Layout: id (16) · time (f64) · actor (tag 0 + user id, or tag 1 + name) · target (tag 0
+/// Layout: id (16) · time (f64 seconds since 2001-01-01) · actor (tag 0 + user id, or tag 1 + name) · target (tag 0
 /// user / 1 policy, id, label) · action (code, or 0xFF + string) · change count (varint) ·
 /// per change: field (code, or 0xFF + string), flags (bit 0 secret, bit 1 old, bit 2 new),
 /// old value, new value.
 extension AuditEvent {
+  // These tables are part of the file store's format: append to them, never reorder.
   private static let knownFields = [
     "username", "firstName", "lastName", "status", "role", "policies", "apiAccess", "password",
     "apiPassword", "name", "description", "permissions", "passwordAlgorithm",
@@ -32,7 +33,7 @@ extension AuditEvent {
 
   func encode(into writer: inout ByteWriter) {
     writer.uuid(id)
-    writer.double(time.timeIntervalSince1970)
+    writer.date(time)
     switch actor {
     case .user(let id):
       writer.byte(0)
@@ -75,7 +76,7 @@ extension AuditEvent {
   }
 
   init?(decoding reader: inout ByteReader) {
-    guard let id = reader.uuid(), let seconds = reader.double(), let actorTag = reader.byte()
+    guard let id = reader.uuid(), let time = reader.date(), let actorTag = reader.byte()
     else { return nil }
     switch actorTag {
     case 0:
@@ -135,7 +136,7 @@ extension AuditEvent {
       changes.append(FieldChange(field: field, oldValue: old, newValue: new))
     }
     self.id = id
-    self.time = Date(timeIntervalSince1970: seconds)
+    self.time = time
     self.changes = changes
   }
 }

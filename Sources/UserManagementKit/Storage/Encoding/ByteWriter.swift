@@ -38,6 +38,12 @@ struct ByteWriter {
     var bits = value.bitPattern.littleEndian
     withUnsafeBytes(of: &bits) { bytes.append(contentsOf: $0) }
   }
+
+  /// A date as its seconds since 2001-01-01 (the representation `Date` keeps, so the value
+  /// round-trips exactly).
+  mutating func date(_ value: Date) {
+    double(value.timeIntervalSinceReferenceDate)
+  }
 }
 
 /// Reads what ``ByteWriter`` wrote; every read is bounds-checked and returns `nil` on
@@ -95,5 +101,9 @@ struct ByteReader {
     }
     offset += 8
     return Double(bitPattern: UInt64(littleEndian: bits))
+  }
+
+  mutating func date() -> Date? {
+    double().map { Date(timeIntervalSinceReferenceDate: $0) }
   }
 }

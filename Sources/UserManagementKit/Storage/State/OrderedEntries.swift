@@ -7,7 +7,7 @@
 /// key's buffer (at a million users those pointer chases are cache misses that cost more than
 /// everything else an insert does).
 struct OrderedEntries {
-  typealias Entry = InMemoryDirectoryStore.Entry
+  typealias Entry = DirectoryEntry
 
   private struct Element {
     var prefix: KeyPrefix
@@ -91,6 +91,23 @@ struct OrderedEntries {
     let index = bound(entry.key, prefix: prefix, in: chunk, strictly: false)
     if index < chunks[chunk].count, chunks[chunk][index].entry.key == entry.key {
       chunks[chunk][index].entry = entry
+    }
+  }
+
+  /// Removes the entry with this key, if present (only to undo an insert whose commit failed
+  /// to reach the disk).
+  mutating func remove(key: String) {
+    guard !chunks.isEmpty else { return }
+    let prefix = KeyPrefix(key)
+    let chunk = chunkIndex(for: key, prefix: prefix)
+    let index = bound(key, prefix: prefix, in: chunk, strictly: false)
+    guard index < chunks[chunk].count, chunks[chunk][index].entry.key == key else { return }
+    chunks[chunk].remove(at: index)
+    if chunks[chunk].isEmpty {
+      chunks.remove(at: chunk)
+      firstKeys.remove(at: chunk)
+    } else if index == 0 {
+      firstKeys[chunk] = (chunks[chunk][0].prefix, chunks[chunk][0].entry.key)
     }
   }
 

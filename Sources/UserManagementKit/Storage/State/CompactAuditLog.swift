@@ -31,6 +31,19 @@ struct CompactAuditLog {
     ends.append(UInt32(end))
   }
 
+  /// Removes the events from `count` on (only to undo appends whose commit failed to reach
+  /// the disk).
+  mutating func truncate(to count: Int) {
+    guard count < locations.count else { return }
+    let firstRemoved = locations[count]
+    locations.removeSubrange(count...)
+    ends.removeSubrange(count...)
+    let segment = Int(firstRemoved >> 32)
+    let offset = Int(firstRemoved & 0xFFFF_FFFF)
+    segments.removeSubrange((segment + 1)...)
+    segments[segment].removeSubrange(offset...)
+  }
+
   /// The event at `index`, or `nil` if its bytes do not decode (which would be a bug).
   func event(at index: Int) -> AuditEvent? {
     let location = locations[index]

@@ -1,0 +1,863 @@
+import Dispatch
+import FoundationEssentials
+
+/// A ``DirectoryStore`` that keeps users, policies and the audit trail in files in one
+/// directory: durable, crash-safe, shared safely by several processes, and compacted
+/// automatically.
+///
+/// ```swift
+/// let store = try FileDirectoryStore(directory: "/var/lib/myapp/users")
+/// let directory = UserDirectory(store: store)
+/// ```
+///
+/// ### Guarantees
+/// - **Acknowledged means durable.** ``commit(_:)`` returns only after the commit's bytes are
+///   on stable storage (`fdatasync`; `F_FULLFSYNC` on Darwin), and every file the store creates
+///   or renames is followed by a sync of the directory.
+/// - **Crash-safe.** After a crash or power loss at any instant the store opens and holds
+///   every acknowledged commit. A commit interrupted mid-write is discarded on open; any
+///   other damage is reported as ``UserManagementError/Code/corruptStore`` naming the file
+///   and offset, never guessed around.
+/// - **Several processes.** Processes (and several stores in one process) may open the same
+///   directory. Commits are serialized by an advisory lock (`flock`) and each one is checked
+///   against every earlier commit of every process, so the directory's rules hold across
+///   processes. Reads see other processes' commits too: a counter in shared memory tells a
+///   reader, without a system call, when it must catch up.
+/// - **Group commit.** Concurrent commits from one process share one write and one sync.
+/// - **Bounded size.** When the log outgrows the live data, the store writes a new snapshot
+///   and starts a fresh log, atomically; its files stay within about twice the live data, and
+///   opening reads the snapshot and a short log. The audit trail moves into sealed segment
+///   files that opening does not read.
+/// - **Private.** The directory is created with mode 0700 and files with 0600. The directory's
+///   permissions are the security boundary: anyone who can write it can become any user.
+/// - **Fails closed.** If a write or sync fails, the commit fails with
+///   ``UserManagementError/Code/storageFailure``, the in-memory state stays equal to what is on
+///   disk, and the store refuses every further commit until it is reopened (a failed sync may
+///   have lost data the kernel had accepted, so retrying could silently skip it).
+///
+/// The file format is specified in `Documentation/StoreFormat.md`. Network file systems,
+/// whose `flock` and shared memory are not coherent between machines, are not supported.
+public final class FileDirectoryStore: DirectoryStore {
+  /// Tuning knobs.
+  public struct Options: Sendable {
+    /// The log is compacted into a new snapshot when it is larger than both the snapshot
+    /// and this many bytes. Default 1 MiB.
+    public var minimumCompactionLogSize: Int
+    /// The most commits one write and sync carries. Default 512.
+    public var maximumGroupCommit: Int
+
+    /// Creates options.
+    ///
+    /// - Parameters:
+    ///   - minimumCompactionLogSize: The log size below which the store never compacts.
+    ///   - maximumGroupCommit: The most commits one write and sync carries.
+    public init(minimumCompactionLogSize: Int = 1 << 20, maximumGroupCommit: Int = 512) {
+      self.minimumCompactionLogSize = max(4096, minimumCompactionLogSize)
+      self.maximumGroupCommit = max(1, maximumGroupCommit)
+    }
+  }
+
+  /// Sizes and positions of the store's files.
+  public struct Statistics: Hashable, Sendable {
+    /// The generation of the current snapshot and log (incremented by each compaction).
+    public var generation: UInt64
+    /// The size of the current snapshot file in bytes.
+    public var snapshotBytes: Int
+    /// The size of the current log file in bytes.
+    public var logBytes: Int
+    /// The number of sealed audit segment files.
+    public var auditSegments: Int
+    /// The sequence number of the last commit.
+    public var sequence: UInt64
+  }
+
+  /// The directory holding the store.
+  public let directory: String
+  private let engine: StoreEngine
+
+  /// Opens the store in `directory`, creating the directory (mode 0700) and an empty store if
+  /// they do not exist. When this returns, the store is loaded and ready to serve.
+  ///
+  /// - Parameters:
+  ///   - directory: The directory's path.
+  ///   - options: Tuning knobs.
+  /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/storageFailure``
+  ///   (the directory or a file cannot be read or written),
+  ///   ``UserManagementError/Code/corruptStore`` or
+  ///   ``UserManagementError/Code/unsupportedStoreFormat``.
+  public convenience init(directory: String, options: Options = Options())
+    throws(UserManagementError)
+  {
+    try self.init(directory: directory, options: options, fileSystem: PosixFileSystem())
+  }
+
+  /// Opens the store through another file-system layer (tests inject faults with it).
+  package init(directory: String, options: Options, fileSystem: any StoreFileSystem)
+    throws(UserManagementError)
+  {
+    self.directory = directory
+    self.engine = try StoreEngine(directory: directory, options: options, fileSystem: fileSystem)
+  }
+
+  deinit { engine.close() }
+
+  /// The user with this identifier.
+  ///
+  /// - Parameter id: The identifier.
+  /// - Returns: The record, or `nil`.
+  /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
+  public func user(id: UserID) async throws -> UserRecord? {
+    try engine.read { $0.byID[id]?.record }
+  }
+
+  /// The user with this canonical username.
+  ///
+  /// - Parameter usernameKey: A canonical username.
+  /// - Returns: The record, or `nil`.
+  /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
+  public func user(usernameKey: String) async throws -> UserRecord? {
+    try engine.read { $0.byUsername[HashedKey(usernameKey)]?.record }
+  }
+
+  /// The user with this identifier, without hashes.
+  ///
+  /// - Parameter id: The identifier.
+  /// - Returns: The user, or `nil`.
+  /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
+  public func profile(id: UserID) async throws -> User? {
+    try engine.read { $0.byID[id]?.record.user }
+  }
+
+  /// The user with this canonical username, without hashes.
+  ///
+  /// - Parameter usernameKey: A canonical username.
+  /// - Returns: The user, or `nil`.
+  /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
+  public func profile(usernameKey: String) async throws -> User? {
+    try engine.read { $0.byUsername[HashedKey(usernameKey)]?.record.user }
+  }
+
+  /// One page of users matching the query.
+  ///
+  /// - Parameter query: The query.
+  /// - Returns: The page.
+  /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
+  public func users(matching query: UserQuery) async throws -> UserPage {
+    try engine.read { $0.page(query) }
+  }
+
+  /// The number of users matching the filter.
+  ///
+  /// - Parameter filter: The filter.
+  /// - Returns: The count.
+  /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
+  public func countUsers(matching filter: UserFilter) async throws -> Int {
+    try engine.read { $0.count(filter) }
+  }
+
+  /// The failed sign-in counter of one credential of a user.
+  ///
+  /// - Parameters:
+  ///   - user: The user.
+  ///   - kind: The credential.
+  /// - Returns: The counter.
+  /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
+  public func loginThrottle(for user: UserID, kind: CredentialKind) async throws
+    -> LoginThrottleState
+  {
+    try engine.read { $0.throttle(user, kind) }
+  }
+
+  /// The policy with this identifier.
+  ///
+  /// - Parameter id: The identifier.
+  /// - Returns: The policy, or `nil`.
+  /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
+  public func policy(id: PolicyID) async throws -> Policy? {
+    try engine.read { $0.policies[id] }
+  }
+
+  /// The policy with this name key.
+  ///
+  /// - Parameter nameKey: A lowercased name.
+  /// - Returns: The policy, or `nil`.
+  /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
+  public func policy(nameKey: String) async throws -> Policy? {
+    try engine.read { $0.policy(nameKey: nameKey) }
+  }
+
+  /// Every policy, ordered by name key.
+  ///
+  /// - Returns: The policies.
+  /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
+  public func policies() async throws -> [Policy] {
+    try engine.read { $0.sortedPolicies() }
+  }
+
+  /// The audit events matching the query. The first query reads the sealed audit segments,
+  /// which opening skips, and keeps them in memory in their compact binary form.
+  ///
+  /// - Parameter query: The query.
+  /// - Returns: The events.
+  /// - Throws: ``UserManagementError`` if a segment cannot be read or is damaged.
+  public func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
+    try engine.auditEvents(matching: query)
+  }
+
+  /// A stream of the events committed from now on, by this process or (once this store
+  /// catches up with them, at its next read or commit) by others. The stream buffers without
+  /// bound, so consume it promptly; it finishes when the store is closed.
+  ///
+  /// - Returns: The stream.
+  public func subscribeToAuditEvents() -> AsyncStream<AuditEvent> {
+    engine.subscribe()
+  }
+
+  /// Applies a change set atomically and durably, or nothing.
+  ///
+  /// Concurrent calls are grouped: one writer appends all pending change sets, each checked
+  /// against the state left by the ones before it, with one write and one sync.
+  ///
+  /// - Parameter changes: The change set.
+  /// - Throws: ``UserManagementError`` naming the failed check, or
+  ///   ``UserManagementError/Code/storageFailure`` if the store could not write.
+  public func commit(_ changes: ChangeSet) async throws {
+    try await engine.commit(changes)
+  }
+
+  /// Writes a new snapshot and starts a fresh log now, instead of waiting for the log to
+  /// outgrow the snapshot.
+  ///
+  /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/storageFailure``.
+  public func compact() async throws(UserManagementError) {
+    try engine.compactNow()
+  }
+
+  /// The sizes of the store's files.
+  public var statistics: Statistics {
+    engine.statistics
+  }
+
+  /// Closes the store's files and finishes audit subscriptions. Later calls throw
+  /// ``UserManagementError/Code/storageFailure``. Idempotent; also done when the store is
+  /// released.
+  public func close() {
+    engine.close()
+  }
+}
+
+// MARK: - Engine
+
+/// The state and the file I/O behind ``FileDirectoryStore``.
+///
+/// Three locks, always taken in this order when nested: `io` (the files, and this process's
+/// place in them), then the store's `flock` (other processes), then `memory` (the directory
+/// state readers use). `pending` is never held with another.
+final class StoreEngine: Sendable {
+  private struct IO {
+    var lockFile: (any StoreFile)?
+    var logFile: (any StoreFile)?
+    var manifest: StoreFiles.Manifest
+    /// The end of the last complete record in the log.
+    var logEnd: Int
+    var snapshotBytes: Int
+    /// The shared counter's value when this process last caught up.
+    var known: UInt64 = 0
+    /// Set after a failed write or sync: no more commits until the store is reopened.
+    var failure: UserManagementError?
+    var closed = false
+  }
+
+  private struct Memory {
+    var state = DirectoryState()
+    /// Events of sealed segments, loaded on the first audit query.
+    var sealedAudit: CompactAuditLog?
+    var known: UInt64 = 0
+    var subscribers: [UUID: AsyncStream<AuditEvent>.Continuation] = [:]
+  }
+
+  private struct Pending {
+    var items: [(changes: ChangeSet, continuation: CheckedContinuation<Void, any Error>)] = []
+    var draining = false
+  }
+
+  private let files: StoreFiles
+  private let options: FileDirectoryStore.Options
+  private let counter: any SharedCounter
+  private let io: Locked<IO>
+  private let memory = Locked(Memory())
+  private let pending = Locked(Pending())
+  private let writer = DispatchQueue(label: "UserManagementKit.FileDirectoryStore.writer")
+
+  init(directory: String, options: FileDirectoryStore.Options, fileSystem: any StoreFileSystem)
+    throws(UserManagementError)
+  {
+    self.files = StoreFiles(fileSystem: fileSystem, directory: directory)
+    self.options = options
+    let lockFile: any StoreFile
+    do {
+      try fileSystem.createDirectory(directory)
+      lockFile = try fileSystem.open(
+        files.path(StoreFormat.lockFileName), create: true, truncate: false)
+    } catch {
+      throw .storage(error)
+    }
+    do {
+      counter = try lockFile.sharedCounter()
+      // Opening may repair a torn log tail or create the first generation, so it takes the
+      // lock exclusively.
+      try lockFile.lock(exclusive: true)
+    } catch {
+      lockFile.close()
+      throw .storage(error)
+    }
+    defer { lockFile.unlock() }
+    var loaded = IO(
+      lockFile: lockFile, logFile: nil,
+      manifest: .init(generation: 0, sequence: 0, auditSegments: [], nextAuditSegment: 1),
+      logEnd: 0, snapshotBytes: 0)
+    var state = DirectoryState()
+    do {
+      try Self.load(files, into: &loaded, state: &state, repair: true)
+    } catch {
+      lockFile.close()
+      loaded.logFile?.close()
+      throw error
+    }
+    loaded.known = counter.load()
+    io = Locked(loaded)
+    let known = loaded.known
+    memory.withLock {
+      $0.state = state
+      $0.known = known
+    }
+  }
+
+  // MARK: Loading
+
+  /// Loads the newest generation: its snapshot, then its log. With `repair` (the caller holds
+  /// the lock exclusively), creates the first generation of an empty directory, a missing
+  /// log, and cuts a torn tail off the log.
+  private static func load(
+    _ files: StoreFiles, into io: inout IO, state: inout DirectoryState, repair: Bool
+  ) throws(UserManagementError) {
+    let names: [String]
+    do {
+      names = try files.fileSystem.contentsOfDirectory(files.directory)
+    } catch {
+      throw .storage(error)
+    }
+    let generations = names.compactMap { StoreFormat.parseNumber($0, prefix: "snapshot-") }
+    guard let generation = generations.max() else {
+      let stray = names.first { $0.hasPrefix("log-") || $0.hasPrefix("audit-") }
+      if let stray {
+        throw .corruptStore(
+          file: stray, offset: 0, "the store has a log or audit file but no snapshot")
+      }
+      guard repair else {
+        throw UserManagementError(.storageFailure, "The store has no snapshot.")
+      }
+      try initialize(files)
+      return try load(files, into: &io, state: &state, repair: repair)
+    }
+    let (loaded, manifest, snapshotBytes) = try files.readSnapshot(generation)
+    state = loaded
+    io.manifest = manifest
+    io.snapshotBytes = snapshotBytes
+    let logName = StoreFormat.logName(generation)
+    if !names.contains(logName) {
+      // A compaction renamed its snapshot into place but crashed before its log.
+      guard repair else {
+        throw UserManagementError(.storageFailure, "The store's log \(logName) is missing.")
+      }
+      do {
+        try files.writeAtomically(
+          logName,
+          StoreFiles.encodeLogHeader(generation: generation, baseSequence: manifest.sequence))
+        try files.fileSystem.syncDirectory(files.directory)
+      } catch {
+        throw .storage(error)
+      }
+    }
+    let log: any StoreFile
+    do {
+      log = try files.fileSystem.open(files.path(logName), create: false, truncate: false)
+    } catch {
+      throw .storage(error)
+    }
+    io.logFile?.close()
+    io.logFile = log
+    io.logEnd = 0
+    let (records, end) = try readLog(files, io: &io)
+    for record in records { record.apply(to: &state) }
+    if case .tornTail(let offset) = end, repair {
+      try withIO { () throws(StoreIOError) in try cutTornTail(log, at: offset) }
+    }
+  }
+
+  /// Creates generation 1 of an empty store.
+  private static func initialize(_ files: StoreFiles) throws(UserManagementError) {
+    let manifest = StoreFiles.Manifest(
+      generation: 1, sequence: 0, auditSegments: [], nextAuditSegment: 1)
+    do {
+      try files.writeAtomically(
+        StoreFormat.logName(1), StoreFiles.encodeLogHeader(generation: 1, baseSequence: 0))
+      try files.writeAtomically(
+        StoreFormat.snapshotName(1), StoreFiles.encodeSnapshot(DirectoryState(), manifest: manifest)
+      )
+      try files.fileSystem.syncDirectory(files.directory)
+    } catch {
+      throw .storage(error)
+    }
+  }
+
+  /// Reads and checks the log from `io.logEnd` to its end, advancing `io.logEnd` past the
+  /// last complete record and `io.manifest.sequence` to its commit.
+  private static func readLog(_ files: StoreFiles, io: inout IO) throws(UserManagementError)
+    -> (records: [CommitRecord], end: StoreFormat.ScanEnd)
+  {
+    guard let log = io.logFile else { throw .storeClosed() }
+    let start = io.logEnd
+    let bytes = try withIO { () throws(StoreIOError) in try files.readAll(log, from: start) }
+    let name = StoreFormat.logName(io.manifest.generation)
+    let manifest = io.manifest
+    var sequence = io.manifest.sequence
+    var validEnd = start
+    var records: [CommitRecord] = []
+    let end = try bytes.withBytes { raw throws(UserManagementError) -> StoreFormat.ScanEnd in
+      var from = 0
+      if start == 0 {
+        try StoreFormat.checkHeader(raw, kind: .log, file: name)
+        from = StoreFormat.fileHeaderSize
+      }
+      var sawHeader = start != 0
+      return try StoreFormat.scanFrames(raw, from: from, file: name, allowTornTail: true) {
+        payload, offset throws(UserManagementError) in
+        var reader = ByteReader(payload)
+        let bad = UserManagementError.corruptStore(
+          file: name, offset: start + offset, "a record does not decode")
+        guard let tag = reader.byte().flatMap(StoreFormat.Tag.init(rawValue:)) else { throw bad }
+        switch tag {
+        case .header where !sawHeader:
+          guard reader.varint() == manifest.generation, reader.varint() == manifest.sequence,
+            reader.isAtEnd
+          else { throw bad }
+          sawHeader = true
+        case .commit where sawHeader:
+          guard let record = CommitRecord(decoding: &reader), record.sequence == sequence + 1
+          else { throw bad }
+          records.append(record)
+          sequence = record.sequence
+        default:
+          throw bad
+        }
+        validEnd = start + offset + payload.count + StoreFormat.frameOverhead
+      }
+    }
+    if start == 0 && validEnd == 0 {
+      throw .corruptStore(file: name, offset: 0, "the log has no header")
+    }
+    io.logEnd = validEnd
+    io.manifest.sequence = sequence
+    if case .tornTail(let offset) = end { return (records, .tornTail(at: start + offset)) }
+    return (records, end)
+  }
+
+  private static func cutTornTail(_ log: any StoreFile, at offset: Int) throws(StoreIOError) {
+    try log.truncate(to: offset)
+    try log.sync()
+  }
+
+  // MARK: Reading
+
+  /// Runs `body` on the current state, first catching up with other processes' commits if
+  /// the shared counter says there are any.
+  func read<T>(_ body: (DirectoryState) -> T) throws(UserManagementError) -> T {
+    let current = counter.load()
+    let fast = memory.withLock { memory -> T? in
+      memory.known == current ? body(memory.state) : nil
+    }
+    if let fast { return fast }
+    try catchUp()
+    return memory.withLock { body($0.state) }
+  }
+
+  private func catchUp() throws(UserManagementError) {
+    try io.withLock { io throws(UserManagementError) in
+      guard !io.closed, let lockFile = io.lockFile else { throw .storeClosed() }
+      try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: false) }
+      defer { lockFile.unlock() }
+      try refresh(&io, repair: false)
+    }
+  }
+
+  /// Brings this process up to date with the files. The caller holds `io` and the `flock`.
+  private func refresh(_ io: inout IO, repair: Bool) throws(UserManagementError) {
+    let observed = counter.load()
+    guard let log = io.logFile else { throw .storeClosed() }
+    let next = files.path(StoreFormat.snapshotName(io.manifest.generation + 1))
+    let fileSystem = files.fileSystem
+    let (superseded, size) = try withIO { () throws(StoreIOError) in
+      (try !log.isLinked() || fileSystem.fileExists(next), try log.size())
+    }
+    var events: [AuditEvent] = []
+    if size > io.logEnd {
+      // Read what was appended (also when superseded: the events belong to subscribers).
+      let (records, end) = try Self.readLog(files, io: &io)
+      memory.withLock { memory in
+        for record in records {
+          record.apply(to: &memory.state)
+          events.append(contentsOf: record.auditEvents)
+        }
+      }
+      if case .tornTail(let offset) = end, repair, !superseded {
+        try withIO { () throws(StoreIOError) in try Self.cutTornTail(log, at: offset) }
+      }
+    }
+    if superseded || size < io.logEnd {
+      // Another process compacted (or the log shrank under us): load the newest generation
+      // and swap it in whole.
+      var reloaded = DirectoryState()
+      try Self.load(files, into: &io, state: &reloaded, repair: repair)
+      memory.withLock { memory in
+        memory.state = reloaded
+        memory.sealedAudit = nil
+      }
+    }
+    io.known = observed
+    memory.withLock { memory in
+      memory.known = observed
+      for event in events {
+        for continuation in memory.subscribers.values { continuation.yield(event) }
+      }
+    }
+  }
+
+  // MARK: Audit
+
+  func auditEvents(matching query: AuditQuery) throws(UserManagementError) -> [AuditEvent] {
+    _ = try read { _ in () }
+    let (sealed, recent) = try io.withLock {
+      io throws(UserManagementError) -> (CompactAuditLog, CompactAuditLog) in
+      guard !io.closed else { throw .storeClosed() }
+      if let cached = memory.withLock({ $0.sealedAudit }) {
+        return (cached, memory.withLock { $0.state.audit })
+      }
+      var log = CompactAuditLog()
+      for segment in io.manifest.auditSegments {
+        try files.readAuditSegment(segment.number, events: segment.events, into: &log)
+      }
+      let loaded = log
+      return memory.withLock { memory in
+        memory.sealedAudit = loaded
+        return (loaded, memory.state.audit)
+      }
+    }
+    var result: [AuditEvent] = []
+    let limit = max(0, query.limit)
+    if query.newestFirst {
+      DirectoryState.collect(recent, query, limit: limit, into: &result)
+      DirectoryState.collect(sealed, query, limit: limit, into: &result)
+    } else {
+      DirectoryState.collect(sealed, query, limit: limit, into: &result)
+      DirectoryState.collect(recent, query, limit: limit, into: &result)
+    }
+    return result
+  }
+
+  func subscribe() -> AsyncStream<AuditEvent> {
+    let (stream, continuation) = AsyncStream<AuditEvent>.makeStream()
+    let token = UUID()
+    let closed = io.withLock { $0.closed }
+    if closed {
+      continuation.finish()
+      return stream
+    }
+    memory.withLock { $0.subscribers[token] = continuation }
+    continuation.onTermination = { [weak self] _ in
+      _ = self?.memory.withLock { $0.subscribers.removeValue(forKey: token) }
+    }
+    return stream
+  }
+
+  // MARK: Committing
+
+  func commit(_ changes: ChangeSet) async throws {
+    try await withCheckedThrowingContinuation { continuation in
+      let start = pending.withLock { pending in
+        pending.items.append((changes, continuation))
+        defer { pending.draining = true }
+        return !pending.draining
+      }
+      if start {
+        writer.async { self.drain() }
+      }
+    }
+  }
+
+  /// Writes pending commits in groups until none are left. Runs on `writer`.
+  private func drain() {
+    while true {
+      let batch = pending.withLock { pending in
+        let count = min(pending.items.count, options.maximumGroupCommit)
+        defer { pending.items.removeFirst(count) }
+        if count == 0 { pending.draining = false }
+        return Array(pending.items.prefix(count))
+      }
+      if batch.isEmpty { return }
+      let results = write(batch.map(\.changes))
+      for (item, result) in zip(batch, results) {
+        switch result {
+        case .success: item.continuation.resume()
+        case .failure(let error): item.continuation.resume(throwing: error)
+        }
+      }
+    }
+  }
+
+  /// Checks, applies and durably writes a group of change sets; returns each one's outcome.
+  private func write(_ batch: [ChangeSet]) -> [Result<Void, UserManagementError>] {
+    io.withLock { io -> [Result<Void, UserManagementError>] in
+      if let refusal = writeRefusal(io) { return batch.map { _ in .failure(refusal) } }
+      guard let lockFile = io.lockFile else { return batch.map { _ in .failure(.storeClosed()) } }
+      let locked = Result { () throws(UserManagementError) in
+        try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: true) }
+      }
+      if case .failure(let error) = locked { return batch.map { _ in .failure(error) } }
+      defer { lockFile.unlock() }
+      let refreshed = Result { () throws(UserManagementError) in try refresh(&io, repair: true) }
+      if case .failure(let error) = refreshed { return batch.map { _ in .failure(error) } }
+      guard let log = io.logFile else { return batch.map { _ in .failure(.storeClosed()) } }
+      var results: [Result<Void, UserManagementError>] = []
+      let start = io.logEnd
+      let firstSequence = io.manifest.sequence
+      let outcome = memory.withLock { memory -> (Int, [AuditEvent])? in
+        var applied: [AppliedChange] = []
+        var bytes: [UInt8] = []
+        var sequence = firstSequence
+        for changes in batch {
+          switch Result(catching: { () throws(UserManagementError) in
+            try memory.state.commit(changes)
+          }) {
+          case .success(let change):
+            sequence += 1
+            let record = CommitRecord(sequence: sequence, changes: changes, applied: change)
+            StoreFormat.appendFrame(to: &bytes) { record.encode(into: &$0) }
+            applied.append(change)
+            results.append(.success(()))
+          case .failure(let error):
+            results.append(.failure(error))
+          }
+        }
+        guard !bytes.isEmpty else { return nil }
+        let written = Result { () throws(StoreIOError) in
+          try bytes.withBytes { raw throws(StoreIOError) in try log.writeAll(raw, at: start) }
+          try log.sync()
+        }
+        if case .failure(let error) = written {
+          for change in applied.reversed() { memory.state.rollBack(change) }
+          // Best effort: the record was not acknowledged, so cut it off. Were this to fail
+          // too, the bytes are unsynced and would be cut as a torn tail after a crash, or by
+          // the next writer if they are incomplete.
+          try? log.truncate(to: start)
+          let failure = UserManagementError.storage(error)
+          io.failure = failure
+          results = results.map { result in result.flatMap { .failure(failure) } }
+          return nil
+        }
+        let events = batch.indices.filter { results[$0].isSuccess }.flatMap {
+          batch[$0].auditEvents
+        }
+        return (bytes.count, events)
+      }
+      guard let (written, events) = outcome else { return results }
+      io.logEnd = start + written
+      io.manifest.sequence = firstSequence + UInt64(results.count(where: \.isSuccess))
+      publish(&io, events: events)
+      if io.logEnd - StoreFormat.fileHeaderSize
+        > max(options.minimumCompactionLogSize, io.snapshotBytes)
+      {
+        // The commits are durable whatever happens here; a failed compaction leaves the
+        // current generation in place and stops further writes (see `compact`).
+        try? compact(&io)
+      }
+      return results
+    }
+  }
+
+  private func writeRefusal(_ io: IO) -> UserManagementError? {
+    if io.closed { return .storeClosed() }
+    if let failure = io.failure {
+      return UserManagementError(
+        .storageFailure,
+        "The store stopped accepting writes after an earlier write or sync failed "
+          + "(\(failure.message)); reopen it.",
+        context: failure.context)
+    }
+    return nil
+  }
+
+  /// Tells other processes (through the shared counter) and this one's subscribers that the
+  /// files changed.
+  private func publish(_ io: inout IO, events: [AuditEvent]) {
+    let next = counter.load() &+ 1
+    counter.store(next)
+    io.known = next
+    memory.withLock { memory in
+      memory.known = next
+      for event in events {
+        for continuation in memory.subscribers.values { continuation.yield(event) }
+      }
+    }
+  }
+
+  // MARK: Compaction
+
+  func compactNow() throws(UserManagementError) {
+    try io.withLock { io throws(UserManagementError) in
+      if let refusal = writeRefusal(io) { throw refusal }
+      guard let lockFile = io.lockFile else { throw .storeClosed() }
+      try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: true) }
+      defer { lockFile.unlock() }
+      try refresh(&io, repair: true)
+      try compact(&io)
+    }
+  }
+
+  /// Seals the log's audit events into a segment, writes a snapshot of the state as
+  /// generation *g* + 1 with a fresh log, and removes generation *g*. Every step is atomic
+  /// (write a temporary file, sync it, rename it, sync the directory), so a crash leaves
+  /// either generation complete. The caller holds `io` and the exclusive `flock`.
+  private func compact(_ io: inout IO) throws(UserManagementError) {
+    let state = memory.withLock { $0.state }
+    var manifest = io.manifest
+    let generation = manifest.generation + 1
+    manifest.generation = generation
+    let fileSystem = files.fileSystem
+    let snapshot: [UInt8]
+    do {
+      if state.audit.count > 0 {
+        let number = manifest.nextAuditSegment
+        try files.writeAtomically(
+          StoreFormat.auditName(number),
+          StoreFiles.encodeAuditSegment(state.audit, number: number))
+        try fileSystem.syncDirectory(files.directory)
+        manifest.auditSegments.append((number, UInt64(state.audit.count)))
+        manifest.nextAuditSegment = number + 1
+      }
+      snapshot = StoreFiles.encodeSnapshot(state, manifest: manifest)
+      try files.writeAtomically(
+        StoreFormat.logName(generation),
+        StoreFiles.encodeLogHeader(generation: generation, baseSequence: manifest.sequence))
+      try files.writeAtomically(StoreFormat.snapshotName(generation), snapshot)
+      try fileSystem.syncDirectory(files.directory)
+    } catch {
+      let failure = UserManagementError.storage(error)
+      io.failure = failure
+      throw failure
+    }
+    // Generation g + 1 is durable. Switch to it, then remove what it replaced.
+    do {
+      let log = try fileSystem.open(
+        files.path(StoreFormat.logName(generation)), create: false, truncate: false)
+      io.logFile?.close()
+      io.logFile = log
+    } catch {
+      let failure = UserManagementError.storage(error)
+      io.failure = failure
+      throw failure
+    }
+    io.manifest = manifest
+    io.logEnd =
+      StoreFiles.encodeLogHeader(generation: generation, baseSequence: manifest.sequence)
+      .count
+    io.snapshotBytes = snapshot.count
+    let sealedEvents = state.audit
+    memory.withLock { memory in
+      if memory.sealedAudit != nil {
+        for index in 0..<sealedEvents.count {
+          if let event = sealedEvents.event(at: index) { memory.sealedAudit?.append(event) }
+        }
+      }
+      memory.state.audit = CompactAuditLog()
+    }
+    removeGarbage(keeping: manifest)
+    publish(&io, events: [])
+  }
+
+  /// Removes files no generation needs: older snapshots and logs, temporary files, and audit
+  /// segments the manifest does not list (left by a compaction that crashed). Failures are
+  /// ignored: the files are unreferenced, and the next compaction tries again.
+  private func removeGarbage(keeping manifest: StoreFiles.Manifest) {
+    guard let names = try? files.fileSystem.contentsOfDirectory(files.directory) else { return }
+    let segments = Set(manifest.auditSegments.map(\.number))
+    for name in names {
+      let garbage: Bool
+      if name.hasSuffix(".tmp") {
+        garbage = true
+      } else if let number = StoreFormat.parseNumber(name, prefix: "snapshot-") {
+        garbage = number < manifest.generation
+      } else if let number = StoreFormat.parseNumber(name, prefix: "log-") {
+        garbage = number < manifest.generation
+      } else if let number = StoreFormat.parseNumber(name, prefix: "audit-") {
+        garbage = !segments.contains(number)
+      } else {
+        garbage = false
+      }
+      if garbage { try? files.fileSystem.remove(files.path(name)) }
+    }
+    try? files.fileSystem.syncDirectory(files.directory)
+  }
+
+  // MARK: Lifecycle
+
+  var statistics: FileDirectoryStore.Statistics {
+    io.withLock { io in
+      FileDirectoryStore.Statistics(
+        generation: io.manifest.generation, snapshotBytes: io.snapshotBytes,
+        logBytes: io.logEnd, auditSegments: io.manifest.auditSegments.count,
+        sequence: io.manifest.sequence)
+    }
+  }
+
+  func close() {
+    let wasOpen = io.withLock { io in
+      defer {
+        io.closed = true
+        io.logFile?.close()
+        io.lockFile?.close()
+        io.logFile = nil
+        io.lockFile = nil
+      }
+      return !io.closed
+    }
+    guard wasOpen else { return }
+    let subscribers = memory.withLock { memory in
+      defer { memory.subscribers.removeAll() }
+      return Array(memory.subscribers.values)
+    }
+    for continuation in subscribers { continuation.finish() }
+  }
+}
+
+/// Runs file-system calls, reporting their failure as the store's error.
+private func withIO<T>(_ body: () throws(StoreIOError) -> T) throws(UserManagementError) -> T {
+  do {
+    return try body()
+  } catch {
+    throw .storage(error)
+  }
+}
+
+extension Result {
+  fileprivate var isSuccess: Bool {
+    if case .success = self { return true }
+    return false
+  }
+}
+
+extension UserManagementError {
+  static func storeClosed() -> UserManagementError {
+    UserManagementError(.storageFailure, "The store is closed.")
+  }
+}

@@ -1,0 +1,303 @@
+import CUMKSystem
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A failed file-system call: what was attempted, on which file, and the `errno`.
+package struct StoreIOError: Error, Hashable, Sendable {
+  /// The call, such as `write` or `fsync`.
+  package var operation: String
+  /// The file or directory.
+  package var path: String
+  /// The `errno` value.
+  package var code: Int32
+
+  package init(_ operation: String, _ path: String, _ code: Int32) {
+    self.operation = operation
+    self.path = path
+    self.code = code
+  }
+}
+
+/// The file-system calls the file store makes, so that tests can record their order, inject
+/// faults and simulate crashes (see `FaultyFileSystem` in the tests). ``PosixFileSystem`` is
+/// the real one.
+package protocol StoreFileSystem: Sendable {
+  /// Creates a directory with mode 0700 (succeeds if it already exists).
+  func createDirectory(_ path: String) throws(StoreIOError)
+  /// The names in a directory (without `.` and `..`).
+  func contentsOfDirectory(_ path: String) throws(StoreIOError) -> [String]
+  /// Opens a file; with `create`, creates it with mode 0600 if missing; with `truncate`,
+  /// empties it.
+  func open(_ path: String, create: Bool, truncate: Bool) throws(StoreIOError) -> any StoreFile
+  /// Atomically replaces `destination` with `source`.
+  func rename(_ source: String, to destination: String) throws(StoreIOError)
+  /// Removes a file.
+  func remove(_ path: String) throws(StoreIOError)
+  /// Makes the directory's entries (creations, renames, removals) durable.
+  func syncDirectory(_ path: String) throws(StoreIOError)
+  /// Whether a file exists at `path`.
+  func fileExists(_ path: String) -> Bool
+}
+
+/// An open file of a ``StoreFileSystem``.
+package protocol StoreFile: AnyObject, Sendable {
+  /// The path the file was opened with.
+  var path: String { get }
+  /// The current size in bytes.
+  func size() throws(StoreIOError) -> Int
+  /// Whether the file still has a name (another process may have removed it).
+  func isLinked() throws(StoreIOError) -> Bool
+  /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (0 at the end).
+  func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(StoreIOError)
+    -> Int
+  /// Writes up to `bytes.count` bytes at `offset`; returns how many were written, which may be
+  /// fewer (a short write), never zero without an error.
+  func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StoreIOError) -> Int
+  /// Makes the file's data (and the size) durable: `fdatasync`, or `F_FULLFSYNC` on Darwin.
+  func sync() throws(StoreIOError)
+  /// Sets the size.
+  func truncate(to size: Int) throws(StoreIOError)
+  /// Takes an advisory lock on the whole file, waiting for it (`flock`).
+  func lock(exclusive: Bool) throws(StoreIOError)
+  /// Releases the advisory lock.
+  func unlock()
+  /// A 64-bit counter shared by every process that maps this file (the first 8 bytes,
+  /// `mmap` with `MAP_SHARED`).
+  func sharedCounter() throws(StoreIOError) -> any SharedCounter
+  /// Closes the file (idempotent).
+  func close()
+}
+
+/// A counter in memory shared between processes.
+package protocol SharedCounter: AnyObject, Sendable {
+  /// The current value (acquire).
+  func load() -> UInt64
+  /// Sets the value (release).
+  func store(_ value: UInt64)
+}
+
+extension StoreFile {
+  /// Writes all of `bytes` at `offset`, continuing after short writes.
+  func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StoreIOError) {
+    var done = 0
+    while done < bytes.count {
+      let written = try write(UnsafeRawBufferPointer(rebasing: bytes[done...]), at: offset + done)
+      guard written > 0 else { throw StoreIOError("write", path, EIO) }
+      done += written
+    }
+  }
+
+  /// Reads `count` bytes at `offset` (fewer only at the end of the file).
+  func read(count: Int, at offset: Int) throws(StoreIOError) -> [UInt8] {
+    var result = [UInt8](repeating: 0, count: count)
+    var done = 0
+    while done < count {
+      let read = try result.withMutableBytes { buffer throws(StoreIOError) in
+        try self.read(
+          into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + done)
+      }
+      if read == 0 { break }
+      done += read
+    }
+    if done < count { result.removeSubrange(done...) }
+    return result
+  }
+}
+
+/// The real file system, through POSIX calls.
+package struct PosixFileSystem: StoreFileSystem {
+  package init() {}
+
+  package func createDirectory(_ path: String) throws(StoreIOError) {
+    if mkdir(path, 0o700) != 0 {
+      let code = errno
+      var info = stat()
+      guard code == EEXIST, stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+        throw StoreIOError("mkdir", path, code)
+      }
+    }
+  }
+
+  package func contentsOfDirectory(_ path: String) throws(StoreIOError) -> [String] {
+    guard let directory = opendir(path) else { throw StoreIOError("opendir", path, errno) }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+  }
+
+  package func open(_ path: String, create: Bool, truncate: Bool) throws(StoreIOError)
+    -> any StoreFile
+  {
+    var flags = O_RDWR | O_CLOEXEC
+    if create { flags |= O_CREAT }
+    if truncate { flags |= O_TRUNC }
+    let descriptor = systemOpen(path, flags, 0o600)
+    guard descriptor >= 0 else { throw StoreIOError("open", path, errno) }
+    return PosixFile(descriptor: descriptor, path: path)
+  }
+
+  package func rename(_ source: String, to destination: String) throws(StoreIOError) {
+    guard systemRename(source, destination) == 0 else {
+      throw StoreIOError("rename", source, errno)
+    }
+  }
+
+  package func remove(_ path: String) throws(StoreIOError) {
+    guard unlink(path) == 0 || errno == ENOENT else { throw StoreIOError("unlink", path, errno) }
+  }
+
+  package func fileExists(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0
+  }
+
+  package func syncDirectory(_ path: String) throws(StoreIOError) {
+    let descriptor = systemOpen(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+    guard descriptor >= 0 else { throw StoreIOError("open", path, errno) }
+    defer { _ = systemClose(descriptor) }
+    guard fsync(descriptor) == 0 else { throw StoreIOError("fsync", path, errno) }
+  }
+}
+
+/// `open(2)` under a name that does not collide with ``PosixFileSystem/open(_:create:truncate:)``.
+private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
+  open(path, flags, mode)
+}
+
+private func systemRename(_ source: String, _ destination: String) -> Int32 {
+  rename(source, destination)
+}
+
+private func systemClose(_ descriptor: Int32) -> Int32 {
+  close(descriptor)
+}
+
+/// An open file descriptor.
+///
+/// `@unchecked Sendable` is sound because the descriptor is an integer the kernel owns and its
+/// calls are thread-safe; the one mutable field, `descriptor`, is written only by `close`,
+/// which the store calls once, after every other use of the file has ended (its owner
+/// serializes them).
+private final class PosixFile: StoreFile, @unchecked Sendable {
+  private var descriptor: Int32
+  let path: String
+
+  init(descriptor: Int32, path: String) {
+    self.descriptor = descriptor
+    self.path = path
+  }
+
+  deinit { close() }
+
+  func size() throws(StoreIOError) -> Int {
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else { throw StoreIOError("fstat", path, errno) }
+    return Int(info.st_size)
+  }
+
+  func isLinked() throws(StoreIOError) -> Bool {
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else { throw StoreIOError("fstat", path, errno) }
+    return info.st_nlink > 0
+  }
+
+  func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(StoreIOError)
+    -> Int
+  {
+    while true {
+      let result = pread(descriptor, buffer.baseAddress, buffer.count, off_t(offset))
+      if result >= 0 { return result }
+      if errno != EINTR { throw StoreIOError("pread", path, errno) }
+    }
+  }
+
+  func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StoreIOError) -> Int {
+    while true {
+      let result = pwrite(descriptor, bytes.baseAddress, bytes.count, off_t(offset))
+      if result > 0 || (result == 0 && bytes.isEmpty) { return result }
+      if result == 0 { throw StoreIOError("pwrite", path, EIO) }
+      if errno != EINTR { throw StoreIOError("pwrite", path, errno) }
+    }
+  }
+
+  func sync() throws(StoreIOError) {
+    #if canImport(Darwin)
+      // fsync on Darwin leaves data in the drive's cache; F_FULLFSYNC flushes it.
+      guard fcntl(descriptor, F_FULLFSYNC) == 0 || fsync(descriptor) == 0 else {
+        throw StoreIOError("fsync", path, errno)
+      }
+    #else
+      guard fdatasync(descriptor) == 0 else { throw StoreIOError("fdatasync", path, errno) }
+    #endif
+  }
+
+  func truncate(to size: Int) throws(StoreIOError) {
+    guard ftruncate(descriptor, off_t(size)) == 0 else {
+      throw StoreIOError("ftruncate", path, errno)
+    }
+  }
+
+  func lock(exclusive: Bool) throws(StoreIOError) {
+    while flock(descriptor, exclusive ? LOCK_EX : LOCK_SH) != 0 {
+      if errno != EINTR { throw StoreIOError("flock", path, errno) }
+    }
+  }
+
+  func unlock() {
+    _ = flock(descriptor, LOCK_UN)
+  }
+
+  func sharedCounter() throws(StoreIOError) -> any SharedCounter {
+    let length = 4096
+    if try size() < length { try truncate(to: length) }
+    guard
+      let address = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0),
+      address != MAP_FAILED
+    else { throw StoreIOError("mmap", path, errno) }
+    return MappedCounter(address: address, length: length)
+  }
+
+  func close() {
+    if descriptor >= 0 {
+      _ = systemClose(descriptor)
+      descriptor = -1
+    }
+  }
+}
+
+/// A counter in a shared mapping of the lock file.
+///
+/// `@unchecked Sendable` is sound because the mapped memory is only accessed through
+/// `cumk_shared_load`/`cumk_shared_store`, which are atomic, and the mapping lives until
+/// `deinit`, when no other reference exists.
+private final class MappedCounter: SharedCounter, @unchecked Sendable {
+  private let address: UnsafeMutableRawPointer
+  private let length: Int
+
+  init(address: UnsafeMutableRawPointer, length: Int) {
+    self.address = address
+    self.length = length
+  }
+
+  deinit { munmap(address, length) }
+
+  func load() -> UInt64 {
+    cumk_shared_load(address.assumingMemoryBound(to: UInt64.self))
+  }
+
+  func store(_ value: UInt64) {
+    cumk_shared_store(address.assumingMemoryBound(to: UInt64.self), value)
+  }
+}

@@ -1,0 +1,307 @@
+import FoundationEssentials
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Reading and writing whole store files: snapshots, audit segments and the log's header.
+/// Format: `Documentation/StoreFormat.md`.
+struct StoreFiles {
+  let fileSystem: any StoreFileSystem
+  let directory: String
+
+  func path(_ name: String) -> String { directory + "/" + name }
+
+  // MARK: Snapshot
+
+  /// What a snapshot says besides the directory's state.
+  struct Manifest: Equatable {
+    var generation: UInt64
+    /// The sequence number of the last commit the snapshot includes.
+    var sequence: UInt64
+    /// Sealed audit segments, oldest first: number and event count.
+    var auditSegments: [(number: UInt64, events: UInt64)]
+    var nextAuditSegment: UInt64
+
+    static func == (lhs: Manifest, rhs: Manifest) -> Bool {
+      lhs.generation == rhs.generation && lhs.sequence == rhs.sequence
+        && lhs.nextAuditSegment == rhs.nextAuditSegment
+        && lhs.auditSegments.elementsEqual(rhs.auditSegments) { $0 == $1 }
+    }
+  }
+
+  /// The bytes of a snapshot of `state` (its users, policies and throttles; not its audit
+  /// events, which live in segments).
+  static func encodeSnapshot(_ state: DirectoryState, manifest: Manifest) -> [UInt8] {
+    var bytes = StoreFormat.fileHeader(.snapshot)
+    bytes.reserveCapacity(state.byID.count * 200 + 4096)
+    StoreFormat.appendFrame(to: &bytes) { writer in
+      writer.byte(StoreFormat.Tag.header.rawValue)
+      writer.varint(manifest.generation)
+      writer.varint(manifest.sequence)
+      writer.varint(manifest.nextAuditSegment)
+      writer.varint(UInt64(manifest.auditSegments.count))
+      for segment in manifest.auditSegments {
+        writer.varint(segment.number)
+        writer.varint(segment.events)
+      }
+      writer.varint(UInt64(state.byID.count))
+    }
+    // Users in username order, so loading appends to the ordered index without searching,
+    // in frames of about 64 KiB.
+    var chunk: [DirectoryEntry] = []
+    func flush() {
+      guard !chunk.isEmpty else { return }
+      StoreFormat.appendFrame(to: &bytes) { writer in
+        writer.byte(StoreFormat.Tag.users.rawValue)
+        writer.varint(UInt64(chunk.count))
+        for entry in chunk { entry.record.encode(into: &writer) }
+      }
+      chunk.removeAll(keepingCapacity: true)
+    }
+    state.ordered.forEachAscending(after: nil) { entry in
+      chunk.append(entry)
+      if chunk.count == 256 { flush() }
+      return true
+    }
+    flush()
+    let policies = state.sortedPolicies()
+    StoreFormat.appendFrame(to: &bytes) { writer in
+      writer.byte(StoreFormat.Tag.policies.rawValue)
+      writer.varint(UInt64(policies.count))
+      for policy in policies { writer.policy(policy) }
+    }
+    StoreFormat.appendFrame(to: &bytes) { writer in
+      writer.byte(StoreFormat.Tag.throttles.rawValue)
+      writer.varint(UInt64(state.throttles.count))
+      for (key, value) in state.throttles { writer.throttle(key, value) }
+    }
+    StoreFormat.appendFrame(to: &bytes) { writer in
+      writer.byte(StoreFormat.Tag.end.rawValue)
+      writer.varint(UInt64(state.byID.count))
+      writer.varint(UInt64(policies.count))
+      writer.varint(UInt64(state.throttles.count))
+    }
+    return bytes
+  }
+
+  /// Reads and checks a whole snapshot.
+  func readSnapshot(_ generation: UInt64) throws(UserManagementError) -> (
+    DirectoryState, Manifest, bytes: Int
+  ) {
+    let name = StoreFormat.snapshotName(generation)
+    let bytes = try readWholeFile(name)
+    return try bytes.withBytes { raw throws(UserManagementError) in
+      try StoreFormat.checkHeader(raw, kind: .snapshot, file: name)
+      var state = DirectoryState()
+      var manifest: Manifest?
+      var ended = false
+      var counts = (users: 0, policies: 0, throttles: 0)
+      var expectedUsers = 0
+      _ = try StoreFormat.scanFrames(
+        raw, from: StoreFormat.fileHeaderSize, file: name, allowTornTail: false
+      ) { payload, offset throws(UserManagementError) in
+        var reader = ByteReader(payload)
+        let bad = UserManagementError.corruptStore(
+          file: name, offset: offset, "a record does not decode")
+        guard !ended, let tag = reader.byte().flatMap(StoreFormat.Tag.init(rawValue:)) else {
+          throw bad
+        }
+        if manifest == nil && tag != .header { throw bad }
+        switch tag {
+        case .header:
+          guard manifest == nil, let generation = reader.varint(), let sequence = reader.varint(),
+            let next = reader.varint(), let segmentCount = reader.varint(),
+            segmentCount <= UInt64(payload.count)
+          else { throw bad }
+          var segments: [(UInt64, UInt64)] = []
+          for _ in 0..<segmentCount {
+            guard let number = reader.varint(), let events = reader.varint() else { throw bad }
+            segments.append((number, events))
+          }
+          guard let users = reader.varint(), users <= UInt64(raw.count), reader.isAtEnd
+          else { throw bad }
+          expectedUsers = Int(users)
+          state.byID.reserveCapacity(expectedUsers)
+          state.byUsername.reserveCapacity(expectedUsers)
+          manifest = Manifest(
+            generation: generation, sequence: sequence, auditSegments: segments,
+            nextAuditSegment: next)
+        case .users:
+          guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad }
+          for _ in 0..<count {
+            guard let record = UserRecord(decoding: &reader), state.byID[record.id] == nil,
+              state.byUsername[HashedKey(record.usernameKey)] == nil
+            else { throw bad }
+            state.load(record)
+          }
+          counts.users += Int(count)
+          guard reader.isAtEnd else { throw bad }
+        case .policies:
+          guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad }
+          for _ in 0..<count {
+            guard let policy = reader.policy() else { throw bad }
+            state.load(policy: policy, id: policy.id)
+          }
+          counts.policies += Int(count)
+          guard reader.isAtEnd else { throw bad }
+        case .throttles:
+          guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad }
+          for _ in 0..<count {
+            guard let (key, value) = reader.throttle() else { throw bad }
+            state.setThrottle(key, value)
+          }
+          counts.throttles += Int(count)
+          guard reader.isAtEnd else { throw bad }
+        case .end:
+          guard let users = reader.varint(), let policies = reader.varint(),
+            let throttles = reader.varint(), reader.isAtEnd, users == UInt64(counts.users),
+            policies == UInt64(counts.policies), throttles == UInt64(counts.throttles),
+            counts.users == expectedUsers
+          else { throw bad }
+          ended = true
+        case .commit, .auditEvents:
+          throw bad
+        }
+      }
+      guard ended, let manifest, manifest.generation == generation else {
+        throw .corruptStore(file: name, offset: raw.count, "the snapshot is incomplete")
+      }
+      // The users' policies must exist: the snapshot was written from a valid state.
+      for (id, _) in state.policyHolders where state.policies[id] == nil {
+        throw .corruptStore(
+          file: name, offset: StoreFormat.fileHeaderSize, "a user holds a policy it lacks")
+      }
+      return (state, manifest, raw.count)
+    }
+  }
+
+  // MARK: Audit segments
+
+  static func encodeAuditSegment(_ log: CompactAuditLog, number: UInt64) -> [UInt8] {
+    var bytes = StoreFormat.fileHeader(.auditSegment)
+    StoreFormat.appendFrame(to: &bytes) { writer in
+      writer.byte(StoreFormat.Tag.header.rawValue)
+      writer.varint(number)
+      writer.varint(UInt64(log.count))
+    }
+    var index = 0
+    while index < log.count {
+      let end = min(log.count, index + 512)
+      StoreFormat.appendFrame(to: &bytes) { writer in
+        writer.byte(StoreFormat.Tag.auditEvents.rawValue)
+        writer.varint(UInt64(end - index))
+        for position in index..<end {
+          log.event(at: position)?.encode(into: &writer)
+        }
+      }
+      index = end
+    }
+    StoreFormat.appendFrame(to: &bytes) { writer in
+      writer.byte(StoreFormat.Tag.end.rawValue)
+      writer.varint(UInt64(log.count))
+    }
+    return bytes
+  }
+
+  /// Appends the events of a sealed segment to `log`.
+  func readAuditSegment(_ number: UInt64, events expected: UInt64, into log: inout CompactAuditLog)
+    throws(UserManagementError)
+  {
+    let name = StoreFormat.auditName(number)
+    let bytes = try readWholeFile(name)
+    try bytes.withBytes { raw throws(UserManagementError) in
+      try StoreFormat.checkHeader(raw, kind: .auditSegment, file: name)
+      var sawHeader = false
+      var ended = false
+      var count: UInt64 = 0
+      _ = try StoreFormat.scanFrames(
+        raw, from: StoreFormat.fileHeaderSize, file: name, allowTornTail: false
+      ) { payload, offset throws(UserManagementError) in
+        var reader = ByteReader(payload)
+        let bad = UserManagementError.corruptStore(
+          file: name, offset: offset, "a record does not decode")
+        guard !ended, let tag = reader.byte() else { throw bad }
+        switch StoreFormat.Tag(rawValue: tag) {
+        case .header where !sawHeader:
+          guard reader.varint() == number, reader.varint() == expected, reader.isAtEnd else {
+            throw bad
+          }
+          sawHeader = true
+        case .auditEvents where sawHeader:
+          guard let events = reader.varint(), events <= UInt64(payload.count) else { throw bad }
+          for _ in 0..<events {
+            guard let event = AuditEvent(decoding: &reader) else { throw bad }
+            log.append(event)
+          }
+          guard reader.isAtEnd else { throw bad }
+          count += events
+        case .end where sawHeader:
+          guard reader.varint() == count, count == expected, reader.isAtEnd else { throw bad }
+          ended = true
+        default:
+          throw bad
+        }
+      }
+      guard ended else {
+        throw .corruptStore(file: name, offset: raw.count, "the audit segment is incomplete")
+      }
+    }
+  }
+
+  // MARK: Log
+
+  static func encodeLogHeader(generation: UInt64, baseSequence: UInt64) -> [UInt8] {
+    var bytes = StoreFormat.fileHeader(.log)
+    StoreFormat.appendFrame(to: &bytes) { writer in
+      writer.byte(StoreFormat.Tag.header.rawValue)
+      writer.varint(generation)
+      writer.varint(baseSequence)
+    }
+    return bytes
+  }
+
+  // MARK: Whole files
+
+  func readWholeFile(_ name: String) throws(UserManagementError) -> [UInt8] {
+    do {
+      let file = try fileSystem.open(path(name), create: false, truncate: false)
+      defer { file.close() }
+      return try readAll(file)
+    } catch {
+      throw .storage(error)
+    }
+  }
+
+  func readAll(_ file: any StoreFile, from offset: Int = 0) throws(StoreIOError) -> [UInt8] {
+    let size = try file.size()
+    guard size > offset else { return [] }
+    return try file.read(count: size - offset, at: offset)
+  }
+
+  /// Writes a file atomically: to `name.tmp`, synced, then renamed over `name`. The caller
+  /// syncs the directory.
+  func writeAtomically(_ name: String, _ bytes: [UInt8]) throws(StoreIOError) {
+    let temporary = path(name + ".tmp")
+    let file = try fileSystem.open(temporary, create: true, truncate: true)
+    defer { file.close() }
+    try bytes.withBytes { raw throws(StoreIOError) in try file.writeAll(raw, at: 0) }
+    try file.sync()
+    try fileSystem.rename(temporary, to: path(name))
+  }
+}
+
+extension UserManagementError {
+  /// A failed file-system call, as the store reports it.
+  static func storage(_ error: StoreIOError) -> UserManagementError {
+    let reason = String(cString: strerror(error.code))
+    return UserManagementError(
+      .storageFailure,
+      "The store could not \(error.operation) \(error.path): \(reason).",
+      context: ["file": error.path, "operation": error.operation, "errno": String(error.code)])
+  }
+}

@@ -1,0 +1,217 @@
+import CUMKSystem
+import FoundationEssentials
+
+/// The on-disk format of ``FileDirectoryStore``, specified in `Documentation/StoreFormat.md`.
+///
+/// Every file starts with a 16-byte header (magic, format version, kind, checksum) followed
+/// by *frames*: `length (u32 LE) · CRC-32C of the length (u32 LE) · payload · CRC-32C of the
+/// payload (u32 LE)`. The first byte of a payload is its tag.
+enum StoreFormat {
+  /// The format this code writes. Files of a newer version are refused; older versions are
+  /// migrated on open (there are none yet: version 1 is the first).
+  static let currentVersion: UInt16 = 1
+  static let magic: [UInt8] = Array("UMKSTORE".utf8)
+  static let fileHeaderSize = 16
+  static let frameOverhead = 12
+  /// Frames larger than this are refused as corrupt (a length field is never trusted to
+  /// allocate more).
+  static let maximumPayload = 1 << 30
+
+  enum FileKind: UInt8 {
+    case snapshot = 0x53  // "S"
+    case log = 0x4C  // "L"
+    case auditSegment = 0x41  // "A"
+  }
+
+  enum Tag: UInt8 {
+    case header = 0x48  // "H"
+    case users = 0x55  // "U"
+    case policies = 0x50  // "P"
+    case throttles = 0x54  // "T"
+    case end = 0x45  // "E"
+    case commit = 0x43  // "C"
+    case auditEvents = 0x41  // "A"
+  }
+
+  static let lockFileName = "LOCK"
+
+  static func snapshotName(_ generation: UInt64) -> String { "snapshot-" + number(generation) }
+  static func logName(_ generation: UInt64) -> String { "log-" + number(generation) }
+  static func auditName(_ segment: UInt64) -> String { "audit-" + number(segment) }
+
+  /// A 16-digit decimal, so names sort in numeric order.
+  static func number(_ value: UInt64) -> String {
+    let digits = String(value)
+    return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+  }
+
+  /// The number in a name such as `snapshot-0000000000000003`, if it has that prefix.
+  static func parseNumber(_ name: String, prefix: String) -> UInt64? {
+    guard name.hasPrefix(prefix) else { return nil }
+    let digits = name.dropFirst(prefix.count)
+    guard digits.count == 16, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+      return nil
+    }
+    return UInt64(digits)
+  }
+
+  // MARK: Writing
+
+  static func fileHeader(_ kind: FileKind) -> [UInt8] {
+    var bytes = magic
+    bytes.append(UInt8(truncatingIfNeeded: currentVersion))
+    bytes.append(UInt8(truncatingIfNeeded: currentVersion >> 8))
+    bytes.append(kind.rawValue)
+    bytes.append(0)
+    appendUInt32(crc(bytes[...]), to: &bytes)
+    return bytes
+  }
+
+  /// Appends one frame whose payload is written by `body` into `bytes`.
+  static func appendFrame(to bytes: inout [UInt8], _ body: (inout ByteWriter) -> Void) {
+    let start = bytes.count
+    bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
+    var writer = ByteWriter(bytes: bytes)
+    bytes = []
+    body(&writer)
+    bytes = writer.bytes
+    let length = bytes.count - start - 8
+    bytes.withUnsafeMutableBytes { raw in
+      raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: start, as: UInt32.self)
+      let lengthCRC = cumk_crc32c(0, raw.baseAddress.map { $0 + start }, 4)
+      raw.storeBytes(of: lengthCRC.littleEndian, toByteOffset: start + 4, as: UInt32.self)
+    }
+    let payloadCRC = bytes.withUnsafeBytes { raw in
+      cumk_crc32c(0, raw.baseAddress.map { $0 + start + 8 }, length)
+    }
+    appendUInt32(payloadCRC, to: &bytes)
+  }
+
+  static func appendUInt32(_ value: UInt32, to bytes: inout [UInt8]) {
+    withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+  }
+
+  static func crc(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+    bytes.withUnsafeBytes { cumk_crc32c(0, $0.baseAddress, $0.count) }
+  }
+
+  // MARK: Reading
+
+  /// Where a scan of frames stopped.
+  enum ScanEnd: Equatable {
+    /// At the end of the file, after a complete frame.
+    case clean
+    /// At a frame that an interrupted append left behind: the file ends inside it, or it and
+    /// everything after it are zeros where its checksum should be. Its bytes start here.
+    case tornTail(at: Int)
+  }
+
+  /// Checks a file header; returns the format version.
+  static func checkHeader(_ bytes: UnsafeRawBufferPointer, kind: FileKind, file: String)
+    throws(UserManagementError)
+  {
+    guard bytes.count >= fileHeaderSize, bytes.prefix(8).elementsEqual(magic) else {
+      throw .corruptStore(file: file, offset: 0, "it does not start with a store header")
+    }
+    let version = UInt16(bytes[8]) | UInt16(bytes[9]) << 8
+    guard version <= currentVersion else {
+      throw UserManagementError(
+        .unsupportedStoreFormat,
+        "\(file) has store format version \(version); this library reads versions up to "
+          + "\(currentVersion). Use a newer version of UserManagementKit.",
+        context: ["file": file, "version": String(version)])
+    }
+    let stored = loadUInt32(bytes, at: 12)
+    guard stored == cumk_crc32c(0, bytes.baseAddress, 12) else {
+      throw .corruptStore(file: file, offset: 0, "its header checksum does not match")
+    }
+    guard bytes[10] == kind.rawValue, bytes[11] == 0, version >= 1 else {
+      throw .corruptStore(file: file, offset: 8, "its header names another kind of file")
+    }
+  }
+
+  static func loadUInt32(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
+    UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16
+      | UInt32(bytes[offset + 3]) << 24
+  }
+
+  /// Calls `body` with each frame's payload and offset, from `start` to the end of `bytes`.
+  ///
+  /// - Parameters:
+  ///   - bytes: The whole file.
+  ///   - start: Where the first frame starts.
+  ///   - file: The file's name, for errors.
+  ///   - allowTornTail: Whether the last frame may be an interrupted append (true only for
+  ///     the live log); otherwise such a frame is corruption.
+  ///   - body: Called with each payload and the offset of its frame.
+  /// - Returns: How the scan ended.
+  /// - Throws: ``UserManagementError/Code/corruptStore`` for a damaged frame, or what `body`
+  ///   throws.
+  static func scanFrames(
+    _ bytes: UnsafeRawBufferPointer, from start: Int, file: String, allowTornTail: Bool,
+    _ body: (UnsafeRawBufferPointer, Int) throws(UserManagementError) -> Void
+  ) throws(UserManagementError) -> ScanEnd {
+    var offset = start
+    let size = bytes.count
+    func zerosToEnd(from position: Int) -> Bool {
+      position >= size || bytes[position..<size].allSatisfy { $0 == 0 }
+    }
+    func torn(_ reason: String) throws(UserManagementError) -> ScanEnd {
+      guard allowTornTail else {
+        throw .corruptStore(file: file, offset: offset, "the file ends inside a record (\(reason))")
+      }
+      return .tornTail(at: offset)
+    }
+    while offset < size {
+      if size - offset < 8 { return try torn("incomplete record header") }
+      if zerosToEnd(from: offset) { return try torn("zero-filled tail") }
+      let length = Int(loadUInt32(bytes, at: offset))
+      let lengthCRC = loadUInt32(bytes, at: offset + 4)
+      guard lengthCRC == cumk_crc32c(0, bytes.baseAddress.map { $0 + offset }, 4) else {
+        throw .corruptStore(file: file, offset: offset, "a record's length checksum does not match")
+      }
+      guard length > 0, length <= maximumPayload else {
+        throw .corruptStore(file: file, offset: offset, "a record has an impossible length")
+      }
+      let end = offset + 8 + length + 4
+      if end > size { return try torn("incomplete record") }
+      let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + 8)..<(offset + 8 + length)])
+      let payloadCRC = loadUInt32(bytes, at: offset + 8 + length)
+      guard payloadCRC == cumk_crc32c(0, payload.baseAddress, length) else {
+        if payloadCRC == 0 && zerosToEnd(from: end) { return try torn("unwritten checksum") }
+        throw .corruptStore(file: file, offset: offset, "a record's checksum does not match")
+      }
+      try body(payload, offset)
+      offset = end
+    }
+    return .clean
+  }
+}
+
+extension UserManagementError {
+  /// A store file whose bytes are not what this library wrote.
+  static func corruptStore(file: String, offset: Int, _ detail: String) -> UserManagementError {
+    UserManagementError(
+      .corruptStore,
+      "The store file \(file) is damaged at byte \(offset): \(detail). Restore it from a "
+        + "backup; the store does not guess at damaged data.",
+      context: ["file": file, "offset": String(offset)])
+  }
+}
+
+extension Array where Element == UInt8 {
+  /// `withUnsafeBytes` for a closure with a typed error (the standard library's rethrows
+  /// erases the type).
+  func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    let result = withUnsafeBytes { raw in Result { () throws(E) -> R in try body(raw) } }
+    return try result.get()
+  }
+
+  /// `withUnsafeMutableBytes` for a closure with a typed error.
+  mutating func withMutableBytes<R, E: Error>(
+    _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
+  ) throws(E) -> R {
+    let result = withUnsafeMutableBytes { raw in Result { () throws(E) -> R in try body(raw) } }
+    return try result.get()
+  }
+}

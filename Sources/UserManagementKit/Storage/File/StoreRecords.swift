@@ -1,0 +1,267 @@
+import FoundationEssentials
+
+// The payload encodings of the file store's frames (see `Documentation/StoreFormat.md`).
+
+extension UserRecord {
+  private enum Flag {
+    static let active: UInt8 = 1
+    static let admin: UInt8 = 2
+    static let apiAccess: UInt8 = 4
+    static let mustChangePassword: UInt8 = 8
+    static let passwordHash: UInt8 = 16
+    static let apiPasswordHash: UInt8 = 32
+    static let all: UInt8 = 63
+  }
+
+  /// Layout: id (16) · username · first name · last name · flags (bit 0 active, 1 admin,
+  /// 2 API access, 3 must change password, 4 has password hash, 5 has API password hash) ·
+  /// policy count · policy ids (16 each) · version · security stamp · created · updated (f64 seconds since
+  /// 2001-01-01) · created by (0 + user id, or 1 + name) · password hash? · API password
+  /// hash?. Strings are varint-length-prefixed UTF-8.
+  func encode(into writer: inout ByteWriter) {
+    writer.uuid(user.id.rawValue)
+    writer.string(user.username.rawValue)
+    writer.string(user.firstName)
+    writer.string(user.lastName)
+    var flags: UInt8 = 0
+    if user.status == .active { flags |= Flag.active }
+    if user.role == .admin { flags |= Flag.admin }
+    if user.apiAccessEnabled { flags |= Flag.apiAccess }
+    if user.mustChangePassword { flags |= Flag.mustChangePassword }
+    if passwordHash != nil { flags |= Flag.passwordHash }
+    if apiPasswordHash != nil { flags |= Flag.apiPasswordHash }
+    writer.byte(flags)
+    writer.varint(UInt64(user.policies.count))
+    for policy in user.policies.sorted() { writer.uuid(policy.rawValue) }
+    writer.varint(user.version)
+    writer.string(user.securityStamp.rawValue)
+    writer.date(user.createdAt)
+    writer.date(user.updatedAt)
+    writer.principal(user.createdBy)
+    if let passwordHash { writer.string(passwordHash.encoded) }
+    if let apiPasswordHash { writer.string(apiPasswordHash.encoded) }
+  }
+
+  init?(decoding reader: inout ByteReader) {
+    guard let id = reader.uuid(), let rawUsername = reader.string(),
+      let username = try? Username(rawUsername), let firstName = reader.string(),
+      let lastName = reader.string(), let flags = reader.byte(), flags & ~Flag.all == 0,
+      let policyCount = reader.varint(), policyCount <= 100_000
+    else { return nil }
+    var policies = Set<PolicyID>(minimumCapacity: Int(policyCount))
+    for _ in 0..<policyCount {
+      guard let policy = reader.uuid() else { return nil }
+      policies.insert(PolicyID(rawValue: policy))
+    }
+    guard let version = reader.varint(), version >= 1, let stamp = reader.string(),
+      let created = reader.date(), let updated = reader.date(),
+      let createdBy = reader.principal()
+    else { return nil }
+    var passwordHash: PasswordHash?
+    var apiPasswordHash: PasswordHash?
+    if flags & Flag.passwordHash != 0 {
+      guard let encoded = reader.string() else { return nil }
+      passwordHash = PasswordHash(encoded: encoded)
+    }
+    if flags & Flag.apiPasswordHash != 0 {
+      guard let encoded = reader.string() else { return nil }
+      apiPasswordHash = PasswordHash(encoded: encoded)
+    }
+    let user = User(
+      id: UserID(rawValue: id), username: username, firstName: firstName, lastName: lastName,
+      status: flags & Flag.active != 0 ? .active : .inactive,
+      role: flags & Flag.admin != 0 ? .admin : .generalUser, policies: policies,
+      apiAccessEnabled: flags & Flag.apiAccess != 0, hasAPIPassword: apiPasswordHash != nil,
+      hasPassword: passwordHash != nil, mustChangePassword: flags & Flag.mustChangePassword != 0,
+      version: version, securityStamp: SecurityStamp(rawValue: stamp),
+      createdAt: created,
+      updatedAt: updated, createdBy: createdBy)
+    self.init(user: user, passwordHash: passwordHash, apiPasswordHash: apiPasswordHash)
+  }
+}
+
+extension ByteWriter {
+  mutating func principal(_ principal: Principal) {
+    switch principal {
+    case .user(let id):
+      byte(0)
+      uuid(id.rawValue)
+    case .system(let name):
+      byte(1)
+      string(name)
+    }
+  }
+
+  /// A policy as its JSON (policies are few, and JSON keeps their permission documents
+  /// readable with `strings`).
+  mutating func policy(_ policy: Policy) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    // Encoding a Policy cannot fail: every field is a string, number, date or array of them.
+    let json = (try? encoder.encode(policy)) ?? Data()
+    varint(UInt64(json.count))
+    bytes.append(contentsOf: json)
+  }
+
+  mutating func throttle(_ key: ThrottleKey, _ state: LoginThrottleState) {
+    uuid(key.user.rawValue)
+    byte(key.kind == .password ? 0 : 1)
+    varint(UInt64(max(0, state.consecutiveFailures)))
+    if let last = state.lastFailure {
+      byte(1)
+      date(last)
+    } else {
+      byte(0)
+    }
+  }
+}
+
+extension ByteReader {
+  mutating func principal() -> Principal? {
+    switch byte() {
+    case 0: uuid().map { .user(UserID(rawValue: $0)) }
+    case 1: string().map { .system($0) }
+    default: nil
+    }
+  }
+
+  mutating func policy() -> Policy? {
+    guard let length = varint(), length <= UInt64(bytes.count - offset) else { return nil }
+    let end = offset + Int(length)
+    let json = Data(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+    offset = end
+    let decoder = JSONDecoder()
+    return try? decoder.decode(Policy.self, from: json)
+  }
+
+  mutating func throttle() -> (ThrottleKey, LoginThrottleState)? {
+    guard let user = uuid(), let kindCode = byte(), kindCode <= 1,
+      let failures = varint(), failures <= UInt64(Int32.max), let hasDate = byte()
+    else { return nil }
+    var last: Date?
+    switch hasDate {
+    case 0: break
+    case 1:
+      guard let date = date() else { return nil }
+      last = date
+    default: return nil
+    }
+    let key = ThrottleKey(
+      user: UserID(rawValue: user), kind: kindCode == 0 ? .password : .apiPassword)
+    return (key, LoginThrottleState(consecutiveFailures: Int(failures), lastFailure: last))
+  }
+}
+
+/// One commit as the log stores it: the results of a validated change set, replayed on open
+/// without checks.
+struct CommitRecord {
+  var sequence: UInt64
+  var users: [UserRecord] = []
+  var policies: [(id: PolicyID, policy: Policy?)] = []
+  var throttles: [(key: ThrottleKey, state: LoginThrottleState)] = []
+  var auditEvents: [AuditEvent] = []
+
+  /// The record of `changes`, whose application produced `applied`.
+  init(sequence: UInt64, changes: ChangeSet, applied: AppliedChange) {
+    self.sequence = sequence
+    // Later entries for the same user win, as they did when the change set was applied.
+    var seen = Set<UserID>()
+    for record in changes.users.reversed() where seen.insert(record.id).inserted {
+      users.append(record)
+    }
+    users.reverse()
+    var policyResults: [PolicyID: Policy?] = [:]
+    var order: [PolicyID] = []
+    for change in changes.policies {
+      switch change {
+      case .put(let policy):
+        if policyResults[policy.id] == nil { order.append(policy.id) }
+        policyResults[policy.id] = .some(policy)
+      case .delete(let id, _):
+        if policyResults[id] == nil { order.append(id) }
+        policyResults[id] = .some(nil)
+      }
+    }
+    policies = order.map { ($0, policyResults[$0] ?? nil) }
+    throttles = applied.throttleResults
+    auditEvents = changes.auditEvents
+  }
+
+  init(sequence: UInt64) {
+    self.sequence = sequence
+  }
+
+  func encode(into writer: inout ByteWriter) {
+    writer.byte(StoreFormat.Tag.commit.rawValue)
+    writer.varint(sequence)
+    writer.varint(UInt64(users.count))
+    for user in users { user.encode(into: &writer) }
+    writer.varint(UInt64(policies.count))
+    for (id, policy) in policies {
+      if let policy {
+        writer.byte(0)
+        writer.policy(policy)
+      } else {
+        writer.byte(1)
+        writer.uuid(id.rawValue)
+      }
+    }
+    writer.varint(UInt64(throttles.count))
+    for (key, state) in throttles { writer.throttle(key, state) }
+    writer.varint(UInt64(auditEvents.count))
+    for event in auditEvents { event.encode(into: &writer) }
+  }
+
+  /// Decodes a commit payload (after its tag byte).
+  init?(decoding reader: inout ByteReader) {
+    guard let sequence = reader.varint(), let userCount = reader.varint(),
+      userCount <= UInt64(reader.bytes.count)
+    else { return nil }
+    self.sequence = sequence
+    users.reserveCapacity(Int(userCount))
+    for _ in 0..<userCount {
+      guard let user = UserRecord(decoding: &reader) else { return nil }
+      users.append(user)
+    }
+    guard let policyCount = reader.varint(), policyCount <= UInt64(reader.bytes.count) else {
+      return nil
+    }
+    for _ in 0..<policyCount {
+      switch reader.byte() {
+      case 0:
+        guard let policy = reader.policy() else { return nil }
+        policies.append((policy.id, policy))
+      case 1:
+        guard let id = reader.uuid() else { return nil }
+        policies.append((PolicyID(rawValue: id), nil))
+      default:
+        return nil
+      }
+    }
+    guard let throttleCount = reader.varint(), throttleCount <= UInt64(reader.bytes.count) else {
+      return nil
+    }
+    for _ in 0..<throttleCount {
+      guard let throttle = reader.throttle() else { return nil }
+      throttles.append(throttle)
+    }
+    guard let eventCount = reader.varint(), eventCount <= UInt64(reader.bytes.count) else {
+      return nil
+    }
+    auditEvents.reserveCapacity(Int(eventCount))
+    for _ in 0..<eventCount {
+      guard let event = AuditEvent(decoding: &reader) else { return nil }
+      auditEvents.append(event)
+    }
+    guard reader.isAtEnd else { return nil }
+  }
+
+  /// Applies the record to a state read from disk.
+  func apply(to state: inout DirectoryState) {
+    for (id, policy) in policies where policy != nil { state.load(policy: policy, id: id) }
+    for user in users { state.load(user) }
+    for (id, policy) in policies where policy == nil { state.load(policy: nil, id: id) }
+    for (key, value) in throttles { state.setThrottle(key, value) }
+    for event in auditEvents { state.audit.append(event) }
+  }
+}
