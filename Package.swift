@@ -36,7 +36,7 @@ let package = Package(
     .testTarget(name: "UMKCryptoTests", dependencies: ["UMKCrypto"]),
     .testTarget(
       name: "UserManagementKitTests",
-      dependencies: ["UserManagementKit", "UserManagementKitTesting", "UMKCrypto"]
+      dependencies: ["UserManagementKit", "UserManagementKitTesting", "UMKCrypto", "CUMKSystem"]
     ),
   ],
   swiftLanguageModes: [.v6]

@@ -1,0 +1,365 @@
+import FoundationEssentials
+import Testing
+import UserManagementKit
+import UserManagementKitTesting
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+private let directory = "/store"
+private let options = FileDirectoryStore.Options(minimumCompactionLogSize: 4096)
+
+private func open(_ disk: SimulatedDisk) throws(UserManagementError) -> FileDirectoryStore {
+  try FileDirectoryStore(directory: directory, options: options, fileSystem: disk)
+}
+
+/// The state after each prefix of the workload: `states[n]` after `n` commits.
+private func expectedStates(_ workload: StoreWorkload) async throws -> [StoreFingerprint] {
+  let store = InMemoryDirectoryStore()
+  var states = [try await StoreFingerprint(store)]
+  for step in workload.steps {
+    try await store.commit(step)
+    states.append(try await StoreFingerprint(store))
+  }
+  return states
+}
+
+/// Runs the workload until a commit fails; returns how many were acknowledged.
+private func run(_ workload: StoreWorkload, on store: FileDirectoryStore) async -> Int {
+  var acknowledged = 0
+  for step in workload.steps {
+    do {
+      try await store.commit(step)
+      acknowledged += 1
+    } catch {
+      break
+    }
+  }
+  return acknowledged
+}
+
+@Suite("FileDirectoryStore durability")
+struct FileStoreDurabilityTests {
+  // MARK: Order of writes, syncs and renames
+
+  @Test func aCommitIsWrittenThenSyncedBeforeItReturns() async throws {
+    let disk = SimulatedDisk()
+    let store = try open(disk)
+    let workload = StoreWorkload(users: 1)
+    disk.clearTrace()
+    try await store.commit(workload.steps[0])
+    let log = "log-0000000000000001"
+    #expect(disk.trace.count == 2)
+    #expect(disk.trace.first?.hasPrefix("write \(log) ") == true)
+    #expect(disk.trace.last == "sync \(log)")
+  }
+
+  @Test func creatingAStoreWritesEachFileAtomically() throws {
+    let disk = SimulatedDisk()
+    _ = try open(disk)
+    let snapshot = "snapshot-0000000000000001"
+    let log = "log-0000000000000001"
+    #expect(
+      disk.trace.map(Self.withoutSizes) == [
+        "create LOCK", "create \(log).tmp", "write \(log).tmp", "sync \(log).tmp",
+        "rename \(log).tmp \(log)",
+        "create \(snapshot).tmp", "write \(snapshot).tmp", "sync \(snapshot).tmp",
+        "rename \(snapshot).tmp \(snapshot)", "syncdir",
+      ])
+  }
+
+  @Test func aCompactionSealsTheAuditTrailThenSwitchesGenerationsAtomically() async throws {
+    let disk = SimulatedDisk()
+    let store = try open(disk)
+    for step in StoreWorkload(users: 2).steps.prefix(3) { try await store.commit(step) }
+    disk.clearTrace()
+    try await store.compact()
+    let audit = "audit-0000000000000001"
+    let snapshot = "snapshot-0000000000000002"
+    let log = "log-0000000000000002"
+    let trace = disk.trace.map(Self.withoutSizes)
+    #expect(
+      Array(trace.prefix(14)) == [
+        // The log's audit events move to a sealed segment first …
+        "create \(audit).tmp", "write \(audit).tmp", "sync \(audit).tmp",
+        "rename \(audit).tmp \(audit)", "syncdir",
+        // … then the next generation's log and snapshot, made durable together …
+        "create \(log).tmp", "write \(log).tmp", "sync \(log).tmp", "rename \(log).tmp \(log)",
+        "create \(snapshot).tmp", "write \(snapshot).tmp", "sync \(snapshot).tmp",
+        "rename \(snapshot).tmp \(snapshot)", "syncdir",
+      ])
+    // … and only then the previous generation goes (in directory-listing order).
+    #expect(
+      Set(trace.dropFirst(14).dropLast())
+        == ["remove log-0000000000000001", "remove snapshot-0000000000000001"])
+    #expect(trace.count == 17 && trace.last == "syncdir")
+    #expect(store.statistics.generation == 2)
+    let reopened = try open(disk.afterCrash(.drop))
+    #expect(try await StoreFingerprint(reopened) == StoreFingerprint(store))
+  }
+
+  private static func withoutSizes(_ line: String) -> String {
+    line.hasPrefix("write ") ? line.split(separator: " ").prefix(2).joined(separator: " ") : line
+  }
+
+  // MARK: Crash at any instant
+
+  /// Cuts the workload's I/O after every mutating call, crashes with unsynced bytes dropped,
+  /// kept, halved or zeroed, and reopens: the store must open, equal an acknowledged prefix
+  /// (all acknowledged commits, perhaps plus the one in flight), and accept writes.
+  @Test func crashAtEveryMutatingCall() async throws {
+    let workload = StoreWorkload(users: 6)
+    let states = try await expectedStates(workload)
+    // How many mutating calls the whole workload makes.
+    let probe = SimulatedDisk()
+    _ = await run(workload, on: try open(probe))
+    let total = probe.trace.count
+    #expect(total > 40, "the workload should compact and so make many calls")
+    var checked = 0
+    for cut in 0...total {
+      let disk = SimulatedDisk()
+      disk.crash(afterMutations: cut)
+      var acknowledged = 0
+      if let store = try? open(disk) {
+        acknowledged = await run(workload, on: store)
+      }
+      for tear in SimulatedDisk.Tear.allCases {
+        let image = disk.afterCrash(tear)
+        let context = "crash after \(cut) of \(total) calls, \(tear), \(acknowledged) acknowledged"
+        let reopened: FileDirectoryStore
+        do {
+          reopened = try open(image)
+        } catch {
+          Issue.record("\(context): reopening failed: \(error)")
+          continue
+        }
+        let state = try await StoreFingerprint(reopened)
+        let allowed = states[acknowledged...].prefix(2)
+        #expect(allowed.contains(state), "\(context): \(state)")
+        // Still writable: the next step of the workload (or a throttle reset) commits.
+        let next = allowed.firstIndex(of: state).map { $0 < workload.steps.count ? $0 : nil } ?? nil
+        if let next {
+          try await reopened.commit(workload.steps[next])
+          let again = try open(image.afterCrash(.drop))
+          #expect(
+            try await StoreFingerprint(again) == states[next + 1], "\(context): after one more")
+        }
+        checked += 1
+      }
+    }
+    #expect(checked == (total + 1) * SimulatedDisk.Tear.allCases.count)
+  }
+
+  // MARK: Faults
+
+  /// Fails each call of the workload in turn — once, persistently, with ENOSPC, and as a
+  /// short write followed by an error: the failing commit throws a typed error, the store's
+  /// view stays equal to what is durable, a failed write or sync stops further commits, and
+  /// the store reopens intact.
+  @Test(arguments: [
+    SimulatedDisk.Fault(atCall: 0, code: EIO),
+    SimulatedDisk.Fault(atCall: 0, code: EIO, persistent: true),
+    SimulatedDisk.Fault(atCall: 0, code: ENOSPC, persistent: true),
+    SimulatedDisk.Fault(atCall: 0, code: ENOSPC, shortWrite: true),
+    SimulatedDisk.Fault(atCall: 0, code: ENOSPC, persistent: true, shortWrite: true),
+  ])
+  func faultAtEveryCall(_ template: SimulatedDisk.Fault) async throws {
+    let workload = StoreWorkload(users: 4)
+    let states = try await expectedStates(workload)
+    let probe = SimulatedDisk()
+    _ = await run(workload, on: try open(probe))
+    let total = probe.calls
+    for call in 0..<total {
+      var fault = template
+      fault.atCall = call
+      let disk = SimulatedDisk()
+      disk.inject(fault)
+      let context = "fault \(fault) at call \(call) of \(total)"
+      let store: FileDirectoryStore
+      switch Result(catching: { () throws(UserManagementError) in try open(disk) }) {
+      case .success(let opened):
+        store = opened
+      case .failure(let error):
+        #expect(error.code == .storageFailure, "\(context): \(error)")
+        continue
+      }
+      var acknowledged = 0
+      var failure: (any Error)?
+      for step in workload.steps {
+        do {
+          try await store.commit(step)
+          acknowledged += 1
+        } catch {
+          failure = error
+          break
+        }
+      }
+      disk.inject(nil)
+      if let failure {
+        let error = try #require(failure as? UserManagementError, "\(context): untyped \(failure)")
+        #expect(error.code == .storageFailure, "\(context): \(error)")
+        // The view equals the durable state: nothing of the failed commit.
+        #expect(try await StoreFingerprint(store) == states[acknowledged], "\(context)")
+        let operation = error.context["operation"] ?? ""
+        if operation.hasPrefix("write") || operation.hasPrefix("sync") {
+          await #expect(throws: UserManagementError.self, "\(context): refuses writes") {
+            try await store.commit(workload.steps[acknowledged])
+          }
+        }
+      } else {
+        #expect(acknowledged == workload.steps.count, "\(context)")
+      }
+      // Reopened after a crash now, it holds exactly what was acknowledged.
+      let reopened = try open(disk.afterCrash(.drop))
+      #expect(try await StoreFingerprint(reopened) == states[acknowledged], "\(context)")
+      // Reopened without a crash, it holds that or the failed commit, and accepts writes.
+      let intact = try open(disk.copy())
+      let state = try await StoreFingerprint(intact)
+      let index = try #require(
+        states[acknowledged...].prefix(2).firstIndex(of: state), "\(context)")
+      if index < workload.steps.count { try await intact.commit(workload.steps[index]) }
+    }
+  }
+
+  // MARK: Corruption
+
+  /// A small store with a snapshot, a sealed audit segment and a log.
+  private func smallStore() async throws -> (SimulatedDisk, StoreFingerprint) {
+    let disk = SimulatedDisk()
+    let store = try open(disk)
+    let workload = StoreWorkload(users: 3)
+    for step in workload.steps.prefix(4) { try await store.commit(step) }
+    try await store.compact()
+    for step in workload.steps.dropFirst(4).prefix(3) { try await store.commit(step) }
+    return (disk, try await StoreFingerprint(store))
+  }
+
+  /// Flips every byte of every file: the store either reports the damage (typed, naming the
+  /// file and offset) or, where the byte is never read, is unchanged.
+  @Test func everyFlippedByteIsDetected() async throws {
+    let (disk, original) = try await smallStore()
+    for name in disk.names() where name != "LOCK" {
+      let bytes = try #require(disk.contents(of: name))
+      for offset in bytes.indices {
+        let damaged = disk.copy()
+        var flipped = bytes
+        flipped[offset] ^= 0xFF
+        damaged.setContents(of: name, to: flipped)
+        let context = "\(name) byte \(offset) flipped"
+        do {
+          let store = try open(damaged)
+          let state = try await StoreFingerprint(store)
+          Issue.record("\(context): accepted as \(state) (original \(original))")
+        } catch let error as UserManagementError {
+          #expect(
+            [.corruptStore, .unsupportedStoreFormat].contains(error.code), "\(context): \(error)")
+          #expect(error.context["file"] == name, "\(context): \(error)")
+          if error.code == .corruptStore {
+            let reported = Int(error.context["offset"] ?? "") ?? -1
+            #expect(reported >= 0 && reported <= offset + 1, "\(context): \(error)")
+          }
+        }
+      }
+    }
+  }
+
+  /// Truncates every file at every offset: the live log may lose its tail (exactly what a
+  /// crash leaves), giving an earlier state; everything else is reported.
+  @Test func everyTruncationIsDetectedOrAPrefix() async throws {
+    let (disk, original) = try await smallStore()
+    let states = try await expectedStates(StoreWorkload(users: 3))
+    for name in disk.names() where name != "LOCK" {
+      let bytes = try #require(disk.contents(of: name))
+      for length in 0..<bytes.count {
+        let damaged = disk.copy()
+        damaged.setContents(of: name, to: Array(bytes.prefix(length)))
+        let context = "\(name) cut to \(length) bytes"
+        do {
+          let store = try open(damaged)
+          let state = try await StoreFingerprint(store)
+          #expect(name.hasPrefix("log-"), "\(context): accepted")
+          #expect(states.contains(state), "\(context): not a prefix state: \(state)")
+          #expect(state.audit.count <= original.audit.count)
+        } catch let error as UserManagementError {
+          #expect(error.code == .corruptStore, "\(context): \(error)")
+          #expect(error.context["file"] == name, "\(context): \(error)")
+        }
+      }
+    }
+  }
+
+  @Test func aNewerFormatIsRefusedByName() async throws {
+    let (disk, _) = try await smallStore()
+    let name = "snapshot-0000000000000002"
+    var bytes = try #require(disk.contents(of: name))
+    bytes[8] = 2
+    // Recompute the header checksum, as a newer library would have written it.
+    bytes.replaceSubrange(
+      12..<16, with: withUnsafeBytes(of: crc32c(bytes[0..<12]).littleEndian, Array.init))
+    disk.setContents(of: name, to: bytes)
+    let error = #expect(throws: UserManagementError.self) { try open(disk) }
+    #expect(error?.code == .unsupportedStoreFormat)
+    #expect(error?.context["file"] == name && error?.context["version"] == "2")
+  }
+
+  // MARK: Size and open time
+
+  /// Updates the same users over and over: the files stay within twice the live data (plus
+  /// the minimum log), and opening reads only the snapshot and the log — never the audit
+  /// segments, however long the history.
+  @Test func sizeAndOpenReadsStayProportionalToLiveData() async throws {
+    let disk = SimulatedDisk()
+    let store = try open(disk)
+    let workload = StoreWorkload(users: 20)
+    for step in workload.steps.prefix(22) { try await store.commit(step) }
+    var users = try await StoreFingerprint(store).users
+    for round in 0..<60 {
+      for index in users.indices {
+        var user = users[index]
+        user.user.version += 1
+        user.user.firstName = "Round \(round)"
+        try await store.commit(
+          ChangeSet(
+            users: [user],
+            auditEvents: [
+              AuditEvent(
+                id: UUID(), time: Date(), actor: .system("test"),
+                target: .user(user.id, username: user.user.username.rawValue),
+                action: .userUpdated, changes: [])
+            ]))
+        users[index] = user
+        let statistics = store.statistics
+        #expect(
+          statistics.logBytes <= max(statistics.snapshotBytes, options.minimumCompactionLogSize)
+            + 1024,
+          "log \(statistics.logBytes) vs snapshot \(statistics.snapshotBytes)")
+      }
+    }
+    let statistics = store.statistics
+    #expect(statistics.generation > 5, "the store compacted")
+    #expect(statistics.auditSegments == Int(statistics.generation) - 1)
+    disk.resetReadCounts()
+    let reopened = try open(disk)
+    let read = disk.bytesRead
+    #expect(read.keys.allSatisfy { $0.hasPrefix("snapshot-") || $0.hasPrefix("log-") }, "\(read)")
+    #expect(
+      read.values.reduce(0, +) <= 2 * statistics.snapshotBytes + options.minimumCompactionLogSize
+        + 1024)
+    #expect(try await StoreFingerprint(reopened).users == users)
+    #expect(
+      try await reopened.auditEvents(matching: AuditQuery(limit: 100_000)).count == 22 + 60 * 21 - 1
+    )
+  }
+}
+
+private func crc32c(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+  var crc: UInt32 = 0xFFFF_FFFF
+  for byte in bytes {
+    crc ^= UInt32(byte)
+    for _ in 0..<8 { crc = (crc >> 1) ^ (0x82F6_3B78 & (0 &- (crc & 1))) }
+  }
+  return ~crc
+}

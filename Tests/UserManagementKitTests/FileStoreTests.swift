@@ -1,0 +1,136 @@
+import CUMKSystem
+import FoundationEssentials
+import Testing
+import UserManagementKit
+import UserManagementKitTesting
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+@Suite("FileDirectoryStore on the real file system")
+struct FileStoreTests {
+  @Test func filesAndDirectoryAreOwnerOnly() async throws {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(directory: temporary.store)
+    for step in StoreWorkload(users: 2).steps.prefix(3) { try await store.commit(step) }
+    try await store.compact()
+    var info = stat()
+    #expect(stat(temporary.store, &info) == 0)
+    #expect(info.st_mode & 0o777 == 0o700)
+    let names = try FileManager.default.contentsOfDirectory(atPath: temporary.store)
+    #expect(
+      Set(names.map { $0.split(separator: "-").first.map(String.init) ?? $0 })
+        == ["LOCK", "snapshot", "log", "audit"])
+    for name in names {
+      #expect(stat(temporary.store + "/" + name, &info) == 0)
+      #expect(
+        info.st_mode & 0o777 == 0o600, "\(name) has mode \(String(info.st_mode & 0o777, radix: 8))")
+    }
+  }
+
+  @Test func everythingSurvivesReopening() async throws {
+    let temporary = try TemporaryDirectory()
+    let workload = StoreWorkload(users: 8)
+    let expected: StoreFingerprint
+    do {
+      let store = try FileDirectoryStore(directory: temporary.store)
+      for step in workload.steps { try await store.commit(step) }
+      expected = try await StoreFingerprint(store)
+      store.close()
+      await #expect(throws: UserManagementError.self) { try await store.commit(ChangeSet()) }
+    }
+    let reopened = try FileDirectoryStore(directory: temporary.store)
+    #expect(try await StoreFingerprint(reopened) == expected)
+    try await reopened.compact()
+    let compacted = try FileDirectoryStore(directory: temporary.store)
+    #expect(try await StoreFingerprint(compacted) == expected)
+  }
+
+  @Test func aDirectoryThatCannotBeCreatedIsATypedError() throws {
+    let temporary = try TemporaryDirectory()
+    let error = #expect(throws: UserManagementError.self) {
+      try FileDirectoryStore(directory: temporary.path + "/missing/parent/store")
+    }
+    #expect(error?.code == .storageFailure)
+    #expect(error?.context["operation"] == "mkdir")
+  }
+
+  /// Group commit: many concurrent commits to one store all land, each checked against the
+  /// ones before it.
+  @Test(.tags(.concurrency)) func concurrentCommitsShareWrites() async throws {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(directory: temporary.store)
+    let workload = StoreWorkload(users: 64)
+    try await store.commit(workload.steps[0])
+    try await store.commit(workload.steps[1])
+    let inserts = Array(workload.steps[2..<66])
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for step in inserts { group.addTask { try await store.commit(step) } }
+      try await group.waitForAll()
+    }
+    #expect(try await store.countUsers(matching: UserFilter()) == 65)
+    #expect(store.statistics.sequence == 66)
+    let reopened = try FileDirectoryStore(directory: temporary.store)
+    #expect(try await StoreFingerprint(reopened) == StoreFingerprint(store))
+  }
+}
+
+@Suite("CRC-32C")
+struct CRC32CTests {
+  private func crc(_ bytes: [UInt8], portable: Bool = false) -> UInt32 {
+    bytes.withUnsafeBytes {
+      portable
+        ? cumk_crc32c_portable(0, $0.baseAddress, $0.count)
+        : cumk_crc32c(0, $0.baseAddress, $0.count)
+    }
+  }
+
+  /// RFC 3720 (iSCSI), appendix B.4, and the common check value of "123456789".
+  @Test func knownAnswers() {
+    let vectors: [([UInt8], UInt32)] = [
+      ([UInt8](repeating: 0, count: 32), 0x8A91_36AA),
+      ([UInt8](repeating: 0xFF, count: 32), 0x62A8_AB43),
+      (Array(0..<32), 0x46DD_794E),
+      (Array((0..<32).reversed()), 0x113F_DB5C),
+      (Array("123456789".utf8), 0xE306_9283),
+      ([], 0),
+    ]
+    for (input, expected) in vectors {
+      #expect(crc(input) == expected)
+      #expect(crc(input, portable: true) == expected)
+    }
+  }
+
+  /// The hardware path, the table path and a bit-at-a-time reference agree on every length
+  /// and alignment, and checksumming in pieces equals checksumming at once.
+  @Test func pathsAgree() {
+    var generator = SystemRandomNumberGenerator()
+    let data = (0..<600).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    for start in 0..<9 {
+      for length in stride(from: 0, through: data.count - start, by: 7) {
+        let slice = Array(data[start..<start + length])
+        let reference = bitwise(slice)
+        #expect(crc(slice) == reference)
+        #expect(crc(slice, portable: true) == reference)
+        let split = length / 3
+        let first = slice.withUnsafeBytes { cumk_crc32c(0, $0.baseAddress, split) }
+        let whole = slice.withUnsafeBytes {
+          cumk_crc32c(first, $0.baseAddress.map { $0 + split }, length - split)
+        }
+        #expect(whole == reference)
+      }
+    }
+  }
+
+  private func bitwise(_ bytes: [UInt8]) -> UInt32 {
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in bytes {
+      crc ^= UInt32(byte)
+      for _ in 0..<8 { crc = (crc >> 1) ^ (0x82F6_3B78 & (0 &- (crc & 1))) }
+    }
+    return ~crc
+  }
+}

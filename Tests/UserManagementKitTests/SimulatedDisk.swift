@@ -1,0 +1,390 @@
+import FoundationEssentials
+import UserManagementKit
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A file system in memory that models what survives a crash, records every call, and fails
+/// calls on demand — the test double behind the file store's durability tests.
+///
+/// The model: a file's *data* is what reads return; its *durable* bytes are the data as of its
+/// last `sync`. A directory's *entries* are what lookups see; its *durable entries* are the
+/// entries as of its last `syncDirectory`. A crash keeps only durable entries, and for each
+/// file its durable bytes plus, depending on the ``Tear``, some or none of what was written
+/// after them.
+final class SimulatedDisk: StoreFileSystem, Sendable {
+  /// What happens to bytes written but not synced when the machine crashes.
+  enum Tear: CaseIterable, Sendable {
+    /// They are lost.
+    case drop
+    /// They all reached the disk.
+    case keep
+    /// The first half of them reached the disk.
+    case half
+    /// The file kept its new size, but the second half of the new bytes reads as zeros.
+    case zeroed
+  }
+
+  /// A call the disk refuses.
+  struct Fault: Sendable {
+    /// Fail the call with this number (counting every call from 0).
+    var atCall: Int
+    /// The `errno` to fail with.
+    var code: Int32 = EIO
+    /// Keep failing every later call too.
+    var persistent = false
+    /// For a write: write half of the bytes, report that, and fail the next call instead.
+    var shortWrite = false
+  }
+
+  private struct Node {
+    var data: [UInt8] = []
+    var durable: [UInt8] = []
+    var counter: UInt64 = 0
+  }
+
+  private struct State {
+    var nodes: [Int: Node] = [:]
+    var entries: [String: Int] = [:]
+    var durableEntries: [String: Int] = [:]
+    var directories: Set<String> = []
+    var nextNode = 0
+    var calls = 0
+    var trace: [String] = []
+    var fault: Fault?
+    var failing = false
+    /// Mutating calls left before the simulated crash, if one is planned.
+    var mutationsBeforeCrash: Int?
+    var crashed = false
+    var bytesRead: [String: Int] = [:]
+  }
+
+  private let state = Locked(State())
+
+  init() {}
+
+  // MARK: Test controls
+
+  /// Every mutating call so far, e.g. `write log-0000000000000001 48@200`.
+  var trace: [String] { state.withLock { $0.trace } }
+
+  /// Forgets the trace.
+  func clearTrace() { state.withLock { $0.trace.removeAll() } }
+
+  /// How many calls have been made.
+  var calls: Int { state.withLock { $0.calls } }
+
+  /// Bytes read per file name since the last ``resetReadCounts()``.
+  var bytesRead: [String: Int] { state.withLock { $0.bytesRead } }
+
+  func resetReadCounts() { state.withLock { $0.bytesRead.removeAll() } }
+
+  /// Plans a fault.
+  func inject(_ fault: Fault?) {
+    state.withLock {
+      $0.fault = fault
+      $0.failing = false
+    }
+  }
+
+  /// Crash (every call fails from then on) when `count` more mutating calls have been made.
+  func crash(afterMutations count: Int) {
+    state.withLock { $0.mutationsBeforeCrash = count }
+  }
+
+  /// Whether the planned crash happened.
+  var hasCrashed: Bool { state.withLock { $0.crashed } }
+
+  /// The disk as a new machine would find it after a crash now.
+  func afterCrash(_ tear: Tear) -> SimulatedDisk {
+    let image = state.withLock { state in
+      var result = State()
+      result.directories = state.directories
+      result.nextNode = state.nextNode
+      for (path, id) in state.durableEntries {
+        guard let node = state.nodes[id] else { continue }
+        result.entries[path] = id
+        result.durableEntries[path] = id
+        var data = node.durable
+        if node.data.count > node.durable.count, node.data.starts(with: node.durable) {
+          let extra = node.data[node.durable.count...]
+          switch tear {
+          case .drop: break
+          case .keep: data.append(contentsOf: extra)
+          case .half: data.append(contentsOf: extra.prefix(extra.count / 2))
+          case .zeroed:
+            data.append(contentsOf: extra.prefix(extra.count / 2))
+            data.append(contentsOf: [UInt8](repeating: 0, count: extra.count - extra.count / 2))
+          }
+        } else if tear == .keep {
+          data = node.data
+        }
+        result.nodes[id] = Node(data: data, durable: data)
+      }
+      return result
+    }
+    let disk = SimulatedDisk()
+    disk.state.withLock { $0 = image }
+    return disk
+  }
+
+  /// A copy of the disk as it is (no crash), with no faults planned.
+  func copy() -> SimulatedDisk {
+    let image = state.withLock { state in
+      var copy = state
+      copy.fault = nil
+      copy.failing = false
+      copy.mutationsBeforeCrash = nil
+      copy.crashed = false
+      copy.trace = []
+      return copy
+    }
+    let disk = SimulatedDisk()
+    disk.state.withLock { $0 = image }
+    return disk
+  }
+
+  /// The current contents of a file, by name (without the directory).
+  func contents(of name: String) -> [UInt8]? {
+    state.withLock { state in
+      state.entries.first { $0.key.hasSuffix("/" + name) }.flatMap { state.nodes[$0.value]?.data }
+    }
+  }
+
+  /// Replaces a file's contents (durably), as an operator or a disk error might.
+  func setContents(of name: String, to bytes: [UInt8]) {
+    state.withLock { state in
+      guard let (_, id) = state.entries.first(where: { $0.key.hasSuffix("/" + name) }) else {
+        return
+      }
+      state.nodes[id]?.data = bytes
+      state.nodes[id]?.durable = bytes
+    }
+  }
+
+  /// The names of the files in the store directory.
+  func names() -> [String] {
+    state.withLock { state in
+      state.entries.keys.map { String($0.split(separator: "/").last ?? "") }.sorted()
+    }
+  }
+
+  // MARK: Calls
+
+  /// Counts a call and decides whether it fails; `mutating` calls also count toward a crash.
+  private func enter(_ description: String, mutating: Bool, write: Bool = false)
+    throws(StoreIOError) -> Bool
+  {
+    try state.withLock { state throws(StoreIOError) -> Bool in
+      let call = state.calls
+      state.calls += 1
+      if state.crashed { throw StoreIOError(description, "crashed", EIO) }
+      if mutating, let left = state.mutationsBeforeCrash {
+        if left == 0 {
+          state.crashed = true
+          throw StoreIOError(description, "crashed", EIO)
+        }
+        state.mutationsBeforeCrash = left - 1
+      }
+      if state.failing {
+        if state.fault?.persistent != true { state.failing = false }
+        throw StoreIOError(description, "injected", state.fault?.code ?? EIO)
+      }
+      if let fault = state.fault, fault.atCall == call {
+        if fault.shortWrite && write {
+          state.failing = fault.persistent
+          if !fault.persistent { state.fault = Fault(atCall: call + 1, code: fault.code) }
+          return true
+        }
+        state.failing = fault.persistent
+        throw StoreIOError(description, "injected", fault.code)
+      }
+      if mutating { state.trace.append(description) }
+      return false
+    }
+  }
+
+  private static func name(_ path: String) -> String {
+    String(path.split(separator: "/").last ?? "")
+  }
+
+  private static func parent(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return String(path[..<slash])
+  }
+
+  func createDirectory(_ path: String) throws(StoreIOError) {
+    _ = try enter("mkdir", mutating: false)
+    state.withLock { _ = $0.directories.insert(path) }
+  }
+
+  func contentsOfDirectory(_ path: String) throws(StoreIOError) -> [String] {
+    _ = try enter("list", mutating: false)
+    return state.withLock { state in
+      state.entries.keys.filter { Self.parent($0) == path }.map { Self.name($0) }
+    }
+  }
+
+  func open(_ path: String, create: Bool, truncate: Bool) throws(StoreIOError) -> any StoreFile {
+    let exists = state.withLock { $0.entries[path] != nil }
+    if !exists && !create { throw StoreIOError("open", path, ENOENT) }
+    if !exists || truncate {
+      _ = try enter("create \(Self.name(path))", mutating: true)
+    } else {
+      _ = try enter("open", mutating: false)
+    }
+    let id = state.withLock { state -> Int in
+      if let id = state.entries[path] {
+        if truncate { state.nodes[id]?.data = [] }
+        return id
+      }
+      let id = state.nextNode
+      state.nextNode += 1
+      state.nodes[id] = Node()
+      state.entries[path] = id
+      return id
+    }
+    return SimulatedFile(disk: self, node: id, path: path)
+  }
+
+  func rename(_ source: String, to destination: String) throws(StoreIOError) {
+    _ = try enter("rename \(Self.name(source)) \(Self.name(destination))", mutating: true)
+    try state.withLock { state throws(StoreIOError) in
+      guard let id = state.entries.removeValue(forKey: source) else {
+        throw StoreIOError("rename", source, ENOENT)
+      }
+      state.entries[destination] = id
+    }
+  }
+
+  func remove(_ path: String) throws(StoreIOError) {
+    _ = try enter("remove \(Self.name(path))", mutating: true)
+    state.withLock { _ = $0.entries.removeValue(forKey: path) }
+  }
+
+  func syncDirectory(_ path: String) throws(StoreIOError) {
+    _ = try enter("syncdir", mutating: true)
+    state.withLock { state in
+      state.durableEntries = state.durableEntries.filter { Self.parent($0.key) != path }
+      for (entry, id) in state.entries where Self.parent(entry) == path {
+        state.durableEntries[entry] = id
+      }
+    }
+  }
+
+  func fileExists(_ path: String) -> Bool {
+    state.withLock { $0.entries[path] != nil }
+  }
+
+  // MARK: File calls
+
+  fileprivate func size(_ node: Int) throws(StoreIOError) -> Int {
+    _ = try enter("size", mutating: false)
+    return state.withLock { $0.nodes[node]?.data.count ?? 0 }
+  }
+
+  fileprivate func isLinked(_ node: Int) throws(StoreIOError) -> Bool {
+    _ = try enter("stat", mutating: false)
+    return state.withLock { $0.entries.values.contains(node) }
+  }
+
+  fileprivate func read(
+    _ node: Int, _ path: String, into buffer: UnsafeMutableRawBufferPointer, at offset: Int
+  ) throws(StoreIOError) -> Int {
+    _ = try enter("read", mutating: false)
+    return state.withLock { state in
+      let data = state.nodes[node]?.data ?? []
+      guard offset < data.count else { return 0 }
+      let count = min(buffer.count, data.count - offset)
+      data.withUnsafeBytes { source in
+        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<offset + count]))
+      }
+      state.bytesRead[Self.name(path), default: 0] += count
+      return count
+    }
+  }
+
+  fileprivate func write(
+    _ node: Int, _ path: String, _ bytes: UnsafeRawBufferPointer, at offset: Int
+  ) throws(StoreIOError) -> Int {
+    let short = try enter(
+      "write \(Self.name(path)) \(bytes.count)@\(offset)", mutating: true, write: true)
+    let count = short ? max(1, bytes.count / 2) : bytes.count
+    state.withLock { state in
+      var data = state.nodes[node]?.data ?? []
+      if data.count < offset + count {
+        data.append(contentsOf: [UInt8](repeating: 0, count: offset + count - data.count))
+      }
+      data.withUnsafeMutableBytes { target in
+        UnsafeMutableRawBufferPointer(rebasing: target[offset..<offset + count]).copyMemory(
+          from: UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
+      }
+      state.nodes[node]?.data = data
+    }
+    return count
+  }
+
+  fileprivate func sync(_ node: Int, _ path: String) throws(StoreIOError) {
+    _ = try enter("sync \(Self.name(path))", mutating: true)
+    state.withLock { state in
+      if let data = state.nodes[node]?.data { state.nodes[node]?.durable = data }
+    }
+  }
+
+  fileprivate func truncate(_ node: Int, _ path: String, to size: Int) throws(StoreIOError) {
+    _ = try enter("truncate \(Self.name(path)) \(size)", mutating: true)
+    state.withLock { state in
+      guard var data = state.nodes[node]?.data else { return }
+      if data.count > size {
+        data.removeSubrange(size...)
+      } else {
+        data.append(contentsOf: [UInt8](repeating: 0, count: size - data.count))
+      }
+      state.nodes[node]?.data = data
+    }
+  }
+
+  fileprivate func counterValue(_ node: Int) -> UInt64 {
+    state.withLock { $0.nodes[node]?.counter ?? 0 }
+  }
+
+  fileprivate func setCounter(_ node: Int, _ value: UInt64) {
+    state.withLock { $0.nodes[node]?.counter = value }
+  }
+}
+
+/// An open file of a ``SimulatedDisk``. Locks are no-ops: tests that use the simulated disk
+/// run one store at a time.
+private final class SimulatedFile: StoreFile, SharedCounter, Sendable {
+  let disk: SimulatedDisk
+  let node: Int
+  let path: String
+
+  init(disk: SimulatedDisk, node: Int, path: String) {
+    self.disk = disk
+    self.node = node
+    self.path = path
+  }
+
+  func size() throws(StoreIOError) -> Int { try disk.size(node) }
+  func isLinked() throws(StoreIOError) -> Bool { try disk.isLinked(node) }
+  func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(StoreIOError)
+    -> Int
+  {
+    try disk.read(node, path, into: buffer, at: offset)
+  }
+  func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StoreIOError) -> Int {
+    try disk.write(node, path, bytes, at: offset)
+  }
+  func sync() throws(StoreIOError) { try disk.sync(node, path) }
+  func truncate(to size: Int) throws(StoreIOError) { try disk.truncate(node, path, to: size) }
+  func lock(exclusive: Bool) throws(StoreIOError) {}
+  func unlock() {}
+  func sharedCounter() throws(StoreIOError) -> any SharedCounter { self }
+  func close() {}
+  func load() -> UInt64 { disk.counterValue(node) }
+  func store(_ value: UInt64) { disk.setCounter(node, value) }
+}
