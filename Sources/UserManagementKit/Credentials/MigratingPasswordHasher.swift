@@ -96,6 +96,15 @@ public struct MigratingPasswordHasher: PasswordHasher {
   ///   for unknown or malformed hashes.
   public func needsRehash(_ hash: PasswordHash) throws(UserManagementError) -> Bool {
     if preferred.canVerify(hash) { return try preferred.needsRehash(hash) }
+    // Parse our other formats too, so a malformed or too costly hash is reported here (as
+    // for the preferred format) rather than at the first sign-in.
+    for native in [argon2 as any PasswordHasher, pbkdf2] where native.canVerify(hash) {
+      _ = try native.needsRehash(hash)
+      return true
+    }
+    if acceptsLegacyFormats, try LegacyPasswordHash.parse(hash, limits: limits) != nil {
+      return true
+    }
     guard canVerify(hash) else {
       throw UserManagementError(
         .unsupportedHash, "The stored password hash is in an unknown format.",

@@ -1,0 +1,356 @@
+import FoundationEssentials
+
+/// A user in a portable form, for moving users between directories: what
+/// ``UserDirectory/importUsers(_:by:dryRun:)`` reads and
+/// ``UserDirectory/exportUsers(by:includingPasswordHashes:)`` writes.
+///
+/// Policies are named rather than identified, so a file exported from one directory imports
+/// into another that has policies of the same names. The password hash, when present, is kept
+/// as it is: a host migrating from another system brings its users' existing hashes in any
+/// format the directory's hasher verifies (see the Migrating Password Hashes guide), and the
+/// users sign in with their existing passwords; the hash is upgraded at their first sign-in.
+public struct PortableUser: Hashable, Sendable {
+  /// The username: an e-mail address.
+  public var username: String
+  /// The first name.
+  public var firstName: String
+  /// The last name.
+  public var lastName: String
+  /// Active or inactive.
+  public var status: UserStatus
+  /// Admin or General User.
+  public var role: Role
+  /// The names of a General User's policies (matched case-insensitively); empty for an
+  /// administrator.
+  public var policies: [String]
+  /// Whether direct API access is enabled. (API passwords are never exported or imported:
+  /// issue new ones after a migration.)
+  public var apiAccessEnabled: Bool
+  /// The login password hash, or `nil` for a user without a password, who cannot sign in
+  /// until an administrator sets one.
+  public var passwordHash: PasswordHash?
+
+  /// Describes a user.
+  ///
+  /// - Parameters:
+  ///   - username: The e-mail address.
+  ///   - firstName: The first name.
+  ///   - lastName: The last name.
+  ///   - status: The status (default active).
+  ///   - role: The role (default General User).
+  ///   - policies: The names of a General User's policies.
+  ///   - apiAccessEnabled: Whether direct API access is enabled.
+  ///   - passwordHash: The login password hash, if any.
+  public init(
+    username: String, firstName: String, lastName: String, status: UserStatus = .active,
+    role: Role = .generalUser, policies: [String] = [], apiAccessEnabled: Bool = false,
+    passwordHash: PasswordHash? = nil
+  ) {
+    self.username = username
+    self.firstName = firstName
+    self.lastName = lastName
+    self.status = status
+    self.role = role
+    self.policies = policies
+    self.apiAccessEnabled = apiAccessEnabled
+    self.passwordHash = passwordHash
+  }
+}
+
+/// One refused item of an import.
+public struct UserImportIssue: Hashable, Sendable, CustomStringConvertible {
+  /// The item's position in the imported array, from 0.
+  public let index: Int
+  /// Why it was refused. Never contains the password hash.
+  public let error: UserManagementError
+
+  /// Creates an issue.
+  ///
+  /// - Parameters:
+  ///   - index: The item's position, from 0.
+  ///   - error: Why it was refused.
+  public init(index: Int, error: UserManagementError) {
+    self.index = index
+    self.error = error
+  }
+
+  /// `#<index>: <code>: <message>`.
+  public var description: String { "#\(index): \(error)" }
+}
+
+/// The outcome of ``UserDirectory/importUsers(_:by:dryRun:)``.
+public struct UserImportResult: Sendable {
+  /// The users created, in input order — or, for a dry run, the users that would have been
+  /// created. Empty when there are ``issues``.
+  public let users: [User]
+  /// Every refused item, in input order. When there is any, nothing was imported.
+  public let issues: [UserImportIssue]
+  /// Whether the users were committed: true only for a run that was not a dry run and had
+  /// no issues.
+  public let committed: Bool
+  /// How many items carried a password hash.
+  public let withPasswordHash: Int
+}
+
+extension AuditAction {
+  /// A user was created by an import (see ``UserDirectory/importUsers(_:by:dryRun:)``).
+  public static let userImported = AuditAction(rawValue: "user.imported")
+}
+
+extension UserDirectory {
+  /// The most users one import may carry.
+  public static let maximumImportCount = 1_000_000
+
+  /// Imports users all or nothing: every item is validated, every problem is reported with
+  /// the item's index, and the users are committed together in one change set, each with a
+  /// `user.imported` audit event — or, if anything is wrong, nothing is.
+  ///
+  /// Each item is checked as ``addUser(_:by:)`` checks a new user (username, names, role and
+  /// policies, which are looked up by name), its username must be free in the directory and
+  /// appear only once in the import, and its password hash, if any, must be in a format the
+  /// configured hasher verifies, within its cost limits. Hashes are only *parsed*, never
+  /// verified, so an import costs no key derivation.
+  ///
+  /// Imported users keep their password hash as it is (it is replaced by the configured
+  /// algorithm at their first sign-in when ``Configuration/rehashOnSignIn`` is on) and are not
+  /// asked to change their password. Users imported without a hash have no password: they
+  /// cannot sign in until an administrator sets one with ``setPassword(_:of:by:)``. API
+  /// passwords are not imported.
+  ///
+  /// - Parameters:
+  ///   - users: The users, in order; issues refer to their indices.
+  ///   - principal: Who imports; an active administrator or a system principal, as for
+  ///     ``addUser(_:by:)``.
+  ///   - dryRun: Whether to only validate, committing nothing.
+  /// - Returns: The created users, or the issues that stopped the import.
+  /// - Throws: ``UserManagementError``: ``UserManagementError/Code/notAuthorized``,
+  ///   ``UserManagementError/Code/invalidField`` when there are more than
+  ///   ``maximumImportCount`` items, or a storage error. Problems with individual items are
+  ///   returned in ``UserImportResult/issues``, not thrown.
+  public func importUsers(_ users: [PortableUser], by principal: Principal, dryRun: Bool = false)
+    async throws(UserManagementError) -> UserImportResult
+  {
+    guard users.count <= Self.maximumImportCount else {
+      throw .invalidField(
+        "users", "too_many",
+        "An import may carry at most \(Self.maximumImportCount) users; split the file.")
+    }
+    var attempts = 0
+    while true {
+      attempts += 1
+      let acting = try await acting(principal, requireAdmin: true)
+      let planned = try await planImport(users, by: principal)
+      if !planned.issues.isEmpty || dryRun {
+        return UserImportResult(
+          users: planned.issues.isEmpty ? planned.records.map(\.user) : [],
+          issues: planned.issues, committed: false,
+          withPasswordHash: planned.withPasswordHash)
+      }
+      let changes = ChangeSet(
+        preconditions: acting.preconditions, users: planned.records,
+        auditEvents: planned.events)
+      do {
+        try await read { try await self.store.commit(changes) }
+        return UserImportResult(
+          users: planned.records.map(\.user), issues: [], committed: true,
+          withPasswordHash: planned.withPasswordHash)
+      } catch
+        where [.versionConflict, .usernameTaken, .policyNotFound].contains(error.code)
+        && attempts < configuration.maximumCommitAttempts
+      {
+        // A concurrent commit took a username, removed a policy or changed the actor: validate
+        // again against the new state, which reports the item concerned.
+        await Task.yield()
+        continue
+      }
+    }
+  }
+
+  private struct PlannedImport {
+    var records: [UserRecord] = []
+    var events: [AuditEvent] = []
+    var issues: [UserImportIssue] = []
+    var withPasswordHash = 0
+  }
+
+  private func planImport(_ users: [PortableUser], by principal: Principal)
+    async throws(UserManagementError) -> PlannedImport
+  {
+    var planned = PlannedImport()
+    planned.records.reserveCapacity(users.count)
+    planned.events.reserveCapacity(users.count)
+    var firstIndexOfUsername: [String: Int] = [:]
+    firstIndexOfUsername.reserveCapacity(users.count)
+    var policiesByName: [String: Policy?] = [:]
+    let hasher = configuration.passwordHasher
+    let now = configuration.now()
+
+    for (index, item) in users.enumerated() {
+      do throws(UserManagementError) {
+        let username = try Username(item.username)
+        let firstName = try PersonName.validate(item.firstName, field: "firstName")
+        let lastName = try PersonName.validate(item.lastName, field: "lastName")
+        if let first = firstIndexOfUsername[username.canonical] {
+          throw UserManagementError(
+            .usernameTaken, "The import names \(username) twice (first as item #\(first)).",
+            context: ["field": "username", "index": String(first)])
+        }
+        firstIndexOfUsername[username.canonical] = index
+        if try await read({ try await self.store.profile(usernameKey: username.canonical) })
+          != nil
+        {
+          throw UserManagementError(
+            .usernameTaken, "A user named \(username) already exists.",
+            context: ["field": "username"])
+        }
+        if item.role == .admin && !item.policies.isEmpty {
+          throw UserManagementError(
+            .invalidOperation,
+            "Policies apply to General Users only; administrators may do anything.",
+            context: ["field": "policies"])
+        }
+        var policyIDs = Set<PolicyID>()
+        for name in item.policies {
+          let key = Policy.nameKey(name.trimmingWhitespace())
+          let policy: Policy?
+          if let cached = policiesByName[key] {
+            policy = cached
+          } else {
+            policy = try await read { try await self.store.policy(nameKey: key) }
+            policiesByName[key] = policy
+          }
+          guard let policy else {
+            throw UserManagementError(
+              .policyNotFound, "No policy is named \"\(name)\".",
+              context: ["field": "policies", "name": name])
+          }
+          policyIDs.insert(policy.id)
+        }
+        if let hash = item.passwordHash {
+          try Self.requireImportable(hash, hasher: hasher)
+          planned.withPasswordHash += 1
+        }
+        guard planned.issues.isEmpty else { continue }
+
+        let user = User(
+          id: UserID(rawValue: configuration.makeIdentifier()), username: username,
+          firstName: firstName, lastName: lastName, status: item.status, role: item.role,
+          policies: policyIDs, apiAccessEnabled: item.apiAccessEnabled, hasAPIPassword: false,
+          hasPassword: item.passwordHash != nil, mustChangePassword: false, version: 1,
+          securityStamp: newSecurityStamp(), createdAt: now, updatedAt: now,
+          createdBy: principal)
+        var changes: [FieldChange] = [
+          FieldChange(field: "username", oldValue: nil, newValue: username.rawValue),
+          FieldChange(field: "firstName", oldValue: nil, newValue: firstName),
+          FieldChange(field: "lastName", oldValue: nil, newValue: lastName),
+          FieldChange(field: "status", oldValue: nil, newValue: user.status.rawValue),
+          FieldChange(field: "role", oldValue: nil, newValue: user.role.rawValue),
+          FieldChange(field: "policies", oldValue: nil, newValue: Self.describe(user.policies)),
+          FieldChange(
+            field: "apiAccess", oldValue: nil, newValue: String(user.apiAccessEnabled)),
+        ]
+        if item.passwordHash != nil { changes.append(.secret("password")) }
+        planned.records.append(
+          UserRecord(user: user, passwordHash: item.passwordHash, apiPasswordHash: nil))
+        planned.events.append(
+          event(
+            .userImported, by: principal, on: .user(user.id, username: username.rawValue),
+            changes, at: now))
+      } catch  where error.code != .storageFailure {
+        planned.issues.append(UserImportIssue(index: index, error: error))
+      }
+    }
+    if !planned.issues.isEmpty {
+      planned.records = []
+      planned.events = []
+    }
+    return planned
+  }
+
+  /// Checks that a hash is in a format the hasher verifies and within its cost limits, by
+  /// parsing it (no key derivation).
+  static func requireImportable(_ hash: PasswordHash, hasher: any PasswordHasher)
+    throws(UserManagementError)
+  {
+    guard hash.encoded.utf8.count <= 4096, hasher.canVerify(hash) else {
+      throw UserManagementError(
+        .unsupportedHash, "The password hash is in a format this directory does not verify.",
+        context: ["field": "passwordHash", "algorithm": hash.algorithm])
+    }
+    do {
+      _ = try hasher.needsRehash(hash)
+    } catch {
+      var context = error.context
+      context["field"] = "passwordHash"
+      throw UserManagementError(error.code, error.message, context: context)
+    }
+  }
+
+  /// Exports every user, in username order, in the portable form that
+  /// ``importUsers(_:by:dryRun:)`` reads. An administrator's operation.
+  ///
+  /// Password hashes are included only when asked for: they allow offline guessing, so
+  /// treat such an export like the store itself. API passwords are never exported.
+  ///
+  /// - Parameters:
+  ///   - principal: Who reads; an active administrator or a system principal.
+  ///   - includingPasswordHashes: Whether to include the login password hashes.
+  /// - Returns: The users.
+  /// - Throws: ``UserManagementError/Code/notAuthorized`` or a storage error.
+  public func exportUsers(by principal: Principal, includingPasswordHashes: Bool = false)
+    async throws(UserManagementError) -> [PortableUser]
+  {
+    _ = try await acting(principal, requireAdmin: true)
+    var names: [PolicyID: String] = [:]
+    for policy in try await read({ try await self.store.policies() }) {
+      names[policy.id] = policy.name
+    }
+    var exported: [PortableUser] = []
+    try await forEachUser { (user: User) async throws(UserManagementError) in
+      var hash: PasswordHash?
+      if includingPasswordHashes && user.hasPassword {
+        hash = try await read { try await self.store.user(id: user.id) }?.passwordHash
+      }
+      exported.append(
+        PortableUser(
+          username: user.username.rawValue, firstName: user.firstName, lastName: user.lastName,
+          status: user.status, role: user.role,
+          policies: user.policies.compactMap { names[$0] }.sorted(),
+          apiAccessEnabled: user.apiAccessEnabled, passwordHash: hash))
+    }
+    return exported
+  }
+
+  /// Counts the stored login password hashes by format and parameters, to plan a migration
+  /// (see ``MigratingPasswordHasher/census(of:)``). An administrator's operation.
+  ///
+  /// - Parameter principal: Who reads; an active administrator or a system principal.
+  /// - Returns: The census, judged by the configured hasher when it is a
+  ///   ``MigratingPasswordHasher``, else by a default one.
+  /// - Throws: ``UserManagementError/Code/notAuthorized`` or a storage error.
+  public func passwordHashCensus(by principal: Principal) async throws(UserManagementError)
+    -> PasswordHashCensus
+  {
+    _ = try await acting(principal, requireAdmin: true)
+    var hashes: [PasswordHash?] = []
+    try await forEachUser { (user: User) async throws(UserManagementError) in
+      hashes.append(try await read { try await self.store.user(id: user.id) }?.passwordHash)
+    }
+    let census =
+      (configuration.passwordHasher as? MigratingPasswordHasher) ?? MigratingPasswordHasher()
+    return census.census(of: hashes)
+  }
+
+  /// Walks every user in username order, a page at a time.
+  private func forEachUser(_ body: (User) async throws(UserManagementError) -> Void)
+    async throws(UserManagementError)
+  {
+    var query = UserQuery(limit: UserQuery.maximumLimit)
+    while true {
+      let page = try await read { [query] in try await self.store.users(matching: query) }
+      for user in page.users { try await body(user) }
+      guard let next = page.nextCursor else { return }
+      query.after = next
+    }
+  }
+}
