@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import UserManagementKit
+
+/// Reads secrets from standard input, the only place `umk` takes them from.
+enum StandardInput {
+  /// The most bytes read from standard input for secrets (far above any password policy).
+  static let maximumSecretBytes = 64 * 1024
+
+  /// All of standard input, as bytes.
+  static func readAll(limit: Int) throws(Failure) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let count = buffer.withUnsafeMutableBytes { raw in
+        read(STDIN_FILENO, raw.baseAddress, raw.count)
+      }
+      if count < 0 {
+        if errno == EINTR { continue }
+        throw Failure.usage("Standard input could not be read.")
+      }
+      if count == 0 { break }
+      bytes += buffer[0..<count]
+      if bytes.count > limit {
+        throw Failure.usage("Standard input is longer than \(limit) bytes.")
+      }
+    }
+    for index in buffer.indices { buffer[index] = 0 }
+    return bytes
+  }
+
+  /// The secret on standard input: all of it, minus one trailing `\n` or `\r\n`.
+  static func secret() throws(Failure) -> Secret {
+    var bytes = try readAll(limit: maximumSecretBytes)
+    defer { for index in bytes.indices { bytes[index] = 0 } }
+    return Secret(bytes: strippingOneNewline(bytes[...]))
+  }
+
+  /// Two secrets on standard input, one per line: the first line, and the rest minus one
+  /// trailing newline (for `passwd`: current, then new).
+  static func twoSecrets() throws(Failure) -> (Secret, Secret) {
+    var bytes = try readAll(limit: maximumSecretBytes)
+    defer { for index in bytes.indices { bytes[index] = 0 } }
+    guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
+      throw Failure.usage(
+        "Standard input must hold the current password, a newline, then the new password.")
+    }
+    var first = bytes[..<newline]
+    if first.last == UInt8(ascii: "\r") { first = first.dropLast() }
+    let second = strippingOneNewline(bytes[(newline + 1)...])
+    return (Secret(bytes: first), Secret(bytes: second))
+  }
+
+  private static func strippingOneNewline(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+    var bytes = bytes
+    if bytes.last == UInt8(ascii: "\n") {
+      bytes = bytes.dropLast()
+      if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+    }
+    return bytes
+  }
+}
+
+/// `--password-stdin | --generate-password`, for commands that set a login password.
+struct PasswordSource: ParsableArguments {
+  @Flag(help: "Read the password from standard input (all of it, minus one trailing newline).")
+  var passwordStdin = false
+
+  @Flag(help: "Generate a password; it is printed once.")
+  var generatePassword = false
+
+  /// The chosen source, or `nil` when neither flag was given.
+  func newSecret() throws(Failure) -> NewSecret? {
+    switch (passwordStdin, generatePassword) {
+    case (true, true):
+      throw Failure.usage("Give either --password-stdin or --generate-password, not both.")
+    case (true, false): return .typed(try StandardInput.secret())
+    case (false, true): return .generated
+    case (false, false): return nil
+    }
+  }
+
+  /// The chosen source; one of the flags is required.
+  func required() throws(Failure) -> NewSecret {
+    guard let secret = try newSecret() else {
+      throw Failure.usage("Give --password-stdin or --generate-password.")
+    }
+    return secret
+  }
+}
