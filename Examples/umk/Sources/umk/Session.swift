@@ -32,12 +32,13 @@ struct GlobalOptions: ParsableArguments {
 /// - Returns: The store.
 /// - Throws: ``UserManagementError`` when the store cannot be opened.
 func openStore(at path: String) throws(UserManagementError) -> any DirectoryStore {
-  // Until the file-backed store lands, state lives only as long as the process.
-  InMemoryDirectoryStore()
+  try FileDirectoryStore(directory: path)
 }
 
 /// Closes a store opened by ``openStore(at:)``.
-func closeStore(_ store: any DirectoryStore) {}
+func closeStore(_ store: any DirectoryStore) {
+  (store as? FileDirectoryStore)?.close()
+}
 
 /// An open store and the directory over it, for one command.
 struct Session {
