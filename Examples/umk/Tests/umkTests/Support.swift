@@ -86,8 +86,8 @@ struct UMK {
     let input = try FileHandle(forReadingFrom: inputURL)
     let outputURL = root.appendingPathComponent("stdout-\(UUID().uuidString)")
     let errorURL = root.appendingPathComponent("stderr-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
     let output = try FileHandle(forWritingTo: outputURL)
     let error = try FileHandle(forWritingTo: errorURL)
     defer {
