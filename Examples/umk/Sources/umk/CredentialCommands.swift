@@ -66,7 +66,8 @@ struct APICommands: AsyncParsableCommand {
     }
 
     mutating func run() async throws {
-      let secret: NewSecret = generate ? .generated : .typed(try StandardInput.secret())
+      let secret: NewSecret =
+        generate ? .generated : .typed(try StandardInput.secret(prompt: "API password: "))
       try await Session.with(global) { session in
         let actor = try await session.principal(acting.username)
         let id = try await session.userID(username, by: actor)
@@ -96,7 +97,7 @@ struct APICommands: AsyncParsableCommand {
     }
 
     mutating func run() async throws {
-      let secret = try StandardInput.secret()
+      let secret = try StandardInput.secret(prompt: "API password: ")
       try await Session.with(global) { session in
         let user = try await session.directory.authenticateAPI(
           username: username, apiPassword: secret)

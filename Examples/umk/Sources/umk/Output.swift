@@ -157,11 +157,12 @@ enum Shapes {
     ])
   }
 
-  static func event(_ event: AuditEvent) -> JSON {
+  static func event(_ event: AuditEvent, actorUsername: String?) -> JSON {
     .object([
       ("id", .string(event.id.uuidString.lowercased())),
       ("time", .string(Output.timestamp(event.time))),
       ("actor", .string(event.actor.description)),
+      ("actorUsername", .optional(actorUsername)),
       ("action", .string(event.action.rawValue)),
       ("target", .string(event.target.description)),
       (

@@ -273,15 +273,30 @@ struct Audit: AsyncParsableCommand {
         }
       }
       let events = try await session.directory.auditEvents(query, by: principal)
+      // Actors are recorded by id; show their usernames (the reader is an administrator).
+      var usernames: [UserID: String] = [:]
+      for case .user(let id) in Set(events.map(\.actor)) {
+        usernames[id] = try? await session.store.profile(id: id)?.username.rawValue
+      }
       if global.json {
-        Output.document(.object([("events", .array(events.map(Shapes.event)))]))
+        Output.document(
+          .object([
+            (
+              "events",
+              .array(
+                events.map { event in
+                  Shapes.event(event, actorUsername: event.actor.userID.flatMap { usernames[$0] })
+                })
+            )
+          ]))
         return
       }
       for event in events {
         let changes = event.changes.map(\.description).joined(separator: "; ")
+        let actor = event.actor.userID.flatMap { usernames[$0] }.map { "user:\($0)" }
         Output.line(
-          "\(Output.timestamp(event.time)) \(event.actor) \(event.action) \(event.target)"
-            + (changes.isEmpty ? "" : " — \(changes)"))
+          "\(Output.timestamp(event.time)) \(actor ?? event.actor.description) \(event.action) "
+            + "\(event.target)" + (changes.isEmpty ? "" : " — \(changes)"))
       }
       if events.isEmpty { Output.line("No events match.") }
     }

@@ -29,8 +29,10 @@ enum StandardInput {
     return bytes
   }
 
-  /// The secret on standard input: all of it, minus one trailing `\n` or `\r\n`.
-  static func secret() throws(Failure) -> Secret {
+  /// The secret on standard input: all of it, minus one trailing `\n` or `\r\n`. On a
+  /// terminal, one line typed without echo after a prompt on standard error.
+  static func secret(prompt: String = "Password: ") throws(Failure) -> Secret {
+    if isatty(STDIN_FILENO) == 1 { return try Terminal.readLineWithoutEcho(prompt: prompt) }
     var bytes = try readAll(limit: maximumSecretBytes)
     defer { for index in bytes.indices { bytes[index] = 0 } }
     return Secret(bytes: strippingOneNewline(bytes[...]))
@@ -39,6 +41,12 @@ enum StandardInput {
   /// Two secrets on standard input, one per line: the first line, and the rest minus one
   /// trailing newline (for `passwd`: current, then new).
   static func twoSecrets() throws(Failure) -> (Secret, Secret) {
+    if isatty(STDIN_FILENO) == 1 {
+      return (
+        try Terminal.readLineWithoutEcho(prompt: "Current password: "),
+        try Terminal.readLineWithoutEcho(prompt: "New password: ")
+      )
+    }
     var bytes = try readAll(limit: maximumSecretBytes)
     defer { for index in bytes.indices { bytes[index] = 0 } }
     guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
@@ -86,5 +94,37 @@ struct PasswordSource: ParsableArguments {
       throw Failure.usage("Give --password-stdin or --generate-password.")
     }
     return secret
+  }
+}
+
+/// Reading a secret typed at a terminal, without echoing it.
+enum Terminal {
+  static func readLineWithoutEcho(prompt: String) throws(Failure) -> Secret {
+    var saved = termios()
+    let canSilence = tcgetattr(STDIN_FILENO, &saved) == 0
+    if canSilence {
+      var silent = saved
+      silent.c_lflag &= ~tcflag_t(ECHO)
+      _ = tcsetattr(STDIN_FILENO, TCSANOW, &silent)
+    }
+    defer {
+      if canSilence { _ = tcsetattr(STDIN_FILENO, TCSANOW, &saved) }
+      FileHandle.standardError.write(Data("\n".utf8))
+    }
+    FileHandle.standardError.write(Data(prompt.utf8))
+    var bytes: [UInt8] = []
+    defer { for index in bytes.indices { bytes[index] = 0 } }
+    var byte: UInt8 = 0
+    while true {
+      let count = read(STDIN_FILENO, &byte, 1)
+      if count < 0 && errno == EINTR { continue }
+      if count <= 0 || byte == UInt8(ascii: "\n") { break }
+      bytes.append(byte)
+      if bytes.count > StandardInput.maximumSecretBytes {
+        throw Failure.usage("The secret is longer than \(StandardInput.maximumSecretBytes) bytes.")
+      }
+    }
+    if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+    return Secret(bytes: bytes)
   }
 }

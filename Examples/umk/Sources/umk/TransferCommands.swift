@@ -23,10 +23,11 @@ struct Import: AsyncParsableCommand {
     let started = ContinuousClock.now
     let data = try readInputFile(file)
     let progress = Progress(enabled: !global.json && isatty(STDERR_FILENO) == 1)
-    let parsed = UserLines.parse(data, progress: progress)
-    var problems = parsed.problems
+    defer { progress.finish() }
     try await Session.with(global) { session in
       let actor = try await session.principal(acting.username)
+      let parsed = UserLines.parse(data, progress: progress)
+      var problems = parsed.problems
       progress.status(
         "Validating\(dryRun || !problems.isEmpty ? "" : " and committing") "
           + "\(parsed.users.count) users…")

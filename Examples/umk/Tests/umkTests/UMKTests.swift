@@ -212,6 +212,22 @@ struct UMKTests {
     #expect(fromEnvironment.status == 74 && fromEnvironment.stderr.contains("plain-file"))
   }
 
+  @Test func aCorruptStoreExits74AndNamesTheFile() throws {
+    try UMK.withStore { umk in
+      let files = try FileManager.default.contentsOfDirectory(atPath: umk.store)
+      let snapshot = try #require(files.first { $0.hasPrefix("snapshot-") })
+      let path = umk.store + "/" + snapshot
+      var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+      bytes[bytes.count / 2] ^= 0xFF
+      try Data(bytes).write(to: URL(fileURLWithPath: path))
+      let run = try umk("user", "list", "--json", "--as", "ada@example.com")
+      #expect(run.status == 74, "\(run)")
+      let error = try run.jsonError()
+      #expect(error["code"] as? String == "corrupt_store")
+      #expect((error["context"] as? [String: Any])?["file"] as? String == snapshot)
+    }
+  }
+
   // MARK: Credentials
 
   @Test func signInPasswordChangeAndAPIAccess() throws {
@@ -345,7 +361,8 @@ struct UMKTests {
       #expect(events.first?["action"] as? String == "user.created")
       #expect(
         Set(events.first?.keys.map { $0 } ?? [])
-          == ["id", "time", "actor", "action", "target", "changes"])
+          == ["id", "time", "actor", "actorUsername", "action", "target", "changes"])
+      #expect(events.first?["actorUsername"] as? String == "ada@example.com")
       let byActor = try umk(
         "audit", "--actor", "system:bootstrap", "--since", "2000-01-01T00:00:00Z", "--json",
         "--as", "ada@example.com")
@@ -517,5 +534,15 @@ struct UMKTests {
     ] {
       #expect(demo.stdout.contains(refusal), "\(refusal)")
     }
+    let json = try umk.run(["demo", "--json"], store: nil)
+    #expect(json.status == 0, "\(json)")
+    let document = try json.json()
+    #expect(document["complete"] as? Bool == true)
+    #expect((document["refusals"] as? Int ?? 0) >= 10)
+    // With --store, the store is kept; a second demo on it is refused (already bootstrapped).
+    let kept = umk.root.appendingPathComponent("demo-store").path
+    #expect(try umk.run(["demo"], store: kept).status == 0)
+    #expect(try umk("user", "list", "--as", "ada@example.com", store: kept).status == 0)
+    #expect(try umk.run(["demo"], store: kept).status == 1)
   }
 }
