@@ -235,6 +235,37 @@ struct ImportTests {
     #expect(try await h.directory.countUsers(by: h.asAdmin) == 1001)
   }
 
+  @Test func anImportSurvivesReopeningAFileStore() async throws {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(directory: temporary.store)
+    let first = UserDirectory(store: store, configuration: .init(passwordHasher: Self.hasher))
+    let admin = try await first.bootstrap(
+      NewUser(username: "admin@example.com", firstName: "A", lastName: "A", password: .generated)
+    ).user
+    let asAdmin = Principal.user(admin.id)
+    let hash = try vector("django-pbkdf2_sha256").hash
+    let items = (0..<500).map { index in
+      PortableUser(
+        username: "user\(index)@example.com", firstName: "User", lastName: "\(index)",
+        passwordHash: index.isMultiple(of: 2) ? hash : nil)
+    }
+    #expect(try await first.importUsers(items, by: asAdmin).committed)
+    store.close()
+
+    let reopened = try FileDirectoryStore(directory: temporary.store)
+    defer { reopened.close() }
+    let directory = UserDirectory(
+      store: reopened, configuration: .init(passwordHasher: Self.hasher))
+    #expect(try await directory.countUsers(by: asAdmin) == 501)
+    let events = try await directory.auditEvents(
+      AuditQuery(limit: 1000, newestFirst: false), by: asAdmin)
+    #expect(events.filter { $0.action == .userImported }.count == 500)
+    let exported = try await directory.exportUsers(by: asAdmin, includingPasswordHashes: true)
+    #expect(exported.filter { $0.passwordHash == hash }.count == 250)
+    _ = try await directory.authenticate(
+      username: "user0@example.com", password: Secret(try vector("django-pbkdf2_sha256").password))
+  }
+
   @Test func malformedNativeHashesAreRefusedByTheCensusRules() throws {
     // The migrating hasher now parses its other native formats when asked whether they need
     // a rehash, so that a malformed one is caught before anyone signs in.
