@@ -250,6 +250,12 @@ struct Audit: AsyncParsableCommand {
   var limit = 100
   @OptionGroup var acting: ActingUser
 
+  func validate() throws {
+    guard (0...10_000).contains(limit) else {
+      throw ValidationError("--limit must be between 0 and 10000.")
+    }
+  }
+
   mutating func run() async throws {
     var sinceDate: Date?
     if let since {

@@ -167,6 +167,12 @@ struct UserCommands: AsyncParsableCommand {
     var after: String?
     @OptionGroup var acting: ActingUser
 
+    func validate() throws {
+      guard (1...UserQuery.maximumLimit).contains(limit) else {
+        throw ValidationError("--limit must be between 1 and \(UserQuery.maximumLimit).")
+      }
+    }
+
     mutating func run() async throws {
       try await Session.with(global) { session in
         let actor = try await session.principal(acting.username)

@@ -179,6 +179,8 @@ struct UMKTests {
         ] + ada,
         ["user", "list", "--status", "sleeping"] + ada,
         ["user", "list", "--after", "not-a-cursor"] + ada,
+        ["user", "list", "--limit", "0"] + ada,
+        ["audit", "--limit", "20000"] + ada,
         ["audit", "--since", "yesterday"] + ada,
         ["login", "ada@example.com"],
         ["api", "password", "ada@example.com"] + ada,
