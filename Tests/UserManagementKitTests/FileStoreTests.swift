@@ -49,6 +49,39 @@ struct FileStoreTests {
     #expect(try await StoreFingerprint(compacted) == expected)
   }
 
+  /// Large snapshots load on two threads; the result must be the same.
+  @Test func aLargeStoreSurvivesReopening() async throws {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(directory: temporary.store)
+    let workload = StoreWorkload(users: 2)
+    try await store.commit(workload.steps[0])
+    let template = workload.steps[2].users[0]
+    for batch in 0..<5 {
+      let users = (0..<5_000).map { index in
+        let number = batch * 5_000 + index
+        let username = (try? Username("bulk\(number)@example.com")) ?? template.user.username
+        var user = User(
+          id: UserID(rawValue: UUID()), username: username, firstName: "Bulk",
+          lastName: "\(number)",
+          status: number % 7 == 0 ? .inactive : .active,
+          role: number % 1_000 == 0 ? .admin : .generalUser,
+          policies: [], apiAccessEnabled: false, hasAPIPassword: false, hasPassword: true,
+          mustChangePassword: false, version: 1, securityStamp: template.user.securityStamp,
+          createdAt: template.user.createdAt, updatedAt: template.user.updatedAt,
+          createdBy: .system("bulk"))
+        user.firstName = "Bulk \(batch)"
+        return UserRecord(user: user, passwordHash: template.passwordHash, apiPasswordHash: nil)
+      }
+      try await store.commit(ChangeSet(users: users))
+    }
+    try await store.compact()
+    let expected = try await StoreFingerprint(store)
+    #expect(expected.users.count == 25_001)
+    let reopened = try FileDirectoryStore(directory: temporary.store)
+    #expect(try await StoreFingerprint(reopened) == expected)
+    #expect(try await reopened.countUsers(matching: UserFilter(status: .inactive)) == 3_572)
+  }
+
   @Test func aDirectoryThatCannotBeCreatedIsATypedError() throws {
     let temporary = try TemporaryDirectory()
     let error = #expect(throws: UserManagementError.self) {

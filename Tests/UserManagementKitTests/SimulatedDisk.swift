@@ -384,7 +384,32 @@ private final class SimulatedFile: StoreFile, SharedCounter, Sendable {
   func lock(exclusive: Bool) throws(StoreIOError) {}
   func unlock() {}
   func sharedCounter() throws(StoreIOError) -> any SharedCounter { self }
+  func mapContents() throws(StoreIOError) -> any MappedContents {
+    let size = try disk.size(node)
+    var bytes = [UInt8](repeating: 0, count: size)
+    let read = try bytes.withUnsafeMutableBytes { buffer in
+      Result { () throws(StoreIOError) in try disk.read(node, path, into: buffer, at: 0) }
+    }.get()
+    return CopiedContents(Array(bytes.prefix(read)))
+  }
   func close() {}
   func load() -> UInt64 { disk.counterValue(node) }
   func store(_ value: UInt64) { disk.setCounter(node, value) }
+}
+
+/// File contents copied out of a ``SimulatedDisk``.
+private final class CopiedContents: MappedContents {
+  private let storage: UnsafeMutableRawBufferPointer
+
+  init(_ bytes: [UInt8]) {
+    storage = .allocate(byteCount: max(1, bytes.count), alignment: 16)
+    storage.copyBytes(from: bytes)
+    count = bytes.count
+  }
+
+  private let count: Int
+
+  deinit { storage.deallocate() }
+
+  var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[0..<count]) }
 }

@@ -44,6 +44,13 @@ public struct Username: Hashable, Sendable, Codable, CustomStringConvertible {
     self.canonical = Self.canonicalize(rawValue)
   }
 
+  /// A username read back from storage the library wrote (and checksummed) after validating
+  /// it: validation is not repeated.
+  init(stored rawValue: String) {
+    self.rawValue = rawValue
+    self.canonical = Self.canonicalize(rawValue)
+  }
+
   /// The address as entered.
   public var description: String { rawValue }
 

@@ -70,8 +70,17 @@ package protocol StoreFile: AnyObject, Sendable {
   /// A 64-bit counter shared by every process that maps this file (the first 8 bytes,
   /// `mmap` with `MAP_SHARED`).
   func sharedCounter() throws(StoreIOError) -> any SharedCounter
+  /// The whole file, mapped read-only (`mmap`); only for files no one changes any more
+  /// (snapshots and sealed audit segments: a file truncated under a mapping faults).
+  func mapContents() throws(StoreIOError) -> any MappedContents
   /// Closes the file (idempotent).
   func close()
+}
+
+/// The contents of a file mapped into memory, unmapped when released.
+package protocol MappedContents: AnyObject {
+  /// The bytes.
+  var bytes: UnsafeRawBufferPointer { get }
 }
 
 /// A counter in memory shared between processes.
@@ -269,6 +278,19 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
     return MappedCounter(address: address, length: length)
   }
 
+  func mapContents() throws(StoreIOError) -> any MappedContents {
+    let length = try size()
+    guard length > 0 else { return MappedFile(address: nil, length: 0) }
+    guard let address = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0),
+      address != MAP_FAILED
+    else { throw StoreIOError("mmap", path, errno) }
+    #if canImport(Glibc)
+      // The whole file is read once, front to back.
+      _ = madvise(address, length, MADV_SEQUENTIAL | MADV_WILLNEED)
+    #endif
+    return MappedFile(address: address, length: length)
+  }
+
   func close() {
     if descriptor >= 0 {
       _ = systemClose(descriptor)
@@ -300,4 +322,21 @@ private final class MappedCounter: SharedCounter, @unchecked Sendable {
   func store(_ value: UInt64) {
     cumk_shared_store(address.assumingMemoryBound(to: UInt64.self), value)
   }
+}
+
+/// A read-only mapping of a whole file.
+private final class MappedFile: MappedContents {
+  private let address: UnsafeMutableRawPointer?
+  private let length: Int
+
+  init(address: UnsafeMutableRawPointer?, length: Int) {
+    self.address = address
+    self.length = length
+  }
+
+  deinit {
+    if let address { munmap(address, length) }
+  }
+
+  var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: address, count: length) }
 }

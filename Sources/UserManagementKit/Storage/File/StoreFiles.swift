@@ -1,3 +1,4 @@
+import Dispatch
 import FoundationEssentials
 
 #if canImport(Glibc)
@@ -94,14 +95,16 @@ struct StoreFiles {
     DirectoryState, Manifest, bytes: Int
   ) {
     let name = StoreFormat.snapshotName(generation)
-    let bytes = try readWholeFile(name)
-    return try bytes.withBytes { raw throws(UserManagementError) in
+    let mapped = try mapWholeFile(name)
+    return try withExtendedLifetime(mapped) { () throws(UserManagementError) in
+      let raw = mapped.bytes
       try StoreFormat.checkHeader(raw, kind: .snapshot, file: name)
       var state = DirectoryState()
       var manifest: Manifest?
       var ended = false
       var counts = (users: 0, policies: 0, throttles: 0)
       var expectedUsers = 0
+      var userFrames: [UserFrame] = []
       _ = try StoreFormat.scanFrames(
         raw, from: StoreFormat.fileHeaderSize, file: name, allowTornTail: false
       ) { payload, offset throws(UserManagementError) in
@@ -126,21 +129,16 @@ struct StoreFiles {
           guard let users = reader.varint(), users <= UInt64(raw.count), reader.isAtEnd
           else { throw bad }
           expectedUsers = Int(users)
-          state.byID.reserveCapacity(expectedUsers)
-          state.byUsername.reserveCapacity(expectedUsers)
           manifest = Manifest(
             generation: generation, sequence: sequence, auditSegments: segments,
             nextAuditSegment: next)
         case .users:
           guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad }
-          for _ in 0..<count {
-            guard let record = UserRecord(decoding: &reader), state.byID[record.id] == nil,
-              state.byUsername[HashedKey(record.usernameKey)] == nil
-            else { throw bad }
-            state.load(record)
-          }
+          // Decoded below, several frames at a time.
+          let start = offset + 8
+          userFrames.append(
+            UserFrame(offset: offset, payload: start..<start + payload.count, count: Int(count)))
           counts.users += Int(count)
-          guard reader.isAtEnd else { throw bad }
         case .policies:
           guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad }
           for _ in 0..<count {
@@ -171,6 +169,12 @@ struct StoreFiles {
       guard ended, let manifest, manifest.generation == generation else {
         throw .corruptStore(file: name, offset: raw.count, "the snapshot is incomplete")
       }
+      let entries = try Self.decodeUsers(raw, userFrames, file: name)
+      if let offset = state.loadSorted(entries, spareCapacity: expectedUsers / 4 + 64) {
+        throw .corruptStore(
+          file: name, offset: userFrames[offset].offset,
+          "users are out of order or appear twice")
+      }
       // The users' policies must exist: the snapshot was written from a valid state.
       for (id, _) in state.policyHolders where state.policies[id] == nil {
         throw .corruptStore(
@@ -178,6 +182,59 @@ struct StoreFiles {
       }
       return (state, manifest, raw.count)
     }
+  }
+
+  /// A frame of users in a snapshot: where it is, and how many users it holds.
+  struct UserFrame {
+    var offset: Int
+    var payload: Range<Int>
+    var count: Int
+  }
+
+  /// Decodes the users of `frames`, on up to two threads for a large snapshot.
+  ///
+  /// - Returns: For each frame, its users in order.
+  static func decodeUsers(_ raw: UnsafeRawBufferPointer, _ frames: [UserFrame], file: String)
+    throws(UserManagementError) -> [[DirectoryEntry]]
+  {
+    let total = frames.reduce(0) { $0 + $1.count }
+    let workers = total >= 20_000 ? min(2, Platform.activeProcessorCount) : 1
+    let results = Locked([[DirectoryEntry]?](repeating: nil, count: frames.count))
+    let failure = Locked<Int?>(nil)
+    // The mapping outlives this call; workers read disjoint frames of it.
+    let base = UInt(bitPattern: raw.baseAddress)
+    let length = raw.count
+    let decode: @Sendable (Int) -> Void = { worker in
+      let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: base), count: length)
+      var index = worker
+      while index < frames.count {
+        let frame = frames[index]
+        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[frame.payload]))
+        _ = reader.byte()
+        _ = reader.varint()
+        var entries: [DirectoryEntry] = []
+        entries.reserveCapacity(frame.count)
+        for _ in 0..<frame.count {
+          guard let record = UserRecord(decoding: &reader) else { break }
+          entries.append(DirectoryEntry(record))
+        }
+        if entries.count != frame.count || !reader.isAtEnd {
+          failure.withLock { $0 = min($0 ?? index, index) }
+          return
+        }
+        results.withLock { $0[index] = entries }
+        index += workers
+      }
+    }
+    if workers == 1 {
+      decode(0)
+    } else {
+      DispatchQueue.concurrentPerform(iterations: workers, execute: decode)
+    }
+    if let bad = failure.withLock({ $0 }) {
+      throw .corruptStore(file: file, offset: frames[bad].offset, "a record does not decode")
+    }
+    return results.withLock { $0.map { $0 ?? [] } }
   }
 
   // MARK: Audit segments
@@ -213,8 +270,9 @@ struct StoreFiles {
     throws(UserManagementError)
   {
     let name = StoreFormat.auditName(number)
-    let bytes = try readWholeFile(name)
-    try bytes.withBytes { raw throws(UserManagementError) in
+    let mapped = try mapWholeFile(name)
+    try withExtendedLifetime(mapped) { () throws(UserManagementError) in
+      let raw = mapped.bytes
       try StoreFormat.checkHeader(raw, kind: .auditSegment, file: name)
       var sawHeader = false
       var ended = false
@@ -272,6 +330,17 @@ struct StoreFiles {
       let file = try fileSystem.open(path(name), create: false, truncate: false)
       defer { file.close() }
       return try readAll(file)
+    } catch {
+      throw .storage(error)
+    }
+  }
+
+  /// Maps a file that never changes once written (a snapshot or a sealed audit segment).
+  func mapWholeFile(_ name: String) throws(UserManagementError) -> any MappedContents {
+    do {
+      let file = try fileSystem.open(path(name), create: false, truncate: false)
+      defer { file.close() }
+      return try file.mapContents()
     } catch {
       throw .storage(error)
     }

@@ -43,8 +43,8 @@ extension UserRecord {
   }
 
   init?(decoding reader: inout ByteReader) {
-    guard let id = reader.uuid(), let rawUsername = reader.string(),
-      let username = try? Username(rawUsername), let firstName = reader.string(),
+    guard let id = reader.uuid(), let rawUsername = reader.string(), !rawUsername.isEmpty,
+      let firstName = reader.string(),
       let lastName = reader.string(), let flags = reader.byte(), flags & ~Flag.all == 0,
       let policyCount = reader.varint(), policyCount <= 100_000
     else { return nil }
@@ -68,7 +68,8 @@ extension UserRecord {
       apiPasswordHash = PasswordHash(encoded: encoded)
     }
     let user = User(
-      id: UserID(rawValue: id), username: username, firstName: firstName, lastName: lastName,
+      id: UserID(rawValue: id), username: Username(stored: rawUsername), firstName: firstName,
+      lastName: lastName,
       status: flags & Flag.active != 0 ? .active : .inactive,
       role: flags & Flag.admin != 0 ? .admin : .generalUser, policies: policies,
       apiAccessEnabled: flags & Flag.apiAccess != 0, hasAPIPassword: apiPasswordHash != nil,

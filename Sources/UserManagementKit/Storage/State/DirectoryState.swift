@@ -1,3 +1,4 @@
+import Dispatch
 import FoundationEssentials
 
 /// One stored user. Immutable: an update stores a new entry, so readers only retain it.
@@ -6,9 +7,9 @@ final class DirectoryEntry: Sendable {
   /// The canonical username (shares storage with the username when it is already lowercase).
   let key: String
 
-  init(_ record: UserRecord) {
-    self.record = record
+  init(_ record: consuming UserRecord) {
     self.key = record.usernameKey
+    self.record = record
   }
 }
 
@@ -29,6 +30,14 @@ struct HashedKey: Hashable {
 
   func hash(into hasher: inout Hasher) {
     hasher.combine(hash)
+  }
+
+  /// The stored hash, mixed with the table's seed, without running a `Hasher` over it again:
+  /// `hash` already is a seeded SipHash of the string, so it resists collisions chosen by
+  /// whoever picks usernames, and at a million users the second hashing on every insert,
+  /// lookup and resize is a measurable share of opening a file store.
+  func _rawHashValue(seed: Int) -> Int {
+    hash ^ seed
   }
 }
 
@@ -390,9 +399,10 @@ struct DirectoryState {
   // MARK: Loading
 
   /// Stores a user read from disk, without checks: the files hold only committed states.
-  mutating func load(_ record: UserRecord) {
+  mutating func load(_ record: consuming UserRecord) {
+    let id = record.id
     let entry = DirectoryEntry(record)
-    if let previous = byID.updateValue(entry, forKey: record.id) {
+    if let previous = byID.updateValue(entry, forKey: id) {
       if previous.record.user.isActiveAdmin { activeAdministrators -= 1 }
       for id in previous.record.user.policies { policyHolders[id, default: 0] -= 1 }
       ordered.replace(entry)
@@ -400,8 +410,78 @@ struct DirectoryState {
       ordered.insert(entry)
     }
     byUsername[HashedKey(entry.key)] = entry
-    if record.user.isActiveAdmin { activeAdministrators += 1 }
-    for id in record.user.policies { policyHolders[id, default: 0] += 1 }
+    if entry.record.user.isActiveAdmin { activeAdministrators += 1 }
+    if !entry.record.user.policies.isEmpty {
+      for id in entry.record.user.policies { policyHolders[id, default: 0] += 1 }
+    }
+  }
+
+  /// Loads the users of a snapshot, given frame by frame in strictly ascending username order,
+  /// into a state that has none yet; builds the id index on one thread while another builds
+  /// the username indexes.
+  ///
+  /// - Returns: `nil`, or the index of the first frame whose users are out of order or repeat
+  ///   an id or username (the snapshot is then damaged, and the state must be discarded).
+  mutating func loadSorted(_ frames: [[DirectoryEntry]], spareCapacity: Int) -> Int? {
+    let total = frames.reduce(0) { $0 + $1.count }
+    let capacity = total + spareCapacity
+    let ids = Locked<(index: [UserID: DirectoryEntry], bad: Int?)>(([:], nil))
+    let names = Locked<(index: [HashedKey: DirectoryEntry], ordered: OrderedEntries, bad: Int?)>(
+      ([:], OrderedEntries(), nil))
+    let build: @Sendable (Int) -> Void = { part in
+      if part == 0 {
+        var index = [UserID: DirectoryEntry](minimumCapacity: capacity)
+        var bad: Int?
+        outer: for (number, frame) in frames.enumerated() {
+          for entry in frame where index.updateValue(entry, forKey: entry.record.id) != nil {
+            bad = number
+            break outer
+          }
+        }
+        let built = index
+        let failure = bad
+        ids.withLock { $0 = (built, failure) }
+      } else {
+        var index = [HashedKey: DirectoryEntry](minimumCapacity: capacity)
+        var ordered = OrderedEntries()
+        var bad: Int?
+        var previous: DirectoryEntry?
+        outer: for (number, frame) in frames.enumerated() {
+          for entry in frame {
+            if let previous, !(previous.key < entry.key) {
+              bad = number
+              break outer
+            }
+            index[HashedKey(entry.key)] = entry
+            ordered.insert(entry)
+            previous = entry
+          }
+        }
+        let built = (index, ordered, bad)
+        names.withLock { $0 = built }
+      }
+    }
+    if total >= 20_000 && Platform.activeProcessorCount > 1 {
+      DispatchQueue.concurrentPerform(iterations: 2, execute: build)
+    } else {
+      build(0)
+      build(1)
+    }
+    let (byID, badID) = ids.withLock { ($0.index, $0.bad) }
+    let (byUsername, ordered, badName) = names.withLock { ($0.index, $0.ordered, $0.bad) }
+    if let bad = [badID, badName].compactMap({ $0 }).min() { return bad }
+    self.byID = byID
+    self.byUsername = byUsername
+    self.ordered = ordered
+    for frame in frames {
+      for entry in frame {
+        if entry.record.user.isActiveAdmin { activeAdministrators += 1 }
+        if !entry.record.user.policies.isEmpty {
+          for id in entry.record.user.policies { policyHolders[id, default: 0] += 1 }
+        }
+      }
+    }
+    return nil
   }
 
   /// Stores a policy read from disk, or removes one (`nil` for a deleted `id`).

@@ -64,8 +64,16 @@ struct OrderedEntries {
     }
     let chunk: Int
     let index: Int
-    if let last = chunks[lastChunk].last, last.entry.key < entry.key {
-      // Appending in key order, as bulk imports often do: no search.
+    if let last = chunks[lastChunk].last,
+      last.prefix != element.prefix ? last.prefix < element.prefix : last.entry.key < entry.key
+    {
+      // Appending in key order, as bulk imports and loading a snapshot do: no search, and a
+      // full last chunk is followed by a new one instead of being split in half.
+      if chunks[lastChunk].count >= Self.maximumChunk {
+        chunks.append([element])
+        firstKeys.append((element.prefix, entry.key))
+        return
+      }
       chunk = lastChunk
       index = chunks[lastChunk].count
     } else {
