@@ -17,7 +17,7 @@ extension AuditEvent {
     .userBootstrapped, .userCreated, .userUpdated, .userActivated, .userDeactivated,
     .roleChanged, .policiesChanged, .passwordReset, .passwordChanged, .passwordRehashed,
     .apiAccessEnabled, .apiAccessDisabled, .apiPasswordSet, .loginThrottleReset,
-    .policyCreated, .policyUpdated, .policyDeleted,
+    .policyCreated, .policyUpdated, .policyDeleted, .userImported,
   ]
   private static let otherCode: UInt8 = 0xFF
 
