@@ -36,8 +36,16 @@ let package = Package(
     .testTarget(name: "UMKCryptoTests", dependencies: ["UMKCrypto"]),
     .testTarget(
       name: "UserManagementKitTests",
-      dependencies: ["UserManagementKit", "UserManagementKitTesting", "UMKCrypto", "CUMKSystem"]
+      dependencies: [
+        "UserManagementKit", "UserManagementKitTesting", "UMKCrypto", "CUMKSystem",
+        "UMKStoreTorture",
+      ]
     ),
+    // A child process the store's crash and multi-process tests start, kill and read. A
+    // dependency of the tests only so that building the tests builds it.
+    .executableTarget(
+      name: "UMKStoreTorture", dependencies: ["UserManagementKit", "UserManagementKitTesting"],
+      path: "Tests/StoreTorture"),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,548 @@
+// A child process for the store's multi-process and crash tests (CrashLoopTests,
+// MultiProcessTests). It is not part of the library: the tests run it, kill it and read what
+// it printed.
+//
+//   UMKStoreTorture commit-loop DIR SEED
+//       Commits change sets straight to a FileDirectoryStore in DIR from several tasks, until
+//       killed. Before each commit it prints `try <n> <what>`, after it `ack <n>` (the commit
+//       returned) or `nak <n> <code>` (the store refused it). Lines are written with write(2),
+//       so a line printed is in the output file even if the process is killed right after.
+//   UMKStoreTorture race-deactivate DIR ACTOR TARGET
+//   UMKStoreTorture race-add DIR ACTOR USERNAME
+//   UMKStoreTorture race-delete-policy DIR ACTOR POLICY
+//   UMKStoreTorture race-assign-policy DIR ACTOR USER POLICY
+//       Open the store, print `ready`, wait for one byte on standard input, run one operation
+//       through UserDirectory and print `ok` or `refused <code>`.
+//   UMKStoreTorture add-loop DIR ACTOR PREFIX COUNT SHARED
+//       Like the races, then COUNT times: add user PREFIX-i@example.com (`add ok|refused`)
+//       and rename user SHARED (`rename ok|refused`); finally `done`.
+//   UMKStoreTorture watch DIR
+//       Opens the store once, prints `ready`, then for each username read from standard input
+//       looks it up once and prints `found <name>` or `missing <name>`.
+//
+// Every mode prints `fatal <message>` and exits with status 2 on an unexpected error.
+
+import FoundationEssentials
+import Synchronization
+import UserManagementKit
+import UserManagementKitTesting
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+// MARK: - Output and input
+
+/// Writes one line to standard output with write(2): no buffering in this process. A lock
+/// keeps lines written by several tasks from interleaving.
+func emit(_ line: String) {
+  let bytes = Array((line + "\n").utf8)
+  Shared.lock.withLock { _ in
+    var offset = 0
+    while offset < bytes.count {
+      let written = bytes.withUnsafeBytes { raw -> Int in
+        guard let base = raw.baseAddress else { return -1 }
+        return write(1, base + offset, raw.count - offset)
+      }
+      if written < 0 {
+        if errno == EINTR { continue }
+        exit(3)
+      }
+      offset += written
+    }
+  }
+}
+
+/// State shared by every task of the process.
+enum Shared {
+  static let lock = Mutex(())
+  /// The password every user made by these modes gets.
+  static let password = Secret("a perfectly fine passphrase")
+}
+
+/// Prints `fatal <message>` and exits.
+func fail(_ message: String) -> Never {
+  emit("fatal \(message)")
+  exit(2)
+}
+
+/// Reads one line from standard input, or `nil` at its end.
+func readInputLine() -> String? {
+  var bytes: [UInt8] = []
+  var byte: UInt8 = 0
+  while true {
+    let count = read(0, &byte, 1)
+    if count < 0 && errno == EINTR { continue }
+    if count <= 0 { return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self) }
+    if byte == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
+    bytes.append(byte)
+  }
+}
+
+/// Blocks until the parent sends the start signal (one byte, or closes standard input).
+func waitForStart() {
+  var byte: UInt8 = 0
+  while read(0, &byte, 1) < 0 && errno == EINTR {}
+}
+
+/// The error code of an error thrown by the library, or a description of another error.
+func code(of error: any Error) -> String {
+  (error as? UserManagementError)?.code.rawValue ?? "foreign:\(type(of: error))"
+}
+
+// MARK: - Modes
+
+/// The command line and the modes it selects.
+struct Command {
+  let mode: String
+  let directory: String
+  let arguments: [String]
+
+  init(_ arguments: [String]) {
+    guard arguments.count >= 2 else { fail("usage: UMKStoreTorture MODE DIR [ARGUMENTS...]") }
+    mode = arguments[0]
+    directory = arguments[1]
+    self.arguments = arguments
+  }
+
+  func argument(_ index: Int) -> String {
+    guard index < arguments.count else { fail("missing argument \(index) for \(mode)") }
+    return arguments[index]
+  }
+
+  func uuid(_ index: Int) -> UUID {
+    guard let uuid = UUID(uuidString: argument(index)) else {
+      fail("not a UUID: \(argument(index))")
+    }
+    return uuid
+  }
+
+  func user(_ index: Int) -> UserID { UserID(rawValue: uuid(index)) }
+  func policy(_ index: Int) -> PolicyID { PolicyID(rawValue: uuid(index)) }
+
+  /// A directory over the store with a cheap hasher.
+  func openDirectory() -> (FileDirectoryStore, UserDirectory) {
+    let store: FileDirectoryStore
+    do {
+      store = try FileDirectoryStore(directory: directory)
+    } catch {
+      fail("open: \(error)")
+    }
+    let userDirectory = UserDirectory(
+      store: store,
+      configuration: .init(
+        passwordHasher: InsecureFastPasswordHasher(), requirePasswordChangeAfterAdminReset: false))
+    return (store, userDirectory)
+  }
+
+  /// Opens the directory, prints `ready` and waits for the start signal.
+  func openAndWait() -> UserDirectory {
+    let (_, userDirectory) = openDirectory()
+    emit("ready")
+    waitForStart()
+    return userDirectory
+  }
+
+  /// Runs one directory operation and prints its outcome.
+  func report(_ prefix: String = "", _ body: () async throws(UserManagementError) -> Void) async {
+    do {
+      try await body()
+      emit(prefix + "ok")
+    } catch {
+      emit(prefix + "refused \(error.code.rawValue)")
+    }
+  }
+
+  func newUser(_ username: String) -> NewUser {
+    NewUser(
+      username: username, firstName: "Child", lastName: "Process", password: .typed(Shared.password)
+    )
+  }
+
+  func run() async {
+    switch mode {
+    case "commit-loop":
+      guard let seed = UInt64(argument(2)) else { fail("not a seed: \(argument(2))") }
+      await CommitLoop(directory: directory, seed: seed).run()
+
+    case "race-deactivate":
+      let (actor, target) = (user(2), user(3))
+      let userDirectory = openAndWait()
+      await report { () throws(UserManagementError) in
+        try await userDirectory.setStatus(.inactive, of: target, by: .user(actor))
+      }
+
+    case "race-add":
+      let (actor, username) = (user(2), argument(3))
+      let userDirectory = openAndWait()
+      await report { () throws(UserManagementError) in
+        try await userDirectory.addUser(newUser(username), by: .user(actor))
+      }
+
+    case "race-delete-policy":
+      let (actor, target) = (user(2), policy(3))
+      let userDirectory = openAndWait()
+      await report { () throws(UserManagementError) in
+        try await userDirectory.deletePolicy(target, by: .user(actor))
+      }
+
+    case "race-assign-policy":
+      let (actor, target, assigned) = (user(2), user(3), policy(4))
+      let userDirectory = openAndWait()
+      await report { () throws(UserManagementError) in
+        try await userDirectory.setPolicies([assigned], of: target, by: .user(actor))
+      }
+
+    case "add-loop":
+      let (actor, prefix, shared) = (user(2), argument(3), user(5))
+      guard let count = Int(argument(4)) else { fail("not a count: \(argument(4))") }
+      let userDirectory = openAndWait()
+      for index in 0..<count {
+        await report("add ") { () throws(UserManagementError) in
+          try await userDirectory.addUser(
+            newUser("\(prefix)-\(index)@example.com"), by: .user(actor))
+        }
+        await report("rename ") { () throws(UserManagementError) in
+          try await userDirectory.updateProfile(
+            of: shared, lastName: "\(prefix) \(index)", by: .user(actor))
+        }
+      }
+      emit("done")
+
+    case "watch":
+      let (store, _) = openDirectory()
+      emit("ready")
+      while let username = readInputLine() {
+        do {
+          let found = try await store.profile(usernameKey: Username.canonicalize(username)) != nil
+          emit("\(found ? "found" : "missing") \(username)")
+        } catch {
+          fail("read: \(error)")
+        }
+      }
+
+    default:
+      fail("unknown mode \(mode)")
+    }
+  }
+}
+
+await Command(Array(CommandLine.arguments.dropFirst())).run()
+
+// MARK: - The commit loop
+
+/// A small deterministic random number generator (SplitMix64), so a failing seed reproduces
+/// the same sequence of choices.
+struct SplitMix: RandomNumberGenerator {
+  var state: UInt64
+
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var value = state
+    value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+    return value ^ (value >> 31)
+  }
+}
+
+/// Commits from several tasks at once until killed. Each task owns some users and policies
+/// and knows their versions exactly, so its commits succeed unless a rule refuses them (the
+/// last active administrator, a policy in use); refusals are printed and are part of the test.
+final class CommitLoop: Sendable {
+  let directory: String
+  let seed: UInt64
+  /// Tasks committing concurrently, so group commit carries several change sets at once.
+  static let tasks = 4
+  /// Users are never deleted; inserting stops here so the snapshot stays small and
+  /// compactions stay frequent.
+  static let maximumUsers = 48
+  static let maximumPoliciesPerTask = 4
+
+  /// Numbers the commits of this process.
+  private let counter = Atomic<Int>(0)
+  private let userCount = Atomic<Int>(0)
+
+  init(directory: String, seed: UInt64) {
+    self.directory = directory
+    self.seed = seed
+  }
+
+  func run() async {
+    let store: FileDirectoryStore
+    do {
+      store = try FileDirectoryStore(
+        directory: directory, options: .init(minimumCompactionLogSize: 4096))
+    } catch {
+      fail("open: \(error)")
+    }
+    var users: [User] = []
+    var policies: [Policy] = []
+    do {
+      var cursor: UserCursor?
+      repeat {
+        let page = try await store.users(
+          matching: UserQuery(limit: UserQuery.maximumLimit, after: cursor))
+        users += page.users
+        cursor = page.nextCursor
+      } while cursor != nil
+      policies = try await store.policies()
+    } catch {
+      fail("read: \(error)")
+    }
+    var random = SplitMix(state: seed)
+    if users.isEmpty {
+      let admin = makeUser(
+        "s\(seed)-bootstrap@example.com", role: .admin, policies: [], random: &random)
+      let outcome = await commit(
+        store, ChangeSet(preconditions: [.directoryIsEmpty], users: [admin.record]),
+        describing: admin.description, random: &random)
+      guard outcome else { fail("bootstrap refused") }
+      users = [admin.record.user]
+    }
+    userCount.store(users.count, ordering: .relaxed)
+    emit("ready \(users.count) \(policies.count)")
+    users.sort { $0.id.description < $1.id.description }
+    policies.sort { $0.id.description < $1.id.description }
+    let parent = getppid()
+    let watchdog = Task {
+      // Never outlive a parent that died without killing this process.
+      while getppid() == parent {
+        try? await Task.sleep(for: .milliseconds(200))
+      }
+      exit(4)
+    }
+    await withTaskGroup(of: Void.self) { group in
+      for task in 0..<Self.tasks {
+        let owned = users.indices.filter { $0 % Self.tasks == task }.map { users[$0] }
+        let ownedPolicies = policies.indices.filter { $0 % Self.tasks == task }.map {
+          policies[$0]
+        }
+        group.addTask {
+          var worker = Worker(
+            loop: self, store: store, task: task, users: owned, policies: ownedPolicies,
+            random: SplitMix(state: self.seed &* 1_000_003 &+ UInt64(task)))
+          await worker.run()
+        }
+      }
+    }
+    watchdog.cancel()
+  }
+
+  /// A user record to insert, and the `try` line describing it.
+  func makeUser(
+    _ username: String, role: Role, policies: Set<PolicyID>, random: inout SplitMix
+  ) -> (record: UserRecord, description: String) {
+    let now = Date()
+    let id = UserID(rawValue: UUID())
+    guard let name = try? Username(username) else { fail("bad username \(username)") }
+    let firstName = "s\(seed)r\(random.next() % 1_000_000)"
+    let user = User(
+      id: id, username: name, firstName: firstName, lastName: "Torture", status: .active,
+      role: role, policies: policies, apiAccessEnabled: false, hasAPIPassword: false,
+      hasPassword: true, mustChangePassword: false, version: 1,
+      securityStamp: SecurityStamp(rawValue: "stamp-\(random.next())"), createdAt: now,
+      updatedAt: now, createdBy: .system("torture"))
+    let record = UserRecord(
+      user: user, passwordHash: InsecureFastPasswordHasher().hash(Shared.password),
+      apiPasswordHash: nil)
+    return (record, describe(user))
+  }
+
+  func describe(_ user: User) -> String {
+    "user \(user.id) \(user.version) \(user.firstName) \(user.status.rawValue) \(user.role.rawValue)"
+  }
+
+  /// Prints `try`, commits, prints `ack` or `nak`; returns whether the commit succeeded. Adds
+  /// an audit event unless `audit` is false.
+  func commit(
+    _ store: FileDirectoryStore, _ changes: ChangeSet, describing what: String,
+    audit: Bool = true, random: inout SplitMix
+  ) async -> Bool {
+    var changes = changes
+    let number = counter.add(1, ordering: .relaxed).newValue
+    var line = "try \(number) \(what)"
+    if audit {
+      let event = AuditEvent(
+        id: UUID(), time: Date(), actor: .system("torture"),
+        target: .policy(PolicyID(rawValue: UUID()), name: "torture"),
+        action: AuditAction(rawValue: "torture.commit"),
+        changes: [FieldChange(field: "n", oldValue: nil, newValue: "\(seed)-\(number)")])
+      changes.auditEvents.append(event)
+      line += " ev \(event.id.uuidString)"
+    } else {
+      line += " ev -"
+    }
+    emit(line)
+    do {
+      try await store.commit(changes)
+      emit("ack \(number)")
+      return true
+    } catch {
+      emit("nak \(number) \(code(of: error))")
+      return false
+    }
+  }
+
+  /// One committing task.
+  struct Worker {
+    let loop: CommitLoop
+    let store: FileDirectoryStore
+    let task: Int
+    var users: [User]
+    var policies: [Policy]
+    var random: SplitMix
+    var inserted = 0
+
+    init(
+      loop: CommitLoop, store: FileDirectoryStore, task: Int, users: [User],
+      policies: [Policy], random: SplitMix
+    ) {
+      self.loop = loop
+      self.store = store
+      self.task = task
+      self.users = users
+      self.policies = policies
+      self.random = random
+    }
+
+    mutating func run() async {
+      while true {
+        // Explicit compactions are rare: the small compaction threshold makes the store
+        // compact by itself every few dozen commits.
+        let roll = Int.random(in: 0..<1000, using: &random)
+        switch roll {
+        case 0..<200: await insertUser()
+        case 200..<550: await updateUser()
+        case 550..<700: await putPolicy()
+        case 700..<750: await deletePolicy()
+        case 750..<900: await recordFailure()
+        case 900..<995: await auditOnly()
+        default: await compact()
+        }
+      }
+    }
+
+    /// A random subset (at most two) of this task's policies.
+    mutating func somePolicies() -> Set<PolicyID> {
+      var chosen: Set<PolicyID> = []
+      for _ in 0..<Int.random(in: 0...2, using: &random) {
+        if let policy = policies.randomElement(using: &random) { chosen.insert(policy.id) }
+      }
+      return chosen
+    }
+
+    mutating func insertUser() async {
+      guard loop.userCount.load(ordering: .relaxed) < CommitLoop.maximumUsers else {
+        return await updateUser()
+      }
+      inserted += 1
+      let admin = Int.random(in: 0..<10, using: &random) == 0
+      let made = loop.makeUser(
+        "s\(loop.seed)-t\(task)-\(inserted)@example.com", role: admin ? .admin : .generalUser,
+        policies: admin ? [] : somePolicies(), random: &random)
+      if await loop.commit(
+        store, ChangeSet(users: [made.record]), describing: made.description, random: &random)
+      {
+        users.append(made.record.user)
+        loop.userCount.add(1, ordering: .relaxed)
+      }
+    }
+
+    mutating func updateUser() async {
+      guard let index = users.indices.randomElement(using: &random) else { return }
+      var user = users[index]
+      user.version += 1
+      user.firstName = "s\(loop.seed)r\(random.next() % 1_000_000)"
+      user.updatedAt = Date()
+      if Int.random(in: 0..<10, using: &random) < 3 {
+        user.status = user.status == .active ? .inactive : .active
+      }
+      if user.role == .generalUser && Int.random(in: 0..<10, using: &random) < 3 {
+        user.policies = somePolicies()
+      }
+      // The stored record keeps its hashes only if they are sent again.
+      let record = UserRecord(
+        user: user, passwordHash: InsecureFastPasswordHasher().hash(Shared.password),
+        apiPasswordHash: nil)
+      if await loop.commit(
+        store, ChangeSet(users: [record]), describing: loop.describe(user), random: &random)
+      {
+        users[index] = user
+      }
+    }
+
+    mutating func putPolicy() async {
+      let now = Date()
+      if policies.count < CommitLoop.maximumPoliciesPerTask
+        || Int.random(in: 0..<4, using: &random) == 0
+      {
+        let id = PolicyID(rawValue: UUID())
+        let policy = Policy(
+          id: id, name: "p-\(id)-1", description: "torture",
+          permissions: [
+            Permission(resourceType: "doc", allowed: ["read"], resourceIds: [.any])
+          ],
+          version: 1, createdAt: now, updatedAt: now)
+        guard policies.count < CommitLoop.maximumPoliciesPerTask * 2 else { return }
+        if await loop.commit(
+          store, ChangeSet(policies: [.put(policy)]),
+          describing: "policy \(id) 1 \(policy.name)", random: &random)
+        {
+          policies.append(policy)
+        }
+      } else if let index = policies.indices.randomElement(using: &random) {
+        var policy = policies[index]
+        policy.version += 1
+        policy.name = "p-\(policy.id)-\(policy.version)"
+        policy.updatedAt = now
+        if await loop.commit(
+          store, ChangeSet(policies: [.put(policy)]),
+          describing: "policy \(policy.id) \(policy.version) \(policy.name)", random: &random)
+        {
+          policies[index] = policy
+        }
+      }
+    }
+
+    mutating func deletePolicy() async {
+      guard let index = policies.indices.randomElement(using: &random) else { return }
+      let policy = policies[index]
+      if await loop.commit(
+        store, ChangeSet(policies: [.delete(policy.id, version: policy.version)]),
+        describing: "policydel \(policy.id) \(policy.version)", random: &random)
+      {
+        policies.remove(at: index)
+      }
+    }
+
+    mutating func recordFailure() async {
+      guard let user = users.randomElement(using: &random) else { return }
+      let kind = CredentialKind.allCases.randomElement(using: &random) ?? .password
+      _ = await loop.commit(
+        store,
+        ChangeSet(
+          throttleUpdates: [
+            ThrottleUpdate(user: user.id, kind: kind, operation: .recordFailure(at: Date()))
+          ]),
+        describing: "fail \(user.id) \(kind.rawValue)", audit: false, random: &random)
+    }
+
+    mutating func auditOnly() async {
+      _ = await loop.commit(store, ChangeSet(), describing: "audit", random: &random)
+    }
+
+    mutating func compact() async {
+      emit("compact")
+      do {
+        try await store.compact()
+        emit("compacted")
+      } catch {
+        emit("compact-failed \(error.code.rawValue)")
+      }
+    }
+  }
+}
