@@ -7,12 +7,14 @@
 //       killed. Before each commit it prints `try <n> <what>`, after it `ack <n>` (the commit
 //       returned) or `nak <n> <code>` (the store refused it). Lines are written with write(2),
 //       so a line printed is in the output file even if the process is killed right after.
-//   UMKStoreTorture race-deactivate DIR ACTOR TARGET
+//   UMKStoreTorture race-deactivate DIR ACTOR TARGET   (ACTOR: a user id, or `system`)
 //   UMKStoreTorture race-add DIR ACTOR USERNAME
 //   UMKStoreTorture race-delete-policy DIR ACTOR POLICY
 //   UMKStoreTorture race-assign-policy DIR ACTOR USER POLICY
-//       Open the store, print `ready`, wait for one byte on standard input, run one operation
-//       through UserDirectory and print `ok` or `refused <code>`.
+//       Open the store, print `ready`, wait for a line on standard input, run one operation
+//       through UserDirectory and print `ok` or `refused <code>`. With UMK_TORTURE_GATE=1 the
+//       operation's first commit prints `committing` and waits for another line, so the test
+//       can let several processes read and check before any of them commits.
 //   UMKStoreTorture add-loop DIR ACTOR PREFIX COUNT SHARED
 //       Like the races, then COUNT times: add user PREFIX-i@example.com (`add ok|refused`)
 //       and rename user SHARED (`rename ok|refused`); finally `done`.
@@ -83,10 +85,9 @@ func readInputLine() -> String? {
   }
 }
 
-/// Blocks until the parent sends the start signal (one byte, or closes standard input).
+/// Blocks until the parent sends the start signal (a line, or closes standard input).
 func waitForStart() {
-  var byte: UInt8 = 0
-  while read(0, &byte, 1) < 0 && errno == EINTR {}
+  _ = readInputLine()
 }
 
 /// The error code of an error thrown by the library, or a description of another error.
@@ -122,9 +123,15 @@ struct Command {
   }
 
   func user(_ index: Int) -> UserID { UserID(rawValue: uuid(index)) }
+
+  /// The principal named by an argument: `system` for a system principal, else a user id.
+  func principal(_ index: Int) -> Principal {
+    argument(index) == "system" ? .system("race") : .user(user(index))
+  }
   func policy(_ index: Int) -> PolicyID { PolicyID(rawValue: uuid(index)) }
 
-  /// A directory over the store with a cheap hasher.
+  /// A directory over the store with a cheap hasher. With `UMK_TORTURE_GATE=1` the
+  /// directory's first commit waits for a second start signal (see ``GatedStore``).
   func openDirectory() -> (FileDirectoryStore, UserDirectory) {
     let store: FileDirectoryStore
     do {
@@ -132,8 +139,9 @@ struct Command {
     } catch {
       fail("open: \(error)")
     }
+    let gated = getenv("UMK_TORTURE_GATE").map { String(cString: $0) } == "1"
     let userDirectory = UserDirectory(
-      store: store,
+      store: gated ? GatedStore(store) : store,
       configuration: .init(
         passwordHasher: InsecureFastPasswordHasher(), requirePasswordChangeAfterAdminReset: false))
     return (store, userDirectory)
@@ -170,10 +178,10 @@ struct Command {
       await CommitLoop(directory: directory, seed: seed).run()
 
     case "race-deactivate":
-      let (actor, target) = (user(2), user(3))
+      let (actor, target) = (principal(2), user(3))
       let userDirectory = openAndWait()
       await report { () throws(UserManagementError) in
-        try await userDirectory.setStatus(.inactive, of: target, by: .user(actor))
+        try await userDirectory.setStatus(.inactive, of: target, by: actor)
       }
 
     case "race-add":
@@ -232,6 +240,57 @@ struct Command {
 }
 
 await Command(Array(CommandLine.arguments.dropFirst())).run()
+
+// MARK: - The gate
+
+/// Forwards to a store, but holds the first commit until the parent says go: every racing
+/// process has then read the state and passed the directory's checks, so only the store's
+/// check at commit (against the other processes' commits) can refuse the losers.
+final class GatedStore: DirectoryStore {
+  let base: FileDirectoryStore
+  private let closed = Mutex(true)
+
+  init(_ base: FileDirectoryStore) {
+    self.base = base
+  }
+
+  func commit(_ changes: ChangeSet) async throws {
+    let wait = closed.withLock { closed in
+      defer { closed = false }
+      return closed
+    }
+    if wait {
+      emit("committing")
+      waitForStart()
+    }
+    try await base.commit(changes)
+  }
+
+  func user(id: UserID) async throws -> UserRecord? { try await base.user(id: id) }
+  func user(usernameKey: String) async throws -> UserRecord? {
+    try await base.user(usernameKey: usernameKey)
+  }
+  func profile(id: UserID) async throws -> User? { try await base.profile(id: id) }
+  func profile(usernameKey: String) async throws -> User? {
+    try await base.profile(usernameKey: usernameKey)
+  }
+  func users(matching query: UserQuery) async throws -> UserPage {
+    try await base.users(matching: query)
+  }
+  func countUsers(matching filter: UserFilter) async throws -> Int {
+    try await base.countUsers(matching: filter)
+  }
+  func loginThrottle(for user: UserID, kind: CredentialKind) async throws -> LoginThrottleState {
+    try await base.loginThrottle(for: user, kind: kind)
+  }
+  func policy(id: PolicyID) async throws -> Policy? { try await base.policy(id: id) }
+  func policy(nameKey: String) async throws -> Policy? { try await base.policy(nameKey: nameKey) }
+  func policies() async throws -> [Policy] { try await base.policies() }
+  func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
+    try await base.auditEvents(matching: query)
+  }
+  func subscribeToAuditEvents() -> AsyncStream<AuditEvent> { base.subscribeToAuditEvents() }
+}
 
 // MARK: - The commit loop
 

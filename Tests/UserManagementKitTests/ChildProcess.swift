@@ -76,8 +76,12 @@ final class ChildProcess {
   ///   - executable: The `UMKStoreTorture` executable.
   ///   - arguments: Its mode and arguments.
   ///   - outputPath: A file for its standard output; its standard error goes next to it.
+  ///   - environment: Variables to add to the test process's environment.
   /// - Throws: If the output files cannot be created or the process cannot start.
-  init(_ executable: URL, _ arguments: [String], outputPath: String) throws {
+  init(
+    _ executable: URL, _ arguments: [String], outputPath: String,
+    environment: [String: String] = [:]
+  ) throws {
     Self.ignoreBrokenPipes
     self.outputPath = outputPath
     self.arguments = arguments
@@ -92,6 +96,9 @@ final class ChildProcess {
     }
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     process.standardOutput = output
     process.standardError = errors
     process.standardInput = input
@@ -158,7 +165,11 @@ final class ChildProcess {
 
   /// Writes a line to the child's standard input.
   func send(_ line: String) throws {
-    try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+    do {
+      try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+    } catch {
+      throw ChildProcessError("cannot write to the child (\(error))\n\(transcript)")
+    }
   }
 
   /// Kills the child with SIGKILL: no handler, no cleanup, no flushing.
