@@ -18,6 +18,10 @@
 //   UMKStoreTorture add-loop DIR ACTOR PREFIX COUNT SHARED
 //       Like the races, then COUNT times: add user PREFIX-i@example.com (`add ok|refused`)
 //       and rename user SHARED (`rename ok|refused`); finally `done`.
+//   UMKStoreTorture die-after-log-sync DIR ACTOR add USERNAME
+//   UMKStoreTorture die-after-log-sync DIR ACTOR deactivate USER
+//       Like the races, but the process kills itself with SIGKILL right after its commit's
+//       log write is synced, before it returns (and before it tells other processes).
 //   UMKStoreTorture watch DIR
 //       Opens the store once, prints `ready`, then for each username read from standard input
 //       looks it up once and prints `found <name>` or `missing <name>`.
@@ -220,6 +224,40 @@ struct Command {
         }
       }
       emit("done")
+
+    case "die-after-log-sync":
+      // Simulates a process killed at the worst moment for the others: its commit is
+      // durable in the log, but it did not live to tell them (the shared counter).
+      let (actor, operation) = (principal(2), argument(3))
+      let store: FileDirectoryStore
+      do {
+        store = try FileDirectoryStore(
+          directory: directory, options: .init(), fileSystem: DyingFileSystem())
+      } catch {
+        fail("open: \(error)")
+      }
+      let userDirectory = UserDirectory(
+        store: store,
+        configuration: .init(
+          passwordHasher: InsecureFastPasswordHasher(),
+          requirePasswordChangeAfterAdminReset: false))
+      emit("ready")
+      waitForStart()
+      DyingFileSystem.armed.store(true, ordering: .sequentiallyConsistent)
+      switch operation {
+      case "add":
+        let username = argument(4)
+        await report { () throws(UserManagementError) in
+          try await userDirectory.addUser(newUser(username), by: actor)
+        }
+      case "deactivate":
+        let target = user(4)
+        await report { () throws(UserManagementError) in
+          try await userDirectory.setStatus(.inactive, of: target, by: actor)
+        }
+      default:
+        fail("unknown operation \(operation)")
+      }
 
     case "watch":
       let (store, _) = openDirectory()
@@ -604,4 +642,60 @@ final class CommitLoop: Sendable {
       }
     }
   }
+}
+
+// MARK: - Dying at a chosen instant
+
+/// The real file system, except that once armed, syncing a log file kills the process right
+/// after the sync succeeds.
+struct DyingFileSystem: StoreFileSystem {
+  static let armed = Atomic(false)
+  let base = PosixFileSystem()
+
+  func createDirectory(_ path: String) throws(StoreIOError) { try base.createDirectory(path) }
+  func contentsOfDirectory(_ path: String) throws(StoreIOError) -> [String] {
+    try base.contentsOfDirectory(path)
+  }
+  func open(_ path: String, create: Bool, truncate: Bool) throws(StoreIOError) -> any StoreFile {
+    let file = try base.open(path, create: create, truncate: truncate)
+    let name = path.split(separator: "/").last.map(String.init) ?? path
+    return name.hasPrefix("log-") && !name.hasSuffix(".tmp") ? DyingFile(file) : file
+  }
+  func rename(_ source: String, to destination: String) throws(StoreIOError) {
+    try base.rename(source, to: destination)
+  }
+  func remove(_ path: String) throws(StoreIOError) { try base.remove(path) }
+  func syncDirectory(_ path: String) throws(StoreIOError) { try base.syncDirectory(path) }
+  func fileExists(_ path: String) -> Bool { base.fileExists(path) }
+}
+
+/// A log file whose sync, once armed, is the last thing the process does.
+final class DyingFile: StoreFile {
+  let base: any StoreFile
+
+  init(_ base: any StoreFile) {
+    self.base = base
+  }
+
+  var path: String { base.path }
+  func size() throws(StoreIOError) -> Int { try base.size() }
+  func isLinked() throws(StoreIOError) -> Bool { try base.isLinked() }
+  func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(StoreIOError)
+    -> Int
+  { try base.read(into: buffer, at: offset) }
+  func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StoreIOError) -> Int {
+    try base.write(bytes, at: offset)
+  }
+  func sync() throws(StoreIOError) {
+    try base.sync()
+    if DyingFileSystem.armed.load(ordering: .sequentiallyConsistent) {
+      emit("dying")
+      _ = kill(getpid(), SIGKILL)
+    }
+  }
+  func truncate(to size: Int) throws(StoreIOError) { try base.truncate(to: size) }
+  func lock(exclusive: Bool) throws(StoreIOError) { try base.lock(exclusive: exclusive) }
+  func unlock() { base.unlock() }
+  func sharedCounter() throws(StoreIOError) -> any SharedCounter { try base.sharedCounter() }
+  func close() { base.close() }
 }

@@ -279,4 +279,70 @@ struct MultiProcessTests {
       #expect(after == "found \(username)", "round \(round): \(watcher.transcript)")
     }
   }
+
+  /// A process killed after its commit reached the disk but before it returned: the commit
+  /// was never acknowledged, but it is durable, and every process that opens the store from
+  /// now on sees it. Processes that already had the store open must see it too, or they
+  /// disagree with the files (and with each other) until some later commit.
+  @Test func commitOfAProcessKilledAfterItsSyncIsSeenByOpenStores() async throws {
+    let fixture = try await Fixture()
+    let username = "orphan@example.com"
+    let key = Username.canonicalize(username)
+    let watcher = try fixture.spawn(["watch"])
+    try await watcher.waitForLine { $0 == "ready" }
+    try watcher.send(username)
+    try await watcher.waitForLine { $0 == "missing \(username)" }
+    #expect(try await fixture.store.profile(usernameKey: key) == nil)
+
+    let dying = try fixture.spawn([
+      "die-after-log-sync", fixture.admin.id.description, "add", username,
+    ])
+    try await dying.waitForLine { $0 == "ready" }
+    try dying.send("go")
+    try await dying.waitForExit()
+    #expect(dying.wasKilled && dying.lines.last == "dying", "\(dying.transcript)")
+
+    // Durable: a store opened now has it.
+    let reopened = try FileDirectoryStore(directory: fixture.temporary.store)
+    #expect(try await reopened.profile(usernameKey: key) != nil, "the commit is not durable")
+    reopened.close()
+
+    // Stores that were already open.
+    let seen = watcher.lines.count
+    try watcher.send(username)
+    let answer = try await watcher.waitForLine(after: seen) { $0.hasSuffix(" \(username)") }
+    #expect(answer == "found \(username)", "another process's open store does not see it")
+    #expect(
+      try await fixture.store.profile(usernameKey: key) != nil,
+      "the test process's open store does not see it")
+  }
+
+  /// The same, where it matters: a process deactivates a user and is killed after the
+  /// deactivation is durable. The user is inactive for every store opened since, but a
+  /// store that was already open still lets them sign in.
+  @Test func deactivationByAProcessKilledAfterItsSyncHoldsInOpenStores() async throws {
+    let fixture = try await Fixture()
+    let password = Secret("a perfectly fine passphrase")
+    let user = try await fixture.directory.addUser(
+      Fixture.newUser("leaver@example.com"), by: .user(fixture.admin.id)
+    ).user
+    _ = try await fixture.directory.authenticate(username: "leaver@example.com", password: password)
+
+    let dying = try fixture.spawn([
+      "die-after-log-sync", "system", "deactivate", user.id.description,
+    ])
+    try await dying.waitForLine { $0 == "ready" }
+    try dying.send("go")
+    try await dying.waitForExit()
+    #expect(dying.wasKilled && dying.lines.last == "dying", "\(dying.transcript)")
+
+    let reopened = try FileDirectoryStore(directory: fixture.temporary.store)
+    #expect(try await reopened.profile(id: user.id)?.status == .inactive)
+    reopened.close()
+
+    await expectError(.accountInactive) {
+      _ = try await fixture.directory.authenticate(
+        username: "leaver@example.com", password: password)
+    }
+  }
 }
