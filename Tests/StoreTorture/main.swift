@@ -2,11 +2,13 @@
 // MultiProcessTests). It is not part of the library: the tests run it, kill it and read what
 // it printed.
 //
-//   UMKStoreTorture commit-loop DIR SEED
+//   UMKStoreTorture commit-loop DIR SEED [CHILD CHILDREN]
 //       Commits change sets straight to a FileDirectoryStore in DIR from several tasks, until
 //       killed. Before each commit it prints `try <n> <what>`, after it `ack <n>` (the commit
 //       returned) or `nak <n> <code>` (the store refused it). Lines are written with write(2),
 //       so a line printed is in the output file even if the process is killed right after.
+//       With CHILDREN > 1, this is writer CHILD of several on the same store: each takes its
+//       share of the existing users and policies.
 //   UMKStoreTorture race-deactivate DIR ACTOR TARGET   (ACTOR: a user id, or `system`)
 //   UMKStoreTorture race-add DIR ACTOR USERNAME
 //   UMKStoreTorture race-delete-policy DIR ACTOR POLICY
@@ -179,7 +181,9 @@ struct Command {
     switch mode {
     case "commit-loop":
       guard let seed = UInt64(argument(2)) else { fail("not a seed: \(argument(2))") }
-      await CommitLoop(directory: directory, seed: seed).run()
+      let (child, children) =
+        arguments.count >= 5 ? (Int(argument(3)) ?? 0, Int(argument(4)) ?? 1) : (0, 1)
+      await CommitLoop(directory: directory, seed: seed, child: child, children: children).run()
 
     case "race-deactivate":
       let (actor, target) = (principal(2), user(3))
@@ -363,9 +367,32 @@ final class CommitLoop: Sendable {
   private let counter = Atomic<Int>(0)
   private let userCount = Atomic<Int>(0)
 
-  init(directory: String, seed: UInt64) {
+  /// This process's index among the processes committing to the store at once.
+  let child: Int
+  let children: Int
+
+  init(directory: String, seed: UInt64, child: Int, children: Int) {
     self.directory = directory
     self.seed = seed
+    self.child = child
+    self.children = max(1, children)
+  }
+
+  /// Every user and policy in the store.
+  func readAll(_ store: FileDirectoryStore) async -> ([User], [Policy]) {
+    var users: [User] = []
+    do {
+      var cursor: UserCursor?
+      repeat {
+        let page = try await store.users(
+          matching: UserQuery(limit: UserQuery.maximumLimit, after: cursor))
+        users += page.users
+        cursor = page.nextCursor
+      } while cursor != nil
+      return (users, try await store.policies())
+    } catch {
+      fail("read: \(error)")
+    }
   }
 
   func run() async {
@@ -376,20 +403,7 @@ final class CommitLoop: Sendable {
     } catch {
       fail("open: \(error)")
     }
-    var users: [User] = []
-    var policies: [Policy] = []
-    do {
-      var cursor: UserCursor?
-      repeat {
-        let page = try await store.users(
-          matching: UserQuery(limit: UserQuery.maximumLimit, after: cursor))
-        users += page.users
-        cursor = page.nextCursor
-      } while cursor != nil
-      policies = try await store.policies()
-    } catch {
-      fail("read: \(error)")
-    }
+    var (users, policies) = await readAll(store)
     var random = SplitMix(state: seed)
     if users.isEmpty {
       let admin = makeUser(
@@ -397,8 +411,12 @@ final class CommitLoop: Sendable {
       let outcome = await commit(
         store, ChangeSet(preconditions: [.directoryIsEmpty], users: [admin.record]),
         describing: admin.description, random: &random)
-      guard outcome else { fail("bootstrap refused") }
-      users = [admin.record.user]
+      if outcome {
+        users = [admin.record.user]
+      } else {
+        // Another writer bootstrapped first.
+        (users, policies) = await readAll(store)
+      }
     }
     userCount.store(users.count, ordering: .relaxed)
     emit("ready \(users.count) \(policies.count)")
@@ -414,10 +432,12 @@ final class CommitLoop: Sendable {
     }
     await withTaskGroup(of: Void.self) { group in
       for task in 0..<Self.tasks {
-        let owned = users.indices.filter { $0 % Self.tasks == task }.map { users[$0] }
-        let ownedPolicies = policies.indices.filter { $0 % Self.tasks == task }.map {
-          policies[$0]
+        let share = child * Self.tasks + task
+        let owned = users.indices.filter { $0 % (Self.tasks * children) == share }.map {
+          users[$0]
         }
+        let ownedPolicies = policies.indices.filter { $0 % (Self.tasks * children) == share }
+          .map { policies[$0] }
         group.addTask {
           var worker = Worker(
             loop: self, store: store, task: task, users: owned, policies: ownedPolicies,

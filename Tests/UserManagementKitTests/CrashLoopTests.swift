@@ -9,8 +9,13 @@ import UserManagementKit
 /// store still accepts commits. Trials run on one directory, so crashes compound (torn log
 /// tails, compactions cut short, a kill while the previous crash is being repaired).
 ///
-/// `UMK_CRASH_TRIALS` sets the number of trials (default 200); `UMK_CRASH_SEED` replays a run.
-@Suite("Crash loop: SIGKILL a committing process", .tags(.multiProcess, .crashLoop))
+/// A second test runs two such processes on the store at once and kills each at its own
+/// moment, so one process repairs, catches up with and compacts over the other's crash while
+/// it keeps committing.
+///
+/// `UMK_CRASH_TRIALS` sets the number of trials (default 200; the two-writer test runs half
+/// as many); `UMK_CRASH_SEED` replays a run.
+@Suite("Crash loop: SIGKILL committing processes", .tags(.multiProcess, .crashLoop), .serialized)
 struct CrashLoopTests {
   static let trials =
     ProcessInfo.processInfo.environment["UMK_CRASH_TRIALS"].flatMap { Int($0) } ?? 200
@@ -19,6 +24,17 @@ struct CrashLoopTests {
     "Every acknowledged commit survives SIGKILL, trial after trial",
     .enabled(if: trials > 0), .timeLimit(.minutes(10)))
   func acknowledgedCommitsSurviveSIGKILL() async throws {
+    try await runTrials(Self.trials, writers: 1)
+  }
+
+  @Test(
+    "Two writers killed at different moments: every acknowledged commit of each survives",
+    .enabled(if: trials > 1), .timeLimit(.minutes(10)))
+  func acknowledgedCommitsOfTwoWritersSurviveSIGKILL() async throws {
+    try await runTrials(Self.trials / 2, writers: 2)
+  }
+
+  private func runTrials(_ trials: Int, writers: Int) async throws {
     let executable = try tortureExecutable()
     let temporary = try TemporaryDirectory()
     let baseSeed =
@@ -29,31 +45,46 @@ struct CrashLoopTests {
     var totals = Totals()
     let clock = ContinuousClock()
     let started = clock.now
-    for trial in 0..<Self.trials {
-      let seed = baseSeed &+ UInt64(trial)
-      let context = "trial \(trial), UMK_CRASH_SEED=\(baseSeed)"
-      let outputPath = temporary.path + "/trial-\(trial).out"
-      let child = try ChildProcess(
-        executable, ["commit-loop", temporary.store, String(seed)], outputPath: outputPath)
+    for trial in 0..<trials {
+      let context = "\(writers) writer(s), trial \(trial), UMK_CRASH_SEED=\(baseSeed)"
+      var children: [ChildProcess] = []
+      for writer in 0..<writers {
+        let seed = baseSeed &+ UInt64(trial * writers + writer)
+        children.append(
+          try ChildProcess(
+            executable,
+            ["commit-loop", temporary.store, String(seed), String(writer), String(writers)],
+            outputPath: temporary.path + "/trial-\(trial)-\(writer).out"))
+      }
       // Log-uniform delays from 1 to 300 ms: most kills land among commits, some during
-      // opening (which may be repairing the previous crash).
-      let delay = Duration.microseconds(
-        Int(exp(Double.random(in: 0...log(300), using: &random)) * 1000))
+      // opening (which may be repairing the previous crash). Each writer has its own.
       let fromSpawn = Int.random(in: 0..<5, using: &random) == 0
       if !fromSpawn {
-        try await child.waitForLine { $0.hasPrefix("ready") }
+        for child in children { try await child.waitForLine { $0.hasPrefix("ready") } }
       }
-      try await Task.sleep(for: delay)
-      child.killNow()
-      try await child.waitForExit()
-      if !child.wasKilled {
-        Issue.record("\(context): the child ended on its own\n\(child.transcript)")
-        return
+      let clockAtStart = clock.now
+      let deadlines = children.map { _ in
+        clockAtStart
+          + .microseconds(Int(exp(Double.random(in: 0...log(300), using: &random)) * 1000))
       }
-      let log = ChildLog(child.lines)
-      for problem in log.problems {
-        Issue.record("\(context): \(problem)\n\(child.transcript)")
+      for (child, deadline) in zip(children, deadlines).sorted(by: { $0.1 < $1.1 }) {
+        try await clock.sleep(until: deadline)
+        child.killNow()
       }
+      var combined = ChildLog([])
+      for (writer, child) in children.enumerated() {
+        try await child.waitForExit()
+        if !child.wasKilled {
+          Issue.record("\(context): a child ended on its own\n\(child.transcript)")
+          return
+        }
+        let childLog = ChildLog(child.lines, writer: writer, lenient: writers > 1)
+        for problem in childLog.problems {
+          Issue.record("\(context): \(problem)\n\(child.transcript)")
+        }
+        combined.merge(childLog)
+      }
+      let transcripts = children.map(\.transcript).joined(separator: "\n")
 
       // A temporary file or two generations on disk: the kill cut a compaction short.
       let files = (try? FileManager.default.contentsOfDirectory(atPath: temporary.store)) ?? []
@@ -70,9 +101,9 @@ struct CrashLoopTests {
       }
       let generationBefore = previous.generation
       var current = try await Observed(store)
-      let problems = current.problems(comparedWith: previous, after: log)
+      let problems = current.problems(comparedWith: previous, after: combined)
       for problem in problems.prefix(20) {
-        Issue.record("\(context): \(problem)\n\(child.transcript)")
+        Issue.record("\(context): \(problem)\n\(transcripts)")
       }
       if !problems.isEmpty { return }
 
@@ -94,15 +125,17 @@ struct CrashLoopTests {
       store.close()
 
       totals.add(
-        log, killedBeforeReady: !log.ready, midCompaction: midCompaction,
+        combined, killedBeforeReady: !combined.ready, midCompaction: midCompaction,
         compactions: current.generation - generationBefore)
       previous = current
-      try? FileManager.default.removeItem(atPath: outputPath)
-      try? FileManager.default.removeItem(atPath: outputPath + ".err")
+      for child in children {
+        try? FileManager.default.removeItem(atPath: child.outputPath)
+        try? FileManager.default.removeItem(atPath: child.outputPath + ".err")
+      }
     }
     let elapsed = clock.now - started
     print(
-      "Crash loop: \(Self.trials) trials in \(elapsed) (UMK_CRASH_SEED=\(baseSeed)): "
+      "Crash loop, \(writers) writer(s): \(trials) trials in \(elapsed) (UMK_CRASH_SEED=\(baseSeed)): "
         + "\(totals.acked) acknowledged and \(totals.refused) refused commits, "
         + "\(totals.inFlight) in flight at the kill, \(totals.killedBeforeReady) kills before "
         + "the store was ready, \(totals.killedMidCompaction) during a compaction, "
@@ -136,10 +169,15 @@ struct ChildLog {
   var ready = false
   var problems: [String] = []
 
-  init(_ lines: [String]) {
+  /// Parses one child's lines. Commit numbers are made unique across `writer`s; `lenient`
+  /// accepts the refusals writers sharing a store cause each other.
+  init(_ lines: [String], writer: Int = 0, lenient: Bool = false) {
     for line in lines {
-      let words = line.split(separator: " ").map(String.init)
+      var words = line.split(separator: " ").map(String.init)
       guard let first = words.first else { continue }
+      if ["try", "ack", "nak"].contains(first), words.count >= 2, let number = Int(words[1]) {
+        words[1] = String(writer * 100_000_000 + number)
+      }
       switch first {
       case "try":
         if let attempt = Self.parseAttempt(words) {
@@ -158,7 +196,9 @@ struct ChildLog {
           refused[number] = words[2]
           // The child's commits are all well-formed and sized for the store; only rules
           // may refuse them. Anything else is the store failing.
-          let expected = ["last_active_administrator", "policy_in_use"]
+          let expected =
+            ["last_active_administrator", "policy_in_use"]
+            + (lenient ? ["version_conflict", "already_bootstrapped", "policy_not_found"] : [])
           if !expected.contains(words[2]) {
             problems.append("a commit failed unexpectedly: \(line)")
           }
@@ -173,6 +213,15 @@ struct ChildLog {
         problems.append("unexpected line: \(line)")
       }
     }
+  }
+
+  /// Adds another child's lines.
+  mutating func merge(_ other: ChildLog) {
+    attempts.merge(other.attempts) { $1 }
+    acknowledged.formUnion(other.acknowledged)
+    refused.merge(other.refused) { $1 }
+    ready = ready || other.ready
+    problems += other.problems
   }
 
   private static func parseAttempt(_ words: [String]) -> Attempt? {
