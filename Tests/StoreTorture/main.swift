@@ -10,6 +10,7 @@
 //       With CHILDREN > 1, this is writer CHILD of several on the same store: each takes its
 //       share of the existing users and policies.
 //   UMKStoreTorture race-deactivate DIR ACTOR TARGET   (ACTOR: a user id, or `system`)
+//   UMKStoreTorture race-bootstrap DIR USERNAME      (opens the store after the start signal)
 //   UMKStoreTorture race-add DIR ACTOR USERNAME
 //   UMKStoreTorture race-delete-policy DIR ACTOR POLICY
 //   UMKStoreTorture race-assign-policy DIR ACTOR USER POLICY
@@ -190,6 +191,17 @@ struct Command {
       let userDirectory = openAndWait()
       await report { () throws(UserManagementError) in
         try await userDirectory.setStatus(.inactive, of: target, by: actor)
+      }
+
+    case "race-bootstrap":
+      // Opens the store only after the start signal, so that several processes create the
+      // directory and its first generation at once.
+      let username = argument(2)
+      emit("ready")
+      waitForStart()
+      let (_, userDirectory) = openDirectory()
+      await report { () throws(UserManagementError) in
+        try await userDirectory.bootstrap(newUser(username))
       }
 
     case "race-add":

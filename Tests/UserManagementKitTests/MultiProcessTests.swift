@@ -154,6 +154,37 @@ struct MultiProcessTests {
     }
   }
 
+  /// Several processes open a directory that does not exist yet and bootstrap it at once:
+  /// one creates the store, all open it, exactly one bootstrap succeeds.
+  @Test func bootstrappingANewDirectoryFromSeveralProcesses() async throws {
+    let temporary = try TemporaryDirectory()
+    let executable = try tortureExecutable()
+    for round in 0..<3 {
+      let directory = temporary.path + "/store-\(round)"
+      let children = try (0..<4).map { index in
+        try ChildProcess(
+          executable, ["race-bootstrap", directory, "first-\(index)@example.com"],
+          outputPath: temporary.path + "/bootstrap-\(round)-\(index).out")
+      }
+      for child in children { try await child.waitForLine { $0 == "ready" } }
+      for child in children { try child.send("go") }
+      var outcomes: [String] = []
+      for child in children {
+        outcomes.append(
+          try await child.waitForLine(after: 1) { $0 == "ok" || $0.hasPrefix("refused ") })
+        try await child.waitForExit()
+      }
+      #expect(outcomes.count(where: { $0 == "ok" }) == 1, "round \(round): \(outcomes)")
+      #expect(
+        outcomes.count(where: { $0 == "refused already_bootstrapped" }) == 3,
+        "round \(round): \(outcomes)")
+      let store = try FileDirectoryStore(directory: directory)
+      let users = try await store.users(matching: UserQuery()).users
+      #expect(users.count == 1 && users.first?.isActiveAdmin == true, "round \(round)")
+      store.close()
+    }
+  }
+
   /// Several processes add the same username at once: exactly one succeeds.
   @Test func sameUsernameFromSeveralProcesses() async throws {
     let fixture = try await Fixture()
