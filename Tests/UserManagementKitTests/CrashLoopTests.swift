@@ -14,7 +14,8 @@ import UserManagementKit
 /// it keeps committing.
 ///
 /// `UMK_CRASH_TRIALS` sets the number of trials (default 200; the two-writer test runs half
-/// as many); `UMK_CRASH_SEED` replays a run.
+/// as many; 0 skips both). `UMK_CRASH_SEED` replays a run's choices and kill delays (the
+/// children's timing, and so where the kills land, still varies).
 @Suite("Crash loop: SIGKILL committing processes", .tags(.multiProcess, .crashLoop), .serialized)
 struct CrashLoopTests {
   static let trials =
