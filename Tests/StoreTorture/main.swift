@@ -25,6 +25,10 @@
 //   UMKStoreTorture die-after-log-sync DIR ACTOR deactivate USER
 //       Like the races, but the process kills itself with SIGKILL right after its commit's
 //       log write is synced, before it returns (and before it tells other processes).
+//   UMKStoreTorture random-ops DIR SEED COUNT
+//       Like the races, then COUNT random operations as a system principal (add, activate or
+//       deactivate, change role or policies, rename; create or delete policies), printing
+//       `op <name> ok` or `op <name> refused <code>` for each; finally `done`.
 //   UMKStoreTorture watch DIR
 //       Opens the store once, prints `ready`, then for each username read from standard input
 //       looks it up once and prints `found <name>` or `missing <name>`.
@@ -275,6 +279,20 @@ struct Command {
         fail("unknown operation \(operation)")
       }
 
+    case "random-ops":
+      guard let seed = UInt64(argument(2)), let count = Int(argument(3)) else {
+        fail("usage: random-ops DIR SEED COUNT")
+      }
+      let (store, userDirectory) = openDirectory()
+      emit("ready")
+      waitForStart()
+      var random = SplitMix(state: seed)
+      for index in 0..<count {
+        await randomOperation(
+          index, seed: seed, store: store, directory: userDirectory, random: &random)
+      }
+      emit("done")
+
     case "watch":
       let (store, _) = openDirectory()
       emit("ready")
@@ -290,6 +308,93 @@ struct Command {
     default:
       fail("unknown mode \(mode)")
     }
+  }
+}
+
+/// One random operation through the directory, against what the store holds now.
+func randomOperation(
+  _ index: Int, seed: UInt64, store: FileDirectoryStore, directory: UserDirectory,
+  random: inout SplitMix
+) async {
+  let actor = Principal.system("random-ops")
+  let users: [User]
+  let policies: [Policy]
+  do {
+    users = try await store.users(matching: UserQuery(limit: UserQuery.maximumLimit)).users
+    policies = try await store.policies()
+  } catch {
+    fail("read: \(error)")
+  }
+  func somePolicies(_ random: inout SplitMix) -> Set<PolicyID> {
+    Set(
+      (0..<Int.random(in: 0...2, using: &random)).compactMap { _ in
+        policies.randomElement(using: &random)?.id
+      })
+  }
+  let user = users.randomElement(using: &random)
+  let policy = policies.randomElement(using: &random)
+  let roll = Int.random(in: 0..<8, using: &random)
+  let name: String
+  var operation: () async throws(UserManagementError) -> Void
+  switch roll {
+  case 0:
+    name = "add"
+    let admin = Int.random(in: 0..<5, using: &random) == 0
+    let request = NewUser(
+      username: "r\(seed)-\(index)@example.com", firstName: "Random", lastName: "Ops",
+      password: .typed(Shared.password), role: admin ? .admin : .generalUser,
+      policies: admin ? [] : somePolicies(&random))
+    operation = { () throws(UserManagementError) in
+      try await directory.addUser(request, by: actor)
+    }
+  case 1, 2:
+    name = "status"
+    let status: UserStatus = Bool.random(using: &random) ? .active : .inactive
+    operation = { () throws(UserManagementError) in
+      guard let user else { return }
+      try await directory.setStatus(status, of: user.id, by: actor)
+    }
+  case 3:
+    name = "role"
+    let role: Role = Bool.random(using: &random) ? .admin : .generalUser
+    operation = { () throws(UserManagementError) in
+      guard let user else { return }
+      try await directory.setRole(role, of: user.id, by: actor)
+    }
+  case 4:
+    name = "policies"
+    let chosen = somePolicies(&random)
+    operation = { () throws(UserManagementError) in
+      guard let user else { return }
+      try await directory.setPolicies(chosen, of: user.id, by: actor)
+    }
+  case 5:
+    name = "rename"
+    let lastName = "Renamed \(index)"
+    operation = { () throws(UserManagementError) in
+      guard let user else { return }
+      try await directory.updateProfile(of: user.id, lastName: lastName, by: actor)
+    }
+  case 6:
+    name = "create-policy"
+    let document = PolicyDocument(
+      name: "policy-\(seed)-\(index)",
+      permissions: [Permission(resourceType: "doc", allowed: ["read"], resourceIds: [.any])])
+    operation = { () throws(UserManagementError) in
+      try await directory.createPolicy(document, by: actor)
+    }
+  default:
+    name = "delete-policy"
+    operation = { () throws(UserManagementError) in
+      guard let policy else { return }
+      try await directory.deletePolicy(policy.id, by: actor)
+    }
+  }
+  do {
+    try await operation()
+    emit("op \(name) ok")
+  } catch {
+    emit("op \(name) refused \(error.code.rawValue)")
   }
 }
 

@@ -245,6 +245,75 @@ struct MultiProcessTests {
     print("Shared renames: \(renamed) of \(processes * count) succeeded")
   }
 
+  /// Several processes run random operations at once. Afterwards the rules hold, the test
+  /// process's long-lived store agrees with a freshly opened one, and every user's and
+  /// policy's version equals the number of audit events about it (one event per change,
+  /// none lost, none duplicated).
+  @Test func randomOperationsFromSeveralProcesses() async throws {
+    let fixture = try await Fixture()
+    try await fixture.directory.createPolicy(
+      PolicyDocument(
+        name: "seed-policy",
+        permissions: [Permission(resourceType: "doc", allowed: ["read"], resourceIds: [.any])]),
+      by: .user(fixture.admin.id))
+    let processes = 3
+    let children = try (0..<processes).map { index in
+      try fixture.spawn([
+        "random-ops", String(UInt64.random(in: 1...1_000_000) * 10 + UInt64(index)), "80",
+      ])
+    }
+    for child in children { try await child.waitForLine { $0 == "ready" } }
+    for child in children { try child.send("go") }
+    let expected: Set<String> = [
+      "last_active_administrator", "policy_in_use", "policy_not_found", "version_conflict",
+      "invalid_operation",
+    ]
+    var outcomes: [String: Int] = [:]
+    for child in children {
+      try await child.waitForLine { $0 == "done" }
+      try await child.waitForExit()
+      for line in child.lines where line.hasPrefix("op ") {
+        let words = line.split(separator: " ")
+        let outcome = words.count > 3 ? "\(words[1]) \(words[3])" : "\(words[1]) ok"
+        outcomes[outcome, default: 0] += 1
+        if words.count > 3 {
+          #expect(expected.contains(String(words[3])), "\(line)\n\(child.transcript)")
+        }
+      }
+    }
+    print("Random operations: \(outcomes.sorted { $0.key < $1.key })")
+
+    let reopened = try FileDirectoryStore(directory: fixture.temporary.store)
+    let query = UserQuery(limit: UserQuery.maximumLimit)
+    let users = try await reopened.users(matching: query).users
+    #expect(try await fixture.store.users(matching: query).users == users)
+    let policies = try await reopened.policies()
+    #expect(try await fixture.store.policies() == policies)
+
+    #expect(users.contains { $0.isActiveAdmin })
+    #expect(Set(users.map(\.username.canonical)).count == users.count)
+    let policyIDs = Set(policies.map(\.id))
+    for user in users {
+      #expect(user.policies.isSubset(of: policyIDs), "\(user.username) holds a missing policy")
+      #expect(user.role == .generalUser || user.policies.isEmpty)
+    }
+    let events = try await reopened.auditEvents(
+      matching: AuditQuery(limit: 100_000, newestFirst: false))
+    #expect(Set(events.map(\.id)).count == events.count, "repeated audit events")
+    for user in users {
+      let count = events.count { $0.target.userID == user.id }
+      #expect(UInt64(count) == user.version, "\(user.username): \(count) events, \(user)")
+    }
+    for policy in policies {
+      let count = events.count {
+        if case .policy(let id, _) = $0.target { return id == policy.id }
+        return false
+      }
+      #expect(UInt64(count) == policy.version, "\(policy.name): \(count) events")
+    }
+    reopened.close()
+  }
+
   /// One process deletes a policy while another assigns it: never both.
   @Test func deletingAPolicyWhileAnotherProcessAssignsIt() async throws {
     let fixture = try await Fixture()
