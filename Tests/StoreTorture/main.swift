@@ -834,5 +834,6 @@ final class DyingFile: StoreFile {
   func lock(exclusive: Bool) throws(StoreIOError) { try base.lock(exclusive: exclusive) }
   func unlock() { base.unlock() }
   func sharedCounter() throws(StoreIOError) -> any SharedCounter { try base.sharedCounter() }
+  func mapContents() throws(StoreIOError) -> any MappedContents { try base.mapContents() }
   func close() { base.close() }
 }

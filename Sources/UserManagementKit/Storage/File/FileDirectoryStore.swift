@@ -338,9 +338,11 @@ final class StoreEngine: Sendable {
   /// Loads the newest generation: its snapshot, then its log. With `repair` (the caller holds
   /// the lock exclusively), creates the first generation of an empty directory, a missing
   /// log, and cuts a torn tail off the log.
+  /// - Returns: The commits read from the log.
+  @discardableResult
   private static func load(
     _ files: StoreFiles, into io: inout IO, state: inout DirectoryState, repair: Bool
-  ) throws(UserManagementError) {
+  ) throws(UserManagementError) -> [CommitRecord] {
     let names: [String]
     do {
       names = try files.fileSystem.contentsOfDirectory(files.directory)
@@ -393,6 +395,7 @@ final class StoreEngine: Sendable {
     if case .tornTail(let offset) = end, repair {
       try withIO { () throws(StoreIOError) in try cutTornTail(log, at: offset) }
     }
+    return records
   }
 
   /// Creates generation 1 of an empty store.
@@ -517,8 +520,29 @@ final class StoreEngine: Sendable {
     if superseded || size < io.logEnd {
       // Another process compacted (or the log shrank under us): load the newest generation
       // and swap it in whole.
+      let previousSegments = Set(io.manifest.auditSegments.map(\.number))
+      let (previousLogEvents, subscribed) = memory.withLock {
+        ($0.state.audit.count, !$0.subscribers.isEmpty)
+      }
       var reloaded = DirectoryState()
-      try Self.load(files, into: &io, state: &reloaded, repair: repair)
+      let records = try Self.load(files, into: &io, state: &reloaded, repair: repair)
+      if subscribed {
+        // Subscribers also get what was committed after the compactions this process did
+        // not see: the segments they sealed (except the one holding the old log's events,
+        // delivered above) and the new log.
+        var missed = io.manifest.auditSegments.filter { !previousSegments.contains($0.number) }
+        if previousLogEvents > 0, missed.first?.events == UInt64(previousLogEvents) {
+          missed.removeFirst()
+        }
+        for segment in missed {
+          var log = CompactAuditLog()
+          try files.readAuditSegment(segment.number, events: segment.events, into: &log)
+          for index in 0..<log.count {
+            if let event = log.event(at: index) { events.append(event) }
+          }
+        }
+        for record in records { events.append(contentsOf: record.auditEvents) }
+      }
       memory.withLock { memory in
         memory.state = reloaded
         memory.sealedAudit = nil
@@ -625,6 +649,7 @@ final class StoreEngine: Sendable {
       }
       if case .failure(let error) = locked { return batch.map { _ in .failure(error) } }
       defer { lockFile.unlock() }
+      announceWrite()
       let refreshed = Result { () throws(UserManagementError) in try refresh(&io, repair: true) }
       if case .failure(let error) = refreshed { return batch.map { _ in .failure(error) } }
       guard let log = io.logFile else { return batch.map { _ in .failure(.storeClosed()) } }
@@ -673,7 +698,7 @@ final class StoreEngine: Sendable {
       guard let (written, events) = outcome else { return results }
       io.logEnd = start + written
       io.manifest.sequence = firstSequence + UInt64(results.count(where: \.isSuccess))
-      publish(&io, events: events)
+      publish(events: events)
       if io.logEnd - StoreFormat.fileHeaderSize
         > max(options.minimumCompactionLogSize, io.snapshotBytes)
       {
@@ -697,14 +722,18 @@ final class StoreEngine: Sendable {
     return nil
   }
 
-  /// Tells other processes (through the shared counter) and this one's subscribers that the
-  /// files changed.
-  private func publish(_ io: inout IO, events: [AuditEvent]) {
-    let next = counter.load() &+ 1
-    counter.store(next)
-    io.known = next
+  /// Tells other processes that the files may change: called right after taking the lock
+  /// exclusively, *before* writing. A process that then sees the new value waits for the lock
+  /// and reads the files, so even a commit whose writer is killed between its sync and its
+  /// return is seen by every process, not just by those that open the store later.
+  private func announceWrite() {
+    counter.store(counter.load() &+ 1)
+  }
+
+  /// Hands this process's committed events to its subscribers.
+  private func publish(events: [AuditEvent]) {
+    guard !events.isEmpty else { return }
     memory.withLock { memory in
-      memory.known = next
       for event in events {
         for continuation in memory.subscribers.values { continuation.yield(event) }
       }
@@ -719,6 +748,7 @@ final class StoreEngine: Sendable {
       guard let lockFile = io.lockFile else { throw .storeClosed() }
       try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: true) }
       defer { lockFile.unlock() }
+      announceWrite()
       try refresh(&io, repair: true)
       try compact(&io)
     }
@@ -782,7 +812,6 @@ final class StoreEngine: Sendable {
       memory.state.audit = CompactAuditLog()
     }
     removeGarbage(keeping: manifest)
-    publish(&io, events: [])
   }
 
   /// Removes files no generation needs: older snapshots and logs, temporary files, and audit
