@@ -105,6 +105,36 @@ struct FileStoreDurabilityTests {
     line.hasPrefix("write ") ? line.split(separator: " ").prefix(2).joined(separator: " ") : line
   }
 
+  /// Commits that arrive while the writer syncs are written together: one append and one
+  /// sync for all of them, each still checked on its own (here, one of them conflicts).
+  @Test(.tags(.concurrency), .timeLimit(.minutes(1)))
+  func concurrentCommitsShareOneWriteAndOneSync() async throws {
+    let disk = SimulatedDisk()
+    let store = try open(disk)
+    let workload = StoreWorkload(users: 20)
+    try await store.commit(workload.steps[0])
+    disk.holdLogSyncs()
+    let first = Task { try await store.commit(workload.steps[1]) }
+    // Wait until the writer holds the first commit in its sync.
+    while disk.trace.last?.hasPrefix("write log-") != true { await Task.yield() }
+    let inserts = Array(workload.steps[2..<22])
+    let tasks = (inserts + [workload.steps[0]]).map { step in
+      Task { () -> Bool in (try? await store.commit(step)) != nil }
+    }
+    while store.pendingCommitCount < tasks.count { await Task.yield() }
+    disk.clearTrace()
+    disk.releaseLogSyncs()
+    try await first.value
+    var outcomes: [Bool] = []
+    for task in tasks { outcomes.append(await task.value) }
+    #expect(
+      outcomes == Array(repeating: true, count: 20) + [false], "the repeated bootstrap conflicts")
+    let log = "log-0000000000000001"
+    #expect(disk.trace.filter { $0.hasPrefix("write \(log)") }.count == 1)
+    #expect(disk.trace.filter { $0 == "sync \(log)" }.count == 2)
+    #expect(try await store.countUsers(matching: UserFilter()) == 21)
+  }
+
   // MARK: Crash at any instant
 
   /// Cuts the workload's I/O after every mutating call, crashes with unsynced bytes dropped,

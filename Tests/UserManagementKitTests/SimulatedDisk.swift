@@ -1,3 +1,4 @@
+import Dispatch
 import FoundationEssentials
 import UserManagementKit
 
@@ -60,6 +61,7 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
     var mutationsBeforeCrash: Int?
     var crashed = false
     var bytesRead: [String: Int] = [:]
+    var logSyncGate: DispatchSemaphore?
   }
 
   private let state = Locked(State())
@@ -81,6 +83,20 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
   var bytesRead: [String: Int] { state.withLock { $0.bytesRead } }
 
   func resetReadCounts() { state.withLock { $0.bytesRead.removeAll() } }
+
+  /// Makes every sync of a log file wait until ``releaseLogSyncs()``.
+  func holdLogSyncs() {
+    state.withLock { $0.logSyncGate = DispatchSemaphore(value: 0) }
+  }
+
+  /// Lets held and future log syncs proceed.
+  func releaseLogSyncs() {
+    let gate = state.withLock { state in
+      defer { state.logSyncGate = nil }
+      return state.logSyncGate
+    }
+    for _ in 0..<64 { gate?.signal() }
+  }
 
   /// Plans a fault.
   func inject(_ fault: Fault?) {
@@ -328,6 +344,11 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
   }
 
   fileprivate func sync(_ node: Int, _ path: String) throws(StoreIOError) {
+    if Self.name(path).hasPrefix("log-"), !path.hasSuffix(".tmp"),
+      let gate = state.withLock({ $0.logSyncGate })
+    {
+      gate.wait()
+    }
     _ = try enter("sync \(Self.name(path))", mutating: true)
     state.withLock { state in
       if let data = state.nodes[node]?.data { state.nodes[node]?.durable = data }

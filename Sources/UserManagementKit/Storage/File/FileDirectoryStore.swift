@@ -238,6 +238,11 @@ public final class FileDirectoryStore: DirectoryStore {
     engine.statistics
   }
 
+  /// How many commits wait for the writer (for tests of group commit).
+  package var pendingCommitCount: Int {
+    engine.pendingCommitCount
+  }
+
   /// Closes the store's files and finishes audit subscriptions. Later calls throw
   /// ``UserManagementError/Code/storageFailure``. Idempotent; also done when the store is
   /// released.
@@ -617,6 +622,10 @@ final class StoreEngine: Sendable {
         writer.async { self.drain() }
       }
     }
+  }
+
+  var pendingCommitCount: Int {
+    pending.withLock { $0.items.count }
   }
 
   /// Writes pending commits in groups until none are left. Runs on `writer`.
