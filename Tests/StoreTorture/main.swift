@@ -29,6 +29,9 @@
 //       Like the races, then COUNT random operations as a system principal (add, activate or
 //       deactivate, change role or policies, rename; create or delete policies), printing
 //       `op <name> ok` or `op <name> refused <code>` for each; finally `done`.
+//   UMKStoreTorture wrong-passwords DIR USERNAME COUNT
+//       Like the races, then COUNT sign-ins with a wrong password (`signin refused <code>`),
+//       under a throttle that neither delays nor locks before 100 failures; finally `done`.
 //   UMKStoreTorture watch DIR
 //       Opens the store once, prints `ready`, then for each username read from standard input
 //       looks it up once and prints `found <name>` or `missing <name>`.
@@ -143,7 +146,9 @@ struct Command {
 
   /// A directory over the store with a cheap hasher. With `UMK_TORTURE_GATE=1` the
   /// directory's first commit waits for a second start signal (see ``GatedStore``).
-  func openDirectory() -> (FileDirectoryStore, UserDirectory) {
+  func openDirectory(throttle: LoginThrottlePolicy = LoginThrottlePolicy()) -> (
+    FileDirectoryStore, UserDirectory
+  ) {
     let store: FileDirectoryStore
     do {
       store = try FileDirectoryStore(directory: directory)
@@ -154,7 +159,8 @@ struct Command {
     let userDirectory = UserDirectory(
       store: gated ? GatedStore(store) : store,
       configuration: .init(
-        passwordHasher: InsecureFastPasswordHasher(), requirePasswordChangeAfterAdminReset: false))
+        passwordHasher: InsecureFastPasswordHasher(), loginThrottle: throttle,
+        requirePasswordChangeAfterAdminReset: false))
     return (store, userDirectory)
   }
 
@@ -290,6 +296,22 @@ struct Command {
       for index in 0..<count {
         await randomOperation(
           index, seed: seed, store: store, directory: userDirectory, random: &random)
+      }
+      emit("done")
+
+    case "wrong-passwords":
+      let username = argument(2)
+      guard let count = Int(argument(3)) else { fail("not a count: \(argument(3))") }
+      // No delays before the lockout at 100 failures: every attempt is judged and counted.
+      let (_, userDirectory) = openDirectory(
+        throttle: LoginThrottlePolicy(freeAttempts: 100, lockoutThreshold: 100))
+      emit("ready")
+      waitForStart()
+      for _ in 0..<count {
+        await report("signin ") { () throws(UserManagementError) in
+          _ = try await userDirectory.authenticate(
+            username: username, password: Secret("not the password"))
+        }
       }
       emit("done")
 

@@ -314,6 +314,33 @@ struct MultiProcessTests {
     reopened.close()
   }
 
+  /// Several processes sign in with wrong passwords at once: each attempt reserves its
+  /// failure with a commit pinned to the counter it was judged on, so the counter ends at
+  /// exactly the number of attempts, across processes.
+  @Test func failedSignInsFromSeveralProcessesAreAllCounted() async throws {
+    let fixture = try await Fixture()
+    let user = try await fixture.directory.addUser(
+      Fixture.newUser("target@example.com"), by: .user(fixture.admin.id)
+    ).user
+    let processes = 3
+    let count = 25
+    let children = try (0..<processes).map { _ in
+      try fixture.spawn(["wrong-passwords", "target@example.com", String(count)])
+    }
+    for child in children { try await child.waitForLine { $0 == "ready" } }
+    for child in children { try child.send("go") }
+    for child in children {
+      try await child.waitForLine { $0 == "done" }
+      try await child.waitForExit()
+      let refusals = child.lines.filter { $0.hasPrefix("signin ") }
+      #expect(
+        refusals == Array(repeating: "signin refused invalid_credentials", count: count),
+        "\(child.transcript)")
+    }
+    let state = try await fixture.store.loginThrottle(for: user.id, kind: .password)
+    #expect(state.consecutiveFailures == processes * count)
+  }
+
   /// One process deletes a policy while another assigns it: never both.
   @Test func deletingAPolicyWhileAnotherProcessAssignsIt() async throws {
     let fixture = try await Fixture()
