@@ -826,6 +826,7 @@ struct DyingFileSystem: StoreFileSystem {
   func remove(_ path: String) throws(StoreIOError) { try base.remove(path) }
   func syncDirectory(_ path: String) throws(StoreIOError) { try base.syncDirectory(path) }
   func fileExists(_ path: String) -> Bool { base.fileExists(path) }
+  func fileIdentity(_ path: String) -> UInt64? { base.fileIdentity(path) }
 }
 
 /// A log file whose sync, once armed, is the last thing the process does.
@@ -856,6 +857,6 @@ final class DyingFile: StoreFile {
   func lock(exclusive: Bool) throws(StoreIOError) { try base.lock(exclusive: exclusive) }
   func unlock() { base.unlock() }
   func sharedCounter() throws(StoreIOError) -> any SharedCounter { try base.sharedCounter() }
-  func mapContents() throws(StoreIOError) -> any MappedContents { try base.mapContents() }
+  func identity() throws(StoreIOError) -> UInt64 { try base.identity() }
   func close() { base.close() }
 }

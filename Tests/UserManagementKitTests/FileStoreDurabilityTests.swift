@@ -57,6 +57,9 @@ struct FileStoreDurabilityTests {
     #expect(disk.trace.last == "sync \(log)")
   }
 
+  /// The snapshot first, then the log, each written aside, synced, renamed and made durable
+  /// in the directory; then the opening writer syncs the directory of the generation it
+  /// adopts, and the log it will serve, before it may append.
   @Test func creatingAStoreWritesEachFileAtomically() throws {
     let disk = SimulatedDisk()
     _ = try open(disk)
@@ -64,10 +67,11 @@ struct FileStoreDurabilityTests {
     let log = "log-0000000000000001"
     #expect(
       disk.trace.map(Self.withoutSizes) == [
-        "create LOCK", "create \(log).tmp", "write \(log).tmp", "sync \(log).tmp",
-        "rename \(log).tmp \(log)",
+        "create LOCK",
         "create \(snapshot).tmp", "write \(snapshot).tmp", "sync \(snapshot).tmp",
         "rename \(snapshot).tmp \(snapshot)", "syncdir",
+        "create \(log).tmp", "write \(log).tmp", "sync \(log).tmp", "rename \(log).tmp \(log)",
+        "syncdir", "syncdir", "sync \(log)",
       ])
   }
 
@@ -137,8 +141,8 @@ struct FileStoreDurabilityTests {
 
   // MARK: Crash at any instant
 
-  /// Cuts the workload's I/O after every mutating call, crashes with unsynced bytes dropped,
-  /// kept, halved or zeroed, and reopens: the store must open, equal an acknowledged prefix
+  /// Cuts the workload's I/O after every mutating call, crashes — a power loss with unsynced
+  /// bytes dropped, kept, halved, zeroed from a sector on or holed, or a kill — and reopens: the store must open, equal an acknowledged prefix
   /// (all acknowledged commits, perhaps plus the one in flight), and accept writes.
   @Test func crashAtEveryMutatingCall() async throws {
     let workload = StoreWorkload(users: 6)
@@ -156,8 +160,12 @@ struct FileStoreDurabilityTests {
       if let store = try? open(disk) {
         acknowledged = await run(workload, on: store)
       }
-      for tear in SimulatedDisk.Tear.allCases {
-        let image = disk.afterCrash(tear)
+      // A power loss with each kind of tear, and a kill (everything written survives).
+      let images =
+        SimulatedDisk.Tear.allCases.map { ("\($0)", disk.afterCrash($0)) } + [
+          ("kill", disk.copy())
+        ]
+      for (tear, image) in images {
         let context = "crash after \(cut) of \(total) calls, \(tear), \(acknowledged) acknowledged"
         let reopened: FileDirectoryStore
         do {
@@ -180,7 +188,7 @@ struct FileStoreDurabilityTests {
         checked += 1
       }
     }
-    #expect(checked == (total + 1) * SimulatedDisk.Tear.allCases.count)
+    #expect(checked == (total + 1) * (SimulatedDisk.Tear.allCases.count + 1))
   }
 
   // MARK: Faults

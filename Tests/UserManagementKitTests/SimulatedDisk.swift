@@ -25,9 +25,16 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
     case keep
     /// The first half of them reached the disk.
     case half
-    /// The file kept its new size, but the second half of the new bytes reads as zeros.
+    /// The file kept its new size, but the new bytes read as zeros from the first sector
+    /// boundary past their middle (the disk wrote whole sectors, in order, and stopped).
     case zeroed
+    /// The file kept its new size, but the first whole sector of the new bytes reads as zeros
+    /// while the sectors after it arrived (written out of order).
+    case hole
   }
+
+  /// The sector size of the simulated disk.
+  static let sectorSize = 512
 
   /// A call the disk refuses.
   struct Fault: Sendable {
@@ -132,8 +139,22 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
           case .keep: data.append(contentsOf: extra)
           case .half: data.append(contentsOf: extra.prefix(extra.count / 2))
           case .zeroed:
-            data.append(contentsOf: extra.prefix(extra.count / 2))
-            data.append(contentsOf: [UInt8](repeating: 0, count: extra.count - extra.count / 2))
+            let middle = node.durable.count + extra.count / 2
+            let boundary = min(
+              node.data.count,
+              (middle + Self.sectorSize - 1) / Self.sectorSize * Self.sectorSize)
+            let kept = boundary - node.durable.count
+            data.append(contentsOf: extra.prefix(kept))
+            data.append(contentsOf: [UInt8](repeating: 0, count: extra.count - kept))
+          case .hole:
+            data.append(contentsOf: extra)
+            let first =
+              (node.durable.count + Self.sectorSize - 1) / Self.sectorSize * Self.sectorSize
+            if first + Self.sectorSize <= data.count {
+              data.replaceSubrange(
+                first..<first + Self.sectorSize,
+                with: [UInt8](repeating: 0, count: Self.sectorSize))
+            }
           }
         } else if tear == .keep {
           data = node.data
@@ -295,6 +316,10 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
     state.withLock { $0.entries[path] != nil }
   }
 
+  func fileIdentity(_ path: String) -> UInt64? {
+    state.withLock { $0.entries[path].map { UInt64($0) } }
+  }
+
   // MARK: File calls
 
   fileprivate func size(_ node: Int) throws(StoreIOError) -> Int {
@@ -405,32 +430,9 @@ private final class SimulatedFile: StoreFile, SharedCounter, Sendable {
   func lock(exclusive: Bool) throws(StoreIOError) {}
   func unlock() {}
   func sharedCounter() throws(StoreIOError) -> any SharedCounter { self }
-  func mapContents() throws(StoreIOError) -> any MappedContents {
-    let size = try disk.size(node)
-    var bytes = [UInt8](repeating: 0, count: size)
-    let read = try bytes.withUnsafeMutableBytes { buffer in
-      Result { () throws(StoreIOError) in try disk.read(node, path, into: buffer, at: 0) }
-    }.get()
-    return CopiedContents(Array(bytes.prefix(read)))
-  }
+  func identity() throws(StoreIOError) -> UInt64 { UInt64(node) }
+
   func close() {}
   func load() -> UInt64 { disk.counterValue(node) }
   func store(_ value: UInt64) { disk.setCounter(node, value) }
-}
-
-/// File contents copied out of a ``SimulatedDisk``.
-private final class CopiedContents: MappedContents {
-  private let storage: UnsafeMutableRawBufferPointer
-
-  init(_ bytes: [UInt8]) {
-    storage = .allocate(byteCount: max(1, bytes.count), alignment: 16)
-    storage.copyBytes(from: bytes)
-    count = bytes.count
-  }
-
-  private let count: Int
-
-  deinit { storage.deallocate() }
-
-  var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[0..<count]) }
 }

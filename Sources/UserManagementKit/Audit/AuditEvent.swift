@@ -175,6 +175,23 @@ public struct FieldChange: Hashable, Sendable, Codable, CustomStringConvertible 
     isSecret = true
   }
 
+  private enum CodingKeys: String, CodingKey {
+    case field, oldValue, newValue, isSecret
+  }
+
+  /// Decodes a change; a secret's values, if the input has any, are dropped, so no decoded
+  /// change can carry one.
+  ///
+  /// - Parameter decoder: The decoder.
+  /// - Throws: `DecodingError` for malformed input.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    field = try container.decode(String.self, forKey: .field)
+    isSecret = try container.decodeIfPresent(Bool.self, forKey: .isSecret) ?? false
+    oldValue = isSecret ? nil : try container.decodeIfPresent(String.self, forKey: .oldValue)
+    newValue = isSecret ? nil : try container.decodeIfPresent(String.self, forKey: .newValue)
+  }
+
   /// `field: old → new`, or `password changed` for secrets.
   public var description: String {
     if isSecret { return "\(field) changed" }

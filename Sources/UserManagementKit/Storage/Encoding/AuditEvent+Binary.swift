@@ -66,7 +66,13 @@ extension AuditEvent {
         writer.byte(Self.otherCode)
         writer.string(change.field)
       }
-      var flags: UInt8 = change.isSecret ? 1 : 0
+      // A secret field records only that it changed: its values are never written, even if
+      // a caller-built change carries them.
+      if change.isSecret {
+        writer.byte(1)
+        continue
+      }
+      var flags: UInt8 = 0
       if change.oldValue != nil { flags |= 2 }
       if change.newValue != nil { flags |= 4 }
       writer.byte(flags)
@@ -104,7 +110,8 @@ extension AuditEvent {
       guard Int(actionCode) < Self.knownActions.count else { return nil }
       action = Self.knownActions[Int(actionCode)]
     }
-    guard let count = reader.varint(), count <= 10_000 else { return nil }
+    // A change takes at least two bytes, so the count cannot exceed half of what is left.
+    guard let count = reader.varint(), count <= UInt64(reader.remaining / 2) else { return nil }
     var changes: [FieldChange] = []
     changes.reserveCapacity(Int(count))
     for _ in 0..<count {

@@ -58,6 +58,9 @@ struct ByteReader {
 
   var isAtEnd: Bool { offset == bytes.count }
 
+  /// The bytes not read yet.
+  var remaining: Int { bytes.count - offset }
+
   mutating func byte() -> UInt8? {
     guard offset < bytes.count else { return nil }
     defer { offset += 1 }

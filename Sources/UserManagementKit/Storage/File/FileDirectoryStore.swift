@@ -270,6 +270,8 @@ final class StoreEngine: Sendable {
     var known: UInt64 = 0
     /// Set after a failed write or sync: no more commits until the store is reopened.
     var failure: UserManagementError?
+    /// Set when catching up failed midway: the next catch-up reloads everything.
+    var stale = false
     var closed = false
   }
 
@@ -279,6 +281,7 @@ final class StoreEngine: Sendable {
     var sealedAudit: CompactAuditLog?
     var known: UInt64 = 0
     var subscribers: [UUID: AsyncStream<AuditEvent>.Continuation] = [:]
+    var closed = false
   }
 
   private struct Pending {
@@ -340,23 +343,28 @@ final class StoreEngine: Sendable {
 
   // MARK: Loading
 
-  /// Loads the newest generation: its snapshot, then its log. With `repair` (the caller holds
-  /// the lock exclusively), creates the first generation of an empty directory, a missing
-  /// log, and cuts a torn tail off the log.
+  /// Loads the newest generation — its snapshot, then its log — into `io` and `state`, which
+  /// change only if it succeeds. With `repair` (the caller holds the lock exclusively and may
+  /// write next): creates the first generation of an empty directory or a missing log, syncs
+  /// the directory (a compaction that died before its directory sync leaves entries that a
+  /// power loss could still undo, and commits must not be appended to such a generation),
+  /// and cuts a torn tail off the log.
+  ///
   /// - Returns: The commits read from the log.
   @discardableResult
   private static func load(
     _ files: StoreFiles, into io: inout IO, state: inout DirectoryState, repair: Bool
   ) throws(UserManagementError) -> [CommitRecord] {
-    let names: [String]
-    do {
-      names = try files.fileSystem.contentsOfDirectory(files.directory)
-    } catch {
-      throw .storage(error)
+    let fileSystem = files.fileSystem
+    let names = try withIO { () throws(StoreIOError) in
+      try fileSystem.contentsOfDirectory(files.directory)
     }
     let generations = names.compactMap { StoreFormat.parseNumber($0, prefix: "snapshot-") }
     guard let generation = generations.max() else {
-      let stray = names.first { $0.hasPrefix("log-") || $0.hasPrefix("audit-") }
+      // Temporary files are what an interrupted first open leaves; they are overwritten.
+      let stray = names.first {
+        ($0.hasPrefix("log-") || $0.hasPrefix("audit-")) && !$0.hasSuffix(".tmp")
+      }
       if let stray {
         throw .corruptStore(
           file: stray, offset: 0, "the store has a log or audit file but no snapshot")
@@ -367,55 +375,67 @@ final class StoreEngine: Sendable {
       try initialize(files)
       return try load(files, into: &io, state: &state, repair: repair)
     }
+    var next = io
     let (loaded, manifest, snapshotBytes) = try files.readSnapshot(generation)
-    state = loaded
-    io.manifest = manifest
-    io.snapshotBytes = snapshotBytes
+    var nextState = loaded
+    next.manifest = manifest
+    next.snapshotBytes = snapshotBytes
     let logName = StoreFormat.logName(generation)
     if !names.contains(logName) {
       // A compaction renamed its snapshot into place but crashed before its log.
       guard repair else {
         throw UserManagementError(.storageFailure, "The store's log \(logName) is missing.")
       }
-      do {
+      try withIO { () throws(StoreIOError) in
         try files.writeAtomically(
           logName,
           StoreFiles.encodeLogHeader(generation: generation, baseSequence: manifest.sequence))
-        try files.fileSystem.syncDirectory(files.directory)
+      }
+    }
+    if repair {
+      try withIO { () throws(StoreIOError) in try fileSystem.syncDirectory(files.directory) }
+    }
+    let log = try withIO { () throws(StoreIOError) in
+      let log = try fileSystem.open(files.path(logName), create: false, truncate: false)
+      // Its last writer may have died between its write and its sync: make what is there
+      // durable before serving it, so no power loss can take back what this process saw.
+      try log.sync()
+      return log
+    }
+    next.logFile = log
+    next.logEnd = 0
+    let (records, end) = try readLog(files, io: &next)
+    for record in records { record.apply(to: &nextState) }
+    if case .tornTail(let offset) = end, repair {
+      do {
+        try cutTornTail(log, at: offset)
       } catch {
+        // A failed truncate or sync is a failed write: no more writes until reopened.
+        io.failure = .storage(error)
         throw .storage(error)
       }
     }
-    let log: any StoreFile
-    do {
-      log = try files.fileSystem.open(files.path(logName), create: false, truncate: false)
-    } catch {
-      throw .storage(error)
-    }
-    io.logFile?.close()
-    io.logFile = log
-    io.logEnd = 0
-    let (records, end) = try readLog(files, io: &io)
-    for record in records { record.apply(to: &state) }
-    if case .tornTail(let offset) = end, repair {
-      try withIO { () throws(StoreIOError) in try cutTornTail(log, at: offset) }
-    }
+    if let previous = io.logFile, previous !== log { previous.close() }
+    next.stale = false
+    io = next
+    state = nextState
     return records
   }
 
-  /// Creates generation 1 of an empty store.
+  /// Creates generation 1 of an empty store: the snapshot first, so that a crash at any
+  /// point leaves either nothing but temporary files or a snapshot (whose missing log the
+  /// next open creates).
   private static func initialize(_ files: StoreFiles) throws(UserManagementError) {
     let manifest = StoreFiles.Manifest(
       generation: 1, sequence: 0, auditSegments: [], nextAuditSegment: 1)
-    do {
-      try files.writeAtomically(
-        StoreFormat.logName(1), StoreFiles.encodeLogHeader(generation: 1, baseSequence: 0))
+    try withIO { () throws(StoreIOError) in
       try files.writeAtomically(
         StoreFormat.snapshotName(1), StoreFiles.encodeSnapshot(DirectoryState(), manifest: manifest)
       )
       try files.fileSystem.syncDirectory(files.directory)
-    } catch {
-      throw .storage(error)
+      try files.writeAtomically(
+        StoreFormat.logName(1), StoreFiles.encodeLogHeader(generation: 1, baseSequence: 0))
+      try files.fileSystem.syncDirectory(files.directory)
     }
   }
 
@@ -439,7 +459,9 @@ final class StoreEngine: Sendable {
         from = StoreFormat.fileHeaderSize
       }
       var sawHeader = start != 0
-      return try StoreFormat.scanFrames(raw, from: from, file: name, allowTornTail: true) {
+      return try StoreFormat.scanFrames(
+        raw, from: from, file: name, allowTornTail: true, fileOffset: start
+      ) {
         payload, offset throws(UserManagementError) in
         var reader = ByteReader(payload)
         let bad = UserManagementError.corruptStore(
@@ -452,10 +474,16 @@ final class StoreEngine: Sendable {
           else { throw bad }
           sawHeader = true
         case .commit where sawHeader:
-          guard let record = CommitRecord(decoding: &reader), record.sequence == sequence + 1
-          else { throw bad }
-          records.append(record)
-          sequence = record.sequence
+          guard let count = reader.varint(), count >= 1, count <= UInt64(payload.count) else {
+            throw bad
+          }
+          for _ in 0..<count {
+            guard let record = CommitRecord(decoding: &reader), record.sequence == sequence + 1
+            else { throw bad }
+            records.append(record)
+            sequence = record.sequence
+          }
+          guard reader.isAtEnd else { throw bad }
         default:
           throw bad
         }
@@ -482,10 +510,15 @@ final class StoreEngine: Sendable {
   /// the shared counter says there are any.
   func read<T>(_ body: (DirectoryState) -> T) throws(UserManagementError) -> T {
     let current = counter.load()
-    let fast = memory.withLock { memory -> T? in
-      memory.known == current ? body(memory.state) : nil
+    let fast = memory.withLock { memory -> T?? in
+      if memory.closed { return .some(nil) }
+      return memory.known == current ? .some(body(memory.state)) : nil
     }
-    if let fast { return fast }
+    switch fast {
+    case .some(.some(let value)): return value
+    case .some(.none): throw .storeClosed()
+    case .none: break
+    }
     try catchUp()
     return memory.withLock { body($0.state) }
   }
@@ -495,6 +528,7 @@ final class StoreEngine: Sendable {
       guard !io.closed, let lockFile = io.lockFile else { throw .storeClosed() }
       try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: false) }
       defer { lockFile.unlock() }
+      try checkLockFile(lockFile)
       try refresh(&io, repair: false)
     }
   }
@@ -509,7 +543,16 @@ final class StoreEngine: Sendable {
       (try !log.isLinked() || fileSystem.fileExists(next), try log.size())
     }
     var events: [AuditEvent] = []
-    if size > io.logEnd {
+    if size > io.logEnd && !io.stale {
+      // Another process appended. Its writer may have died before its sync, so make the
+      // bytes durable before believing them: this process must never serve a commit that a
+      // power loss could still take back.
+      do {
+        try log.sync()
+      } catch {
+        io.failure = .storage(error)
+        throw .storage(error)
+      }
       // Read what was appended (also when superseded: the events belong to subscribers).
       let (records, end) = try Self.readLog(files, io: &io)
       memory.withLock { memory in
@@ -519,19 +562,31 @@ final class StoreEngine: Sendable {
         }
       }
       if case .tornTail(let offset) = end, repair, !superseded {
-        try withIO { () throws(StoreIOError) in try Self.cutTornTail(log, at: offset) }
+        do {
+          try Self.cutTornTail(log, at: offset)
+        } catch {
+          io.failure = .storage(error)
+          throw .storage(error)
+        }
       }
     }
-    if superseded || size < io.logEnd {
-      // Another process compacted (or the log shrank under us): load the newest generation
+    if superseded || io.stale || size < io.logEnd {
+      // Another process compacted (or the log changed under us): load the newest generation
       // and swap it in whole.
       let previousSegments = Set(io.manifest.auditSegments.map(\.number))
       let (previousLogEvents, subscribed) = memory.withLock {
         ($0.state.audit.count, !$0.subscribers.isEmpty)
       }
       var reloaded = DirectoryState()
-      let records = try Self.load(files, into: &io, state: &reloaded, repair: repair)
-      if subscribed {
+      let records: [CommitRecord]
+      do {
+        records = try Self.load(files, into: &io, state: &reloaded, repair: repair)
+      } catch {
+        // Whatever this process holds may now lag the files: reload from scratch next time.
+        io.stale = true
+        throw error
+      }
+      if subscribed && !io.stale {
         // Subscribers also get what was committed after the compactions this process did
         // not see: the segments they sealed (except the one holding the old log's events,
         // delivered above) and the new log.
@@ -539,9 +594,14 @@ final class StoreEngine: Sendable {
         if previousLogEvents > 0, missed.first?.events == UInt64(previousLogEvents) {
           missed.removeFirst()
         }
+        // The state is already reloaded; a segment that cannot be read now costs the
+        // subscribers its events (an audit query reports the damage), never the swap.
         for segment in missed {
           var log = CompactAuditLog()
-          try files.readAuditSegment(segment.number, events: segment.events, into: &log)
+          guard
+            (try? files.readAuditSegment(segment.number, events: segment.events, into: &log))
+              != nil
+          else { continue }
           for index in 0..<log.count {
             if let event = log.event(at: index) { events.append(event) }
           }
@@ -658,6 +718,12 @@ final class StoreEngine: Sendable {
       }
       if case .failure(let error) = locked { return batch.map { _ in .failure(error) } }
       defer { lockFile.unlock() }
+      if case .failure(let error) = Result(catching: { () throws(UserManagementError) in
+        try checkLockFile(lockFile)
+      }) {
+        io.failure = error
+        return batch.map { _ in .failure(error) }
+      }
       announceWrite()
       let refreshed = Result { () throws(UserManagementError) in try refresh(&io, repair: true) }
       if case .failure(let error) = refreshed { return batch.map { _ in .failure(error) } }
@@ -667,23 +733,40 @@ final class StoreEngine: Sendable {
       let firstSequence = io.manifest.sequence
       let outcome = memory.withLock { memory -> (Int, [AuditEvent])? in
         var applied: [AppliedChange] = []
-        var bytes: [UInt8] = []
+        var commits = ByteWriter()
+        var count = 0
         var sequence = firstSequence
         for changes in batch {
           switch Result(catching: { () throws(UserManagementError) in
             try memory.state.commit(changes)
           }) {
           case .success(let change):
+            let record = CommitRecord(sequence: sequence + 1, changes: changes, applied: change)
+            // A commit must read back exactly as it will on open; one that cannot (a value
+            // beyond the format's bounds) fails alone, before anything is written.
+            if let problem = Self.checkEncoding(record, sizeSoFar: commits.bytes.count) {
+              memory.state.rollBack(change)
+              results.append(.failure(problem))
+              continue
+            }
+            record.encode(into: &commits)
             sequence += 1
-            let record = CommitRecord(sequence: sequence, changes: changes, applied: change)
-            StoreFormat.appendFrame(to: &bytes) { record.encode(into: &$0) }
+            count += 1
             applied.append(change)
             results.append(.success(()))
           case .failure(let error):
             results.append(.failure(error))
           }
         }
-        guard !bytes.isEmpty else { return nil }
+        guard count > 0 else { return nil }
+        // The whole group is one frame, so an interrupted append damages only the last frame.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(commits.bytes.count + 32)
+        StoreFormat.appendFrame(to: &bytes) { writer in
+          writer.byte(StoreFormat.Tag.commit.rawValue)
+          writer.varint(UInt64(count))
+          writer.bytes.append(contentsOf: commits.bytes)
+        }
         let written = Result { () throws(StoreIOError) in
           try bytes.withBytes { raw throws(StoreIOError) in try log.writeAll(raw, at: start) }
           try log.sync()
@@ -719,6 +802,30 @@ final class StoreEngine: Sendable {
     }
   }
 
+  /// Why `record` cannot be stored, or `nil`: it must decode to itself, and the group frame
+  /// must stay within the format's size limit.
+  private static func checkEncoding(_ record: CommitRecord, sizeSoFar: Int) -> UserManagementError?
+  {
+    var writer = ByteWriter()
+    record.encode(into: &writer)
+    let tooLarge = UserManagementError(
+      .invalidOperation,
+      "The change is too large to store in one commit; split it into smaller ones.",
+      context: ["bytes": String(writer.bytes.count)])
+    guard sizeSoFar + writer.bytes.count + 16 <= StoreFormat.maximumPayload else { return tooLarge }
+    let decoded = writer.bytes.withUnsafeBytes { raw -> CommitRecord? in
+      var reader = ByteReader(raw)
+      guard let decoded = CommitRecord(decoding: &reader), reader.isAtEnd else { return nil }
+      return decoded
+    }
+    guard let decoded, decoded.matches(record) else {
+      return UserManagementError(
+        .invalidOperation,
+        "The change holds a value the store cannot represent exactly, so it was not stored.")
+    }
+    return nil
+  }
+
   private func writeRefusal(_ io: IO) -> UserManagementError? {
     if io.closed { return .storeClosed() }
     if let failure = io.failure {
@@ -736,7 +843,26 @@ final class StoreEngine: Sendable {
   /// and reads the files, so even a commit whose writer is killed between its sync and its
   /// return is seen by every process, not just by those that open the store later.
   private func announceWrite() {
-    counter.store(counter.load() &+ 1)
+    let current = counter.load()
+    // A counter at zero is new or was reset (say, the file was recreated): start it at a
+    // random value, so that a process still holding an old value cannot see it come round
+    // again and think itself up to date.
+    counter.store(current == 0 ? UInt64.random(in: 1...UInt64.max) : current &+ 1)
+  }
+
+  /// Checks that the `LOCK` file this process holds is still the one in the directory. If an
+  /// operator removed or replaced it, processes would lock different files and no longer
+  /// exclude each other, so the store stops rather than risk two writers.
+  private func checkLockFile(_ lockFile: any StoreFile) throws(UserManagementError) {
+    let path = files.path(StoreFormat.lockFileName)
+    let held = try withIO { () throws(StoreIOError) in try lockFile.identity() }
+    guard files.fileSystem.fileIdentity(path) == held else {
+      throw UserManagementError(
+        .storageFailure,
+        "The store's LOCK file was removed or replaced while the store was open, so its lock "
+          + "no longer keeps other processes out; reopen the store.",
+        context: ["file": path])
+    }
   }
 
   /// Hands this process's committed events to its subscribers.
@@ -757,6 +883,7 @@ final class StoreEngine: Sendable {
       guard let lockFile = io.lockFile else { throw .storeClosed() }
       try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: true) }
       defer { lockFile.unlock() }
+      try checkLockFile(lockFile)
       announceWrite()
       try refresh(&io, repair: true)
       try compact(&io)
@@ -871,7 +998,10 @@ final class StoreEngine: Sendable {
     }
     guard wasOpen else { return }
     let subscribers = memory.withLock { memory in
-      defer { memory.subscribers.removeAll() }
+      defer {
+        memory.subscribers.removeAll()
+        memory.closed = true
+      }
       return Array(memory.subscribers.values)
     }
     for continuation in subscribers { continuation.finish() }

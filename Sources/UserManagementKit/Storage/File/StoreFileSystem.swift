@@ -25,7 +25,7 @@ package struct StoreIOError: Error, Hashable, Sendable {
 }
 
 /// The file-system calls the file store makes, so that tests can record their order, inject
-/// faults and simulate crashes (see `FaultyFileSystem` in the tests). ``PosixFileSystem`` is
+/// faults and simulate crashes (see `SimulatedDisk` in the tests). ``PosixFileSystem`` is
 /// the real one.
 package protocol StoreFileSystem: Sendable {
   /// Creates a directory with mode 0700 (succeeds if it already exists).
@@ -43,6 +43,8 @@ package protocol StoreFileSystem: Sendable {
   func syncDirectory(_ path: String) throws(StoreIOError)
   /// Whether a file exists at `path`.
   func fileExists(_ path: String) -> Bool
+  /// An identity of the file at `path` (device and inode), `nil` if there is none.
+  func fileIdentity(_ path: String) -> UInt64?
 }
 
 /// An open file of a ``StoreFileSystem``.
@@ -53,6 +55,8 @@ package protocol StoreFile: AnyObject, Sendable {
   func size() throws(StoreIOError) -> Int
   /// Whether the file still has a name (another process may have removed it).
   func isLinked() throws(StoreIOError) -> Bool
+  /// The file's identity, comparable with ``StoreFileSystem/fileIdentity(_:)``.
+  func identity() throws(StoreIOError) -> UInt64
   /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (0 at the end).
   func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(StoreIOError)
     -> Int
@@ -70,17 +74,8 @@ package protocol StoreFile: AnyObject, Sendable {
   /// A 64-bit counter shared by every process that maps this file (the first 8 bytes,
   /// `mmap` with `MAP_SHARED`).
   func sharedCounter() throws(StoreIOError) -> any SharedCounter
-  /// The whole file, mapped read-only (`mmap`); only for files no one changes any more
-  /// (snapshots and sealed audit segments: a file truncated under a mapping faults).
-  func mapContents() throws(StoreIOError) -> any MappedContents
   /// Closes the file (idempotent).
   func close()
-}
-
-/// The contents of a file mapped into memory, unmapped when released.
-package protocol MappedContents: AnyObject {
-  /// The bytes.
-  var bytes: UnsafeRawBufferPointer { get }
 }
 
 /// A counter in memory shared between processes.
@@ -137,7 +132,13 @@ package struct PosixFileSystem: StoreFileSystem {
     guard let directory = opendir(path) else { throw StoreIOError("opendir", path, errno) }
     defer { closedir(directory) }
     var names: [String] = []
-    while let entry = readdir(directory) {
+    while true {
+      errno = 0
+      guard let entry = readdir(directory) else {
+        // readdir returns nil at the end and on an error; only errno tells them apart.
+        if errno != 0 { throw StoreIOError("readdir", path, errno) }
+        break
+      }
       let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
         String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
       }
@@ -149,7 +150,7 @@ package struct PosixFileSystem: StoreFileSystem {
   package func open(_ path: String, create: Bool, truncate: Bool) throws(StoreIOError)
     -> any StoreFile
   {
-    var flags = O_RDWR | O_CLOEXEC
+    var flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW
     if create { flags |= O_CREAT }
     if truncate { flags |= O_TRUNC }
     let descriptor = systemOpen(path, flags, 0o600)
@@ -170,6 +171,12 @@ package struct PosixFileSystem: StoreFileSystem {
   package func fileExists(_ path: String) -> Bool {
     var info = stat()
     return stat(path, &info) == 0
+  }
+
+  package func fileIdentity(_ path: String) -> UInt64? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    return UInt64(truncatingIfNeeded: info.st_ino) ^ UInt64(truncatingIfNeeded: info.st_dev) << 48
   }
 
   package func syncDirectory(_ path: String) throws(StoreIOError) {
@@ -222,6 +229,12 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
     return info.st_nlink > 0
   }
 
+  func identity() throws(StoreIOError) -> UInt64 {
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else { throw StoreIOError("fstat", path, errno) }
+    return UInt64(truncatingIfNeeded: info.st_ino) ^ UInt64(truncatingIfNeeded: info.st_dev) << 48
+  }
+
   func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(StoreIOError)
     -> Int
   {
@@ -244,8 +257,11 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
   func sync() throws(StoreIOError) {
     #if canImport(Darwin)
       // fsync on Darwin leaves data in the drive's cache; F_FULLFSYNC flushes it.
-      guard fcntl(descriptor, F_FULLFSYNC) == 0 || fsync(descriptor) == 0 else {
-        throw StoreIOError("fsync", path, errno)
+      if fcntl(descriptor, F_FULLFSYNC) == 0 { return }
+      // Fall back to fsync only where F_FULLFSYNC is not supported, never after an I/O error.
+      let code = errno
+      guard code == ENOTSUP || code == EINVAL, fsync(descriptor) == 0 else {
+        throw StoreIOError("fsync", path, code == ENOTSUP || code == EINVAL ? errno : code)
       }
     #else
       guard fdatasync(descriptor) == 0 else { throw StoreIOError("fdatasync", path, errno) }
@@ -270,25 +286,18 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
 
   func sharedCounter() throws(StoreIOError) -> any SharedCounter {
     let length = 4096
-    if try size() < length { try truncate(to: length) }
+    let current = try size()
+    if current < length {
+      // Real zeros, not a hole: the first store into a sparse page of a full disk would kill
+      // the process (SIGBUS) instead of failing here.
+      let zeros = [UInt8](repeating: 0, count: length - current)
+      try zeros.withBytes { raw throws(StoreIOError) in try writeAll(raw, at: current) }
+    }
     guard
       let address = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0),
       address != MAP_FAILED
     else { throw StoreIOError("mmap", path, errno) }
     return MappedCounter(address: address, length: length)
-  }
-
-  func mapContents() throws(StoreIOError) -> any MappedContents {
-    let length = try size()
-    guard length > 0 else { return MappedFile(address: nil, length: 0) }
-    guard let address = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0),
-      address != MAP_FAILED
-    else { throw StoreIOError("mmap", path, errno) }
-    #if canImport(Glibc)
-      // The whole file is read once, front to back.
-      _ = madvise(address, length, MADV_SEQUENTIAL | MADV_WILLNEED)
-    #endif
-    return MappedFile(address: address, length: length)
   }
 
   func close() {
@@ -322,21 +331,4 @@ private final class MappedCounter: SharedCounter, @unchecked Sendable {
   func store(_ value: UInt64) {
     cumk_shared_store(address.assumingMemoryBound(to: UInt64.self), value)
   }
-}
-
-/// A read-only mapping of a whole file.
-private final class MappedFile: MappedContents {
-  private let address: UnsafeMutableRawPointer?
-  private let length: Int
-
-  init(address: UnsafeMutableRawPointer?, length: Int) {
-    self.address = address
-    self.length = length
-  }
-
-  deinit {
-    if let address { munmap(address, length) }
-  }
-
-  var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: address, count: length) }
 }

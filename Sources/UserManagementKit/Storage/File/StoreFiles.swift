@@ -95,9 +95,10 @@ struct StoreFiles {
     DirectoryState, Manifest, bytes: Int
   ) {
     let name = StoreFormat.snapshotName(generation)
-    let mapped = try mapWholeFile(name)
-    return try withExtendedLifetime(mapped) { () throws(UserManagementError) in
-      let raw = mapped.bytes
+    // Read, not mapped: a mapping turns a media error or a file truncated behind our back into
+    // SIGBUS, where reading gives a typed error.
+    let bytes = try readWholeFile(name)
+    return try bytes.withBytes { raw throws(UserManagementError) in
       try StoreFormat.checkHeader(raw, kind: .snapshot, file: name)
       var state = DirectoryState()
       var manifest: Manifest?
@@ -270,9 +271,8 @@ struct StoreFiles {
     throws(UserManagementError)
   {
     let name = StoreFormat.auditName(number)
-    let mapped = try mapWholeFile(name)
-    try withExtendedLifetime(mapped) { () throws(UserManagementError) in
-      let raw = mapped.bytes
+    let bytes = try readWholeFile(name)
+    try bytes.withBytes { raw throws(UserManagementError) in
       try StoreFormat.checkHeader(raw, kind: .auditSegment, file: name)
       var sawHeader = false
       var ended = false
@@ -330,17 +330,6 @@ struct StoreFiles {
       let file = try fileSystem.open(path(name), create: false, truncate: false)
       defer { file.close() }
       return try readAll(file)
-    } catch {
-      throw .storage(error)
-    }
-  }
-
-  /// Maps a file that never changes once written (a snapshot or a sealed audit segment).
-  func mapWholeFile(_ name: String) throws(UserManagementError) -> any MappedContents {
-    do {
-      let file = try fileSystem.open(path(name), create: false, truncate: false)
-      defer { file.close() }
-      return try file.mapContents()
     } catch {
       throw .storage(error)
     }

@@ -16,6 +16,9 @@ enum StoreFormat {
   /// Frames larger than this are refused as corrupt (a length field is never trusted to
   /// allocate more).
   static let maximumPayload = 1 << 30
+  /// The granularity at which a disk may lose or keep an unsynced write (a sector); zeros an
+  /// interrupted append leaves start at a multiple of it.
+  static let sectorSize = 512
 
   enum FileKind: UInt8 {
     case snapshot = 0x53  // "S"
@@ -113,6 +116,10 @@ enum StoreFormat {
     guard bytes.count >= fileHeaderSize, bytes.prefix(8).elementsEqual(magic) else {
       throw .corruptStore(file: file, offset: 0, "it does not start with a store header")
     }
+    // The checksum first: a flipped bit in the version field is damage, not a newer format.
+    guard loadUInt32(bytes, at: 12) == cumk_crc32c(0, bytes.baseAddress, 12) else {
+      throw .corruptStore(file: file, offset: 0, "its header checksum does not match")
+    }
     let version = UInt16(bytes[8]) | UInt16(bytes[9]) << 8
     guard version <= currentVersion else {
       throw UserManagementError(
@@ -120,10 +127,6 @@ enum StoreFormat {
         "\(file) has store format version \(version); this library reads versions up to "
           + "\(currentVersion). Use a newer version of UserManagementKit.",
         context: ["file": file, "version": String(version)])
-    }
-    let stored = loadUInt32(bytes, at: 12)
-    guard stored == cumk_crc32c(0, bytes.baseAddress, 12) else {
-      throw .corruptStore(file: file, offset: 0, "its header checksum does not match")
     }
     guard bytes[10] == kind.rawValue, bytes[11] == 0, version >= 1 else {
       throw .corruptStore(file: file, offset: 8, "its header names another kind of file")
@@ -143,43 +146,71 @@ enum StoreFormat {
   ///   - file: The file's name, for errors.
   ///   - allowTornTail: Whether the last frame may be an interrupted append (true only for
   ///     the live log); otherwise such a frame is corruption.
+  ///   - fileOffset: Where `bytes` starts in the file (sector boundaries are file offsets).
   ///   - body: Called with each payload and the offset of its frame.
   /// - Returns: How the scan ended.
   /// - Throws: ``UserManagementError/Code/corruptStore`` for a damaged frame, or what `body`
   ///   throws.
   static func scanFrames(
     _ bytes: UnsafeRawBufferPointer, from start: Int, file: String, allowTornTail: Bool,
-    _ body: (UnsafeRawBufferPointer, Int) throws(UserManagementError) -> Void
+    fileOffset: Int = 0, _ body: (UnsafeRawBufferPointer, Int) throws(UserManagementError) -> Void
   ) throws(UserManagementError) -> ScanEnd {
     var offset = start
     let size = bytes.count
+    // Where the run of zero bytes that ends the file begins (`size` if the last byte is not
+    // zero): what an append leaves when the file grew but its data never reached the disk.
+    var trailingZeros = size
+    while trailingZeros > start && bytes[trailingZeros - 1] == 0 { trailingZeros -= 1 }
     func zerosToEnd(from position: Int) -> Bool {
-      position >= size || bytes[position..<size].allSatisfy { $0 == 0 }
+      position >= trailingZeros
     }
-    func torn(_ reason: String) throws(UserManagementError) -> ScanEnd {
-      guard allowTornTail else {
-        throw .corruptStore(file: file, offset: offset, "the file ends inside a record (\(reason))")
+    /// Whether a frame that failed a check at `offset` is an unfinished append (see
+    /// `Documentation/StoreFormat.md`, "The exact torn-tail rule"). `end` is where the frame
+    /// ends if its header is intact, `nil` if not.
+    func isUnfinishedAppend(end: Int?) -> Bool {
+      // Nothing but zeros may follow it: an append in progress is always the last thing.
+      let extent = end ?? size
+      guard zerosToEnd(from: min(extent, size)) else { return false }
+      if let end, end > size { return true }  // The file ends inside the frame.
+      if zerosToEnd(from: offset) { return true }  // Zeros from its first byte on.
+      // Zeros from a sector boundary inside it to the end of the file …
+      // (the run may begin a little earlier, with zeros the frame really holds).
+      let boundary =
+        (fileOffset + trailingZeros + sectorSize - 1) / sectorSize * sectorSize - fileOffset
+      if boundary < extent { return true }
+      // … or a whole sector of zeros inside it, written out of order around it.
+      let firstSector = (fileOffset + offset + sectorSize - 1) / sectorSize * sectorSize
+      var sector = firstSector - fileOffset
+      while sector + sectorSize <= min(extent, size) {
+        if bytes[sector..<sector + sectorSize].allSatisfy({ $0 == 0 }) { return true }
+        sector += sectorSize
+      }
+      return false
+    }
+    func damaged(_ end: Int?, _ detail: String) throws(UserManagementError) -> ScanEnd {
+      guard allowTornTail, isUnfinishedAppend(end: end) else {
+        throw .corruptStore(file: file, offset: offset, detail)
       }
       return .tornTail(at: offset)
     }
     while offset < size {
-      if size - offset < 8 { return try torn("incomplete record header") }
-      if zerosToEnd(from: offset) { return try torn("zero-filled tail") }
+      if size - offset < 8 {
+        return try damaged(nil, "the file ends inside a record's header")
+      }
       let length = Int(loadUInt32(bytes, at: offset))
       let lengthCRC = loadUInt32(bytes, at: offset + 4)
       guard lengthCRC == cumk_crc32c(0, bytes.baseAddress.map { $0 + offset }, 4) else {
-        throw .corruptStore(file: file, offset: offset, "a record's length checksum does not match")
+        return try damaged(nil, "a record's length checksum does not match")
       }
       guard length > 0, length <= maximumPayload else {
-        throw .corruptStore(file: file, offset: offset, "a record has an impossible length")
+        return try damaged(nil, "a record has an impossible length")
       }
       let end = offset + 8 + length + 4
-      if end > size { return try torn("incomplete record") }
+      if end > size { return try damaged(end, "the file ends inside a record") }
       let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + 8)..<(offset + 8 + length)])
       let payloadCRC = loadUInt32(bytes, at: offset + 8 + length)
       guard payloadCRC == cumk_crc32c(0, payload.baseAddress, length) else {
-        if payloadCRC == 0 && zerosToEnd(from: end) { return try torn("unwritten checksum") }
-        throw .corruptStore(file: file, offset: offset, "a record's checksum does not match")
+        return try damaged(end, "a record's checksum does not match")
       }
       try body(payload, offset)
       offset = end

@@ -46,7 +46,7 @@ extension UserRecord {
     guard let id = reader.uuid(), let rawUsername = reader.string(), !rawUsername.isEmpty,
       let firstName = reader.string(),
       let lastName = reader.string(), let flags = reader.byte(), flags & ~Flag.all == 0,
-      let policyCount = reader.varint(), policyCount <= 100_000
+      let policyCount = reader.varint(), policyCount <= UInt64(reader.remaining / 16)
     else { return nil }
     var policies = Set<PolicyID>(minimumCapacity: Int(policyCount))
     for _ in 0..<policyCount {
@@ -192,8 +192,8 @@ struct CommitRecord {
     self.sequence = sequence
   }
 
+  /// Writes the commit (a group frame holds several: its tag, their count, then each).
   func encode(into writer: inout ByteWriter) {
-    writer.byte(StoreFormat.Tag.commit.rawValue)
     writer.varint(sequence)
     writer.varint(UInt64(users.count))
     for user in users { user.encode(into: &writer) }
@@ -213,10 +213,12 @@ struct CommitRecord {
     for event in auditEvents { event.encode(into: &writer) }
   }
 
-  /// Decodes a commit payload (after its tag byte).
+  /// Decodes one commit of a group frame.
   init?(decoding reader: inout ByteReader) {
+    // Counts are bounded by what the remaining bytes could hold (a user takes at least 40,
+    // an event 35), so a damaged count cannot reserve more memory than the frame is worth.
     guard let sequence = reader.varint(), let userCount = reader.varint(),
-      userCount <= UInt64(reader.bytes.count)
+      userCount <= UInt64(reader.remaining / 40)
     else { return nil }
     self.sequence = sequence
     users.reserveCapacity(Int(userCount))
@@ -224,7 +226,7 @@ struct CommitRecord {
       guard let user = UserRecord(decoding: &reader) else { return nil }
       users.append(user)
     }
-    guard let policyCount = reader.varint(), policyCount <= UInt64(reader.bytes.count) else {
+    guard let policyCount = reader.varint(), policyCount <= UInt64(reader.remaining) else {
       return nil
     }
     for _ in 0..<policyCount {
@@ -239,14 +241,14 @@ struct CommitRecord {
         return nil
       }
     }
-    guard let throttleCount = reader.varint(), throttleCount <= UInt64(reader.bytes.count) else {
+    guard let throttleCount = reader.varint(), throttleCount <= UInt64(reader.remaining) else {
       return nil
     }
     for _ in 0..<throttleCount {
       guard let throttle = reader.throttle() else { return nil }
       throttles.append(throttle)
     }
-    guard let eventCount = reader.varint(), eventCount <= UInt64(reader.bytes.count) else {
+    guard let eventCount = reader.varint(), eventCount <= UInt64(reader.remaining / 35) else {
       return nil
     }
     auditEvents.reserveCapacity(Int(eventCount))
@@ -254,7 +256,13 @@ struct CommitRecord {
       guard let event = AuditEvent(decoding: &reader) else { return nil }
       auditEvents.append(event)
     }
-    guard reader.isAtEnd else { return nil }
+  }
+
+  /// Whether `other` holds the same commit (what decoding an encoded record must give).
+  func matches(_ other: CommitRecord) -> Bool {
+    sequence == other.sequence && users == other.users && auditEvents == other.auditEvents
+      && policies.elementsEqual(other.policies) { $0.id == $1.id && $0.policy == $1.policy }
+      && throttles.elementsEqual(other.throttles) { $0.key == $1.key && $0.state == $1.state }
   }
 
   /// Applies the record to a state read from disk.

@@ -1,0 +1,199 @@
+import FoundationEssentials
+import Testing
+import UserManagementKit
+import UserManagementKitTesting
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+private let directory = "/store"
+private let options = FileDirectoryStore.Options(minimumCompactionLogSize: 4096)
+
+private func open(_ disk: SimulatedDisk) throws(UserManagementError) -> FileDirectoryStore {
+  try FileDirectoryStore(directory: directory, options: options, fileSystem: disk)
+}
+
+/// Scenarios found by review, each of which lost data or left a store that would not open
+/// before it was fixed. A "kill" keeps everything the process wrote (the page cache survives);
+/// a "power loss" keeps only what was synced.
+@Suite("FileDirectoryStore regressions")
+struct FileStoreRegressionTests {
+  /// A process killed at any call of the very first open leaves a store the next open repairs.
+  @Test func aKillDuringTheFirstOpenLeavesAnOpenableStore() throws {
+    let probe = SimulatedDisk()
+    _ = try open(probe)
+    for cut in 0..<probe.trace.count {
+      let disk = SimulatedDisk()
+      disk.crash(afterMutations: cut)
+      _ = try? open(disk)
+      let afterKill = disk.copy()
+      #expect(throws: Never.self, "killed after \(cut) calls: \(afterKill.names())") {
+        try open(afterKill)
+      }
+      #expect(throws: Never.self, "power lost after \(cut) calls") {
+        try open(disk.afterCrash(.drop))
+      }
+    }
+  }
+
+  /// A compaction killed after its renames but before its directory sync: a process that
+  /// adopts that generation and commits must make it durable first, or a power loss would
+  /// take the acknowledged commit with the generation.
+  @Test func commitsToAnAdoptedGenerationSurviveAPowerLoss() async throws {
+    let workload = StoreWorkload(users: 4)
+    let probe = SimulatedDisk()
+    let probeStore = try open(probe)
+    for step in workload.steps.prefix(3) { try await probeStore.commit(step) }
+    probe.clearTrace()
+    try await probeStore.compact()
+    let compactionCalls = probe.trace.count
+    for cut in 0..<compactionCalls {
+      let disk = SimulatedDisk()
+      let first = try open(disk)
+      for step in workload.steps.prefix(3) { try await first.commit(step) }
+      disk.crash(afterMutations: cut)
+      try? await first.compact()
+      let afterKill = disk.copy()
+      let second = try open(afterKill)
+      try await second.commit(workload.steps[3])
+      let acknowledged = try await StoreFingerprint(second)
+      let afterPowerLoss = try open(afterKill.afterCrash(.drop))
+      #expect(
+        try await StoreFingerprint(afterPowerLoss) == acknowledged, "compaction cut at \(cut)")
+    }
+  }
+
+  /// A writer killed between its write and its sync: whoever reads that commit first makes it
+  /// durable, so what any process served survives a power loss.
+  @Test func aCommitReadBeforeItsSyncIsMadeDurableByTheReader() async throws {
+    let workload = StoreWorkload(users: 2)
+    let probe = SimulatedDisk()
+    let probeStore = try open(probe)
+    for step in workload.steps.prefix(3) { try await probeStore.commit(step) }
+    let callsBefore = probe.trace.count
+    try await probeStore.commit(workload.steps[3])
+    #expect(probe.trace.count == callsBefore + 2, "one write and one sync")
+    // Kill the writer right after the write of the fourth commit, before its sync.
+    let disk = SimulatedDisk()
+    disk.crash(afterMutations: callsBefore + 1)
+    let writer = try open(disk)
+    for step in workload.steps.prefix(4) { try? await writer.commit(step) }
+    let afterKill = disk.copy()
+    // A new process opens (and a long-lived one would catch up) and sees the fourth commit …
+    let reader = try open(afterKill)
+    let seen = try await StoreFingerprint(reader)
+    #expect(seen.users.count == 3)
+    // … which must therefore survive a power loss now.
+    let afterPowerLoss = try open(afterKill.afterCrash(.drop))
+    #expect(try await StoreFingerprint(afterPowerLoss) == seen)
+  }
+
+  /// A process two compactions behind fails midway through catching up (one I/O error at
+  /// each call in turn): it must never go on with a view that differs from the files.
+  @Test func aFailedCatchUpNeverLeavesAStaleView() async throws {
+    let workload = StoreWorkload(users: 6)
+    for offset in 0..<40 {
+      let disk = SimulatedDisk()
+      let writer = try open(disk)
+      for step in workload.steps.prefix(2) { try await writer.commit(step) }
+      let reader = try open(disk)
+      _ = try await reader.countUsers(matching: UserFilter())
+      try await writer.compact()
+      try await writer.commit(workload.steps[2])
+      try await writer.compact()
+      try await writer.commit(workload.steps[3])
+      disk.inject(SimulatedDisk.Fault(atCall: disk.calls + offset, code: EIO))
+      _ = try? await reader.countUsers(matching: UserFilter())
+      disk.inject(nil)
+      let truth = try await StoreFingerprint(open(disk.copy()))
+      #expect(try await StoreFingerprint(reader) == truth, "fault at call +\(offset)")
+      try await reader.commit(workload.steps[4])
+      #expect(try await StoreFingerprint(open(disk.copy())) == StoreFingerprint(reader))
+    }
+  }
+
+  /// Zeros that start at a sector boundary inside the last frame, or a sector of zeros inside
+  /// it: an append that never fully reached the disk. The store opens without it.
+  @Test func zerosFromASectorBoundaryInTheLastFrameAreAnUnfinishedAppend() async throws {
+    let workload = StoreWorkload(users: 3)
+    let disk = SimulatedDisk()
+    let store = try open(disk)
+    for step in workload.steps.prefix(2) { try await store.commit(step) }
+    let expected = try await StoreFingerprint(store)
+    let log = "log-0000000000000001"
+    let acknowledged = try #require(disk.contents(of: log))
+    // One large commit, so that its frame spans several sectors.
+    try await store.commit(
+      ChangeSet(
+        users: workload.steps[2...4].flatMap(\.users),
+        auditEvents: (0..<20).flatMap { _ in workload.steps[2].auditEvents }))
+    let full = try #require(disk.contents(of: log))
+    #expect(full.count - acknowledged.count > 3 * 512)
+    var boundaries = 0
+    for position in acknowledged.count..<full.count where position % 512 == 0 {
+      boundaries += 1
+      for hole in [false, true] {
+        var bytes = full
+        let end = hole ? min(position + 512, full.count) : full.count
+        bytes.replaceSubrange(position..<end, with: [UInt8](repeating: 0, count: end - position))
+        let image = disk.copy()
+        image.setContents(of: log, to: bytes)
+        let reopened = try open(image)
+        #expect(
+          try await StoreFingerprint(reopened) == expected, "zeros at \(position), hole \(hole)")
+      }
+    }
+    #expect(boundaries >= 3)
+  }
+
+  /// A secret change that arrives with values (only possible by decoding one) keeps none of
+  /// them, in memory or on disk, and the store reads its log back.
+  @Test func secretValuesNeverReachTheDisk() async throws {
+    let disk = SimulatedDisk()
+    let store = try open(disk)
+    try await store.commit(StoreWorkload(users: 1).steps[0])
+    let json = #"{"field":"password","isSecret":true,"oldValue":"hunter2","newValue":"swordfish"}"#
+    let change = try JSONDecoder().decode(FieldChange.self, from: Data(json.utf8))
+    #expect(change.oldValue == nil && change.newValue == nil)
+    let event = AuditEvent(
+      id: UUID(), time: Date(), actor: .system("test"),
+      target: .policy(PolicyID(rawValue: UUID()), name: "p"), action: .policyUpdated,
+      changes: [change])
+    try await store.commit(ChangeSet(auditEvents: [event]))
+    let bytes = try #require(disk.contents(of: "log-0000000000000001"))
+    #expect(!String(decoding: bytes, as: UTF8.self).contains("hunter2"))
+    let reopened = try open(disk.copy())
+    #expect(try await reopened.auditEvents(matching: AuditQuery()).first?.changes == [change])
+  }
+
+  /// Closing ends reads too.
+  @Test func aClosedStoreRefusesReads() async throws {
+    let store = try open(SimulatedDisk())
+    store.close()
+    await #expect(throws: UserManagementError.self) {
+      try await store.countUsers(matching: UserFilter())
+    }
+  }
+}
+
+/// The real LOCK file must stay the one the processes lock.
+@Suite("FileDirectoryStore lock file")
+struct FileStoreLockFileTests {
+  @Test func aRemovedLockFileStopsWritesUntilReopened() async throws {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(directory: temporary.store)
+    let workload = StoreWorkload(users: 2)
+    try await store.commit(workload.steps[0])
+    try FileManager.default.removeItem(atPath: temporary.store + "/LOCK")
+    let error = await #expect(throws: UserManagementError.self) {
+      try await store.commit(workload.steps[1])
+    }
+    #expect(error?.code == .storageFailure)
+    let reopened = try FileDirectoryStore(directory: temporary.store)
+    try await reopened.commit(workload.steps[1])
+    #expect(try await reopened.policies().count == 1)
+  }
+}
