@@ -33,6 +33,7 @@ private func run(_ workload: StoreWorkload, on store: FileDirectoryStore) async 
   for step in workload.steps {
     do {
       try await store.commit(step)
+      store.waitUntilIdle()
       acknowledged += 1
     } catch {
       break
@@ -229,6 +230,7 @@ struct FileStoreDurabilityTests {
       for step in workload.steps {
         do {
           try await store.commit(step)
+          store.waitUntilIdle()
           acknowledged += 1
         } catch {
           failure = error
@@ -369,6 +371,7 @@ struct FileStoreDurabilityTests {
                 action: .userUpdated, changes: [])
             ]))
         users[index] = user
+        store.waitUntilIdle()
         let statistics = store.statistics
         #expect(
           statistics.logBytes <= max(statistics.snapshotBytes, options.minimumCompactionLogSize)

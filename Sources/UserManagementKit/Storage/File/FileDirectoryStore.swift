@@ -243,6 +243,12 @@ public final class FileDirectoryStore: DirectoryStore {
     engine.pendingCommitCount
   }
 
+  /// Waits until the writer queue has finished what it was given, such as a compaction that
+  /// follows a commit (for tests that inspect the files).
+  package func waitUntilIdle() {
+    engine.waitUntilIdle()
+  }
+
   /// Closes the store's files and finishes audit subscriptions. Later calls throw
   /// ``UserManagementError/Code/storageFailure``. Idempotent; also done when the store is
   /// released.
@@ -510,15 +516,11 @@ final class StoreEngine: Sendable {
   /// the shared counter says there are any.
   func read<T>(_ body: (DirectoryState) -> T) throws(UserManagementError) -> T {
     let current = counter.load()
-    let fast = memory.withLock { memory -> T?? in
-      if memory.closed { return .some(nil) }
-      return memory.known == current ? .some(body(memory.state)) : nil
+    let fast = memory.withLock { memory -> T? in
+      memory.known == current && !memory.closed ? body(memory.state) : nil
     }
-    switch fast {
-    case .some(.some(let value)): return value
-    case .some(.none): throw .storeClosed()
-    case .none: break
-    }
+    if let fast { return fast }
+    if memory.withLock({ $0.closed }) { throw .storeClosed() }
     try catchUp()
     return memory.withLock { body($0.state) }
   }
@@ -672,6 +674,27 @@ final class StoreEngine: Sendable {
   // MARK: Committing
 
   func commit(_ changes: ChangeSet) async throws {
+    // When no one is writing, the caller writes its own commit on its own thread: a commit
+    // that does not wait behind others costs no thread hand-offs. Commits that arrive while
+    // someone writes queue up and are written together by the writer queue.
+    let leads = pending.withLock { pending -> Bool in
+      guard !pending.draining else { return false }
+      pending.draining = true
+      return true
+    }
+    if leads {
+      let (results, compactionDue) = write([changes])
+      let handOff = pending.withLock { pending -> Bool in
+        guard pending.items.isEmpty && !compactionDue else { return true }
+        pending.draining = false
+        return false
+      }
+      if handOff {
+        writer.async { self.drain(compactFirst: compactionDue) }
+      }
+      try results[0].get()
+      return
+    }
     try await withCheckedThrowingContinuation { continuation in
       let start = pending.withLock { pending in
         pending.items.append((changes, continuation))
@@ -679,7 +702,7 @@ final class StoreEngine: Sendable {
         return !pending.draining
       }
       if start {
-        writer.async { self.drain() }
+        writer.async { self.drain(compactFirst: false) }
       }
     }
   }
@@ -688,8 +711,13 @@ final class StoreEngine: Sendable {
     pending.withLock { $0.items.count }
   }
 
+  func waitUntilIdle() {
+    writer.sync {}
+  }
+
   /// Writes pending commits in groups until none are left. Runs on `writer`.
-  private func drain() {
+  private func drain(compactFirst: Bool) {
+    if compactFirst { compactIfDue() }
     while true {
       let batch = pending.withLock { pending in
         let count = min(pending.items.count, options.maximumGroupCommit)
@@ -698,19 +726,40 @@ final class StoreEngine: Sendable {
         return Array(pending.items.prefix(count))
       }
       if batch.isEmpty { return }
-      let results = write(batch.map(\.changes))
+      let (results, compactionDue) = write(batch.map(\.changes))
       for (item, result) in zip(batch, results) {
         switch result {
         case .success: item.continuation.resume()
         case .failure(let error): item.continuation.resume(throwing: error)
         }
       }
+      // After the callers have their answers: compaction never delays an acknowledgement.
+      if compactionDue { compactIfDue() }
     }
   }
 
+  /// Compacts if the log has outgrown the snapshot. Runs on `writer`, between groups. A
+  /// failure leaves the current generation in place and stops further writes (see `compact`).
+  private func compactIfDue() {
+    io.withLock { io in
+      guard writeRefusal(io) == nil, let lockFile = io.lockFile, isCompactionDue(io) else { return }
+      guard (try? lockFile.lock(exclusive: true)) != nil else { return }
+      defer { lockFile.unlock() }
+      guard (try? checkLockFile(lockFile)) != nil else { return }
+      announceWrite()
+      guard (try? refresh(&io, repair: true)) != nil, isCompactionDue(io) else { return }
+      try? compact(&io)
+    }
+  }
+
+  private func isCompactionDue(_ io: IO) -> Bool {
+    io.logEnd - StoreFormat.fileHeaderSize > max(options.minimumCompactionLogSize, io.snapshotBytes)
+  }
+
   /// Checks, applies and durably writes a group of change sets; returns each one's outcome.
-  private func write(_ batch: [ChangeSet]) -> [Result<Void, UserManagementError>] {
-    io.withLock { io -> [Result<Void, UserManagementError>] in
+  /// - Returns: Each change set's outcome, and whether the log has outgrown the snapshot.
+  private func write(_ batch: [ChangeSet]) -> ([Result<Void, UserManagementError>], Bool) {
+    let results = io.withLock { io -> [Result<Void, UserManagementError>] in
       if let refusal = writeRefusal(io) { return batch.map { _ in .failure(refusal) } }
       guard let lockFile = io.lockFile else { return batch.map { _ in .failure(.storeClosed()) } }
       let locked = Result { () throws(UserManagementError) in
@@ -791,15 +840,9 @@ final class StoreEngine: Sendable {
       io.logEnd = start + written
       io.manifest.sequence = firstSequence + UInt64(results.count(where: \.isSuccess))
       publish(events: events)
-      if io.logEnd - StoreFormat.fileHeaderSize
-        > max(options.minimumCompactionLogSize, io.snapshotBytes)
-      {
-        // The commits are durable whatever happens here; a failed compaction leaves the
-        // current generation in place and stops further writes (see `compact`).
-        try? compact(&io)
-      }
       return results
     }
+    return (results, io.withLock { isCompactionDue($0) })
   }
 
   /// Why `record` cannot be stored, or `nil`: it must decode to itself, and the group frame

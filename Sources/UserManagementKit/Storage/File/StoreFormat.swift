@@ -74,10 +74,12 @@ enum StoreFormat {
   static func appendFrame(to bytes: inout [UInt8], _ body: (inout ByteWriter) -> Void) {
     let start = bytes.count
     bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
-    var writer = ByteWriter(bytes: bytes)
-    bytes = []
+    // Move the buffer into the writer and back, never copy it: `bytes` may be a whole
+    // snapshot, and a copy per frame would make writing one quadratic.
+    var writer = ByteWriter()
+    swap(&bytes, &writer.bytes)
     body(&writer)
-    bytes = writer.bytes
+    swap(&bytes, &writer.bytes)
     let length = bytes.count - start - 8
     bytes.withUnsafeMutableBytes { raw in
       raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: start, as: UInt32.self)
