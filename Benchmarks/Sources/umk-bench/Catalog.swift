@@ -126,16 +126,20 @@ struct BenchmarkResult: Sendable {
   let ours: Double
   /// The reference measured in the same run, or `nil` for an absolute target.
   let reference: ReferenceFigure?
-  /// The target: a speedup when there is a reference, otherwise an absolute figure in `unit`.
-  let target: Double
+  /// The target: a speedup when there is a reference, otherwise an absolute figure in `unit`;
+  /// `nil` for an informational figure, which has no target and is always `ok`.
+  let target: Double?
   /// How many measurements (or ours/reference pairs) the figures are the medians of.
   let pairs: Int
+  /// Further fields of the JSON object, after the standard ones: names and JSON values
+  /// (`BENCHMARKS.md` allows extra fields, such as `peak_rss_bytes`).
+  let extra: [(name: String, json: String)]
 
-  /// A result against a reference (`reference` non-`nil`, `target` a speedup) or an absolute
-  /// target (`reference` `nil`, `target` in `unit`).
+  /// A result against a reference (`reference` non-`nil`, `target` a speedup), an absolute
+  /// target (`reference` `nil`, `target` in `unit`), or an informational figure (both `nil`).
   init(
-    name: String, unit: Unit, ours: Double, reference: ReferenceFigure?, target: Double,
-    pairs: Int
+    name: String, unit: Unit, ours: Double, reference: ReferenceFigure?, target: Double?,
+    pairs: Int, extra: [(name: String, json: String)] = []
   ) {
     self.name = name
     self.unit = unit
@@ -143,6 +147,7 @@ struct BenchmarkResult: Sendable {
     self.reference = reference
     self.target = target
     self.pairs = pairs
+    self.extra = extra
   }
 
   /// A directory result: the kind's unit and absolute target, no reference.
@@ -161,6 +166,7 @@ struct BenchmarkResult: Sendable {
   /// Whether the target is met: the speedup at or above it, or without a reference, rates at
   /// or above it and times and sizes at or below it.
   var ok: Bool {
+    guard let target else { return true }
     if let speedup { return speedup >= target }
     return unit.higherIsBetter ? ours >= target : ours <= target
   }
@@ -170,15 +176,17 @@ struct BenchmarkResult: Sendable {
     let referenceJSON = reference.map { unit.json($0.value) } ?? "null"
     let nameJSON = reference.map { "\"" + jsonEscaped($0.name) + "\"" } ?? "null"
     let speedupJSON = speedup.map { Unit.ratioJSON($0) } ?? "null"
-    let targetJSON = reference == nil ? unit.json(target) : Unit.ratioJSON(target)
+    let targetJSON = target.map { reference == nil ? unit.json($0) : Unit.ratioJSON($0) } ?? "null"
+    let extraJSON = extra.map { ",\"\(jsonEscaped($0.name))\":\($0.json)" }.joined()
     return "{\"benchmark\":\"\(name)\",\"unit\":\"\(unit.rawValue)\",\"ours\":\(unit.json(ours)),"
       + "\"reference\":\(referenceJSON),\"reference_name\":\(nameJSON),\"speedup\":\(speedupJSON),"
-      + "\"target\":\(targetJSON),\"pairs\":\(pairs),\"ok\":\(ok)}"
+      + "\"target\":\(targetJSON),\"pairs\":\(pairs),\"ok\":\(ok)\(extraJSON)}"
   }
 
   /// A progress line for standard error.
   var summary: String {
     let figure = "\(name): \(unit.json(ours)) \(unit.rawValue)"
+    guard let target else { return figure + " (informational)" }
     if let reference, let speedup {
       return figure + " vs \(unit.json(reference.value)) (\(reference.name)): speedup "
         + "\(Unit.ratioJSON(speedup)) (target \(Unit.ratioJSON(target))) " + (ok ? "ok" : "MISSED")

@@ -1,12 +1,14 @@
 import Foundation
 
-/// A reference implementation running in a Python process of its own, timed one operation at a
-/// time so that the runner can interleave it with ours.
+/// A reference implementation running in a process of its own, timed one operation at a time
+/// so that the runner can interleave it with ours.
 ///
-/// The scripts in `Benchmarks/reference/` accept `--serve`: after an untimed warm-up they print
-/// one JSON header line (with `reference_name` and the output, as `tag` or `key`), then time one
-/// operation per line they read and print `{"seconds": …}`. Interpreter start-up, imports and
-/// the warm-up are therefore never timed, and one process serves every pair of a benchmark.
+/// The Python scripts in `Benchmarks/reference/` accept `--serve`: after an untimed warm-up they
+/// print one JSON header line (with `reference_name` and the output, as `tag` or `key`), then
+/// time one operation per line they read and print `{"seconds": …}`. Interpreter start-up,
+/// imports and the warm-up are therefore never timed, and one process serves every pair of a
+/// benchmark. Compiled references (`sqlite_ref.c`) follow the same protocol with named
+/// commands (``request(_:)``).
 final class ReferenceProcess {
   /// The reference and its version, from the header line.
   let name: String
@@ -24,22 +26,38 @@ final class ReferenceProcess {
   ///   - arguments: The script's arguments; `--serve` is added.
   ///   - environment: Variables added to (or replacing) the runner's environment.
   /// - Throws: ``BenchmarkFailure`` if the script cannot start or prints no header.
-  init(script: String, arguments: [String], environment: [String: String] = [:]) throws {
+  convenience init(script: String, arguments: [String], environment: [String: String] = [:])
+    throws
+  {
     let python = try PythonEnvironment.shared.python()
+    try self.init(
+      executable: python,
+      arguments: [PythonEnvironment.referenceDirectory.appendingPathComponent(script).path]
+        + arguments + ["--serve"],
+      environment: environment)
+  }
+
+  /// Starts a reference program and waits for its header line.
+  ///
+  /// - Parameters:
+  ///   - executable: The program.
+  ///   - arguments: Its arguments, including whatever puts it in serve mode.
+  ///   - environment: Variables added to (or replacing) the runner's environment.
+  /// - Throws: ``BenchmarkFailure`` if the program cannot start or prints no header.
+  init(executable: URL, arguments: [String], environment: [String: String] = [:]) throws {
     process = Process()
-    process.executableURL = python
-    process.arguments =
-      [PythonEnvironment.referenceDirectory.appendingPathComponent(script).path]
-      + arguments + ["--serve"]
+    process.executableURL = executable
+    process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let stdin = Pipe()
     let stdout = Pipe()
     process.standardInput = stdin
     process.standardOutput = stdout
+    let program = executable.lastPathComponent
     do {
       try process.run()
     } catch {
-      throw BenchmarkFailure("cannot start \(script): \(error)")
+      throw BenchmarkFailure("cannot start \(program): \(error)")
     }
     input = stdin.fileHandleForWriting
     reader = LineReader(stdout.fileHandleForReading)
@@ -47,7 +65,7 @@ final class ReferenceProcess {
       let name = header["reference_name"] as? String
     else {
       process.terminate()
-      throw BenchmarkFailure("\(script) printed no header line")
+      throw BenchmarkFailure("\(program) printed no header line")
     }
     self.name = name
     outputHex = (header["tag"] ?? header["key"]) as? String
@@ -63,10 +81,33 @@ final class ReferenceProcess {
   /// - Returns: The operation's duration in seconds, as the script measured it.
   /// - Throws: ``BenchmarkFailure`` if the process does not answer.
   func timeOne() throws -> Double {
-    input.write(Data("run\n".utf8))
-    guard let line = reader.nextLine(), let seconds = Self.object(line)?["seconds"] as? Double
-    else {
+    try seconds(request("run"))
+  }
+
+  /// Sends one command line and reads the reference's one-line JSON answer.
+  ///
+  /// - Parameter command: The command, without its newline.
+  /// - Returns: The answer's fields.
+  /// - Throws: ``BenchmarkFailure`` if the process does not answer or answers with `error`.
+  func request(_ command: String) throws -> [String: Any] {
+    input.write(Data((command + "\n").utf8))
+    guard let line = reader.nextLine(), let answer = Self.object(line) else {
       throw BenchmarkFailure("the reference process \(name) stopped answering")
+    }
+    if let error = answer["error"] as? String {
+      throw BenchmarkFailure("\(name): \(command): \(error)")
+    }
+    return answer
+  }
+
+  /// The `seconds` of an answer.
+  ///
+  /// - Parameter answer: An answer of ``request(_:)`` to a timed command.
+  /// - Returns: The seconds the reference measured.
+  /// - Throws: ``BenchmarkFailure`` if the answer has none.
+  func seconds(_ answer: [String: Any]) throws -> Double {
+    guard let seconds = answer["seconds"] as? Double else {
+      throw BenchmarkFailure("the reference process \(name) answered without a time")
     }
     return seconds
   }
