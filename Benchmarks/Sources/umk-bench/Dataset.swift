@@ -57,14 +57,33 @@ struct Dataset: Sendable {
       + "@example.com"
   }
 
-  /// The request that adds the user inserted `index`-th.
+  /// Everything about the user inserted `index`-th but its credentials and bookkeeping.
+  struct Profile {
+    /// The number in the username.
+    var number: Int
+    /// The username as typed.
+    var username: String
+    /// The first name.
+    var firstName: String
+    /// The last name.
+    var lastName: String
+    /// Active or inactive.
+    var status: UserStatus
+    /// Administrator or General User.
+    var role: Role
+    /// The policies held (none for administrators).
+    var policies: Set<PolicyID>
+    /// Whether direct API access is enabled.
+    var apiAccessEnabled: Bool
+  }
+
+  /// The profile of the user inserted `index`-th.
   ///
   /// - Parameters:
   ///   - index: The insertion index.
   ///   - policies: The identifiers of the policies named by ``policyNames``, in order.
-  ///   - password: The typed password (the same for everyone; hashing is not measured).
-  /// - Returns: The request.
-  func newUser(at index: Int, policies: [PolicyID], password: Secret) -> NewUser {
+  /// - Returns: The profile.
+  func profile(at index: Int, policies: [PolicyID]) -> Profile {
     let number = number(at: index)
     let traits = Self.mix(UInt64(number))
     let names = Self.mix(traits)
@@ -85,10 +104,25 @@ struct Dataset: Sendable {
         break
       }
     }
+    return Profile(
+      number: number, username: Self.username(number), firstName: Self.firstName(names),
+      lastName: Self.lastName(names), status: status, role: role, policies: held,
+      apiAccessEnabled: apiAccess)
+  }
+
+  /// The request that adds the user inserted `index`-th.
+  ///
+  /// - Parameters:
+  ///   - index: The insertion index.
+  ///   - policies: The identifiers of the policies named by ``policyNames``, in order.
+  ///   - password: The typed password (the same for everyone; hashing is not measured).
+  /// - Returns: The request.
+  func newUser(at index: Int, policies: [PolicyID], password: Secret) -> NewUser {
+    let profile = profile(at: index, policies: policies)
     return NewUser(
-      username: Self.username(number), firstName: Self.firstName(names),
-      lastName: Self.lastName(names), password: .typed(password), status: status, role: role,
-      policies: held, apiAccessEnabled: apiAccess)
+      username: profile.username, firstName: profile.firstName, lastName: profile.lastName,
+      password: .typed(password), status: profile.status, role: profile.role,
+      policies: profile.policies, apiAccessEnabled: profile.apiAccessEnabled)
   }
 
   /// Every first name, lowercased: search terms that each match about 1% of users, in a fixed

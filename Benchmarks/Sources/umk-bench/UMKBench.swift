@@ -1,19 +1,22 @@
 import Foundation
 import UserManagementKit
 
-/// The benchmark runner of `BENCHMARKS.md`: the directory targets of issue 2 and the crypto
-/// targets of issue 3.
+/// The benchmark runner of `BENCHMARKS.md`: the directory targets of issue 2, the crypto
+/// targets of issue 3 and the file-backed store against SQLite.
 ///
 /// ```text
 /// umk-bench [--quick] [--output FILE] [--strict] [NAME…]
 /// umk-bench --list
+/// umk-bench open-store DIR [USERNAME]
 /// ```
 ///
 /// Each scale runs in a worker process of its own (the same executable, started with
 /// `--worker SCALE`), so its memory figure is measured from a fresh heap and process start-up
 /// is excluded from every figure. The crypto benchmarks share one worker (`--worker crypto`),
-/// except those that measure memory, which get a fresh one each. Results go to standard output (or `--output FILE`) as one
-/// JSON object per line; progress goes to standard error.
+/// except those that measure memory, which get a fresh one each; the store benchmarks run in
+/// one worker at 100,000 users (`--worker store`) and one at a million (`--worker store-1m`),
+/// which times opening in fresh `open-store` child processes. Results go to standard output (or
+/// `--output FILE`) as one JSON object per line; progress goes to standard error.
 @main
 struct UMKBench {
   /// Exit status of a worker whose benchmarks ran but missed a target.
@@ -24,6 +27,9 @@ struct UMKBench {
     let arguments = Array(CommandLine.arguments.dropFirst())
     if arguments.first == "--worker" {
       exit(await worker(Array(arguments.dropFirst())))
+    }
+    if arguments.first == "open-store" {
+      exit(await StoreBenchmark.openStoreCommand(Array(arguments.dropFirst())))
     }
     exit(runner(arguments))
   }
@@ -75,11 +81,19 @@ struct UMKBench {
     for benchmark in crypto where benchmark.needsFreshProcess {
       plan.append((cryptoWorker, [benchmark.name]))
     }
+    let store = StoreBenchmarkName.allCases.filter {
+      selected($0.rawValue) && (!quick || $0.inQuickRun)
+    }
+    for label in [StoreBenchmark.worker, StoreBenchmark.millionWorker] {
+      let names = store.filter { $0.worker == label }.map(\.rawValue)
+      if !names.isEmpty { plan.append((label, names)) }
+    }
     if list {
       for scale in Scale.all {
         for kind in BenchmarkKind.allCases { print(kind.name(at: scale)) }
       }
       for benchmark in CryptoBenchmark.all { print(benchmark.name) }
+      for benchmark in StoreBenchmarkName.allCases { print(benchmark.rawValue) }
       return 0
     }
     guard !plan.isEmpty else {
@@ -158,8 +172,17 @@ struct UMKBench {
         return 1
       }
     }
+    if label == StoreBenchmark.worker || label == StoreBenchmark.millionWorker {
+      do {
+        let results = try await StoreBenchmark.run(worker: label, names: names, quick: quick)
+        return results.allSatisfy(\.ok) ? 0 : missedTargetStatus
+      } catch {
+        Output.log("umk-bench: \(label): \(error)")
+        return 1
+      }
+    }
     guard let scale = Scale.named(label) else {
-      Output.log("umk-bench: --worker needs a scale or \(cryptoWorker)")
+      Output.log("umk-bench: --worker needs a scale, \(cryptoWorker) or \(StoreBenchmark.worker)")
       return 1
     }
     let selected = Set(BenchmarkKind.allCases.filter { names.contains($0.name(at: scale)) })
@@ -177,11 +200,14 @@ struct UMKBench {
   private static let usage = """
     usage: umk-bench [--quick] [--output FILE] [--strict] [NAME…]
            umk-bench --list
+           umk-bench open-store DIR [USERNAME]
 
       NAME…          run only benchmarks whose names start with one of these prefixes
       --quick        the 100k scale only, fewer repetitions and pairs (under 2 minutes)
       --output FILE  write the JSON lines to FILE instead of standard output
       --strict       exit with status 3 when a target is missed
       --list         print every benchmark name
+      open-store     open the store in DIR, look USERNAME up, and print the time to open and
+                     the process's peak RSS as JSON (what store.open.1m runs as a child)
     """
 }
