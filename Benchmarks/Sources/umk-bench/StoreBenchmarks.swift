@@ -9,7 +9,7 @@ import UserManagementKit
 
 /// The store the store benchmarks measure. Swapping stores is this line and
 /// ``openStoreUnderTest(_:)``.
-typealias StoreUnderTest = StandInFileStore
+typealias StoreUnderTest = FileDirectoryStore
 
 /// Opens the store under test in `directory`, creating it if missing; open means ready to serve.
 ///
