@@ -69,11 +69,11 @@ struct StorePlan: Sendable {
   static func make(quick: Bool) -> StorePlan {
     quick
       ? StorePlan(
-        pairs: 5, sequentialUpdates: 200, updatesPerTask: 10, lookups: 50_000,
-        fsyncAppends: 200, millionOpens: 5)
+        pairs: 7, sequentialUpdates: 100, updatesPerTask: 8, lookups: 50_000,
+        fsyncAppends: 100, millionOpens: 5)
       : StorePlan(
-        pairs: 9, sequentialUpdates: 500, updatesPerTask: 25, lookups: 200_000,
-        fsyncAppends: 500, millionOpens: 5)
+        pairs: 15, sequentialUpdates: 200, updatesPerTask: 16, lookups: 200_000,
+        fsyncAppends: 200, millionOpens: 5)
   }
 }
 
@@ -130,7 +130,7 @@ struct StoreBenchmark {
     let count = 100_000
     let tag = "[store 100k]"
     let root = try Self.workspace("100k")
-    defer { try? FileManager.default.removeItem(atPath: root) }
+    defer { Self.removeWorkspace(root) }
     let oursDirectory = root + "/umk"
     let data = StoreDataset(count: count)
     var records = try data.records(0..<count)
@@ -188,6 +188,8 @@ struct StoreBenchmark {
         reference: ReferenceFigure(value: Double(referenceBytes), name: reference.name),
         target: 0.67, pairs: 1,
         extra: [
+          ("ours_fill_seconds", Unit.seconds.json(oursFill)),
+          ("reference_fill_seconds", Unit.seconds.json(referenceFill)),
           ("ours_bytes_per_user", String(oursBytes / count)),
           ("reference_bytes_per_user", String(referenceBytes / count)),
         ]))
@@ -243,15 +245,19 @@ struct StoreBenchmark {
     let child = try Self.openInChildProcess(directory, lookingUp: probe)
     Output.log(
       "\(tag) open in a fresh process: \(Output.grouped(child.seconds * 1000)) ms, peak RSS "
-        + "\(Output.grouped(Double(child.peakBytes))) bytes")
+        + "\(Output.grouped(Double(child.peakBytes))) bytes, snapshot "
+        + "\(Output.grouped(Double(child.snapshotBytes))) bytes, log "
+        + "\(Output.grouped(Double(child.logBytes))) bytes")
     report(
       BenchmarkResult(
         name: StoreBenchmarkName.open.rawValue, unit: .seconds, ours: Measure.median(ours),
         reference: ReferenceFigure(value: Measure.median(theirs), name: reference.name),
         target: 1.0, pairs: plan.pairs,
         extra: [
+          ("pair_speedup_median", Self.pairSpeedup(ours, theirs, unit: .seconds)),
           ("peak_rss_bytes", String(child.peakBytes)),
           ("fresh_process_seconds", Unit.seconds.json(child.seconds)),
+          ("snapshot_bytes", String(child.snapshotBytes)), ("log_bytes", String(child.logBytes)),
         ]))
   }
 
@@ -278,7 +284,8 @@ struct StoreBenchmark {
       BenchmarkResult(
         name: StoreBenchmarkName.lookup.rawValue, unit: .opsPerSecond, ours: Measure.median(ours),
         reference: ReferenceFigure(value: Measure.median(theirs), name: reference.name),
-        target: 10, pairs: plan.pairs))
+        target: 10, pairs: plan.pairs,
+        extra: [("pair_speedup_median", Self.pairSpeedup(ours, theirs, unit: .opsPerSecond))]))
   }
 
   /// Rounds of durable single-user updates awaited one after the other, ours then SQLite's
@@ -321,6 +328,7 @@ struct StoreBenchmark {
         reference: ReferenceFigure(value: theirRate, name: reference.name), target: 1.5,
         pairs: plan.pairs,
         extra: [
+          ("pair_speedup_median", Self.pairSpeedup(ours, theirs, unit: .opsPerSecond)),
           ("of_fsync_limit", Unit.ratioJSON(oursRate / fsyncRate)),
           ("reference_of_fsync_limit", Unit.ratioJSON(theirRate / fsyncRate)),
           ("fsync_appends_per_s", Unit.opsPerSecond.json(fsyncRate)),
@@ -370,6 +378,7 @@ struct StoreBenchmark {
         reference: ReferenceFigure(value: Measure.median(theirs), name: reference.name),
         target: 4, pairs: plan.pairs,
         extra: [
+          ("pair_speedup_median", Self.pairSpeedup(ours, theirs, unit: .opsPerSecond)),
           ("tasks", String(Self.tasks)),
           ("updates_per_round", String(plan.updatesPerTask * Self.tasks)),
           ("reference_busy_retries", String(busyRetries)),
@@ -404,7 +413,7 @@ struct StoreBenchmark {
     let count = 1_000_000
     let tag = "[store 1m]"
     let root = try Self.workspace("1m")
-    defer { try? FileManager.default.removeItem(atPath: root) }
+    defer { Self.removeWorkspace(root) }
     let directory = root + "/umk"
     let data = StoreDataset(count: count)
     let store = try openStoreUnderTest(directory)
@@ -413,22 +422,28 @@ struct StoreBenchmark {
     for start in stride(from: 0, to: count, by: Self.populateBatch) {
       let batch = try data.records(start..<min(start + Self.populateBatch, count))
       try await Self.commit(ChangeSet(users: batch), to: store)
-      if (start + Self.populateBatch) % 250_000 == 0 {
-        Output.log("\(tag) ours: \(Output.grouped(Double(start + Self.populateBatch))) users")
+      if (start + Self.populateBatch) % 100_000 == 0 {
+        Output.log(
+          "\(tag) ours: \(Output.grouped(Double(start + Self.populateBatch))) users after "
+            + "\(Output.grouped(Measure.seconds(Measure.clock.now - fillStart))) s")
       }
     }
-    Output.log(
-      "\(tag) ours: filled in \(Output.grouped(Measure.seconds(Measure.clock.now - fillStart))) s")
+    let fillSeconds = Measure.seconds(Measure.clock.now - fillStart)
+    Output.log("\(tag) ours: filled in \(Output.grouped(fillSeconds)) s")
     store.close()
     let bytes = Self.directoryBytes(directory)
     let probe = Username.canonicalize(Dataset.username(count / 2))
     var times: [Double] = []
     var peaks: [Int] = []
+    var snapshotBytes = 0
+    var logBytes = 0
     for run in 0...plan.millionOpens {
       let child = try Self.openInChildProcess(directory, lookingUp: probe)
       Output.log(
         "\(tag) open in a fresh process: \(Output.grouped(child.seconds * 1000)) ms, peak RSS "
           + "\(Output.grouped(Double(child.peakBytes))) bytes" + (run == 0 ? " (warm-up)" : ""))
+      snapshotBytes = child.snapshotBytes
+      logBytes = child.logBytes
       if run > 0 {
         times.append(child.seconds)
         peaks.append(child.peakBytes)
@@ -439,11 +454,20 @@ struct StoreBenchmark {
       reference: nil, target: 3, pairs: times.count,
       extra: [
         ("peak_rss_bytes", String(peaks.max() ?? 0)), ("bytes_on_disk", String(bytes)),
-        ("bytes_per_user", String(bytes / count)),
+        ("fill_seconds", Unit.seconds.json(fillSeconds)),
+        ("bytes_per_user", String(bytes / count)), ("snapshot_bytes", String(snapshotBytes)),
+        ("log_bytes", String(logBytes)),
       ])
     Output.result(result.jsonLine)
     Output.log(result.summary)
     return [result]
+  }
+
+  /// The median of the pairs' own speedups, as JSON: steadier than the ratio of the two
+  /// medians when the disk's speed drifts during a run (the machines are shared).
+  private static func pairSpeedup(_ ours: [Double], _ theirs: [Double], unit: Unit) -> String {
+    let ratios = zip(ours, theirs).map { unit.higherIsBetter ? $0 / $1 : $1 / $0 }
+    return Unit.ratioJSON(Measure.median(ratios))
   }
 
   // MARK: - Operations
@@ -515,6 +539,7 @@ struct StoreBenchmark {
       if arguments.count > 1 {
         found = try await store.user(usernameKey: Username.canonicalize(arguments[1])) != nil
       }
+      let statistics = store.statistics
       store.close()
       var usage = rusage()
       #if os(Linux)
@@ -526,7 +551,8 @@ struct StoreBenchmark {
       #endif
       Output.result(
         "{\"seconds\":\(Unit.seconds.json(seconds)),\"peak_rss_bytes\":\(peak),"
-          + "\"found\":\(found)}")
+          + "\"found\":\(found),\"snapshot_bytes\":\(statistics.snapshotBytes),"
+          + "\"log_bytes\":\(statistics.logBytes)}")
       return 0
     } catch {
       Output.log("umk-bench open-store: \(error)")
@@ -534,9 +560,21 @@ struct StoreBenchmark {
     }
   }
 
+  /// What `umk-bench open-store` reports.
+  struct ChildOpen {
+    /// The seconds opening took.
+    var seconds: Double
+    /// The child's peak resident set size, bytes.
+    var peakBytes: Int
+    /// The size of the snapshot it read.
+    var snapshotBytes: Int
+    /// The size of the log it replayed.
+    var logBytes: Int
+  }
+
   /// Runs `umk-bench open-store` on a store in a child process.
   private static func openInChildProcess(_ directory: String, lookingUp username: String) throws
-    -> (seconds: Double, peakBytes: Int)
+    -> ChildOpen
   {
     guard let executable = Bundle.main.executableURL else {
       throw BenchmarkFailure("cannot find its own executable")
@@ -556,19 +594,32 @@ struct StoreBenchmark {
     else {
       throw BenchmarkFailure("open-store \(directory) failed (status \(process.terminationStatus))")
     }
-    return (seconds, peak)
+    return ChildOpen(
+      seconds: seconds, peakBytes: peak, snapshotBytes: answer["snapshot_bytes"] as? Int ?? 0,
+      logBytes: answer["log_bytes"] as? Int ?? 0)
   }
 
   // MARK: - Files
 
   /// A fresh directory for one worker's stores: `Benchmarks/.build/store-bench/SCALE-PID`, on
-  /// the same filesystem for ours and SQLite's. It is removed when the worker finishes.
+  /// the same filesystem for ours and SQLite's. It is removed when the worker finishes (see
+  /// ``removeWorkspace(_:)``).
   private static func workspace(_ scale: String) throws -> String {
     let path = PythonEnvironment.benchmarksDirectory
       .appendingPathComponent(".build/store-bench/\(scale)-\(getpid())").path
     try? FileManager.default.removeItem(atPath: path)
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
+  }
+
+  /// Removes a worker's directory, unless `UMK_BENCH_KEEP_STORES` is set in the environment
+  /// (to profile opening a store afterwards with `umk-bench open-store DIR`).
+  private static func removeWorkspace(_ path: String) {
+    if ProcessInfo.processInfo.environment["UMK_BENCH_KEEP_STORES"] != nil {
+      Output.log("umk-bench: kept the stores in \(path)")
+    } else {
+      try? FileManager.default.removeItem(atPath: path)
+    }
   }
 
   /// The sizes of every regular file under `path`, added up.
