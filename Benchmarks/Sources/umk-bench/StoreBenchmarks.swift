@@ -521,8 +521,8 @@ struct StoreBenchmark {
 
   /// The `open-store DIR [USERNAME]` subcommand: opens the store, times it, looks one
   /// username up (untimed) to check it is served, and prints
-  /// `{"seconds":…,"peak_rss_bytes":…,"found":…}` with the process's peak RSS
-  /// (`getrusage`'s `ru_maxrss`).
+  /// `{"seconds":…,"peak_rss_bytes":…,"found":…,"snapshot_bytes":…,"log_bytes":…}` with the
+  /// process's peak RSS (`VmHWM` on Linux, `ru_maxrss` elsewhere).
   ///
   /// - Parameter arguments: `DIR [USERNAME]`.
   /// - Returns: The exit status.
@@ -541,14 +541,11 @@ struct StoreBenchmark {
       }
       let statistics = store.statistics
       store.close()
-      var usage = rusage()
-      #if os(Linux)
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        let peak = Int(usage.ru_maxrss) * 1024
-      #else
-        getrusage(RUSAGE_SELF, &usage)
-        let peak = Int(usage.ru_maxrss)
-      #endif
+      // Not getrusage's ru_maxrss: Linux carries the high-water mark of the memory the process
+      // had before exec into it, and posix_spawn (as Foundation's Process uses it) runs the
+      // child on its parent's memory until exec, so ru_maxrss would report the runner's peak.
+      // VmHWM (Measure.residentBytes on Linux) is this process's own.
+      let peak = Measure.residentBytes().peak
       Output.result(
         "{\"seconds\":\(Unit.seconds.json(seconds)),\"peak_rss_bytes\":\(peak),"
           + "\"found\":\(found),\"snapshot_bytes\":\(statistics.snapshotBytes),"
