@@ -425,24 +425,16 @@ struct DirectoryState {
   mutating func loadSorted(_ frames: [[DirectoryEntry]], spareCapacity: Int) -> Int? {
     let total = frames.reduce(0) { $0 + $1.count }
     let capacity = total + spareCapacity
-    let ids = Locked<(index: [UserID: DirectoryEntry], bad: Int?)>(([:], nil))
-    let names = Locked<(index: [HashedKey: DirectoryEntry], ordered: OrderedEntries, bad: Int?)>(
+    // Two halves of similar cost: the id index with the ordered index (and the order
+    // check), and the username index.
+    let ids = Locked<(index: [UserID: DirectoryEntry], ordered: OrderedEntries, bad: Int?)>(
       ([:], OrderedEntries(), nil))
+    let names = Locked<
+      (index: [HashedKey: DirectoryEntry], admins: Int, holders: [PolicyID: Int], bad: Int?)
+    >(([:], 0, [:], nil))
     let build: @Sendable (Int) -> Void = { part in
       if part == 0 {
         var index = [UserID: DirectoryEntry](minimumCapacity: capacity)
-        var bad: Int?
-        outer: for (number, frame) in frames.enumerated() {
-          for entry in frame where index.updateValue(entry, forKey: entry.record.id) != nil {
-            bad = number
-            break outer
-          }
-        }
-        let built = index
-        let failure = bad
-        ids.withLock { $0 = (built, failure) }
-      } else {
-        var index = [HashedKey: DirectoryEntry](minimumCapacity: capacity)
         var ordered = OrderedEntries()
         var bad: Int?
         var previous: DirectoryEntry?
@@ -452,12 +444,34 @@ struct DirectoryState {
               bad = number
               break outer
             }
-            index[HashedKey(entry.key)] = entry
+            if index.updateValue(entry, forKey: entry.record.id) != nil {
+              bad = number
+              break outer
+            }
             ordered.insert(entry)
             previous = entry
           }
         }
         let built = (index, ordered, bad)
+        ids.withLock { $0 = built }
+      } else {
+        var index = [HashedKey: DirectoryEntry](minimumCapacity: capacity)
+        var admins = 0
+        var holders: [PolicyID: Int] = [:]
+        var bad: Int?
+        outer: for (number, frame) in frames.enumerated() {
+          for entry in frame {
+            if index.updateValue(entry, forKey: HashedKey(entry.key)) != nil {
+              bad = number
+              break outer
+            }
+            if entry.record.user.isActiveAdmin { admins += 1 }
+            if !entry.record.user.policies.isEmpty {
+              for id in entry.record.user.policies { holders[id, default: 0] += 1 }
+            }
+          }
+        }
+        let built = (index, admins, holders, bad)
         names.withLock { $0 = built }
       }
     }
@@ -467,20 +481,16 @@ struct DirectoryState {
       build(0)
       build(1)
     }
-    let (byID, badID) = ids.withLock { ($0.index, $0.bad) }
-    let (byUsername, ordered, badName) = names.withLock { ($0.index, $0.ordered, $0.bad) }
+    let (byID, ordered, badID) = ids.withLock { ($0.index, $0.ordered, $0.bad) }
+    let (byUsername, admins, holders, badName) = names.withLock {
+      ($0.index, $0.admins, $0.holders, $0.bad)
+    }
     if let bad = [badID, badName].compactMap({ $0 }).min() { return bad }
     self.byID = byID
     self.byUsername = byUsername
     self.ordered = ordered
-    for frame in frames {
-      for entry in frame {
-        if entry.record.user.isActiveAdmin { activeAdministrators += 1 }
-        if !entry.record.user.policies.isEmpty {
-          for id in entry.record.user.policies { policyHolders[id, default: 0] += 1 }
-        }
-      }
-    }
+    activeAdministrators += admins
+    for (id, count) in holders { policyHolders[id, default: 0] += count }
     return nil
   }
 

@@ -70,12 +70,15 @@ struct OrderedEntries {
       // Appending in key order, as bulk imports and loading a snapshot do: no search, and a
       // full last chunk is followed by a new one instead of being split in half.
       if chunks[lastChunk].count >= Self.maximumChunk {
-        chunks.append([element])
+        var next: [Element] = []
+        next.reserveCapacity(Self.maximumChunk)
+        next.append(element)
+        chunks.append(next)
         firstKeys.append((element.prefix, entry.key))
-        return
+      } else {
+        chunks[lastChunk].append(element)
       }
-      chunk = lastChunk
-      index = chunks[lastChunk].count
+      return
     } else {
       chunk = chunkIndex(for: entry.key, prefix: element.prefix)
       index = bound(entry.key, prefix: element.prefix, in: chunk, strictly: false)
