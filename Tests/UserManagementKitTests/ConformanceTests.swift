@@ -22,28 +22,9 @@ struct InMemoryConformanceTests {
 }
 
 /// A deliberately broken store: it drops preconditions before committing.
-final class PreconditionIgnoringStore: DirectoryStore {
+final class PreconditionIgnoringStore: ForwardingReads {
   let base: any DirectoryStore = InMemoryDirectoryStore()
-  func user(id: UserID) async throws -> UserRecord? { try await base.user(id: id) }
-  func user(usernameKey: String) async throws -> UserRecord? {
-    try await base.user(usernameKey: usernameKey)
-  }
-  func users(matching query: UserQuery) async throws -> UserPage {
-    try await base.users(matching: query)
-  }
-  func countUsers(matching filter: UserFilter) async throws -> Int {
-    try await base.countUsers(matching: filter)
-  }
-  func loginThrottle(for user: UserID, kind: CredentialKind) async throws -> LoginThrottleState {
-    try await base.loginThrottle(for: user, kind: kind)
-  }
-  func policy(id: PolicyID) async throws -> Policy? { try await base.policy(id: id) }
-  func policy(nameKey: String) async throws -> Policy? { try await base.policy(nameKey: nameKey) }
-  func policies() async throws -> [Policy] { try await base.policies() }
-  func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
-    try await base.auditEvents(matching: query)
-  }
-  func subscribeToAuditEvents() -> AsyncStream<AuditEvent> { base.subscribeToAuditEvents() }
+  var readStore: any DirectoryStore { base }
   func commit(_ changes: ChangeSet) async throws {
     var copy = changes
     copy.preconditions = []

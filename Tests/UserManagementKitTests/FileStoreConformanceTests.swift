@@ -58,7 +58,7 @@ struct FileStoreConformanceTests {
 let compactingOptions = FileDirectoryStore.Options(minimumCompactionLogSize: 4096)
 
 /// Writes through one store instance and reads through another.
-final class SplitStore: DirectoryStore {
+final class SplitStore: ForwardingReads {
   let writer: FileDirectoryStore
   let reader: FileDirectoryStore
 
@@ -67,33 +67,13 @@ final class SplitStore: DirectoryStore {
     reader = try FileDirectoryStore(directory: directory, options: compactingOptions)
   }
 
-  func user(id: UserID) async throws -> UserRecord? { try await reader.user(id: id) }
-  func user(usernameKey: String) async throws -> UserRecord? {
-    try await reader.user(usernameKey: usernameKey)
-  }
-  func users(matching query: UserQuery) async throws -> UserPage {
-    try await reader.users(matching: query)
-  }
-  func countUsers(matching filter: UserFilter) async throws -> Int {
-    try await reader.countUsers(matching: filter)
-  }
-  func loginThrottle(for user: UserID, kind: CredentialKind) async throws -> LoginThrottleState {
-    try await reader.loginThrottle(for: user, kind: kind)
-  }
-  func policy(id: PolicyID) async throws -> Policy? { try await reader.policy(id: id) }
-  func policy(nameKey: String) async throws -> Policy? {
-    try await reader.policy(nameKey: nameKey)
-  }
-  func policies() async throws -> [Policy] { try await reader.policies() }
-  func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
-    try await reader.auditEvents(matching: query)
-  }
+  var readStore: any DirectoryStore { reader }
   func subscribeToAuditEvents() -> AsyncStream<AuditEvent> { writer.subscribeToAuditEvents() }
   func commit(_ changes: ChangeSet) async throws { try await writer.commit(changes) }
 }
 
 /// Opens the store anew from its files after every commit.
-final class ReopeningStore: DirectoryStore {
+final class ReopeningStore: ForwardingReads {
   let directory: String
   let current: Locked<FileDirectoryStore>
 
@@ -102,32 +82,12 @@ final class ReopeningStore: DirectoryStore {
     current = Locked(try FileDirectoryStore(directory: directory, options: compactingOptions))
   }
 
-  private var store: FileDirectoryStore { current.withLock { $0 } }
+  var readStore: any DirectoryStore { current.withLock { $0 } }
 
-  func user(id: UserID) async throws -> UserRecord? { try await store.user(id: id) }
-  func user(usernameKey: String) async throws -> UserRecord? {
-    try await store.user(usernameKey: usernameKey)
-  }
-  func users(matching query: UserQuery) async throws -> UserPage {
-    try await store.users(matching: query)
-  }
-  func countUsers(matching filter: UserFilter) async throws -> Int {
-    try await store.countUsers(matching: filter)
-  }
-  func loginThrottle(for user: UserID, kind: CredentialKind) async throws -> LoginThrottleState {
-    try await store.loginThrottle(for: user, kind: kind)
-  }
-  func policy(id: PolicyID) async throws -> Policy? { try await store.policy(id: id) }
-  func policy(nameKey: String) async throws -> Policy? { try await store.policy(nameKey: nameKey) }
-  func policies() async throws -> [Policy] { try await store.policies() }
-  func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
-    try await store.auditEvents(matching: query)
-  }
-  func subscribeToAuditEvents() -> AsyncStream<AuditEvent> { store.subscribeToAuditEvents() }
   func commit(_ changes: ChangeSet) async throws {
     var thrown: (any Error)?
     do {
-      try await store.commit(changes)
+      try await readStore.commit(changes)
     } catch {
       thrown = error
     }

@@ -9,11 +9,10 @@ import UserManagementKitTesting
   import Darwin
 #endif
 
-private let directory = "/store"
-private let options = FileDirectoryStore.Options(minimumCompactionLogSize: 4096)
+private let options = SimulatedDisk.storeOptions
 
 private func open(_ disk: SimulatedDisk) throws(UserManagementError) -> FileDirectoryStore {
-  try FileDirectoryStore(directory: directory, options: options, fileSystem: disk)
+  try disk.openStore()
 }
 
 /// The state after each prefix of the workload: `states[n]` after `n` commits.

@@ -9,11 +9,8 @@ import UserManagementKitTesting
   import Darwin
 #endif
 
-private let directory = "/store"
-private let options = FileDirectoryStore.Options(minimumCompactionLogSize: 4096)
-
 private func open(_ disk: SimulatedDisk) throws(UserManagementError) -> FileDirectoryStore {
-  try FileDirectoryStore(directory: directory, options: options, fileSystem: disk)
+  try disk.openStore()
 }
 
 /// Scenarios found by review, each of which lost data or left a store that would not open

@@ -36,6 +36,14 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
   /// The sector size of the simulated disk.
   static let sectorSize = 512
 
+  /// Options that compact often, for tests on a simulated disk.
+  static let storeOptions = FileDirectoryStore.Options(minimumCompactionLogSize: 4096)
+
+  /// Opens a store in `/store` on this disk.
+  func openStore() throws(UserManagementError) -> FileDirectoryStore {
+    try FileDirectoryStore(directory: "/store", options: Self.storeOptions, fileSystem: self)
+  }
+
   /// A call the disk refuses.
   struct Fault: Sendable {
     /// Fail the call with this number (counting every call from 0).
