@@ -173,7 +173,9 @@ struct Passwd: AsyncParsableCommand {
     let (current, new) = try StandardInput.twoSecrets()
     try await Session.with(global) { session in
       guard let user = try await session.profile(username) else {
-        // The same answer as a wrong password: no account enumeration.
+        // The same answer as a wrong password, after the same work: the library's sign-in
+        // spends one password verification on an unknown user, so timing tells nothing.
+        _ = try? await session.directory.authenticate(username: username, password: current)
         throw UserManagementError(
           .invalidCredentials, "The username or password is incorrect.")
       }
