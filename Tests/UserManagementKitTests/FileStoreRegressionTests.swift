@@ -106,7 +106,15 @@ struct FileStoreRegressionTests {
       _ = try? await reader.countUsers(matching: UserFilter())
       disk.inject(nil)
       let truth = try await StoreFingerprint(open(disk.copy()))
-      #expect(try await StoreFingerprint(reader) == truth, "fault at call +\(offset)")
+      let view: StoreFingerprint
+      do {
+        view = try await StoreFingerprint(reader)
+      } catch let error as UserManagementError {
+        // A failed sync stops the reader for good (it must be reopened): also safe.
+        #expect(error.code == .storageFailure, "fault at call +\(offset): \(error)")
+        continue
+      }
+      #expect(view == truth, "fault at call +\(offset)")
       try await reader.commit(workload.steps[4])
       #expect(try await StoreFingerprint(open(disk.copy())) == StoreFingerprint(reader))
     }
@@ -166,6 +174,75 @@ struct FileStoreRegressionTests {
     #expect(try await reopened.auditEvents(matching: AuditQuery()).first?.changes == [change])
   }
 
+  /// A middle frame whose header reads as zeros (a lost sector, or damage) with intact frames
+  /// after it is corruption: a torn tail is only ever the last thing in the log.
+  @Test func aZeroedHeaderBeforeIntactFramesIsCorruption() async throws {
+    let disk = SimulatedDisk()
+    let store = try open(disk)
+    let workload = StoreWorkload(users: 4)
+    for step in workload.steps.prefix(3) { try await store.commit(step) }
+    let log = "log-0000000000000001"
+    let before = try #require(disk.contents(of: log))
+    try await store.commit(workload.steps[3])
+    try await store.commit(workload.steps[4])
+    var bytes = try #require(disk.contents(of: log))
+    bytes.replaceSubrange(before.count..<before.count + 8, with: [UInt8](repeating: 0, count: 8))
+    disk.setContents(of: log, to: bytes)
+    let error = #expect(throws: UserManagementError.self) { try open(disk.copy()) }
+    #expect(error?.code == .corruptStore && error?.context["offset"] == String(before.count))
+  }
+
+  /// A commit holding a run of NULs as long as a sector could pass for one the disk lost, so
+  /// the store refuses it — alone, without stopping.
+  @Test func aLongRunOfZerosIsRefused() async throws {
+    let disk = SimulatedDisk()
+    let store = try open(disk)
+    let workload = StoreWorkload(users: 1)
+    try await store.commit(workload.steps[0])
+    let record = workload.steps[0].users[0]
+    let event = AuditEvent(
+      id: UUID(), time: Date(), actor: .system(String(repeating: "\0", count: 300)),
+      target: .user(record.id, username: record.user.username.rawValue), action: .userUpdated,
+      changes: [])
+    let error = await #expect(throws: UserManagementError.self) {
+      try await store.commit(ChangeSet(auditEvents: [event]))
+    }
+    #expect(error?.code == .invalidOperation)
+    try await store.commit(workload.steps[1])
+    #expect(try await StoreFingerprint(open(disk.copy())) == StoreFingerprint(store))
+  }
+
+  /// A process that fails to sync what another wrote stops serving reads until reopened (a
+  /// second sync would likely report success without the data).
+  @Test func aFailedSyncOfAnotherProcessesCommitStopsReads() async throws {
+    var poisoned = 0
+    for offset in 0..<6 {
+      let disk = SimulatedDisk()
+      let writer = try open(disk)
+      let workload = StoreWorkload(users: 2)
+      try await writer.commit(workload.steps[0])
+      let reader = try open(disk)
+      try await writer.commit(workload.steps[1])
+      disk.inject(SimulatedDisk.Fault(atCall: disk.calls + offset, code: EIO))
+      var first: UserManagementError?
+      do {
+        _ = try await reader.policies()
+      } catch let error as UserManagementError {
+        first = error
+      }
+      disk.inject(nil)
+      guard let failure = first, failure.context["operation"]?.hasPrefix("sync") == true else {
+        continue
+      }
+      poisoned += 1
+      await #expect(throws: UserManagementError.self, "fault at +\(offset)") {
+        try await reader.policies()
+      }
+      #expect(try await open(disk).policies().count == 1)
+    }
+    #expect(poisoned == 1)
+  }
+
   /// Closing ends reads too.
   @Test func aClosedStoreRefusesReads() async throws {
     let store = try open(SimulatedDisk())
@@ -173,6 +250,36 @@ struct FileStoreRegressionTests {
     await #expect(throws: UserManagementError.self) {
       try await store.countUsers(matching: UserFilter())
     }
+  }
+}
+
+/// Processes that open, commit and close (as `umk` does) keep the files bounded too.
+@Suite("FileDirectoryStore used briefly")
+struct FileStoreBriefUseTests {
+  @Test func openCommitCloseKeepsTheLogBounded() async throws {
+    let temporary = try TemporaryDirectory()
+    let options = FileDirectoryStore.Options(minimumCompactionLogSize: 4096)
+    let workload = StoreWorkload(users: 2)
+    var user = workload.steps[2].users[0]
+    do {
+      let store = try FileDirectoryStore(directory: temporary.store, options: options)
+      for step in workload.steps.prefix(3) { try await store.commit(step) }
+      store.close()
+    }
+    for round in 0..<150 {
+      let store = try FileDirectoryStore(directory: temporary.store, options: options)
+      let statistics = store.statistics
+      #expect(
+        statistics.logBytes <= max(statistics.snapshotBytes, 4096) + 1024,
+        "round \(round): log \(statistics.logBytes), snapshot \(statistics.snapshotBytes)")
+      user.user.version += 1
+      user.user.firstName = "Round \(round)"
+      try await store.commit(ChangeSet(users: [user]))
+      store.close()
+    }
+    let reopened = try FileDirectoryStore(directory: temporary.store, options: options)
+    #expect(try await reopened.user(id: user.id) == user)
+    #expect(reopened.statistics.generation > 1)
   }
 }
 

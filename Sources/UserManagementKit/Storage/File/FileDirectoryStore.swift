@@ -288,6 +288,8 @@ final class StoreEngine: Sendable {
     var known: UInt64 = 0
     var subscribers: [UUID: AsyncStream<AuditEvent>.Continuation] = [:]
     var closed = false
+    /// Set after a failed sync of what this process was about to serve: reads throw.
+    var failure: UserManagementError?
   }
 
   private struct Pending {
@@ -317,10 +319,11 @@ final class StoreEngine: Sendable {
       throw .storage(error)
     }
     do {
-      counter = try lockFile.sharedCounter()
       // Opening may repair a torn log tail or create the first generation, so it takes the
-      // lock exclusively.
+      // lock exclusively — before it maps the counter, whose page a new LOCK file gets filled
+      // with zeros, which must not race another process's first commit.
       try lockFile.lock(exclusive: true)
+      counter = try lockFile.sharedCounter()
     } catch {
       lockFile.close()
       throw .storage(error)
@@ -340,12 +343,25 @@ final class StoreEngine: Sendable {
     }
     loaded.known = counter.load()
     io = Locked(loaded)
+    // A process that opens, commits and closes may never have reached its compaction: the
+    // next open does it, so the files stay bounded however the store is used.
+    let compactionDue = io.withLock { isCompactionDue($0) }
     let known = loaded.known
     memory.withLock {
       $0.state = state
       $0.known = known
     }
+    writer.setSpecific(key: Self.writerKey, value: ())
+    if compactionDue {
+      announceWrite()
+      // Under the exclusive lock taken above. A failure leaves the current generation and
+      // stops writes, as it does after a commit.
+      io.withLock { io in try? compact(&io) }
+    }
   }
+
+  /// Marks the writer queue, so that closing from it does not wait for itself.
+  private static let writerKey = DispatchSpecificKey<Void>()
 
   // MARK: Loading
 
@@ -402,11 +418,16 @@ final class StoreEngine: Sendable {
       try withIO { () throws(StoreIOError) in try fileSystem.syncDirectory(files.directory) }
     }
     let log = try withIO { () throws(StoreIOError) in
-      let log = try fileSystem.open(files.path(logName), create: false, truncate: false)
+      try fileSystem.open(files.path(logName), create: false, truncate: false)
+    }
+    do {
       // Its last writer may have died between its write and its sync: make what is there
       // durable before serving it, so no power loss can take back what this process saw.
       try log.sync()
-      return log
+    } catch {
+      // A second sync would likely report success without the data: no retrying.
+      io.failure = .storage(error)
+      throw .storage(error)
     }
     next.logFile = log
     next.logEnd = 0
@@ -517,10 +538,18 @@ final class StoreEngine: Sendable {
   func read<T>(_ body: (DirectoryState) -> T) throws(UserManagementError) -> T {
     let current = counter.load()
     let fast = memory.withLock { memory -> T? in
-      memory.known == current && !memory.closed ? body(memory.state) : nil
+      memory.known == current && !memory.closed && memory.failure == nil
+        ? body(memory.state) : nil
     }
     if let fast { return fast }
-    if memory.withLock({ $0.closed }) { throw .storeClosed() }
+    let (closed, failure) = memory.withLock { ($0.closed, $0.failure) }
+    if closed { throw .storeClosed() }
+    if let failure {
+      throw UserManagementError(
+        .storageFailure,
+        "The store stopped serving after a sync failed (\(failure.message)); reopen it.",
+        context: failure.context)
+    }
     try catchUp()
     return memory.withLock { body($0.state) }
   }
@@ -552,7 +581,9 @@ final class StoreEngine: Sendable {
       do {
         try log.sync()
       } catch {
-        io.failure = .storage(error)
+        // The bytes may never reach the disk, and a second sync on this descriptor would
+        // likely report success: stop serving anything until the store is reopened.
+        poison(&io, .storage(error))
         throw .storage(error)
       }
       // Read what was appended (also when superseded: the events belong to subscribers).
@@ -572,6 +603,16 @@ final class StoreEngine: Sendable {
         }
       }
     }
+    if !events.isEmpty && (superseded || io.stale || size < io.logEnd) {
+      // Hand over what the old log held now, whatever the reload below does.
+      let delivered = events
+      events = []
+      memory.withLock { memory in
+        for event in delivered {
+          for continuation in memory.subscribers.values { continuation.yield(event) }
+        }
+      }
+    }
     if superseded || io.stale || size < io.logEnd {
       // Another process compacted (or the log changed under us): load the newest generation
       // and swap it in whole.
@@ -584,8 +625,10 @@ final class StoreEngine: Sendable {
       do {
         records = try Self.load(files, into: &io, state: &reloaded, repair: repair)
       } catch {
-        // Whatever this process holds may now lag the files: reload from scratch next time.
+        // Whatever this process holds may now lag the files: reload from scratch next time;
+        // after a failed sync, not at all.
         io.stale = true
+        if let failure = io.failure { poison(&io, failure) }
         throw error
       }
       if subscribed && !io.stale {
@@ -712,12 +755,14 @@ final class StoreEngine: Sendable {
   }
 
   func waitUntilIdle() {
+    guard DispatchQueue.getSpecific(key: Self.writerKey) == nil else { return }
     writer.sync {}
   }
 
   /// Writes pending commits in groups until none are left. Runs on `writer`.
   private func drain(compactFirst: Bool) {
-    if compactFirst { compactIfDue() }
+    // Queued commits first (their callers are waiting), the compaction after them.
+    defer { if compactFirst { compactIfDue() } }
     while true {
       let batch = pending.withLock { pending in
         let count = min(pending.items.count, options.maximumGroupCommit)
@@ -746,8 +791,8 @@ final class StoreEngine: Sendable {
       guard (try? lockFile.lock(exclusive: true)) != nil else { return }
       defer { lockFile.unlock() }
       guard (try? checkLockFile(lockFile)) != nil else { return }
-      announceWrite()
       guard (try? refresh(&io, repair: true)) != nil, isCompactionDue(io) else { return }
+      announceWrite()
       try? compact(&io)
     }
   }
@@ -856,6 +901,17 @@ final class StoreEngine: Sendable {
       "The change is too large to store in one commit; split it into smaller ones.",
       context: ["bytes": String(writer.bytes.count)])
     guard sizeSoFar + writer.bytes.count + 16 <= StoreFormat.maximumPayload else { return tooLarge }
+    // A long run of zero bytes would look like a sector the disk lost (see the torn-tail rule);
+    // no name, hash or event the library makes holds one.
+    var run = 0
+    for byte in writer.bytes {
+      run = byte == 0 ? run + 1 : 0
+      if run > StoreFormat.maximumZeroRun {
+        return UserManagementError(
+          .invalidOperation,
+          "The change holds a long run of NUL characters, which the store does not accept.")
+      }
+    }
     let decoded = writer.bytes.withUnsafeBytes { raw -> CommitRecord? in
       var reader = ByteReader(raw)
       guard let decoded = CommitRecord(decoding: &reader), reader.isAtEnd else { return nil }
@@ -879,6 +935,12 @@ final class StoreEngine: Sendable {
         context: failure.context)
     }
     return nil
+  }
+
+  /// Stops reads and writes after an I/O error that may have lost data this process holds.
+  private func poison(_ io: inout IO, _ error: UserManagementError) {
+    io.failure = error
+    memory.withLock { $0.failure = error }
   }
 
   /// Tells other processes that the files may change: called right after taking the lock
@@ -1029,6 +1091,8 @@ final class StoreEngine: Sendable {
   }
 
   func close() {
+    // Let the writer finish what it was given (a compaction after the last commit, say).
+    waitUntilIdle()
     let wasOpen = io.withLock { io in
       defer {
         io.closed = true

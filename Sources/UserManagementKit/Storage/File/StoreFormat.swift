@@ -19,6 +19,9 @@ enum StoreFormat {
   /// The granularity at which a disk may lose or keep an unsynced write (a sector); zeros an
   /// interrupted append leaves start at a multiple of it.
   static let sectorSize = 512
+  /// The longest run of zero bytes a commit may hold. Shorter than a sector, so that a run of
+  /// zeros a sector long inside a frame can only be a sector the disk never wrote.
+  static let maximumZeroRun = 255
 
   enum FileKind: UInt8 {
     case snapshot = 0x53  // "S"
@@ -170,22 +173,59 @@ enum StoreFormat {
     /// `Documentation/StoreFormat.md`, "The exact torn-tail rule"). `end` is where the frame
     /// ends if its header is intact, `nil` if not.
     func isUnfinishedAppend(end: Int?) -> Bool {
-      // Nothing but zeros may follow it: an append in progress is always the last thing.
-      let extent = end ?? size
-      guard zerosToEnd(from: min(extent, size)) else { return false }
-      if let end, end > size { return true }  // The file ends inside the frame.
       if zerosToEnd(from: offset) { return true }  // Zeros from its first byte on.
+      guard let end else {
+        // The header is damaged, so the frame's extent is unknown. Only a header the disk
+        // never wrote (zeros, or the file ending inside it) can be an unfinished append, and
+        // only if no intact frame follows: a flipped bit in a middle frame's header must not
+        // pass for a torn tail and take the frames after it along.
+        let header = bytes[offset..<min(offset + 8, size)]
+        guard size - offset < 8 || header.allSatisfy({ $0 == 0 }) else { return false }
+        return !hasIntactFrame(after: offset)
+      }
+      // Nothing but zeros may follow it: an append in progress is always the last thing.
+      guard zerosToEnd(from: min(end, size)) else { return false }
+      if end > size { return true }  // The file ends inside the frame.
+      if trailingZeros >= end - 4 && trailingZeros < end {
+        // Only (part of) the checksum is zero, so the payload is all there: it is torn only
+        // if what survives of the checksum matches it.
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + 8)..<(end - 4)])
+        let expected = cumk_crc32c(0, payload.baseAddress, payload.count)
+        for index in (end - 4)..<trailingZeros
+        where bytes[index] != UInt8(truncatingIfNeeded: expected >> (8 * (index - end + 4))) {
+          return false
+        }
+        return true
+      }
       // Zeros from a sector boundary inside it to the end of the file …
       // (the run may begin a little earlier, with zeros the frame really holds).
       let boundary =
         (fileOffset + trailingZeros + sectorSize - 1) / sectorSize * sectorSize - fileOffset
-      if boundary < extent { return true }
-      // … or a whole sector of zeros inside it, written out of order around it.
+      if trailingZeros < end && boundary < end { return true }
+      // … or a whole sector of zeros inside it, written out of order around it (the writer
+      // refuses commits that hold such a run, so a frame it wrote never does).
       let firstSector = (fileOffset + offset + sectorSize - 1) / sectorSize * sectorSize
       var sector = firstSector - fileOffset
-      while sector + sectorSize <= min(extent, size) {
+      while sector + sectorSize <= end {
         if bytes[sector..<sector + sectorSize].allSatisfy({ $0 == 0 }) { return true }
         sector += sectorSize
+      }
+      return false
+    }
+    /// Whether an intact frame (both checksums matching) starts anywhere after `position`.
+    func hasIntactFrame(after position: Int) -> Bool {
+      var candidate = position + 1
+      while candidate + frameOverhead < size {
+        let length = Int(loadUInt32(bytes, at: candidate))
+        if length > 0, candidate + frameOverhead + length <= size,
+          loadUInt32(bytes, at: candidate + 4)
+            == cumk_crc32c(0, bytes.baseAddress.map { $0 + candidate }, 4),
+          loadUInt32(bytes, at: candidate + 8 + length)
+            == cumk_crc32c(0, bytes.baseAddress.map { $0 + candidate + 8 }, length)
+        {
+          return true
+        }
+        candidate += 1
       }
       return false
     }
