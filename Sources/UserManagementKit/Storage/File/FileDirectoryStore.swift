@@ -603,15 +603,10 @@ final class StoreEngine: Sendable {
         }
       }
     }
-    if !events.isEmpty && (superseded || io.stale || size < io.logEnd) {
+    if superseded || io.stale || size < io.logEnd {
       // Hand over what the old log held now, whatever the reload below does.
-      let delivered = events
+      publish(events: events)
       events = []
-      memory.withLock { memory in
-        for event in delivered {
-          for continuation in memory.subscribers.values { continuation.yield(event) }
-        }
-      }
     }
     if superseded || io.stale || size < io.logEnd {
       // Another process compacted (or the log changed under us): load the newest generation
@@ -659,12 +654,8 @@ final class StoreEngine: Sendable {
       }
     }
     io.known = observed
-    memory.withLock { memory in
-      memory.known = observed
-      for event in events {
-        for continuation in memory.subscribers.values { continuation.yield(event) }
-      }
-    }
+    memory.withLock { $0.known = observed }
+    publish(events: events)
   }
 
   // MARK: Audit
@@ -787,10 +778,8 @@ final class StoreEngine: Sendable {
   /// failure leaves the current generation in place and stops further writes (see `compact`).
   private func compactIfDue() {
     io.withLock { io in
-      guard writeRefusal(io) == nil, let lockFile = io.lockFile, isCompactionDue(io) else { return }
-      guard (try? lockFile.lock(exclusive: true)) != nil else { return }
+      guard isCompactionDue(io), let lockFile = try? lockForWriting(&io) else { return }
       defer { lockFile.unlock() }
-      guard (try? checkLockFile(lockFile)) != nil else { return }
       guard (try? refresh(&io, repair: true)) != nil, isCompactionDue(io) else { return }
       announceWrite()
       try? compact(&io)
@@ -805,19 +794,11 @@ final class StoreEngine: Sendable {
   /// - Returns: Each change set's outcome, and whether the log has outgrown the snapshot.
   private func write(_ batch: [ChangeSet]) -> ([Result<Void, UserManagementError>], Bool) {
     let results = io.withLock { io -> [Result<Void, UserManagementError>] in
-      if let refusal = writeRefusal(io) { return batch.map { _ in .failure(refusal) } }
-      guard let lockFile = io.lockFile else { return batch.map { _ in .failure(.storeClosed()) } }
-      let locked = Result { () throws(UserManagementError) in
-        try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: true) }
+      let locked = Result { () throws(UserManagementError) in try lockForWriting(&io) }
+      guard case .success(let lockFile) = locked else {
+        return batch.map { _ in locked.map { _ in () } }
       }
-      if case .failure(let error) = locked { return batch.map { _ in .failure(error) } }
       defer { lockFile.unlock() }
-      if case .failure(let error) = Result(catching: { () throws(UserManagementError) in
-        try checkLockFile(lockFile)
-      }) {
-        io.failure = error
-        return batch.map { _ in .failure(error) }
-      }
       announceWrite()
       let refreshed = Result { () throws(UserManagementError) in try refresh(&io, repair: true) }
       if case .failure(let error) = refreshed { return batch.map { _ in .failure(error) } }
@@ -838,12 +819,13 @@ final class StoreEngine: Sendable {
             let record = CommitRecord(sequence: sequence + 1, changes: changes, applied: change)
             // A commit must read back exactly as it will on open; one that cannot (a value
             // beyond the format's bounds) fails alone, before anything is written.
-            if let problem = Self.checkEncoding(record, sizeSoFar: commits.bytes.count) {
+            let encoded = Self.encodeChecked(record, sizeSoFar: commits.bytes.count)
+            guard case .success(let bytes) = encoded else {
               memory.state.rollBack(change)
-              results.append(.failure(problem))
+              results.append(encoded.map { _ in () })
               continue
             }
-            record.encode(into: &commits)
+            commits.bytes.append(contentsOf: bytes)
             sequence += 1
             count += 1
             applied.append(change)
@@ -890,26 +872,30 @@ final class StoreEngine: Sendable {
     return (results, io.withLock { isCompactionDue($0) })
   }
 
-  /// Why `record` cannot be stored, or `nil`: it must decode to itself, and the group frame
-  /// must stay within the format's size limit.
-  private static func checkEncoding(_ record: CommitRecord, sizeSoFar: Int) -> UserManagementError?
+  /// The encoding of `record`, or why it cannot be stored: it must decode to itself, hold no
+  /// long run of zeros, and keep the group frame within the format's size limit.
+  private static func encodeChecked(_ record: CommitRecord, sizeSoFar: Int)
+    -> Result<[UInt8], UserManagementError>
   {
     var writer = ByteWriter()
     record.encode(into: &writer)
-    let tooLarge = UserManagementError(
-      .invalidOperation,
-      "The change is too large to store in one commit; split it into smaller ones.",
-      context: ["bytes": String(writer.bytes.count)])
-    guard sizeSoFar + writer.bytes.count + 16 <= StoreFormat.maximumPayload else { return tooLarge }
+    guard sizeSoFar + writer.bytes.count + 16 <= StoreFormat.maximumPayload else {
+      return .failure(
+        UserManagementError(
+          .invalidOperation,
+          "The change is too large to store in one commit; split it into smaller ones.",
+          context: ["bytes": String(writer.bytes.count)]))
+    }
     // A long run of zero bytes would look like a sector the disk lost (see the torn-tail rule);
     // no name, hash or event the library makes holds one.
     var run = 0
     for byte in writer.bytes {
       run = byte == 0 ? run + 1 : 0
       if run > StoreFormat.maximumZeroRun {
-        return UserManagementError(
-          .invalidOperation,
-          "The change holds a long run of NUL characters, which the store does not accept.")
+        return .failure(
+          UserManagementError(
+            .invalidOperation,
+            "The change holds a long run of NUL characters, which the store does not accept."))
       }
     }
     let decoded = writer.bytes.withUnsafeBytes { raw -> CommitRecord? in
@@ -918,11 +904,12 @@ final class StoreEngine: Sendable {
       return decoded
     }
     guard let decoded, decoded.matches(record) else {
-      return UserManagementError(
-        .invalidOperation,
-        "The change holds a value the store cannot represent exactly, so it was not stored.")
+      return .failure(
+        UserManagementError(
+          .invalidOperation,
+          "The change holds a value the store cannot represent exactly, so it was not stored."))
     }
-    return nil
+    return .success(writer.bytes)
   }
 
   private func writeRefusal(_ io: IO) -> UserManagementError? {
@@ -955,6 +942,23 @@ final class StoreEngine: Sendable {
     counter.store(current == 0 ? UInt64.random(in: 1...UInt64.max) : current &+ 1)
   }
 
+  /// Takes the store's lock exclusively for a write, after checking that writes are still
+  /// allowed, and checks that the `LOCK` file is still the one in the directory (stopping
+  /// writes if not). The caller unlocks it.
+  private func lockForWriting(_ io: inout IO) throws(UserManagementError) -> any StoreFile {
+    if let refusal = writeRefusal(io) { throw refusal }
+    guard let lockFile = io.lockFile else { throw .storeClosed() }
+    try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: true) }
+    if case .failure(let error) = Result(catching: { () throws(UserManagementError) in
+      try checkLockFile(lockFile)
+    }) {
+      lockFile.unlock()
+      io.failure = error
+      throw error
+    }
+    return lockFile
+  }
+
   /// Checks that the `LOCK` file this process holds is still the one in the directory. If an
   /// operator removed or replaced it, processes would lock different files and no longer
   /// exclude each other, so the store stops rather than risk two writers.
@@ -984,11 +988,8 @@ final class StoreEngine: Sendable {
 
   func compactNow() throws(UserManagementError) {
     try io.withLock { io throws(UserManagementError) in
-      if let refusal = writeRefusal(io) { throw refusal }
-      guard let lockFile = io.lockFile else { throw .storeClosed() }
-      try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: true) }
+      let lockFile = try lockForWriting(&io)
       defer { lockFile.unlock() }
-      try checkLockFile(lockFile)
       announceWrite()
       try refresh(&io, repair: true)
       try compact(&io)
