@@ -1,5 +1,10 @@
-import FoundationEssentials
 public import UserManagementKit
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// A reusable test suite that any ``UserManagementKit/DirectoryStore`` implementation must
 /// pass: the in-memory and file-backed stores of this package, and a host's own (SQL, …).

@@ -1,5 +1,10 @@
-public import FoundationEssentials
 public import UserManagementKit
+
+#if canImport(FoundationEssentials)
+  public import FoundationEssentials
+#else
+  public import Foundation
+#endif
 
 /// A clock for tests: it stands still until advanced.
 public final class TestClock: Sendable {

@@ -38,10 +38,15 @@
 //
 // Every mode prints `fatal <message>` and exits with status 2 on an unexpected error.
 
-import FoundationEssentials
 import Synchronization
 import UserManagementKit
 import UserManagementKitTesting
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 #if canImport(Glibc)
   import Glibc

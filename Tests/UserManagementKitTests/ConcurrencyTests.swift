@@ -1,7 +1,12 @@
-import FoundationEssentials
 import Testing
 import UserManagementKit
 import UserManagementKitTesting
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// The check-then-act race: many tasks at once where administrators demote and deactivate each
 /// other and create the same usernames. Afterwards the invariants must hold and the audit

@@ -1,8 +1,13 @@
-import FoundationEssentials
 import Testing
 import UMKCrypto
 import UserManagementKit
 import UserManagementKitTesting
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 @Suite("PBKDF2 password hasher")
 struct PBKDF2HasherTests {

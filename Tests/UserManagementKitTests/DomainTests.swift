@@ -1,6 +1,11 @@
-import FoundationEssentials
 import Testing
 import UserManagementKit
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 @Suite("Usernames (WHATWG valid e-mail address)")
 struct UsernameTests {

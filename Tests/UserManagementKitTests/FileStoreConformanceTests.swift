@@ -1,7 +1,12 @@
-import FoundationEssentials
 import Testing
 import UserManagementKit
 import UserManagementKitTesting
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// A fresh, empty directory under the system's temporary directory, removed with its contents
 /// when the value is released.

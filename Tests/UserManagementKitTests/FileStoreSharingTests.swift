@@ -1,6 +1,11 @@
-import FoundationEssentials
 import Testing
 import UserManagementKit
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// Two stores on one directory in one process, which the store treats exactly like two
 /// processes: what one commits, the other's audit subscribers must receive.

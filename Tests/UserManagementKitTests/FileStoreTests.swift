@@ -1,8 +1,13 @@
 import CUMKSystem
-import FoundationEssentials
 import Testing
 import UserManagementKit
 import UserManagementKitTesting
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 #if canImport(Glibc)
   import Glibc

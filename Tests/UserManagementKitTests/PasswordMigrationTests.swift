@@ -1,7 +1,12 @@
-import FoundationEssentials
 import Testing
 import UserManagementKit
 import UserManagementKitTesting
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 @Suite("Argon2id password hasher")
 struct Argon2HasherTests {

@@ -1,5 +1,10 @@
-import FoundationEssentials
 import UserManagementKit
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// A fixed sequence of commits exercising every kind of record the file store writes
 /// (inserts, updates, policies put and deleted, throttle counters, audit events), with ids and

@@ -1,4 +1,8 @@
-import FoundationEssentials
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 extension UserDirectory {
   /// Signs a user in with username and password.
@@ -24,7 +28,7 @@ extension UserDirectory {
       throw Self.invalidCredentials()
     }
     let key = Username.canonicalize(username)
-    guard let record = try await read({ try await self.store.user(usernameKey: key) }),
+    guard let record = try await fromStore({ try await self.store.user(usernameKey: key) }),
       let stored = record.passwordHash
     else {
       try await burnVerification(password)
@@ -71,7 +75,7 @@ extension UserDirectory {
       throw Self.invalidCredentials()
     }
     let key = Username.canonicalize(username)
-    let record = try await read { try await self.store.user(usernameKey: key) }
+    let record = try await fromStore { try await self.store.user(usernameKey: key) }
     let stored = record?.apiPasswordHash
     if isToken {
       guard let record, let stored, APIPasswordGenerator.isTokenHash(stored),
@@ -121,7 +125,9 @@ extension UserDirectory {
     var attempts = 0
     while true {
       attempts += 1
-      let state = try await read { try await self.store.loginThrottle(for: record.id, kind: kind) }
+      let state = try await fromStore {
+        try await self.store.loginThrottle(for: record.id, kind: kind)
+      }
       let now = configuration.now()
       switch configuration.loginThrottle.decision(for: state, now: now) {
       case .allowed:
@@ -140,7 +146,7 @@ extension UserDirectory {
             + "password.")
       }
       do {
-        try await read {
+        try await fromStore {
           try await self.store.commit(
             ChangeSet(
               preconditions: [.throttleFailures(record.id, kind, state.consecutiveFailures)],
@@ -169,7 +175,7 @@ extension UserDirectory {
       outcome = .invalid
     }
     guard outcome.isValid else { throw Self.invalidCredentials() }
-    try await read {
+    try await fromStore {
       try await self.store.commit(
         ChangeSet(throttleUpdates: [ThrottleUpdate(user: record.id, kind: kind, operation: .reset)])
       )

@@ -1,4 +1,8 @@
-import FoundationEssentials
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// A user in a portable form, for moving users between directories: what
 /// ``UserDirectory/importUsers(_:by:dryRun:)`` reads and
@@ -150,7 +154,7 @@ extension UserDirectory {
         preconditions: acting.preconditions, users: planned.records,
         auditEvents: planned.events)
       do {
-        try await read { try await self.store.commit(changes) }
+        try await fromStore { try await self.store.commit(changes) }
         return UserImportResult(
           users: planned.records.map(\.user), issues: [], committed: true,
           withPasswordHash: planned.withPasswordHash)
@@ -196,7 +200,7 @@ extension UserDirectory {
             context: ["field": "username", "index": String(first)])
         }
         firstIndexOfUsername[username.canonical] = index
-        if try await read({ try await self.store.profile(usernameKey: username.canonical) })
+        if try await fromStore({ try await self.store.profile(usernameKey: username.canonical) })
           != nil
         {
           throw UserManagementError(
@@ -216,7 +220,7 @@ extension UserDirectory {
           if let cached = policiesByName[key] {
             policy = cached
           } else {
-            policy = try await read { try await self.store.policy(nameKey: key) }
+            policy = try await fromStore { try await self.store.policy(nameKey: key) }
             policiesByName[key] = policy
           }
           guard let policy else {
@@ -302,14 +306,14 @@ extension UserDirectory {
   {
     _ = try await acting(principal, requireAdmin: true)
     var names: [PolicyID: String] = [:]
-    for policy in try await read({ try await self.store.policies() }) {
+    for policy in try await fromStore({ try await self.store.policies() }) {
       names[policy.id] = policy.name
     }
     var exported: [PortableUser] = []
     try await forEachUser { (user: User) async throws(UserManagementError) in
       var hash: PasswordHash?
       if includingPasswordHashes && user.hasPassword {
-        hash = try await read { try await self.store.user(id: user.id) }?.passwordHash
+        hash = try await fromStore { try await self.store.user(id: user.id) }?.passwordHash
       }
       exported.append(
         PortableUser(
@@ -334,7 +338,7 @@ extension UserDirectory {
     _ = try await acting(principal, requireAdmin: true)
     var hashes: [PasswordHash?] = []
     try await forEachUser { (user: User) async throws(UserManagementError) in
-      hashes.append(try await read { try await self.store.user(id: user.id) }?.passwordHash)
+      hashes.append(try await fromStore { try await self.store.user(id: user.id) }?.passwordHash)
     }
     let census =
       (configuration.passwordHasher as? MigratingPasswordHasher) ?? MigratingPasswordHasher()
@@ -347,7 +351,7 @@ extension UserDirectory {
   {
     var query = UserQuery(limit: UserQuery.maximumLimit)
     while true {
-      let page = try await read { [query] in try await self.store.users(matching: query) }
+      let page = try await fromStore { [query] in try await self.store.users(matching: query) }
       for user in page.users { try await body(user) }
       guard let next = page.nextCursor else { return }
       query.after = next

@@ -92,7 +92,7 @@ extension UserDirectory {
   /// - Throws: ``UserManagementError/Code/notAuthorized`` for inactive users.
   public func policies(by principal: Principal) async throws(UserManagementError) -> [Policy] {
     _ = try await acting(principal, requireAdmin: false)
-    return try await read { try await self.store.policies() }
+    return try await fromStore { try await self.store.policies() }
   }
 
   /// Reads a policy by identifier.
@@ -121,7 +121,7 @@ extension UserDirectory {
   {
     _ = try await acting(principal, requireAdmin: false)
     let key = Policy.nameKey(name.trimmingWhitespace())
-    guard let policy = try await read({ try await self.store.policy(nameKey: key) }) else {
+    guard let policy = try await fromStore({ try await self.store.policy(nameKey: key) }) else {
       throw UserManagementError(
         .policyNotFound, "No policy is named \"\(name)\".", context: ["name": name])
     }
@@ -156,7 +156,7 @@ extension UserDirectory {
       var result: [Policy] = []
       let now = configuration.now()
       for document in documents {
-        let existing = try await read {
+        let existing = try await fromStore {
           try await self.store.policy(nameKey: Policy.nameKey(document.name))
         }
         if let existing {
@@ -200,7 +200,7 @@ extension UserDirectory {
   func existingPolicy(_ id: PolicyID, expectedVersion: UInt64?)
     async throws(UserManagementError) -> Policy
   {
-    guard let policy = try await read({ try await self.store.policy(id: id) }) else {
+    guard let policy = try await fromStore({ try await self.store.policy(id: id) }) else {
       throw UserManagementError(
         .policyNotFound, "No policy has the id \(id).", context: ["policy": id.description])
     }

@@ -17,7 +17,7 @@ extension UserDirectory {
     if let user = acting.user, user.id == id { return user }
     try requireNoPendingPasswordChange(acting)
     guard acting.isAdmin else { throw .notAuthorized() }
-    guard let user = try await read({ try await self.store.profile(id: id) }) else {
+    guard let user = try await fromStore({ try await self.store.profile(id: id) }) else {
       throw .userNotFound()
     }
     return user
@@ -39,7 +39,7 @@ extension UserDirectory {
     if let user = acting.user, user.username.canonical == key { return user }
     try requireNoPendingPasswordChange(acting)
     guard acting.isAdmin else { throw .notAuthorized() }
-    guard let user = try await read({ try await self.store.profile(usernameKey: key) }) else {
+    guard let user = try await fromStore({ try await self.store.profile(usernameKey: key) }) else {
       throw .userNotFound()
     }
     return user
@@ -68,7 +68,7 @@ extension UserDirectory {
   {
     _ = try await acting(principal, requireAdmin: true)
     try query.validate()
-    return try await read { try await self.store.users(matching: query) }
+    return try await fromStore { try await self.store.users(matching: query) }
   }
 
   /// Counts users matching a filter.
@@ -82,7 +82,7 @@ extension UserDirectory {
     async throws(UserManagementError) -> Int
   {
     _ = try await acting(principal, requireAdmin: true)
-    return try await read { try await self.store.countUsers(matching: filter) }
+    return try await fromStore { try await self.store.countUsers(matching: filter) }
   }
 
   private func requireNoPendingPasswordChange(_ acting: Acting) throws(UserManagementError) {
@@ -108,7 +108,7 @@ extension UserDirectory {
     guard (0...10_000).contains(query.limit) else {
       throw .invalidField("limit", "out_of_range", "The limit must be between 0 and 10000.")
     }
-    return try await read { try await self.store.auditEvents(matching: query) }
+    return try await fromStore { try await self.store.auditEvents(matching: query) }
   }
 
   /// Subscribes to audit events as they are committed.
@@ -168,11 +168,11 @@ extension UserDirectory {
   public func explain(_ id: UserID, _ action: Action, on resource: Resource)
     async throws(UserManagementError) -> AuthorizationDecision
   {
-    let user = try await read { try await self.store.profile(id: id) }
+    let user = try await fromStore { try await self.store.profile(id: id) }
     var policies: [Policy] = []
     if let user, user.status == .active, user.role == .generalUser {
       for policyID in user.policies.sorted() {
-        if let policy = try await read({ try await self.store.policy(id: policyID) }) {
+        if let policy = try await fromStore({ try await self.store.policy(id: policyID) }) {
           policies.append(policy)
         }
       }

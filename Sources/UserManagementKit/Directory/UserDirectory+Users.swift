@@ -1,4 +1,8 @@
-import FoundationEssentials
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 extension UserDirectory {
   // MARK: Bootstrap and creation
@@ -14,7 +18,8 @@ extension UserDirectory {
   ///   once the directory has any user, or a validation error.
   @discardableResult
   public func bootstrap(_ user: NewUser) async throws(UserManagementError) -> UserChangeResult {
-    guard try await read({ try await self.store.countUsers(matching: UserFilter()) }) == 0 else {
+    guard try await fromStore({ try await self.store.countUsers(matching: UserFilter()) }) == 0
+    else {
       throw UserManagementError(
         .alreadyBootstrapped,
         "The directory already has users; bootstrap is only for an empty directory.")
@@ -303,7 +308,7 @@ extension UserDirectory {
   {
     try await commitWithRetry { () async throws(UserManagementError) in
       let acting = try await acting(principal, requireAdmin: true)
-      guard let target = try await read({ try await self.store.user(id: id) }) else {
+      guard let target = try await fromStore({ try await self.store.user(id: id) }) else {
         throw .userNotFound()
       }
       let now = configuration.now()
@@ -343,7 +348,7 @@ extension UserDirectory {
     while true {
       attempts += 1
       _ = try await acting(.user(id), requireAdmin: false, allowingPendingPasswordChange: true)
-      guard let record = try await read({ try await self.store.user(id: id) }),
+      guard let record = try await fromStore({ try await self.store.user(id: id) }),
         let stored = record.passwordHash
       else {
         throw .notAuthorized()
@@ -367,7 +372,7 @@ extension UserDirectory {
       do {
         // The record's version pins the hash the current password was proven against; if the
         // user changed meanwhile (a rehash at sign-in, a reset), prove it again.
-        try await read {
+        try await fromStore {
           try await self.store.commit(ChangeSet(users: [updated], auditEvents: [audit]))
         }
         return updated.user
@@ -411,7 +416,7 @@ extension UserDirectory {
     if !acting.isAdmin && acting.userID != id {
       throw .notAuthorized()
     }
-    guard let target = try await read({ try await self.store.user(id: id) }) else {
+    guard let target = try await fromStore({ try await self.store.user(id: id) }) else {
       throw .userNotFound()
     }
     if let expectedVersion, target.user.version != expectedVersion {
@@ -626,7 +631,7 @@ extension UserDirectory {
   }
 
   func requireUsernameFree(_ username: Username) async throws(UserManagementError) {
-    if try await read({ try await self.store.user(usernameKey: username.canonical) }) != nil {
+    if try await fromStore({ try await self.store.user(usernameKey: username.canonical) }) != nil {
       throw UserManagementError(
         .usernameTaken, "A user named \(username) already exists.",
         context: ["field": "username"])
@@ -634,7 +639,8 @@ extension UserDirectory {
   }
 
   func requirePoliciesExist(_ ids: Set<PolicyID>) async throws(UserManagementError) {
-    for id in ids.sorted() where try await read({ try await self.store.policy(id: id) }) == nil {
+    for id in ids.sorted() where try await fromStore({ try await self.store.policy(id: id) }) == nil
+    {
       throw UserManagementError(
         .policyNotFound, "No policy has the id \(id).", context: ["policy": id.description])
     }

@@ -1,4 +1,8 @@
-public import FoundationEssentials
+#if canImport(FoundationEssentials)
+  public import FoundationEssentials
+#else
+  public import Foundation
+#endif
 
 /// The user-administration console as a library: every operation, with its rules enforced.
 ///
@@ -161,7 +165,7 @@ extension UserDirectory {
       }
       return Acting(principal: principal, user: nil)
     case .user(let id):
-      guard let user = try await read({ try await self.store.profile(id: id) }),
+      guard let user = try await fromStore({ try await self.store.profile(id: id) }),
         user.status == .active
       else {
         throw .notAuthorized("Only active users may act.")
@@ -181,7 +185,7 @@ extension UserDirectory {
 
   /// Calls the store, turning foreign errors into ``UserManagementError/Code/storageFailure``.
   @inline(__always)
-  func read<T>(_ body: () async throws -> T) async throws(UserManagementError) -> T {
+  func fromStore<T>(_ body: () async throws -> T) async throws(UserManagementError) -> T {
     do {
       return try await body()
     } catch let error as UserManagementError {
@@ -208,7 +212,7 @@ extension UserDirectory {
       let (changes, result) = try await attempt()
       guard let changes else { return result }
       do {
-        try await read { try await self.store.commit(changes) }
+        try await fromStore { try await self.store.commit(changes) }
         return result
       } catch
         where error.code == .versionConflict && attempts < configuration.maximumCommitAttempts

@@ -1,4 +1,8 @@
-public import FoundationEssentials
+#if canImport(FoundationEssentials)
+  public import FoundationEssentials
+#else
+  public import Foundation
+#endif
 
 /// A named access-control policy: a set of permissions assigned to General Users.
 public struct Policy: Hashable, Sendable, Codable, Identifiable {

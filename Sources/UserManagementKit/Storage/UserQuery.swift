@@ -1,5 +1,10 @@
-import FoundationEssentials
 import UMKCrypto
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// Which users a listing or count includes. Every condition that is set must hold.
 public struct UserFilter: Hashable, Sendable {

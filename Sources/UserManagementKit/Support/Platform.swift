@@ -47,6 +47,11 @@ enum Platform {
     }
   }
 
+  /// The C library's description of an `errno` value, such as "No space left on device".
+  static func errorDescription(_ code: Int32) -> String {
+    String(cString: strerror(code))
+  }
+
   /// The number of processors this process may run on: its CPU affinity on Linux (so a
   /// process pinned to 2 of 64 cores sees 2), the online processors elsewhere.
   static var activeProcessorCount: Int {

@@ -1,4 +1,8 @@
-public import FoundationEssentials
+#if canImport(FoundationEssentials)
+  public import FoundationEssentials
+#else
+  public import Foundation
+#endif
 
 /// An identifier backed by a UUID: ``UserID`` and ``PolicyID`` share their string form,
 /// ordering and coding through this protocol.

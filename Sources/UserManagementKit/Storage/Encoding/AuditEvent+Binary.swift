@@ -1,4 +1,8 @@
-import FoundationEssentials
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// A compact binary form of ``AuditEvent``, about a third of the in-memory size of the value
 /// (field names and actions from a fixed table take one byte).

@@ -1,4 +1,8 @@
-import FoundationEssentials
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// Appends the compact binary encoding used for stored records: unsigned LEB128 varints,
 /// length-prefixed UTF-8 strings, raw UUID bytes and IEEE 754 doubles, all little-endian.

@@ -1,5 +1,10 @@
 import Dispatch
-import FoundationEssentials
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// A ``DirectoryStore`` that keeps users, policies and the audit trail in files in one
 /// directory: durable, crash-safe, shared safely by several processes, and compacted
@@ -717,7 +722,7 @@ final class StoreEngine: Sendable {
       return true
     }
     if leads {
-      let (results, compactionDue) = write([changes])
+      let (results, compactionDue) = writeBatch([changes])
       let handOff = pending.withLock { pending -> Bool in
         guard pending.items.isEmpty && !compactionDue else { return true }
         pending.draining = false
@@ -762,7 +767,7 @@ final class StoreEngine: Sendable {
         return Array(pending.items.prefix(count))
       }
       if batch.isEmpty { return }
-      let (results, compactionDue) = write(batch.map(\.changes))
+      let (results, compactionDue) = writeBatch(batch.map(\.changes))
       for (item, result) in zip(batch, results) {
         switch result {
         case .success: item.continuation.resume()
@@ -792,7 +797,7 @@ final class StoreEngine: Sendable {
 
   /// Checks, applies and durably writes a group of change sets; returns each one's outcome.
   /// - Returns: Each change set's outcome, and whether the log has outgrown the snapshot.
-  private func write(_ batch: [ChangeSet]) -> ([Result<Void, UserManagementError>], Bool) {
+  private func writeBatch(_ batch: [ChangeSet]) -> ([Result<Void, UserManagementError>], Bool) {
     let results = io.withLock { io -> [Result<Void, UserManagementError>] in
       let locked = Result { () throws(UserManagementError) in try lockForWriting(&io) }
       guard case .success(let lockFile) = locked else {

@@ -1,12 +1,9 @@
 import Dispatch
-import FoundationEssentials
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Musl)
-  import Musl
-#elseif canImport(Darwin)
-  import Darwin
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
 #endif
 
 /// Reading and writing whole store files: snapshots, audit segments and the log's header.
@@ -356,7 +353,7 @@ struct StoreFiles {
 extension UserManagementError {
   /// A failed file-system call, as the store reports it.
   static func storage(_ error: StoreIOError) -> UserManagementError {
-    let reason = String(cString: strerror(error.code))
+    let reason = Platform.errorDescription(error.code)
     return UserManagementError(
       .storageFailure,
       "The store could not \(error.operation) \(error.path): \(reason).",

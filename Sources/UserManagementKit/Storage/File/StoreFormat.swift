@@ -1,5 +1,10 @@
 import CUMKSystem
-import FoundationEssentials
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// The on-disk format of ``FileDirectoryStore``, specified in `Documentation/StoreFormat.md`.
 ///

@@ -1,5 +1,10 @@
 import Dispatch
-import FoundationEssentials
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 /// One stored user. Immutable: an update stores a new entry, so readers only retain it.
 final class DirectoryEntry: Sendable {
