@@ -19,7 +19,10 @@ let package = Package(
   products: [
     .library(name: "UserManagementKit", targets: ["UserManagementKit"]),
     .library(name: "UserManagementKitTesting", targets: ["UserManagementKitTesting"]),
-    .library(name: "UMKCrypto", targets: ["UMKCrypto"]),
+    // The library's own cryptographic primitives, for its benchmarks and tests. Underscored
+    // because it carries no API promise: it may change in any release. Hosts use the
+    // credential types of UserManagementKit, never these.
+    .library(name: "_UMKCrypto", targets: ["UMKCrypto"]),
   ],
   targets: [
     // Cryptographic primitives (hashes, MACs, KDFs, encodings). Knows nothing about users.

@@ -18,7 +18,7 @@ let package = Package(
       dependencies: [
         .product(name: "UserManagementKit", package: "UserManagementKit"),
         .product(name: "UserManagementKitTesting", package: "UserManagementKit"),
-        .product(name: "UMKCrypto", package: "UserManagementKit"),
+        .product(name: "_UMKCrypto", package: "UserManagementKit"),
       ],
       swiftSettings: [
         .enableUpcomingFeature("ExistentialAny"),

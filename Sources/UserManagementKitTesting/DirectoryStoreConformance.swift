@@ -151,7 +151,7 @@ extension DirectoryStoreConformance {
     try expect(
       (try await store.user(id: admin.id))?.user.username.rawValue == "Root@Example.com",
       "the username is stored as typed")
-    try expect(try await store.countUsers(matching: UserFilter()) == 1, "count is 1")
+    try expect(try await store.userCount(matching: UserFilter()) == 1, "count is 1")
   }
 
   private func usernamesAreUnique(_ store: any DirectoryStore, _ f: Fixtures) async throws {
@@ -164,7 +164,7 @@ extension DirectoryStoreConformance {
       try await store.commit(
         ChangeSet(users: [f.record("bob@example.com"), f.record("Bob@Example.com")]))
     }
-    try expect(try await store.countUsers(matching: UserFilter()) == 1, "nothing was added")
+    try expect(try await store.userCount(matching: UserFilter()) == 1, "nothing was added")
   }
 
   private func updatesAreVersioned(_ store: any DirectoryStore, _ f: Fixtures) async throws {
@@ -311,7 +311,7 @@ extension DirectoryStoreConformance {
       try expect(error.context["holders"] == "3", "policyInUse reports 3 holders")
     }
     try expect(
-      try await store.countUsers(matching: UserFilter(policy: policy.id)) == 3,
+      try await store.userCount(matching: UserFilter(policy: policy.id)) == 3,
       "count by policy")
     // Releasing every holder and deleting in one change set is allowed.
     let released = holders.map { holder in
@@ -443,7 +443,7 @@ extension DirectoryStoreConformance {
     ]
     for filter in filters {
       let expectedCount = users.filter(filter.matches).count
-      let count = try await store.countUsers(matching: filter)
+      let count = try await store.userCount(matching: filter)
       try expect(count == expectedCount, "count of \(filter): \(count) ≠ \(expectedCount)")
       for field in UserSort.Field.allCases {
         for descending in [false, true] {
@@ -510,7 +510,7 @@ extension DirectoryStoreConformance {
       try expect(got == expected, "a listing of \(count) users by \(sort) with \(filter) differs")
     }
     try expect(
-      try await store.countUsers(matching: UserFilter(status: .inactive))
+      try await store.userCount(matching: UserFilter(status: .inactive))
         == users.filter { $0.status == .inactive }.count, "count at scale")
   }
 
@@ -553,7 +553,7 @@ extension DirectoryStoreConformance {
       return wins
     }
     try expect(wins == 1, "exactly one concurrent insert of a username succeeds, not \(wins)")
-    try expect(try await store.countUsers(matching: UserFilter()) == 2, "two users in all")
+    try expect(try await store.userCount(matching: UserFilter()) == 2, "two users in all")
   }
 
   private func concurrentUpdates(_ store: any DirectoryStore, _ f: Fixtures) async throws {

@@ -61,9 +61,9 @@ public final class InterleavingDirectoryStore: DirectoryStore {
   /// - Parameter filter: The filter.
   /// - Returns: The base store's answer.
   /// - Throws: The base store's error.
-  public func countUsers(matching filter: UserFilter) async throws -> Int {
+  public func userCount(matching filter: UserFilter) async throws -> Int {
     await interleave()
-    return try await base.countUsers(matching: filter)
+    return try await base.userCount(matching: filter)
   }
 
   /// Yields, then forwards.

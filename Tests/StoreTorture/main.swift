@@ -463,8 +463,8 @@ final class GatedStore: DirectoryStore {
   func users(matching query: UserQuery) async throws -> UserPage {
     try await base.users(matching: query)
   }
-  func countUsers(matching filter: UserFilter) async throws -> Int {
-    try await base.countUsers(matching: filter)
+  func userCount(matching filter: UserFilter) async throws -> Int {
+    try await base.userCount(matching: filter)
   }
   func loginThrottle(for user: UserID, kind: CredentialKind) async throws -> LoginThrottleState {
     try await base.loginThrottle(for: user, kind: kind)

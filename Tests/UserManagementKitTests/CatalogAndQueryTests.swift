@@ -25,10 +25,11 @@ struct PolicyCatalogTests {
     var changed = readers
     changed.name = "Viewers"
     let updated = try await h.directory.updatePolicy(
-      created.id, changed, by: h.asAdmin, expectedVersion: 1)
+      created.id, with: changed, expectedVersion: 1, by: h.asAdmin)
     #expect(updated.version == 2 && updated.name == "Viewers")
     await expectError(.versionConflict) {
-      try await h.directory.updatePolicy(created.id, readers, by: h.asAdmin, expectedVersion: 1)
+      try await h.directory.updatePolicy(
+        created.id, with: readers, expectedVersion: 1, by: h.asAdmin)
     }
     #expect(try await h.directory.policy(named: "viewers", by: h.asAdmin).id == created.id)
     #expect(try await h.directory.policy(created.id, by: h.asAdmin) == updated)
@@ -68,22 +69,24 @@ struct PolicyCatalogTests {
          "permissions": [{"resourceType": "task", "allowed": ["*"], "resourceIds": ["parent:7"]}]}
       ]
       """
-    let imported = try await h.directory.importPolicies(json: Array(json.utf8), by: h.asAdmin)
+    let imported = try await h.directory.importPolicies(
+      try PolicyDocument.decodeList(from: Array(json.utf8)), by: h.asAdmin)
     #expect(imported.count == 2)
     #expect(imported[0].id == existing.id && imported[0].version == 2, "a name match updates")
     #expect(imported[1].version == 1)
     let exported = try await h.directory.exportPolicies(by: h.asAdmin)
-    let documents = try PolicyDocument.decodeList(from: exported)
+    let documents = try PolicyDocument.decodeList(from: PolicyDocument.encodeList(exported))
     #expect(documents.map(\.name) == ["Project 7", "readers"])
     // Round trip: importing the export changes nothing.
     let events = try await h.allEvents().count
-    _ = try await h.directory.importPolicies(json: exported, by: h.asAdmin)
+    _ = try await h.directory.importPolicies(exported, by: h.asAdmin)
     #expect(try await h.allEvents().count == events)
     // All or nothing: one bad document and nothing is imported.
     let bad =
       #"[{"name":"New","permissions":[{"resourceType":"x","allowed":["view"],"resourceIds":["*"]}]}, {"name":"Broken"}]"#
     await expectError(.invalidPolicy) {
-      _ = try await h.directory.importPolicies(json: Array(bad.utf8), by: h.asAdmin)
+      _ = try await h.directory.importPolicies(
+        try PolicyDocument.decodeList(from: Array(bad.utf8)), by: h.asAdmin)
     }
     await expectError(.policyNotFound) {
       _ = try await h.directory.policy(named: "New", by: h.asAdmin)
@@ -91,7 +94,8 @@ struct PolicyCatalogTests {
     let twice =
       #"[{"name":"Dup","permissions":[{"resourceType":"x","allowed":["view"],"resourceIds":["*"]}]},{"name":"dup","permissions":[{"resourceType":"x","allowed":["view"],"resourceIds":["*"]}]}]"#
     await expectError(.policyNameTaken) {
-      _ = try await h.directory.importPolicies(json: Array(twice.utf8), by: h.asAdmin)
+      _ = try await h.directory.importPolicies(
+        try PolicyDocument.decodeList(from: Array(twice.utf8)), by: h.asAdmin)
     }
   }
 
@@ -109,21 +113,22 @@ struct PolicyCatalogTests {
     let task = Resource(type: "task", id: "t1", parentID: "7")
     #expect(try await h.directory.isAllowed(user.id, to: .edit, on: task))
     #expect(try await !h.directory.isAllowed(user.id, to: .delete, on: task))
-    let decision = try await h.directory.explain(user.id, .view, on: task)
+    let decision = try await h.directory.explain(user.id, to: .view, on: task)
     #expect(decision.reason == .policy(id: policy.id, name: "Project 7", permissionIndex: 0))
     #expect("\(decision)" == "allowed by policy \"Project 7\" (permission #1)")
-    #expect(try await h.directory.explain(h.admin.id, .delete, on: task).reason == .administrator)
+    #expect(
+      try await h.directory.explain(h.admin.id, to: .delete, on: task).reason == .administrator)
     let mine = Resource(type: "report", id: "r1", owner: user.id)
-    #expect(try await h.directory.explain(user.id, .delete, on: mine).reason == .owner)
+    #expect(try await h.directory.explain(user.id, to: .delete, on: mine).reason == .owner)
     let strict = try await Harness(ownersMayAct: false)
     let other = try await strict.add("o@example.com")
     #expect(
       try await !strict.directory.isAllowed(
         other.id, to: .delete, on: Resource(type: "report", id: "r", owner: other.id)))
     try await h.directory.setStatus(.inactive, of: user.id, by: h.asAdmin)
-    #expect(try await h.directory.explain(user.id, .view, on: task).reason == .inactiveUser)
+    #expect(try await h.directory.explain(user.id, to: .view, on: task).reason == .inactiveUser)
     #expect(
-      try await h.directory.explain(UserID(rawValue: UUID()), .view, on: task).reason
+      try await h.directory.explain(UserID(rawValue: UUID()), to: .view, on: task).reason
         == .unknownUser)
   }
 }
@@ -172,7 +177,7 @@ struct QueryAndAuditTests {
       _ = try await h.directory.users(UserQuery(limit: 1001), by: h.asAdmin)
     }
     #expect(
-      try await h.directory.countUsers(matching: UserFilter(apiAccess: true), by: h.asAdmin) == 3)
+      try await h.directory.userCount(matching: UserFilter(apiAccess: true), by: h.asAdmin) == 3)
   }
 
   @Test(.timeLimit(.minutes(1)))
@@ -198,7 +203,7 @@ struct QueryAndAuditTests {
     let user = try await h.add("audited@example.com")
     h.clock.advance(by: 60)
     try await h.directory.updateUser(
-      user.id, UserUpdate(firstName: "Aud", apiAccessEnabled: true, apiPassword: .generated),
+      user.id, with: UserUpdate(firstName: "Aud", apiAccessEnabled: true, apiPassword: .generated),
       by: h.asAdmin)
     try await h.directory.setStatus(.inactive, of: user.id, by: h.asAdmin)
     let events = try await h.directory.auditEvents(

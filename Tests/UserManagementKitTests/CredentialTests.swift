@@ -214,7 +214,7 @@ struct HashingSchedulerTests {
       try await group.waitForAll()
     }
     #expect(hasher.state.withLock { $0.peak } <= 2)
-    #expect(try await directory.countUsers(by: .user(admin.id)) == 25)
+    #expect(try await directory.userCount(by: .user(admin.id)) == 25)
   }
 }
 

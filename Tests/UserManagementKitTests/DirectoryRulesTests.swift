@@ -88,19 +88,19 @@ struct DirectoryRulesTests {
       ),
       ("edit other's name", { try await d.updateProfile(of: other.id, firstName: "Y", by: me) }),
       ("read other", { _ = try await d.user(other.id, by: me) }),
-      ("read other by name", { _ = try await d.user(username: "other@example.com", by: me) }),
+      ("read other by name", { _ = try await d.user(named: "other@example.com", by: me) }),
       ("read unknown", { _ = try await d.user(UserID(rawValue: UUID()), by: me) }),
       ("list users", { _ = try await d.users(by: me) }),
-      ("count users", { _ = try await d.countUsers(by: me) }),
+      ("count users", { _ = try await d.userCount(by: me) }),
       ("read audit", { _ = try await d.auditEvents(by: me) }),
       ("subscribe to audit", { _ = try await d.auditEventStream(by: me) }),
       ("create policy", { try await d.createPolicy(doc, by: me) }),
-      ("update policy", { try await d.updatePolicy(policy.id, doc, by: me) }),
+      ("update policy", { try await d.updatePolicy(policy.id, with: doc, by: me) }),
       ("delete policy", { try await d.deletePolicy(policy.id, by: me) }),
       (
         "import policies",
         {
-          try await d.importPolicies(json: PolicyDocument.encodeList([doc]), by: me)
+          try await d.importPolicies([doc], by: me)
         }
       ),
       ("reset throttle", { try await d.resetLoginThrottle(of: other.id, by: me) }),
@@ -136,7 +136,7 @@ struct DirectoryRulesTests {
     }
     await expectError(.selfModificationForbidden) {
       try await h.directory.updateUser(
-        h.admin.id, UserUpdate(firstName: "New", status: .inactive), by: h.asAdmin)
+        h.admin.id, with: UserUpdate(firstName: "New", status: .inactive), by: h.asAdmin)
     }
     await expectError(.invalidOperation) {
       try await h.directory.setPassword(.generated, of: h.admin.id, by: h.asAdmin)
@@ -144,7 +144,8 @@ struct DirectoryRulesTests {
     // Re-stating the current values is not a change and is allowed (the console's form sends
     // every field).
     let same = try await h.directory.updateUser(
-      h.admin.id, UserUpdate(lastName: "Renamed", status: .active, role: .admin), by: h.asAdmin)
+      h.admin.id, with: UserUpdate(lastName: "Renamed", status: .active, role: .admin),
+      by: h.asAdmin)
     #expect(same.user.lastName == "Renamed")
     #expect(try await h.directory.user(h.admin.id, by: h.asAdmin).isActiveAdmin)
   }
@@ -174,7 +175,7 @@ struct DirectoryRulesTests {
     let second = try await h.add("second@example.com", role: .admin)
     try await h.directory.setStatus(.inactive, of: h.admin.id, by: .user(second.id))
     #expect(
-      try await h.directory.countUsers(
+      try await h.directory.userCount(
         matching: UserFilter(status: .active, role: .admin), by: system) == 1)
   }
 
@@ -186,14 +187,13 @@ struct DirectoryRulesTests {
     await expectError(.usernameTaken) { try await h.add("ADMIN@example.com") }
     await expectError(.invalidUsername) { try await h.add("not an email") }
     #expect(
-      try await h.directory.user(username: "GRACE.hopper@navy.mil", by: h.asAdmin).id == user.id)
+      try await h.directory.user(named: "GRACE.hopper@navy.mil", by: h.asAdmin).id == user.id)
     // Every edit keeps the username.
     let edited = try await h.directory.updateUser(
       user.id,
-      UserUpdate(
+      with: UserUpdate(
         firstName: "G", lastName: "H", status: .inactive, role: .admin,
-        password: .generated, apiAccessEnabled: true, apiPassword: .generated),
-      by: h.asAdmin)
+        password: .generated, apiAccessEnabled: true, apiPassword: .generated), by: h.asAdmin)
     #expect(edited.user.username.rawValue == "Grace.Hopper@Navy.MIL")
   }
 
@@ -219,7 +219,7 @@ struct DirectoryRulesTests {
     try await h.directory.setStatus(.inactive, of: user.id, by: h.asAdmin)
     let read = try await h.directory.user(user.id, by: h.asAdmin)
     #expect(read.status == .inactive)
-    #expect(try await h.directory.countUsers(by: h.asAdmin) == 2)
+    #expect(try await h.directory.userCount(by: h.asAdmin) == 2)
     await expectError(.accountInactive) {
       _ = try await h.directory.authenticate(
         username: "leaver@example.com", password: Harness.password)
@@ -239,10 +239,10 @@ struct DirectoryRulesTests {
     #expect(renamed.securityStamp == user.securityStamp, "a name change keeps sessions")
     await expectError(.versionConflict) {
       try await h.directory.updateUser(
-        user.id, UserUpdate(lastName: "Stale"), by: h.asAdmin, expectedVersion: 1)
+        user.id, with: UserUpdate(lastName: "Stale"), expectedVersion: 1, by: h.asAdmin)
     }
     let current = try await h.directory.updateUser(
-      user.id, UserUpdate(lastName: "Fresh"), by: h.asAdmin, expectedVersion: 2)
+      user.id, with: UserUpdate(lastName: "Fresh"), expectedVersion: 2, by: h.asAdmin)
     #expect(current.user.version == 3)
     var stamp = current.user.securityStamp
     let changes: [UserUpdate] = [
@@ -252,14 +252,14 @@ struct DirectoryRulesTests {
       UserUpdate(apiAccessEnabled: false),
     ]
     for change in changes {
-      let updated = try await h.directory.updateUser(user.id, change, by: h.asAdmin).user
+      let updated = try await h.directory.updateUser(user.id, with: change, by: h.asAdmin).user
       #expect(updated.securityStamp != stamp, "\(change) changes the security stamp")
       stamp = updated.securityStamp
     }
     // A no-op edit commits nothing.
     let events = try await h.allEvents().count
     let noop = try await h.directory.updateUser(
-      user.id, UserUpdate(lastName: "Fresh"), by: h.asAdmin)
+      user.id, with: UserUpdate(lastName: "Fresh"), by: h.asAdmin)
     #expect(noop.user.securityStamp == stamp)
     #expect(try await h.allEvents().count == events)
   }

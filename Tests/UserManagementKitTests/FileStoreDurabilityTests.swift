@@ -141,7 +141,7 @@ struct FileStoreDurabilityTests {
     let log = "log-0000000000000001"
     #expect(disk.trace.filter { $0.hasPrefix("write \(log)") }.count == 1)
     #expect(disk.trace.filter { $0 == "sync \(log)" }.count == 2)
-    #expect(try await store.countUsers(matching: UserFilter()) == 21)
+    #expect(try await store.userCount(matching: UserFilter()) == 21)
   }
 
   // MARK: Crash at any instant

@@ -102,13 +102,13 @@ struct FileStoreRegressionTests {
       let writer = try open(disk)
       for step in workload.steps.prefix(2) { try await writer.commit(step) }
       let reader = try open(disk)
-      _ = try await reader.countUsers(matching: UserFilter())
+      _ = try await reader.userCount(matching: UserFilter())
       try await writer.compact()
       try await writer.commit(workload.steps[2])
       try await writer.compact()
       try await writer.commit(workload.steps[3])
       disk.inject(SimulatedDisk.Fault(atCall: disk.calls + offset, code: EIO))
-      _ = try? await reader.countUsers(matching: UserFilter())
+      _ = try? await reader.userCount(matching: UserFilter())
       disk.inject(nil)
       let truth = try await StoreFingerprint(open(disk.copy()))
       let view: StoreFingerprint
@@ -253,7 +253,7 @@ struct FileStoreRegressionTests {
     let store = try open(SimulatedDisk())
     store.close()
     await #expect(throws: UserManagementError.self) {
-      try await store.countUsers(matching: UserFilter())
+      try await store.userCount(matching: UserFilter())
     }
   }
 }

@@ -28,7 +28,7 @@ struct FileStoreSharingTests {
     try await writer.commit(ChangeSet(auditEvents: [event("before")]))
     try await writer.compact()
     try await writer.commit(ChangeSet(auditEvents: [event("after")]))
-    _ = try await reader.countUsers(matching: UserFilter())  // Catches up.
+    _ = try await reader.userCount(matching: UserFilter())  // Catches up.
     reader.close()  // Finishes the stream.
     var received: [String] = []
     for await event in stream { received.append(event.action.rawValue) }

@@ -84,7 +84,7 @@ struct FileStoreTests {
     #expect(expected.users.count == 25_001)
     let reopened = try FileDirectoryStore(directory: temporary.store)
     #expect(try await StoreFingerprint(reopened) == expected)
-    #expect(try await reopened.countUsers(matching: UserFilter(status: .inactive)) == 3_572)
+    #expect(try await reopened.userCount(matching: UserFilter(status: .inactive)) == 3_572)
   }
 
   @Test func aDirectoryThatCannotBeCreatedIsATypedError() throws {
@@ -109,7 +109,7 @@ struct FileStoreTests {
       for step in inserts { group.addTask { try await store.commit(step) } }
       try await group.waitForAll()
     }
-    #expect(try await store.countUsers(matching: UserFilter()) == 65)
+    #expect(try await store.userCount(matching: UserFilter()) == 65)
     #expect(store.statistics.sequence == 66)
     let reopened = try FileDirectoryStore(directory: temporary.store)
     #expect(try await StoreFingerprint(reopened) == StoreFingerprint(store))

@@ -48,19 +48,19 @@ struct ImportTests {
 
     #expect(result.committed)
     #expect(result.issues.isEmpty)
-    #expect(result.withPasswordHash == 2)
+    #expect(result.passwordHashCount == 2)
     #expect(
       result.users.map(\.username.rawValue) == [
         "Grace@Example.com", "alan@example.com", "nopass@example.com",
       ])
     #expect(h.hasher.kdfCount == kdfBefore, "an import derives no key")
-    let grace = try await h.directory.user(username: "grace@example.com", by: h.asAdmin)
+    let grace = try await h.directory.user(named: "grace@example.com", by: h.asAdmin)
     #expect(grace.policies == [viewers.id])
     #expect(grace.hasPassword && !grace.mustChangePassword && grace.createdBy == h.asAdmin)
-    let alan = try await h.directory.user(username: "alan@example.com", by: h.asAdmin)
+    let alan = try await h.directory.user(named: "alan@example.com", by: h.asAdmin)
     #expect(alan.role == .admin && alan.status == .inactive && alan.apiAccessEnabled)
     #expect(!alan.hasAPIPassword)
-    let nopass = try await h.directory.user(username: "nopass@example.com", by: h.asAdmin)
+    let nopass = try await h.directory.user(named: "nopass@example.com", by: h.asAdmin)
     #expect(!nopass.hasPassword)
 
     // One event per user, no hash in any of them.
@@ -85,7 +85,7 @@ struct ImportTests {
   @Test func reportsEveryProblemWithItsIndexAndImportsNothing() async throws {
     let h = try await harness()
     try await h.add("taken@example.com")
-    let usersBefore = try await h.directory.countUsers(by: h.asAdmin)
+    let usersBefore = try await h.directory.userCount(by: h.asAdmin)
     let eventsBefore = try await h.allEvents().count
     let items = [
       PortableUser(username: "ok@example.com", firstName: "O", lastName: "K"),
@@ -112,7 +112,7 @@ struct ImportTests {
     ]
 
     for dryRun in [false, true] {
-      let result = try await h.directory.importUsers(items, by: h.asAdmin, dryRun: dryRun)
+      let result = try await h.directory.importUsers(items, dryRun: dryRun, by: h.asAdmin)
       #expect(!result.committed)
       #expect(result.users.isEmpty)
       #expect(result.issues.map(\.index) == [1, 2, 4, 5, 6, 7, 8, 9, 10])
@@ -125,7 +125,7 @@ struct ImportTests {
       #expect(result.issues[7].error.context["reason"] == "cost_limit")
       #expect(result.issues.allSatisfy { !$0.error.message.contains("secret-material") })
     }
-    #expect(try await h.directory.countUsers(by: h.asAdmin) == usersBefore)
+    #expect(try await h.directory.userCount(by: h.asAdmin) == usersBefore)
     #expect(try await h.allEvents().count == eventsBefore)
   }
 
@@ -136,11 +136,11 @@ struct ImportTests {
         PortableUser(
           username: "a@example.com", firstName: "A", lastName: "A",
           passwordHash: try vector("argon2id").hash)
-      ], by: h.asAdmin, dryRun: true)
+      ], dryRun: true, by: h.asAdmin)
     #expect(result.issues.isEmpty && !result.committed)
     #expect(result.users.map(\.username.rawValue) == ["a@example.com"])
     await expectError(.userNotFound) {
-      _ = try await h.directory.user(username: "a@example.com", by: h.asAdmin)
+      _ = try await h.directory.user(named: "a@example.com", by: h.asAdmin)
     }
   }
 
@@ -152,7 +152,7 @@ struct ImportTests {
       _ = try await h.directory.importUsers(item, by: .user(general.id))
     }
     await expectError(.notAuthorized) {
-      _ = try await h.directory.importUsers(item, by: .user(general.id), dryRun: true)
+      _ = try await h.directory.importUsers(item, dryRun: true, by: .user(general.id))
     }
     await expectError(.notAuthorized) {
       _ = try await h.directory.exportUsers(by: .user(general.id))
@@ -187,7 +187,7 @@ struct ImportTests {
     #expect(withoutHashes[1].policies == ["Editors"] && withoutHashes[1].apiAccessEnabled)
 
     let exported = try await source.directory.exportUsers(
-      by: source.asAdmin, includingPasswordHashes: true)
+      includingPasswordHashes: true, by: source.asAdmin)
     #expect(exported[1].passwordHash == (try vector("django-argon2").hash))
     #expect(exported[2].passwordHash == nil)
 
@@ -201,7 +201,7 @@ struct ImportTests {
       Array(exported.dropFirst()), by: target.asAdmin)
     #expect(result.committed)
     let again = try await target.directory.exportUsers(
-      by: target.asAdmin, includingPasswordHashes: true)
+      includingPasswordHashes: true, by: target.asAdmin)
     #expect(Array(again.dropFirst()).map(\.username) == ["e@example.com", "n@example.com"])
     #expect(again[1].passwordHash == exported[1].passwordHash)
     #expect(again[1].policies == ["editors"])
@@ -237,7 +237,7 @@ struct ImportTests {
     }
     let result = try await h.directory.importUsers(items, by: h.asAdmin)
     #expect(result.committed && result.users.count == 1000)
-    #expect(try await h.directory.countUsers(by: h.asAdmin) == 1001)
+    #expect(try await h.directory.userCount(by: h.asAdmin) == 1001)
   }
 
   @Test func anImportSurvivesReopeningAFileStore() async throws {
@@ -261,11 +261,11 @@ struct ImportTests {
     defer { reopened.close() }
     let directory = UserDirectory(
       store: reopened, configuration: .init(passwordHasher: Self.hasher))
-    #expect(try await directory.countUsers(by: asAdmin) == 501)
+    #expect(try await directory.userCount(by: asAdmin) == 501)
     let events = try await directory.auditEvents(
       AuditQuery(limit: 1000, newestFirst: false), by: asAdmin)
     #expect(events.filter { $0.action == .userImported }.count == 500)
-    let exported = try await directory.exportUsers(by: asAdmin, includingPasswordHashes: true)
+    let exported = try await directory.exportUsers(includingPasswordHashes: true, by: asAdmin)
     #expect(exported.filter { $0.passwordHash == hash }.count == 250)
     _ = try await directory.authenticate(
       username: "user0@example.com", password: Secret(try vector("django-pbkdf2_sha256").password))

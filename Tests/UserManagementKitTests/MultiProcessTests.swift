@@ -111,7 +111,7 @@ struct MultiProcessTests {
           "round \(round): \(outcomes)")
       }
       // The test process's store, open all along, sees the children's commits.
-      let active = try await fixture.store.countUsers(
+      let active = try await fixture.store.userCount(
         matching: UserFilter(status: .active, role: .admin))
       #expect(active == 1, "round \(round): \(active) active administrators, \(outcomes)")
       guard active == 1,
@@ -197,7 +197,7 @@ struct MultiProcessTests {
       #expect(
         outcomes.count(where: { $0 == "refused username_taken" }) == 3,
         "round \(round): \(outcomes)")
-      let matching = try await fixture.store.countUsers(matching: UserFilter(search: username))
+      let matching = try await fixture.store.userCount(matching: UserFilter(search: username))
       #expect(matching == 1, "round \(round)")
     }
   }
@@ -210,7 +210,7 @@ struct MultiProcessTests {
     let shared = try await fixture.directory.addUser(
       Fixture.newUser("shared@example.com"), by: .user(fixture.admin.id)
     ).user
-    let before = try await fixture.store.countUsers(matching: UserFilter())
+    let before = try await fixture.store.userCount(matching: UserFilter())
     let processes = 3
     let count = 30
     let children = try (0..<processes).map { index in
@@ -232,7 +232,7 @@ struct MultiProcessTests {
         #expect(line == "rename refused version_conflict", "\(child.transcript)")
       }
     }
-    let after = try await fixture.store.countUsers(matching: UserFilter())
+    let after = try await fixture.store.userCount(matching: UserFilter())
     #expect(after == before + processes * count)
     for index in 0..<processes {
       for number in 0..<count {

@@ -107,8 +107,8 @@ extension ForwardingReads {
   func users(matching query: UserQuery) async throws -> UserPage {
     try await readStore.users(matching: query)
   }
-  func countUsers(matching filter: UserFilter) async throws -> Int {
-    try await readStore.countUsers(matching: filter)
+  func userCount(matching filter: UserFilter) async throws -> Int {
+    try await readStore.userCount(matching: filter)
   }
   func loginThrottle(for user: UserID, kind: CredentialKind) async throws -> LoginThrottleState {
     try await readStore.loginThrottle(for: user, kind: kind)

@@ -26,7 +26,7 @@ enum BenchmarkKind: String, CaseIterable, Sendable {
   case addUser = "add_user"
   /// Resident memory per user after populating, bytes.
   case memoryPerUser = "memory_per_user"
-  /// `user(username:by:)`, ops/s.
+  /// `user(named:by:)`, ops/s.
   case lookupByUsername = "lookup_by_username"
   /// A filtered, searched page of 50, seconds.
   case searchPage = "search_page"

@@ -147,7 +147,7 @@ struct DirectoryBenchmark {
       let count = round == 0 ? plan.lookupsPerRound / 10 : plan.lookupsPerRound
       let start = Measure.clock.now
       for lookup in 0..<count {
-        let user = try await directory.user(username: usernames[lookup & 4_095], by: admin)
+        let user = try await directory.user(named: usernames[lookup & 4_095], by: admin)
         checksum &+= user.version
       }
       let rate = Double(count) / Measure.seconds(Measure.clock.now - start)
@@ -178,7 +178,7 @@ struct DirectoryBenchmark {
       _ = try await directory.users(query(term), by: admin)
     }
     if addingBefore == nil, let term = terms.first {
-      let matching = try await directory.countUsers(
+      let matching = try await directory.userCount(
         matching: UserFilter(status: .active, search: term), by: admin)
       Output.log(
         "\(tag) search \"\(term)\" matches \(Output.grouped(Double(matching))) active users "

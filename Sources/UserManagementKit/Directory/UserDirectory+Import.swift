@@ -4,63 +4,6 @@
   import Foundation
 #endif
 
-/// A user in a portable form, for moving users between directories: what
-/// ``UserDirectory/importUsers(_:by:dryRun:)`` reads and
-/// ``UserDirectory/exportUsers(by:includingPasswordHashes:)`` writes.
-///
-/// Policies are named rather than identified, so a file exported from one directory imports
-/// into another that has policies of the same names. The password hash, when present, is kept
-/// as it is: a host migrating from another system brings its users' existing hashes in any
-/// format the directory's hasher verifies (see the Migrating Password Hashes guide), and the
-/// users sign in with their existing passwords; the hash is upgraded at their first sign-in.
-public struct PortableUser: Hashable, Sendable {
-  /// The username: an e-mail address.
-  public var username: String
-  /// The first name.
-  public var firstName: String
-  /// The last name.
-  public var lastName: String
-  /// Active or inactive.
-  public var status: UserStatus
-  /// Admin or General User.
-  public var role: Role
-  /// The names of a General User's policies (matched case-insensitively); empty for an
-  /// administrator.
-  public var policies: [String]
-  /// Whether direct API access is enabled. (API passwords are never exported or imported:
-  /// issue new ones after a migration.)
-  public var apiAccessEnabled: Bool
-  /// The login password hash, or `nil` for a user without a password, who cannot sign in
-  /// until an administrator sets one.
-  public var passwordHash: PasswordHash?
-
-  /// Describes a user.
-  ///
-  /// - Parameters:
-  ///   - username: The e-mail address.
-  ///   - firstName: The first name.
-  ///   - lastName: The last name.
-  ///   - status: The status (default active).
-  ///   - role: The role (default General User).
-  ///   - policies: The names of a General User's policies.
-  ///   - apiAccessEnabled: Whether direct API access is enabled.
-  ///   - passwordHash: The login password hash, if any.
-  public init(
-    username: String, firstName: String, lastName: String, status: UserStatus = .active,
-    role: Role = .generalUser, policies: [String] = [], apiAccessEnabled: Bool = false,
-    passwordHash: PasswordHash? = nil
-  ) {
-    self.username = username
-    self.firstName = firstName
-    self.lastName = lastName
-    self.status = status
-    self.role = role
-    self.policies = policies
-    self.apiAccessEnabled = apiAccessEnabled
-    self.passwordHash = passwordHash
-  }
-}
-
 /// One refused item of an import.
 public struct UserImportIssue: Hashable, Sendable, CustomStringConvertible {
   /// The item's position in the imported array, from 0.
@@ -82,7 +25,7 @@ public struct UserImportIssue: Hashable, Sendable, CustomStringConvertible {
   public var description: String { "#\(index): \(error)" }
 }
 
-/// The outcome of ``UserDirectory/importUsers(_:by:dryRun:)``.
+/// The outcome of ``UserDirectory/importUsers(_:dryRun:by:)``.
 public struct UserImportResult: Sendable {
   /// The users created, in input order — or, for a dry run, the users that would have been
   /// created. Empty when there are ``issues``.
@@ -93,11 +36,11 @@ public struct UserImportResult: Sendable {
   /// no issues.
   public let committed: Bool
   /// How many items carried a password hash.
-  public let withPasswordHash: Int
+  public let passwordHashCount: Int
 }
 
 extension AuditAction {
-  /// A user was created by an import (see ``UserDirectory/importUsers(_:by:dryRun:)``).
+  /// A user was created by an import (see ``UserDirectory/importUsers(_:dryRun:by:)``).
   public static let userImported = AuditAction(rawValue: "user.imported")
 }
 
@@ -123,15 +66,15 @@ extension UserDirectory {
   ///
   /// - Parameters:
   ///   - users: The users, in order; issues refer to their indices.
+  ///   - dryRun: Whether to only validate, committing nothing.
   ///   - principal: Who imports; an active administrator or a system principal, as for
   ///     ``addUser(_:by:)``.
-  ///   - dryRun: Whether to only validate, committing nothing.
   /// - Returns: The created users, or the issues that stopped the import.
   /// - Throws: ``UserManagementError``: ``UserManagementError/Code/notAuthorized``,
   ///   ``UserManagementError/Code/invalidField`` when there are more than
   ///   ``maximumImportCount`` items, or a storage error. Problems with individual items are
   ///   returned in ``UserImportResult/issues``, not thrown.
-  public func importUsers(_ users: [PortableUser], by principal: Principal, dryRun: Bool = false)
+  public func importUsers(_ users: [PortableUser], dryRun: Bool = false, by principal: Principal)
     async throws(UserManagementError) -> UserImportResult
   {
     guard users.count <= Self.maximumImportCount else {
@@ -148,7 +91,7 @@ extension UserDirectory {
         return UserImportResult(
           users: planned.issues.isEmpty ? planned.records.map(\.user) : [],
           issues: planned.issues, committed: false,
-          withPasswordHash: planned.withPasswordHash)
+          passwordHashCount: planned.passwordHashCount)
       }
       let changes = ChangeSet(
         preconditions: acting.preconditions, users: planned.records,
@@ -157,7 +100,7 @@ extension UserDirectory {
         try await fromStore { try await self.store.commit(changes) }
         return UserImportResult(
           users: planned.records.map(\.user), issues: [], committed: true,
-          withPasswordHash: planned.withPasswordHash)
+          passwordHashCount: planned.passwordHashCount)
       } catch
         where [.versionConflict, .usernameTaken, .policyNotFound].contains(error.code)
         && attempts < configuration.maximumCommitAttempts
@@ -174,7 +117,7 @@ extension UserDirectory {
     var records: [UserRecord] = []
     var events: [AuditEvent] = []
     var issues: [UserImportIssue] = []
-    var withPasswordHash = 0
+    var passwordHashCount = 0
   }
 
   private func planImport(_ users: [PortableUser], by principal: Principal)
@@ -232,7 +175,7 @@ extension UserDirectory {
         }
         if let hash = item.passwordHash {
           try Self.requireImportable(hash, hasher: hasher)
-          planned.withPasswordHash += 1
+          planned.passwordHashCount += 1
         }
         guard planned.issues.isEmpty else { continue }
 
@@ -291,17 +234,17 @@ extension UserDirectory {
   }
 
   /// Exports every user, in username order, in the portable form that
-  /// ``importUsers(_:by:dryRun:)`` reads. An administrator's operation.
+  /// ``importUsers(_:dryRun:by:)`` reads. An administrator's operation.
   ///
   /// Password hashes are included only when asked for: they allow offline guessing, so
   /// treat such an export like the store itself. API passwords are never exported.
   ///
   /// - Parameters:
-  ///   - principal: Who reads; an active administrator or a system principal.
   ///   - includingPasswordHashes: Whether to include the login password hashes.
+  ///   - principal: Who reads; an active administrator or a system principal.
   /// - Returns: The users.
   /// - Throws: ``UserManagementError/Code/notAuthorized`` or a storage error.
-  public func exportUsers(by principal: Principal, includingPasswordHashes: Bool = false)
+  public func exportUsers(includingPasswordHashes: Bool = false, by principal: Principal)
     async throws(UserManagementError) -> [PortableUser]
   {
     _ = try await acting(principal, requireAdmin: true)

@@ -36,8 +36,8 @@ extension UserDirectory {
   /// - Parameters:
   ///   - id: The policy.
   ///   - document: The new content.
-  ///   - principal: Who acts.
   ///   - expectedVersion: When given, applies only if the policy is still at this version.
+  ///   - principal: Who acts.
   /// - Returns: The policy after the change.
   /// - Throws: ``UserManagementError``: ``UserManagementError/Code/notAuthorized``,
   ///   ``UserManagementError/Code/policyNotFound``,
@@ -46,8 +46,8 @@ extension UserDirectory {
   ///   ``UserManagementError/Code/versionConflict``.
   @discardableResult
   public func updatePolicy(
-    _ id: PolicyID, _ document: PolicyDocument, by principal: Principal,
-    expectedVersion: UInt64? = nil
+    _ id: PolicyID, with document: PolicyDocument, expectedVersion: UInt64? = nil,
+    by principal: Principal
   ) async throws(UserManagementError) -> Policy {
     let valid = try document.validated()
     return try await commitWithRetry { () async throws(UserManagementError) in
@@ -128,23 +128,25 @@ extension UserDirectory {
     return policy
   }
 
-  /// Imports policies from the console's JSON (one document or an array), all or nothing:
-  /// documents whose name matches an existing policy (case-insensitively) replace its content;
-  /// the others are created.
+  /// Imports policies all or nothing: documents whose name matches an existing policy
+  /// (case-insensitively) replace its content; the others are created.
+  ///
+  /// Read the console's JSON (one document or an array) with
+  /// ``PolicyDocument/decodeList(from:)``.
   ///
   /// - Parameters:
-  ///   - json: UTF-8 JSON.
+  ///   - documents: The policies' content, in order.
   ///   - principal: Who acts; an active administrator or a system principal.
   /// - Returns: The created or updated policies, in document order.
   /// - Throws: ``UserManagementError``: ``UserManagementError/Code/invalidPolicy`` naming the
   ///   document and field, ``UserManagementError/Code/notAuthorized``, or
   ///   ``UserManagementError/Code/policyNameTaken`` when two documents share a name.
   @discardableResult
-  public func importPolicies(json: some Collection<UInt8>, by principal: Principal)
+  public func importPolicies(_ documents: [PolicyDocument], by principal: Principal)
     async throws(UserManagementError) -> [Policy]
   {
     _ = try await acting(principal, requireAdmin: true)
-    let documents = try PolicyDocument.decodeList(from: json)
+    let documents = try PolicyDocument.validated(documents)
     var seen = Set<String>()
     for document in documents where !seen.insert(Policy.nameKey(document.name)).inserted {
       throw UserManagementError(
@@ -184,15 +186,17 @@ extension UserDirectory {
     }
   }
 
-  /// Exports every policy as the console's JSON: a pretty-printed array of documents.
+  /// Exports every policy's content, ordered by name, in the form
+  /// ``importPolicies(_:by:)`` reads. Write it as the console's JSON with
+  /// ``PolicyDocument/encodeList(_:)``.
   ///
   /// - Parameter principal: Who reads.
-  /// - Returns: UTF-8 JSON.
+  /// - Returns: The documents.
   /// - Throws: ``UserManagementError/Code/notAuthorized`` for inactive users.
   public func exportPolicies(by principal: Principal) async throws(UserManagementError)
-    -> [UInt8]
+    -> [PolicyDocument]
   {
-    PolicyDocument.encodeList(try await policies(by: principal).map(\.document))
+    try await policies(by: principal).map(\.document)
   }
 
   // MARK: Helpers

@@ -30,7 +30,8 @@ extension UserDirectory {
   ///   - principal: Who reads.
   /// - Returns: The user.
   /// - Throws: As ``user(_:by:)``.
-  public func user(username: String, by principal: Principal) async throws(UserManagementError)
+  public func user(named username: String, by principal: Principal)
+    async throws(UserManagementError)
     -> User
   {
     let acting = try await acting(
@@ -71,18 +72,18 @@ extension UserDirectory {
     return try await fromStore { try await self.store.users(matching: query) }
   }
 
-  /// Counts users matching a filter.
+  /// The number of users matching a filter.
   ///
   /// - Parameters:
   ///   - filter: The filter.
   ///   - principal: Who reads; an active administrator or a system principal.
   /// - Returns: The count.
   /// - Throws: ``UserManagementError/Code/notAuthorized``.
-  public func countUsers(matching filter: UserFilter = UserFilter(), by principal: Principal)
+  public func userCount(matching filter: UserFilter = UserFilter(), by principal: Principal)
     async throws(UserManagementError) -> Int
   {
     _ = try await acting(principal, requireAdmin: true)
-    return try await fromStore { try await self.store.countUsers(matching: filter) }
+    return try await fromStore { try await self.store.userCount(matching: filter) }
   }
 
   private func requireNoPendingPasswordChange(_ acting: Acting) throws(UserManagementError) {
@@ -150,7 +151,7 @@ extension UserDirectory {
   public func isAllowed(_ id: UserID, to action: Action, on resource: Resource)
     async throws(UserManagementError) -> Bool
   {
-    try await explain(id, action, on: resource).isAllowed
+    try await explain(id, to: action, on: resource).isAllowed
   }
 
   /// Decides whether a user may perform an action on a resource, and says which rule decided.
@@ -165,7 +166,7 @@ extension UserDirectory {
   ///   - resource: The resource.
   /// - Returns: The decision and its reason.
   /// - Throws: ``UserManagementError/Code/storageFailure`` only.
-  public func explain(_ id: UserID, _ action: Action, on resource: Resource)
+  public func explain(_ id: UserID, to action: Action, on resource: Resource)
     async throws(UserManagementError) -> AuthorizationDecision
   {
     let user = try await fromStore { try await self.store.profile(id: id) }

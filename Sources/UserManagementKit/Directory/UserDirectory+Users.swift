@@ -18,7 +18,7 @@ extension UserDirectory {
   ///   once the directory has any user, or a validation error.
   @discardableResult
   public func bootstrap(_ user: NewUser) async throws(UserManagementError) -> UserChangeResult {
-    guard try await fromStore({ try await self.store.countUsers(matching: UserFilter()) }) == 0
+    guard try await fromStore({ try await self.store.userCount(matching: UserFilter()) }) == 0
     else {
       throw UserManagementError(
         .alreadyBootstrapped,
@@ -123,9 +123,9 @@ extension UserDirectory {
   /// - Parameters:
   ///   - id: The user to edit.
   ///   - update: The fields to change.
-  ///   - principal: Who edits.
   ///   - expectedVersion: When given, the edit applies only if the user is still at this
   ///     version (optimistic concurrency for edit forms).
+  ///   - principal: Who edits.
   /// - Returns: The user after the edit, and any generated secrets (returned only here).
   /// - Throws: ``UserManagementError``: ``UserManagementError/Code/notAuthorized``,
   ///   ``UserManagementError/Code/selfModificationForbidden``,
@@ -134,7 +134,8 @@ extension UserDirectory {
   ///   or a validation error.
   @discardableResult
   public func updateUser(
-    _ id: UserID, _ update: UserUpdate, by principal: Principal, expectedVersion: UInt64? = nil
+    _ id: UserID, with update: UserUpdate, expectedVersion: UInt64? = nil,
+    by principal: Principal
   ) async throws(UserManagementError) -> UserChangeResult {
     // First pass: every rule, without secrets, so refusals cost no hashing.
     var first: Loaded? = try await loadForUpdate(
@@ -189,12 +190,12 @@ extension UserDirectory {
   ///   - id: The user.
   ///   - principal: Who acts; an active administrator or a system principal.
   /// - Returns: The user after the change.
-  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:with:expectedVersion:by:)``.
   @discardableResult
   public func setStatus(_ status: UserStatus, of id: UserID, by principal: Principal)
     async throws(UserManagementError) -> User
   {
-    try await updateUser(id, UserUpdate(status: status), by: principal).user
+    try await updateUser(id, with: UserUpdate(status: status), by: principal).user
   }
 
   /// Sets a user's role, and for a General User their policies. Nobody changes their own role.
@@ -205,12 +206,12 @@ extension UserDirectory {
   ///   - id: The user.
   ///   - principal: Who acts.
   /// - Returns: The user after the change.
-  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:with:expectedVersion:by:)``.
   @discardableResult
   public func setRole(
     _ role: Role, policies: Set<PolicyID>? = nil, of id: UserID, by principal: Principal
   ) async throws(UserManagementError) -> User {
-    try await updateUser(id, UserUpdate(role: role, policies: policies), by: principal).user
+    try await updateUser(id, with: UserUpdate(role: role, policies: policies), by: principal).user
   }
 
   /// Replaces a General User's policies.
@@ -220,12 +221,12 @@ extension UserDirectory {
   ///   - id: The user.
   ///   - principal: Who acts.
   /// - Returns: The user after the change.
-  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:with:expectedVersion:by:)``.
   @discardableResult
   public func setPolicies(_ policies: Set<PolicyID>, of id: UserID, by principal: Principal)
     async throws(UserManagementError) -> User
   {
-    try await updateUser(id, UserUpdate(policies: policies), by: principal).user
+    try await updateUser(id, with: UserUpdate(policies: policies), by: principal).user
   }
 
   /// Changes a user's first and last name. Users may change their own; administrators anyone's.
@@ -236,13 +237,15 @@ extension UserDirectory {
   ///   - lastName: The new last name, or `nil` to keep it.
   ///   - principal: Who acts.
   /// - Returns: The user after the change.
-  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:with:expectedVersion:by:)``.
   @discardableResult
   public func updateProfile(
     of id: UserID, firstName: String? = nil, lastName: String? = nil, by principal: Principal
   ) async throws(UserManagementError) -> User {
-    try await updateUser(id, UserUpdate(firstName: firstName, lastName: lastName), by: principal)
-      .user
+    try await updateUser(
+      id, with: UserUpdate(firstName: firstName, lastName: lastName), by: principal
+    )
+    .user
   }
 
   /// Sets or generates another user's login password (an administrator's reset).
@@ -256,12 +259,12 @@ extension UserDirectory {
   ///   - id: The user.
   ///   - principal: Who acts.
   /// - Returns: The user, and the password if it was generated.
-  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:with:expectedVersion:by:)``.
   @discardableResult
   public func setPassword(_ password: NewSecret, of id: UserID, by principal: Principal)
     async throws(UserManagementError) -> UserChangeResult
   {
-    try await updateUser(id, UserUpdate(password: password), by: principal)
+    try await updateUser(id, with: UserUpdate(password: password), by: principal)
   }
 
   /// Enables or disables direct API access. Disabling removes the API password at once.
@@ -271,12 +274,12 @@ extension UserDirectory {
   ///   - id: The user.
   ///   - principal: Who acts; an active administrator or a system principal.
   /// - Returns: The user after the change.
-  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:with:expectedVersion:by:)``.
   @discardableResult
   public func setAPIAccess(_ enabled: Bool, of id: UserID, by principal: Principal)
     async throws(UserManagementError) -> User
   {
-    try await updateUser(id, UserUpdate(apiAccessEnabled: enabled), by: principal).user
+    try await updateUser(id, with: UserUpdate(apiAccessEnabled: enabled), by: principal).user
   }
 
   /// Creates, generates or resets a user's API password. The previous one stops working at
@@ -288,12 +291,12 @@ extension UserDirectory {
   ///   - id: The user.
   ///   - principal: Who acts.
   /// - Returns: The user, and the API password if it was generated.
-  /// - Throws: ``UserManagementError``, as for ``updateUser(_:_:by:expectedVersion:)``.
+  /// - Throws: ``UserManagementError``, as for ``updateUser(_:with:expectedVersion:by:)``.
   @discardableResult
   public func setAPIPassword(_ apiPassword: NewSecret, of id: UserID, by principal: Principal)
     async throws(UserManagementError) -> UserChangeResult
   {
-    try await updateUser(id, UserUpdate(apiPassword: apiPassword), by: principal)
+    try await updateUser(id, with: UserUpdate(apiPassword: apiPassword), by: principal)
   }
 
   /// Clears a user's failed sign-in counters, unlocking their credentials.

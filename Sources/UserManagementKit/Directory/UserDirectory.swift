@@ -191,9 +191,11 @@ extension UserDirectory {
     } catch let error as UserManagementError {
       throw error
     } catch {
-      // The underlying error is not echoed: a host store's errors may quote stored values.
+      // The underlying error is kept for the host's logs but never echoed in the message: a
+      // host store's errors may quote stored values.
       throw UserManagementError(
-        .storageFailure, "The store failed (\(type(of: error))); nothing was changed.")
+        .storageFailure, "The store failed (\(type(of: error))); nothing was changed.",
+        underlyingError: error)
     }
   }
 

@@ -5,6 +5,10 @@
 /// dictionary with machine-readable details (the field that was refused, the reason, a count).
 /// No error ever contains a password, an API password or a password hash.
 ///
+/// Read details through the typed accessors (``field``, ``reason``, ``retryAfter``,
+/// ``passwordViolations``, ``policyHolderCount``, ``storeLocation``) rather than by parsing
+/// ``context``, which carries the same details as strings for serialization.
+///
 /// Match errors by code with a pattern:
 ///
 /// ```swift
@@ -109,8 +113,17 @@ public struct UserManagementError: Error, Sendable, Hashable, CustomStringConver
   public let code: Code
   /// A human-readable explanation, safe to show to the requester. Never contains a secret.
   public let message: String
-  /// Machine-readable details, such as `field`, `reason`, `holders` or `retryAfterSeconds`.
+  /// Machine-readable details as strings, for serialization (the CLI's JSON, a host's API
+  /// responses): `field`, `reason`, `reasons`, `holders`, `retryAfterSeconds`, `file`,
+  /// `offset`… Read them in Swift through the typed accessors.
   public let context: [String: String]
+  /// The error a host's own ``DirectoryStore`` threw, when the directory reported it as
+  /// ``Code/storageFailure``; `nil` otherwise.
+  ///
+  /// It is for the host's logs and debugging only: a store's errors may quote stored values,
+  /// so it is never part of ``message``, ``description`` or ``context``, and it takes no part in
+  /// equality or hashing.
+  public let underlyingError: (any Error)?
 
   /// Creates an error.
   ///
@@ -118,14 +131,86 @@ public struct UserManagementError: Error, Sendable, Hashable, CustomStringConver
   ///   - code: The stable code.
   ///   - message: A human-readable explanation. Never put a secret in it.
   ///   - context: Machine-readable details.
-  public init(_ code: Code, _ message: String, context: [String: String] = [:]) {
+  ///   - underlyingError: The error of a lower layer (a host store's), kept for logs only.
+  public init(
+    _ code: Code, _ message: String, context: [String: String] = [:],
+    underlyingError: (any Error)? = nil
+  ) {
     self.code = code
     self.message = message
     self.context = context
+    self.underlyingError = underlyingError
   }
 
   /// The code and message, for logs: `"not_authorized: only active administrators …"`.
   public var description: String { "\(code.rawValue): \(message)" }
+
+  /// Whether two errors have the same code, message and context. ``underlyingError`` is not
+  /// compared.
+  ///
+  /// - Parameters:
+  ///   - lhs: An error.
+  ///   - rhs: Another error.
+  /// - Returns: Whether they are equal.
+  public static func == (lhs: Self, rhs: Self) -> Bool {
+    lhs.code == rhs.code && lhs.message == rhs.message && lhs.context == rhs.context
+  }
+
+  /// Hashes the code, message and context.
+  ///
+  /// - Parameter hasher: The hasher.
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(code)
+    hasher.combine(message)
+    hasher.combine(context)
+  }
+}
+
+// MARK: - Typed details
+
+extension UserManagementError {
+  /// Where in a store a ``Code/corruptStore`` or ``Code/storageFailure`` error happened.
+  public struct StoreLocation: Hashable, Sendable {
+    /// The file's path.
+    public let file: String
+    /// The byte offset in the file, when the error concerns a place in it.
+    public let offset: UInt64?
+  }
+
+  /// The request field that was refused (`username`, `password`, `policies`, …), for
+  /// ``Code/invalidField``, ``Code/weakPassword``, ``Code/usernameTaken`` and others that
+  /// concern one field; `nil` when the error is not about one field.
+  public var field: String? { context["field"] }
+
+  /// Why a field was refused, as a stable machine-readable word (`empty`, `too_long`,
+  /// `token_shaped`, …), for ``Code/invalidField``; `nil` otherwise.
+  public var reason: String? { context["reason"] }
+
+  /// How long to wait before trying again, for ``Code/throttled``; `nil` for other codes, and
+  /// for a locked credential that only an administrator can unlock
+  /// (``UserDirectory/resetLoginThrottle(of:by:)``).
+  public var retryAfter: Duration? {
+    context["retryAfterSeconds"].flatMap(Int64.init).map { .seconds($0) }
+  }
+
+  /// The password policy rules a refused password broke, as ``PasswordPolicy/Violation/code``
+  /// values (`too_short`, `common`, `contains_username`, …), for ``Code/weakPassword``; empty
+  /// otherwise.
+  public var passwordViolations: [String] {
+    guard let reasons = context["reasons"], !reasons.isEmpty else { return [] }
+    return reasons.split(separator: ",").map(String.init)
+  }
+
+  /// How many users still hold the policy, for ``Code/policyInUse``; `nil` otherwise.
+  public var policyHolderCount: Int? { context["holders"].flatMap(Int.init) }
+
+  /// The file (and offset) concerned, for ``Code/corruptStore``,
+  /// ``Code/unsupportedStoreFormat`` and the file store's ``Code/storageFailure``; `nil`
+  /// otherwise.
+  public var storeLocation: StoreLocation? {
+    guard let file = context["file"] else { return nil }
+    return StoreLocation(file: file, offset: context["offset"].flatMap(UInt64.init))
+  }
 }
 
 extension UserManagementError {

@@ -212,6 +212,18 @@ extension PolicyDocument {
           .invalidPolicy, "The policy JSON could not be read: \(describe(error)).")
       }
     }
+    return try validated(documents)
+  }
+
+  /// Validates documents, naming the first invalid one by its position.
+  ///
+  /// - Parameter documents: The documents.
+  /// - Returns: The documents, each ``validated()``.
+  /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/invalidPolicy``,
+  ///   whose `context["index"]` is the position (from 0) of the invalid document.
+  public static func validated(_ documents: [PolicyDocument]) throws(UserManagementError)
+    -> [PolicyDocument]
+  {
     var validated: [PolicyDocument] = []
     for (index, document) in documents.enumerated() {
       do {

@@ -1,8 +1,16 @@
-/// Read access to stored users.
+/// The storage behind a ``UserDirectory``: users, policies and the audit trail, changed
+/// together by atomic commits.
 ///
-/// All methods return the latest committed state, including commits by other processes
-/// sharing the same storage.
-public protocol UserRepository: Sendable {
+/// All reads return the latest committed state, including commits by other processes sharing
+/// the same storage.
+///
+/// One protocol owns all three because a change and its audit event must be committed in one
+/// transaction, and because a policy must not be deleted while a concurrent commit assigns it;
+/// a SQL implementation maps ``commit(_:)`` onto one transaction. Implementations must pass the
+/// conformance suite in `UserManagementKitTesting` (`DirectoryStoreConformance`).
+public protocol DirectoryStore: Sendable {
+  // MARK: Users
+
   /// The user with this identifier, with credential hashes.
   ///
   /// - Parameter id: The identifier.
@@ -53,7 +61,7 @@ public protocol UserRepository: Sendable {
   /// - Parameter filter: The filter.
   /// - Returns: The count.
   /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/storageFailure``.
-  func countUsers(matching filter: UserFilter) async throws -> Int
+  func userCount(matching filter: UserFilter) async throws -> Int
 
   /// The failed sign-in counter of one credential of a user.
   ///
@@ -63,30 +71,9 @@ public protocol UserRepository: Sendable {
   /// - Returns: The counter (``LoginThrottleState/clear`` if never failed).
   /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/storageFailure``.
   func loginThrottle(for user: UserID, kind: CredentialKind) async throws -> LoginThrottleState
-}
 
-extension UserRepository {
-  /// The user part of ``user(id:)``.
-  ///
-  /// - Parameter id: The identifier.
-  /// - Returns: The user, or `nil`.
-  /// - Throws: What ``user(id:)`` throws.
-  public func profile(id: UserID) async throws -> User? {
-    try await user(id: id)?.user
-  }
+  // MARK: Policies
 
-  /// The user part of ``user(usernameKey:)``.
-  ///
-  /// - Parameter usernameKey: A canonical username.
-  /// - Returns: The user, or `nil`.
-  /// - Throws: What ``user(usernameKey:)`` throws.
-  public func profile(usernameKey: String) async throws -> User? {
-    try await user(usernameKey: usernameKey)?.user
-  }
-}
-
-/// Read access to stored access-control policies.
-public protocol PolicyCatalog: Sendable {
   /// The policy with this identifier.
   ///
   /// - Parameter id: The identifier.
@@ -106,10 +93,9 @@ public protocol PolicyCatalog: Sendable {
   /// - Returns: The policies.
   /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/storageFailure``.
   func policies() async throws -> [Policy]
-}
 
-/// Read access to the audit trail.
-public protocol AuditLog: Sendable {
+  // MARK: Audit trail
+
   /// The events matching the query, in its order, at most its limit.
   ///
   /// - Parameter query: The query.
@@ -122,16 +108,9 @@ public protocol AuditLog: Sendable {
   ///
   /// - Returns: The stream.
   func subscribeToAuditEvents() -> AsyncStream<AuditEvent>
-}
 
-/// The storage behind a ``UserDirectory``: users, policies and the audit trail, changed
-/// together by atomic commits.
-///
-/// One protocol owns all three because a change and its audit event must be committed in one
-/// transaction, and because a policy must not be deleted while a concurrent commit assigns it;
-/// a SQL implementation maps ``commit(_:)`` onto one transaction. Implementations must pass the
-/// conformance suite in `UserManagementKitTesting` (`DirectoryStoreConformance`).
-public protocol DirectoryStore: UserRepository, PolicyCatalog, AuditLog {
+  // MARK: Committing changes
+
   /// Applies a change set atomically, or nothing at all.
   ///
   /// See ``ChangeSet`` for exactly what must be checked. Slow work (password hashing) is done
@@ -141,4 +120,24 @@ public protocol DirectoryStore: UserRepository, PolicyCatalog, AuditLog {
   /// - Throws: ``UserManagementError`` with the code of the failed check, or
   ///   ``UserManagementError/Code/storageFailure``; nothing was applied.
   func commit(_ changes: ChangeSet) async throws
+}
+
+extension DirectoryStore {
+  /// The user part of ``user(id:)``.
+  ///
+  /// - Parameter id: The identifier.
+  /// - Returns: The user, or `nil`.
+  /// - Throws: What ``user(id:)`` throws.
+  public func profile(id: UserID) async throws -> User? {
+    try await user(id: id)?.user
+  }
+
+  /// The user part of ``user(usernameKey:)``.
+  ///
+  /// - Parameter usernameKey: A canonical username.
+  /// - Returns: The user, or `nil`.
+  /// - Throws: What ``user(usernameKey:)`` throws.
+  public func profile(usernameKey: String) async throws -> User? {
+    try await user(usernameKey: usernameKey)?.user
+  }
 }

@@ -47,7 +47,7 @@ public struct UserFilter: Hashable, Sendable {
   }
 
   /// Whether `user` passes the filter. This is the reference definition that every
-  /// ``UserRepository`` must agree with.
+  /// ``DirectoryStore`` must agree with.
   ///
   /// - Parameter user: A user.
   /// - Returns: Whether every set condition holds.

@@ -152,13 +152,15 @@ struct DemoScenario {
          "permissions": [{"resourceType": "task", "allowed": ["*"], "resourceIds": ["parent:7"]}]}
       ]
       """
-    let policies = try await directory.importPolicies(json: Array(policyJSON.utf8), by: asAda)
+    let policies = try await directory.importPolicies(
+      try PolicyDocument.decodeList(from: Array(policyJSON.utf8)), by: asAda)
     for policy in policies { log.ok("policy \"\(policy.name)\": \(policy.description)") }
     let viewers = try await directory.policy(named: "Dashboard Viewers", by: asAda)
     let editors = try await directory.policy(named: "Project 7 Editors", by: asAda)
     try await refused("Importing a policy with an unknown action field") {
       _ = try await directory.importPolicies(
-        json: Array(#"{"name": "Broken", "permissions": [{"resourceType": "x"}]}"#.utf8),
+        try PolicyDocument.decodeList(
+          from: Array(#"{"name": "Broken", "permissions": [{"resourceType": "x"}]}"#.utf8)),
         by: asAda)
     }
 
@@ -222,7 +224,8 @@ struct DemoScenario {
 
     log.step("Edit a user's profile (Edit User Account)")
     let edited = try await directory.updateUser(
-      barbara.id, UserUpdate(lastName: "Liskov-Substitution", password: .generated), by: asAda)
+      barbara.id, with: UserUpdate(lastName: "Liskov-Substitution", password: .generated), by: asAda
+    )
     log.ok(
       "Ada renamed Barbara to \(edited.user.lastName) and reset her password (shown once: "
         + "\(edited.generatedPassword?.revealForDisplay() ?? "-"))")
@@ -292,7 +295,7 @@ struct DemoScenario {
     let dashboard = Resource(type: "dashboard", id: "sales")
     let task = Resource(type: "task", id: "t-19", parentID: "7")
     for (action, resource) in [(Action.view, dashboard), (.edit, dashboard), (.delete, task)] {
-      let decision = try await directory.explain(grace.id, action, on: resource)
+      let decision = try await directory.explain(grace.id, to: action, on: resource)
       log.note(
         "\(decision.isAllowed ? "✔" : "✘") Grace \(action) \(resource.type) \(resource.id): "
           + "\(decision)")
@@ -327,7 +330,7 @@ struct DemoScenario {
 
     log.step("Reopen the store: everything was persisted")
     let reopened = try Session.open(path: session.path, creating: false)
-    let count = try await reopened.directory.countUsers(by: asAda)
+    let count = try await reopened.directory.userCount(by: asAda)
     reopened.close()
     log.ok("a second handle on \(session.path) sees \(count) users")
 

@@ -37,7 +37,8 @@ struct PolicyCommands: AsyncParsableCommand {
       let data = try readInputFile(file)
       try await Session.with(global) { session in
         let actor = try await session.principal(acting.username)
-        let policies = try await session.directory.importPolicies(json: Array(data), by: actor)
+        let policies = try await session.directory.importPolicies(
+          try PolicyDocument.decodeList(from: Array(data)), by: actor)
         if global.json {
           Output.document(.object([("policies", .array(policies.map(Shapes.policy)))]))
           return
@@ -197,7 +198,7 @@ struct Authorize: AsyncParsableCommand {
       let decision: AuthorizationDecision
       if let subject {
         decision = try await session.directory.explain(
-          subject.id, Action(rawValue: action), on: resource)
+          subject.id, to: Action(rawValue: action), on: resource)
       } else {
         decision = AuthorizationDecision(isAllowed: false, reason: .unknownUser)
       }

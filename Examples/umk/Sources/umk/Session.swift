@@ -120,7 +120,7 @@ struct Session {
   /// A user's id for a command that names a target user, read as `principal` reads.
   func userID(_ username: String, by principal: Principal) async throws(Failure) -> UserID {
     do {
-      return try await directory.user(username: username, by: principal).id
+      return try await directory.user(named: username, by: principal).id
     } catch {
       throw Failure(error)
     }

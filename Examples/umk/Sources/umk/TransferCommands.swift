@@ -32,7 +32,7 @@ struct Import: AsyncParsableCommand {
         "Validating\(dryRun || !problems.isEmpty ? "" : " and committing") "
           + "\(parsed.users.count) users…")
       let result = try await session.directory.importUsers(
-        parsed.users, by: actor, dryRun: dryRun || !problems.isEmpty)
+        parsed.users, dryRun: dryRun || !problems.isEmpty, by: actor)
       progress.finish()
       for issue in result.issues {
         problems.append(
@@ -52,15 +52,15 @@ struct Import: AsyncParsableCommand {
           .object([
             ("dryRun", .bool(dryRun)), ("committed", .bool(result.committed)),
             ("users", .int(result.users.count)),
-            ("withPasswordHash", .int(result.withPasswordHash)),
+            ("withPasswordHash", .int(result.passwordHashCount)),
           ]))
       } else if dryRun {
         Output.line(
           "Dry run: \(result.users.count) users would be imported "
-            + "(\(result.withPasswordHash) with password hashes); nothing was changed.")
+            + "(\(result.passwordHashCount) with password hashes); nothing was changed.")
       } else {
         Output.line(
-          "Imported \(result.users.count) users (\(result.withPasswordHash) with password "
+          "Imported \(result.users.count) users (\(result.passwordHashCount) with password "
             + "hashes) in \(String(format: "%.1f", seconds)) s.")
       }
     }
@@ -285,7 +285,7 @@ struct Export: AsyncParsableCommand {
     try await Session.with(global) { session in
       let actor = try await session.principal(acting.username)
       let users = try await session.directory.exportUsers(
-        by: actor, includingPasswordHashes: includeHashes)
+        includingPasswordHashes: includeHashes, by: actor)
       if global.json {
         Output.document(.object([("users", .array(users.map(UserLines.json)))]))
         return

@@ -130,7 +130,7 @@ struct UserCommands: AsyncParsableCommand {
     mutating func run() async throws {
       try await Session.with(global) { session in
         let actor = try await session.principal(acting.username)
-        let user = try await session.directory.user(username: username, by: actor)
+        let user = try await session.directory.user(named: username, by: actor)
         let names = await session.policyNames(by: actor)
         if global.json {
           Output.document(.object([("user", Shapes.user(user, policyNames: names))]))
@@ -227,7 +227,7 @@ struct UserCommands: AsyncParsableCommand {
         let actor = try await session.principal(acting.username)
         let id = try await session.userID(username, by: actor)
         let result = try await session.directory.updateUser(
-          id, UserUpdate(firstName: first, lastName: last, password: secret), by: actor)
+          id, with: UserUpdate(firstName: first, lastName: last, password: secret), by: actor)
         await printUser(
           result.user, session: session, by: actor, json: global.json, verb: "Updated",
           generatedPassword: result.generatedPassword)

@@ -156,7 +156,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Parameter filter: The filter.
   /// - Returns: The count.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
-  public func countUsers(matching filter: UserFilter) async throws -> Int {
+  public func userCount(matching filter: UserFilter) async throws -> Int {
     try engine.read { $0.count(filter) }
   }
 

@@ -66,7 +66,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   ///
   /// - Parameter filter: The filter.
   /// - Returns: The count.
-  public func countUsers(matching filter: UserFilter) async -> Int {
+  public func userCount(matching filter: UserFilter) async -> Int {
     state.withLock { $0.directory.count(filter) }
   }
 
