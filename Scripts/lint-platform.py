@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Fails when Swift code would not build on every platform the manifest names.
+"""Fails when Swift code would not build on every platform the manifest names, or when the
+library would hand its own crypto module to hosts.
 
-Two rules, checked on every tracked Swift file:
+Three rules, checked on every tracked Swift file:
 
 1. A platform module (FoundationEssentials, Glibc, Musl, Darwin, WinSDK, Android) is imported
    only inside an `#if` block. Darwin has no FoundationEssentials and Linux has no Darwin, so an
@@ -10,6 +11,9 @@ Two rules, checked on every tracked Swift file:
    functions called, only in the files that own the platform seam (PLATFORM_FILES below).
    Everything else goes through those files, so a port to a new platform reads a handful of
    files, not the whole library.
+3. The library's products never re-export `UMKCrypto` (no `public import`/`@_exported import`
+   of it in `Sources/`): it has no API promise, and a host that also uses swift-crypto must
+   never meet a second `SHA256`.
 
 We cannot compile for Apple platforms on Linux CI, so this lint and a careful read of each
 `#if os`/`canImport` branch in PLATFORM_FILES are the check that those builds stay possible.
@@ -70,6 +74,8 @@ def check(path, text):
             depth += 1
         elif stripped.startswith("#endif"):
             depth -= 1
+        if in_library and re.match(r"^\s*(@_exported\s+import|public\s+import)\s+UMKCrypto\b", line):
+            findings.append(f"{path}:{number}: UMKCrypto re-exported to hosts")
         match = IMPORT.match(line)
         if match and match.group(1) in PLATFORM_MODULES:
             module = match.group(1)
@@ -100,7 +106,7 @@ def main():
     for finding in findings:
         print(finding)
     if findings:
-        print(f"{len(findings)} platform finding(s); see Scripts/lint-platform.py for the rules.")
+        print(f"{len(findings)} finding(s); see Scripts/lint-platform.py for the rules.")
         return 1
     print(f"Platform lint: {len(files)} Swift files, no findings.")
     return 0

@@ -122,9 +122,10 @@ extension UserDirectory {
     _ presented: Secret, against stored: PasswordHash, of record: UserRecord,
     kind: CredentialKind
   ) async throws(UserManagementError) -> Verified {
-    var attempts = 0
-    while true {
-      attempts += 1
+    // Reserve the attempt: count it as a failure, pinned to the counter the decision read. A
+    // concurrent attempt moves the counter, so this one is judged again with it.
+    try await commitWithRetry(maximumAttempts: configuration.maximumCommitAttempts * 4) {
+      () async throws(UserManagementError) in
       let state = try await fromStore {
         try await self.store.loginThrottle(for: record.id, kind: kind)
       }
@@ -145,22 +146,12 @@ extension UserDirectory {
           "Too many failed attempts; an administrator must unlock the account or reset the "
             + "password.")
       }
-      do {
-        try await fromStore {
-          try await self.store.commit(
-            ChangeSet(
-              preconditions: [.throttleFailures(record.id, kind, state.consecutiveFailures)],
-              throttleUpdates: [
-                ThrottleUpdate(user: record.id, kind: kind, operation: .recordFailure(at: now))
-              ]))
-        }
-        break
-      } catch
-        where error.code == .versionConflict && attempts < configuration.maximumCommitAttempts * 4
-      {
-        await Task.yield()
-        continue
-      }
+      let reservation = ChangeSet(
+        preconditions: [.throttleFailures(record.id, kind, state.consecutiveFailures)],
+        throttleUpdates: [
+          ThrottleUpdate(user: record.id, kind: kind, operation: .recordFailure(at: now))
+        ])
+      return (reservation, ())
     }
     let hasher = configuration.passwordHasher
     let outcome: PasswordVerification

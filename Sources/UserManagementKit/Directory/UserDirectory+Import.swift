@@ -82,34 +82,31 @@ extension UserDirectory {
         "users", "too_many",
         "An import may carry at most \(Self.maximumImportCount) users; split the file.")
     }
-    var attempts = 0
-    while true {
-      attempts += 1
+    // A concurrent commit that took a username, removed a policy or changed the actor fails
+    // the commit: validate again against the new state, which reports the item concerned.
+    return try await commitWithRetry(retryingOn: [
+      .versionConflict, .usernameTaken, .policyNotFound,
+    ]) { () async throws(UserManagementError) in
       let acting = try await acting(principal, requireAdmin: true)
       let planned = try await planImport(users, by: principal)
       if !planned.issues.isEmpty || dryRun {
-        return UserImportResult(
-          users: planned.issues.isEmpty ? planned.records.map(\.user) : [],
-          issues: planned.issues, committed: false,
-          passwordHashCount: planned.passwordHashCount)
+        return (
+          nil,
+          UserImportResult(
+            users: planned.issues.isEmpty ? planned.records.map(\.user) : [],
+            issues: planned.issues, committed: false,
+            passwordHashCount: planned.passwordHashCount)
+        )
       }
       let changes = ChangeSet(
         preconditions: acting.preconditions, users: planned.records,
         auditEvents: planned.events)
-      do {
-        try await fromStore { try await self.store.commit(changes) }
-        return UserImportResult(
+      return (
+        changes,
+        UserImportResult(
           users: planned.records.map(\.user), issues: [], committed: true,
           passwordHashCount: planned.passwordHashCount)
-      } catch
-        where [.versionConflict, .usernameTaken, .policyNotFound].contains(error.code)
-        && attempts < configuration.maximumCommitAttempts
-      {
-        // A concurrent commit took a username, removed a policy or changed the actor: validate
-        // again against the new state, which reports the item concerned.
-        await Task.yield()
-        continue
-      }
+      )
     }
   }
 
@@ -134,9 +131,12 @@ extension UserDirectory {
 
     for (index, item) in users.enumerated() {
       do throws(UserManagementError) {
-        let username = try Username(item.username)
-        let firstName = try PersonName.validate(item.firstName, field: "firstName")
-        let lastName = try PersonName.validate(item.lastName, field: "lastName")
+        // Checked as addUser checks a new user; the policies are looked up by name below.
+        var fields = try NewUserFields(
+          username: item.username, firstName: item.firstName, lastName: item.lastName,
+          status: item.status, role: item.role, policies: [],
+          apiAccessEnabled: item.apiAccessEnabled, policiesRequested: !item.policies.isEmpty)
+        let username = fields.username
         if let first = firstIndexOfUsername[username.canonical] {
           throw UserManagementError(
             .usernameTaken, "The import names \(username) twice (first as item #\(first)).",
@@ -149,12 +149,6 @@ extension UserDirectory {
           throw UserManagementError(
             .usernameTaken, "A user named \(username) already exists.",
             context: ["field": "username"])
-        }
-        if item.role == .admin && !item.policies.isEmpty {
-          throw UserManagementError(
-            .invalidOperation,
-            "Policies apply to General Users only; administrators may do anything.",
-            context: ["field": "policies"])
         }
         var policyIDs = Set<PolicyID>()
         for name in item.policies {
@@ -178,31 +172,12 @@ extension UserDirectory {
           planned.passwordHashCount += 1
         }
         guard planned.issues.isEmpty else { continue }
-
-        let user = User(
-          id: UserID(rawValue: configuration.makeIdentifier()), username: username,
-          firstName: firstName, lastName: lastName, status: item.status, role: item.role,
-          policies: policyIDs, apiAccessEnabled: item.apiAccessEnabled, hasAPIPassword: false,
-          hasPassword: item.passwordHash != nil, mustChangePassword: false, version: 1,
-          securityStamp: newSecurityStamp(), createdAt: now, updatedAt: now,
-          createdBy: principal)
-        var changes: [FieldChange] = [
-          FieldChange(field: "username", oldValue: nil, newValue: username.rawValue),
-          FieldChange(field: "firstName", oldValue: nil, newValue: firstName),
-          FieldChange(field: "lastName", oldValue: nil, newValue: lastName),
-          FieldChange(field: "status", oldValue: nil, newValue: user.status.rawValue),
-          FieldChange(field: "role", oldValue: nil, newValue: user.role.rawValue),
-          FieldChange(field: "policies", oldValue: nil, newValue: Self.describe(user.policies)),
-          FieldChange(
-            field: "apiAccess", oldValue: nil, newValue: String(user.apiAccessEnabled)),
-        ]
-        if item.passwordHash != nil { changes.append(.secret("password")) }
-        planned.records.append(
-          UserRecord(user: user, passwordHash: item.passwordHash, apiPasswordHash: nil))
-        planned.events.append(
-          event(
-            .userImported, by: principal, on: .user(user.id, username: username.rawValue),
-            changes, at: now))
+        fields.policies = policyIDs
+        let (record, audit) = newUser(
+          fields, passwordHash: item.passwordHash, mustChangePassword: false,
+          action: .userImported, by: principal, at: now)
+        planned.records.append(record)
+        planned.events.append(audit)
       } catch  where error.code != .storageFailure {
         planned.issues.append(UserImportIssue(index: index, error: error))
       }

@@ -54,14 +54,11 @@ extension UserDirectory {
   {
     // Cheap checks first, so refused requests cost no hashing.
     var checked = bootstrap ? nil : try await acting(principal, requireAdmin: true)
-    let username = try Username(request.username)
-    let firstName = try PersonName.validate(request.firstName, field: "firstName")
-    let lastName = try PersonName.validate(request.lastName, field: "lastName")
-    if request.role == .admin && !request.policies.isEmpty {
-      throw UserManagementError(
-        .invalidOperation, "Policies apply to General Users only; administrators may do anything.",
-        context: ["field": "policies"])
-    }
+    let fields = try NewUserFields(
+      username: request.username, firstName: request.firstName, lastName: request.lastName,
+      status: request.status, role: request.role, policies: request.policies,
+      apiAccessEnabled: request.apiAccessEnabled)
+    let username = fields.username
     try await requireUsernameFree(username)
     // Whether the policies exist is checked by the store at commit (and reported as
     // policy_not_found); checking here too would cost a read per policy on every add.
@@ -80,36 +77,79 @@ extension UserDirectory {
           preconditions = try await acting(principal, requireAdmin: true).preconditions
         }
       }
-      let now = configuration.now()
-      let user = User(
-        id: UserID(rawValue: configuration.makeIdentifier()), username: username,
-        firstName: firstName, lastName: lastName, status: request.status, role: request.role,
-        policies: request.role == .admin ? [] : request.policies,
-        apiAccessEnabled: request.apiAccessEnabled, hasAPIPassword: false, hasPassword: true,
+      let (record, audit) = newUser(
+        fields, passwordHash: password.hash,
         mustChangePassword: !bootstrap && configuration.requirePasswordChangeAfterAdminReset,
-        version: 1, securityStamp: newSecurityStamp(), createdAt: now, updatedAt: now,
-        createdBy: principal)
-      let record = UserRecord(user: user, passwordHash: password.hash, apiPasswordHash: nil)
-      let changes: [FieldChange] = [
-        FieldChange(field: "username", oldValue: nil, newValue: username.rawValue),
-        FieldChange(field: "firstName", oldValue: nil, newValue: firstName),
-        FieldChange(field: "lastName", oldValue: nil, newValue: lastName),
-        FieldChange(field: "status", oldValue: nil, newValue: user.status.rawValue),
-        FieldChange(field: "role", oldValue: nil, newValue: user.role.rawValue),
-        FieldChange(field: "policies", oldValue: nil, newValue: Self.describe(user.policies)),
-        FieldChange(
-          field: "apiAccess", oldValue: nil, newValue: String(user.apiAccessEnabled)),
-        .secret("password"),
-      ]
-      let audit = event(
-        bootstrap ? .userBootstrapped : .userCreated, by: principal,
-        on: .user(user.id, username: username.rawValue), changes, at: now)
+        action: bootstrap ? .userBootstrapped : .userCreated, by: principal,
+        at: configuration.now())
       return (
         ChangeSet(preconditions: preconditions, users: [record], auditEvents: [audit]),
         UserChangeResult(
           user: record.user, generatedPassword: password.generated, generatedAPIPassword: nil)
       )
     }
+  }
+
+  // MARK: New users
+
+  /// A new user's fields, validated the same way for add, bootstrap and import.
+  struct NewUserFields {
+    var username: Username
+    var firstName: String
+    var lastName: String
+    var status: UserStatus
+    var role: Role
+    var policies: Set<PolicyID>
+    var apiAccessEnabled: Bool
+
+    /// Validates the username and names, and that an administrator holds no policies.
+    init(
+      username: String, firstName: String, lastName: String, status: UserStatus, role: Role,
+      policies: Set<PolicyID>, apiAccessEnabled: Bool, policiesRequested: Bool? = nil
+    ) throws(UserManagementError) {
+      self.username = try Username(username)
+      self.firstName = try PersonName.validate(firstName, field: "firstName")
+      self.lastName = try PersonName.validate(lastName, field: "lastName")
+      if role == .admin && (policiesRequested ?? !policies.isEmpty) {
+        throw UserManagementError(
+          .invalidOperation,
+          "Policies apply to General Users only; administrators may do anything.",
+          context: ["field": "policies"])
+      }
+      self.status = status
+      self.role = role
+      self.policies = role == .admin ? [] : policies
+      self.apiAccessEnabled = apiAccessEnabled
+    }
+  }
+
+  /// Builds a new user's record and its creation event: the one builder behind add,
+  /// bootstrap and import.
+  func newUser(
+    _ fields: NewUserFields, passwordHash: PasswordHash?, mustChangePassword: Bool,
+    action: AuditAction, by principal: Principal, at now: Date
+  ) -> (UserRecord, AuditEvent) {
+    let user = User(
+      id: UserID(rawValue: configuration.makeIdentifier()), username: fields.username,
+      firstName: fields.firstName, lastName: fields.lastName, status: fields.status,
+      role: fields.role, policies: fields.policies, apiAccessEnabled: fields.apiAccessEnabled,
+      hasAPIPassword: false, hasPassword: passwordHash != nil,
+      mustChangePassword: mustChangePassword, version: 1, securityStamp: newSecurityStamp(),
+      createdAt: now, updatedAt: now, createdBy: principal)
+    var changes: [FieldChange] = [
+      FieldChange(field: "username", oldValue: nil, newValue: user.username.rawValue),
+      FieldChange(field: "firstName", oldValue: nil, newValue: user.firstName),
+      FieldChange(field: "lastName", oldValue: nil, newValue: user.lastName),
+      FieldChange(field: "status", oldValue: nil, newValue: user.status.rawValue),
+      FieldChange(field: "role", oldValue: nil, newValue: user.role.rawValue),
+      FieldChange(field: "policies", oldValue: nil, newValue: Self.describe(user.policies)),
+      FieldChange(field: "apiAccess", oldValue: nil, newValue: String(user.apiAccessEnabled)),
+    ]
+    if passwordHash != nil { changes.append(.secret("password")) }
+    let audit = event(
+      action, by: principal, on: .user(user.id, username: user.username.rawValue), changes,
+      at: now)
+    return (UserRecord(user: user, passwordHash: passwordHash, apiPasswordHash: nil), audit)
   }
 
   // MARK: Editing
@@ -347,9 +387,10 @@ extension UserDirectory {
   public func changeOwnPassword(of id: UserID, current: Secret, new: Secret)
     async throws(UserManagementError) -> User
   {
-    var attempts = 0
-    while true {
-      attempts += 1
+    // The record's version pins the hash the current password was proven against; if the user
+    // changed meanwhile (a rehash at sign-in, a reset), the commit fails and the retry proves
+    // the password again.
+    try await commitWithRetry { () async throws(UserManagementError) in
       _ = try await acting(.user(id), requireAdmin: false, allowingPendingPasswordChange: true)
       guard let record = try await fromStore({ try await self.store.user(id: id) }),
         let stored = record.passwordHash
@@ -372,18 +413,7 @@ extension UserDirectory {
       let audit = event(
         .passwordChanged, by: .user(id), on: .user(id, username: updated.user.username.rawValue),
         [.secret("password")], at: now)
-      do {
-        // The record's version pins the hash the current password was proven against; if the
-        // user changed meanwhile (a rehash at sign-in, a reset), prove it again.
-        try await fromStore {
-          try await self.store.commit(ChangeSet(users: [updated], auditEvents: [audit]))
-        }
-        return updated.user
-      } catch
-        where error.code == .versionConflict && attempts < configuration.maximumCommitAttempts
-      {
-        continue
-      }
+      return (ChangeSet(users: [updated], auditEvents: [audit]), updated.user)
     }
   }
 }
@@ -412,6 +442,30 @@ extension UserDirectory {
     var throttleUpdates: [ThrottleUpdate]
   }
 
+  /// Applies the edit rules to the state read and stamps the result: a new version, the time,
+  /// a new security stamp when credentials changed, and the audit event. `nil` when nothing
+  /// would change; with `secrets == nil` it only checks the rules.
+  func plan(
+    _ update: UserUpdate, on target: UserRecord, by acting: Acting, secrets: PreparedSecrets?,
+    at now: Date
+  ) throws(UserManagementError) -> Planned? {
+    let rules = UserEditRules(
+      requirePasswordChangeAfterAdminReset: configuration.requirePasswordChangeAfterAdminReset)
+    guard
+      let outcome = try rules.apply(
+        update, to: target, actor: acting.user,
+        passwordHash: secrets?.password?.hash, apiPasswordHash: secrets?.apiPassword?.hash)
+    else { return nil }
+    var record = outcome.record
+    if outcome.credentialsChanged { record.user.securityStamp = newSecurityStamp() }
+    record.user.version += 1
+    record.user.updatedAt = now
+    let audit = event(
+      outcome.action, by: acting.principal,
+      on: .user(target.id, username: record.user.username.rawValue), outcome.changes, at: now)
+    return Planned(record: record, event: audit, throttleUpdates: outcome.throttleUpdates)
+  }
+
   func loadForUpdate(_ id: UserID, by principal: Principal, expectedVersion: UInt64?)
     async throws(UserManagementError) -> Loaded
   {
@@ -427,150 +481,6 @@ extension UserDirectory {
         "The user is at version \(target.user.version), not \(expectedVersion); reload it.")
     }
     return Loaded(acting: acting, target: target)
-  }
-
-  /// Applies the rules of an edit to the state read, producing the new record and its audit
-  /// event, or `nil` when nothing would change. Pure: no I/O. With `secrets == nil` it only
-  /// checks the rules.
-  func plan(
-    _ update: UserUpdate, on target: UserRecord, by acting: Acting, secrets: PreparedSecrets?,
-    at now: Date
-  ) throws(UserManagementError) -> Planned? {
-    let isSelf = acting.userID == target.id
-    if !acting.isAdmin {
-      // A General User: only their own name.
-      guard isSelf, update.touchesOnlyNames else {
-        throw .notAuthorized(
-          "General Users may change only their own first and last name, and their own "
-            + "password with the current one.")
-      }
-    }
-    if isSelf {
-      if let status = update.status, status != target.user.status {
-        throw UserManagementError(
-          .selfModificationForbidden, "You cannot activate or deactivate yourself.",
-          context: ["field": "status"])
-      }
-      if let role = update.role, role != target.user.role {
-        throw UserManagementError(
-          .selfModificationForbidden, "You cannot grant or revoke your own admin access.",
-          context: ["field": "role"])
-      }
-      if update.password != nil {
-        throw UserManagementError(
-          .invalidOperation, "Change your own password with your current password.",
-          context: ["field": "password"])
-      }
-    }
-
-    var record = target
-    var user = record.user
-    var changes: [FieldChange] = []
-    var kinds: Set<AuditAction> = []
-    var credentialsChanged = false
-    var throttleUpdates: [ThrottleUpdate] = []
-
-    for (field, path, requested) in [
-      ("firstName", \User.firstName, update.firstName),
-      ("lastName", \User.lastName, update.lastName),
-    ] {
-      guard let requested else { continue }
-      let value = try PersonName.validate(requested, field: field)
-      if value != user[keyPath: path] {
-        changes.append(FieldChange(field: field, oldValue: user[keyPath: path], newValue: value))
-        user[keyPath: path] = value
-        kinds.insert(.userUpdated)
-      }
-    }
-    if let status = update.status, status != user.status {
-      changes.append(
-        FieldChange(field: "status", oldValue: user.status.rawValue, newValue: status.rawValue))
-      user.status = status
-      kinds.insert(status == .active ? .userActivated : .userDeactivated)
-      credentialsChanged = true
-    }
-    let role = update.role ?? user.role
-    if role != user.role {
-      changes.append(
-        FieldChange(field: "role", oldValue: user.role.rawValue, newValue: role.rawValue))
-      user.role = role
-      kinds.insert(.roleChanged)
-      credentialsChanged = true
-    }
-    var policies = update.policies ?? user.policies
-    if role == .admin {
-      if let requested = update.policies, !requested.isEmpty {
-        throw UserManagementError(
-          .invalidOperation,
-          "Policies apply to General Users only; administrators may do anything.",
-          context: ["field": "policies"])
-      }
-      policies = []
-    }
-    if policies != user.policies {
-      changes.append(
-        FieldChange(
-          field: "policies", oldValue: Self.describe(user.policies),
-          newValue: Self.describe(policies)))
-      user.policies = policies
-      kinds.insert(update.role != nil ? .roleChanged : .policiesChanged)
-    }
-    if let password = secrets?.password {
-      record.passwordHash = password.hash
-      user.hasPassword = true
-      user.mustChangePassword = configuration.requirePasswordChangeAfterAdminReset
-      changes.append(.secret("password"))
-      kinds.insert(.passwordReset)
-      credentialsChanged = true
-      throttleUpdates.append(ThrottleUpdate(user: target.id, kind: .password, operation: .reset))
-    }
-    let apiAccess = update.apiAccessEnabled ?? user.apiAccessEnabled
-    if update.apiPassword != nil && !apiAccess {
-      throw UserManagementError(
-        .invalidOperation, "Enable direct API access before setting an API password.",
-        context: ["field": "apiPassword"])
-    }
-    if apiAccess != user.apiAccessEnabled {
-      changes.append(
-        FieldChange(
-          field: "apiAccess", oldValue: String(user.apiAccessEnabled), newValue: String(apiAccess)))
-      user.apiAccessEnabled = apiAccess
-      kinds.insert(apiAccess ? .apiAccessEnabled : .apiAccessDisabled)
-      credentialsChanged = true
-    }
-    if !apiAccess && record.apiPasswordHash != nil {
-      record.apiPasswordHash = nil
-      changes.append(.secret("apiPassword"))
-    }
-    if let apiPassword = secrets?.apiPassword {
-      record.apiPasswordHash = apiPassword.hash
-      changes.append(.secret("apiPassword"))
-      kinds.insert(.apiPasswordSet)
-      credentialsChanged = true
-      throttleUpdates.append(
-        ThrottleUpdate(user: target.id, kind: .apiPassword, operation: .reset))
-    }
-
-    guard !changes.isEmpty else { return nil }
-    if credentialsChanged { user.securityStamp = newSecurityStamp() }
-    user.hasPassword = record.passwordHash != nil
-    user.hasAPIPassword = record.apiPasswordHash != nil
-    user.version += 1
-    user.updatedAt = now
-    record.user = user
-
-    let action: AuditAction
-    if kinds.count == 1, let only = kinds.first {
-      action = only
-    } else if kinds == [.apiAccessEnabled, .apiPasswordSet] {
-      action = .apiAccessEnabled
-    } else {
-      action = .userUpdated
-    }
-    let audit = event(
-      action, by: acting.principal, on: .user(target.id, username: user.username.rawValue),
-      changes, at: now)
-    return Planned(record: record, event: audit, throttleUpdates: throttleUpdates)
   }
 
   /// Checks, generates and hashes a new login password, off the concurrency pool.

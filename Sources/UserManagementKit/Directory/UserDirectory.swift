@@ -199,15 +199,29 @@ extension UserDirectory {
     }
   }
 
-  /// Runs read-check-commit until the commit succeeds, a rule refuses, or attempts run out.
+  /// Runs read-check-commit until the commit succeeds, a rule refuses, or attempts run out:
+  /// the one retry loop of the directory.
   ///
   /// `attempt` reads the state it needs, checks the rules, and returns the change set (whose
-  /// preconditions pin what it read) and the operation's result. A version conflict at commit
-  /// means another commit changed that state meanwhile, so the whole attempt is repeated
-  /// against the new state.
+  /// preconditions pin what it read) and the operation's result, or no change set when there
+  /// is nothing to commit. A commit refused with one of `codes` means another commit changed
+  /// that state meanwhile, so the whole attempt is repeated against the new state. Errors
+  /// thrown by `attempt` itself (a rule's refusal) are never retried.
+  ///
+  /// - Parameters:
+  ///   - codes: The commit errors that mean "the state moved; read it again" (by default a
+  ///     version conflict).
+  ///   - maximumAttempts: The most attempts (default
+  ///     ``Configuration/maximumCommitAttempts``).
+  ///   - attempt: One read-check-plan pass.
+  /// - Returns: The result of the attempt that committed (or had nothing to commit).
+  /// - Throws: What `attempt` throws, or the commit's error once retries are spent.
   func commitWithRetry<R>(
+    retryingOn codes: Set<UserManagementError.Code> = [.versionConflict],
+    maximumAttempts: Int? = nil,
     _ attempt: () async throws(UserManagementError) -> (ChangeSet?, R)
   ) async throws(UserManagementError) -> R {
+    let limit = maximumAttempts ?? configuration.maximumCommitAttempts
     var attempts = 0
     while true {
       attempts += 1
@@ -216,9 +230,7 @@ extension UserDirectory {
       do {
         try await fromStore { try await self.store.commit(changes) }
         return result
-      } catch
-        where error.code == .versionConflict && attempts < configuration.maximumCommitAttempts
-      {
+      } catch  where codes.contains(error.code) && attempts < limit {
         await Task.yield()
         continue
       }
