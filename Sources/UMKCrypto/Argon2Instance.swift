@@ -313,3 +313,12 @@ struct Argon2Instance: @unchecked Sendable {
 func secureZero(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
   pointer.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
 }
+
+extension Array where Element == UInt8 {
+  /// Overwrites the array's bytes with zeros (for key material before it is released).
+  mutating func secureZero() {
+    withUnsafeMutableBytes { bytes in
+      if let base = bytes.baseAddress { UMKCrypto.secureZero(base, byteCount: bytes.count) }
+    }
+  }
+}

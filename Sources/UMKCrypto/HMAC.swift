@@ -23,16 +23,14 @@ public struct HMAC<H: HashFunction>: Sendable {
   ///
   /// - Parameter key: The secret key.
   public init(key: some Sequence<UInt8>) {
-    let blockByteCount = H.blockByteCount
-    var block = Array(key)
-    if block.count > blockByteCount {
-      block = H.hash(block).bytes
-    }
-    block.append(contentsOf: repeatElement(0, count: blockByteCount - block.count))
+    // The key block and its padded forms are erased before they are released: the key is
+    // often a password.
+    var block = HMACKeyBlock.make(key: key, blockByteCount: H.blockByteCount) { H.hash($0).bytes }
+    defer { block.secureZero() }
     var inner = H()
     var outer = H()
-    inner.update(block.map { $0 ^ 0x36 })
-    outer.update(block.map { $0 ^ 0x5c })
+    HMACKeyBlock.withPadded(block, 0x36) { inner.update($0) }
+    HMACKeyBlock.withPadded(block, 0x5c) { outer.update($0) }
     self.inner = inner
     self.outer = outer
   }
@@ -89,5 +87,34 @@ public struct HMAC<H: HashFunction>: Sendable {
   ) -> Bool {
     let expected = authenticationCode(for: message, using: key)
     return ConstantTime.equals(expected.bytes, Array(code))
+  }
+}
+
+/// The HMAC key block (RFC 2104), built and padded in buffers that are erased after use.
+enum HMACKeyBlock {
+  /// The key, hashed first when longer than a block, then zero-padded to the block size. Every
+  /// intermediate copy of the key is erased; the caller erases the result.
+  static func make(
+    key: some Sequence<UInt8>, blockByteCount: Int, hash: ([UInt8]) -> [UInt8]
+  ) -> [UInt8] {
+    var keyBytes = Array(key)
+    defer { keyBytes.secureZero() }
+    var block = [UInt8](repeating: 0, count: blockByteCount)
+    if keyBytes.count > blockByteCount {
+      var digest = hash(keyBytes)
+      defer { digest.secureZero() }
+      block.replaceSubrange(0..<digest.count, with: digest)
+    } else {
+      block.replaceSubrange(0..<keyBytes.count, with: keyBytes)
+    }
+    return block
+  }
+
+  /// Calls `body` with the block XORed with `pad` (0x36 inner, 0x5c outer), then erases it.
+  static func withPadded(_ block: [UInt8], _ pad: UInt8, _ body: ([UInt8]) -> Void) {
+    var padded = block
+    for index in padded.indices { padded[index] ^= pad }
+    body(padded)
+    padded.secureZero()
   }
 }

@@ -14,18 +14,18 @@ extension MerkleDamgardHash {
     let digestWords = digestWordCount
     let digestBytes = digestWords &* MemoryLayout<Word>.size
 
-    // The HMAC key block, then the inner and outer states after absorbing it.
-    var keyBlock = password
-    if keyBlock.count > blockByteCount {
+    // The HMAC key block, then the inner and outer states after absorbing it. The block and
+    // its padded forms hold the password: they are erased before they are released.
+    var keyBlock = HMACKeyBlock.make(key: password, blockByteCount: blockByteCount) { key in
       var hasher = MerkleDamgardEngine<Self>(implementation: implementation)
-      keyBlock.withUnsafeBytes { hasher.update($0) }
-      keyBlock = hasher.finalize()
+      key.withUnsafeBytes { hasher.update($0) }
+      return hasher.finalize()
     }
-    keyBlock.append(contentsOf: repeatElement(0, count: blockByteCount &- keyBlock.count))
+    defer { keyBlock.secureZero() }
     var innerKeyed = MerkleDamgardEngine<Self>(implementation: implementation)
     var outerKeyed = MerkleDamgardEngine<Self>(implementation: implementation)
-    keyBlock.map { $0 ^ 0x36 }.withUnsafeBytes { innerKeyed.update($0) }
-    keyBlock.map { $0 ^ 0x5c }.withUnsafeBytes { outerKeyed.update($0) }
+    HMACKeyBlock.withPadded(keyBlock, 0x36) { pad in pad.withUnsafeBytes { innerKeyed.update($0) } }
+    HMACKeyBlock.withPadded(keyBlock, 0x5c) { pad in pad.withUnsafeBytes { outerKeyed.update($0) } }
     var innerWithSalt = innerKeyed
     salt.withUnsafeBytes { innerWithSalt.update($0) }
 

@@ -67,7 +67,9 @@ public enum PBKDF2 {
         code: .outputLengthOutOfRange,
         message: "PBKDF2 key length must be between 1 and (2^32 - 1) * \(digestByteCount) bytes.")
     }
-    let password = Array(password)
+    // The copy of the password is erased before it is released, whichever path derives.
+    var password = Array(password)
+    defer { password.secureZero() }
     let salt = Array(salt)
     if let accelerated = H.self as? any MerkleDamgardHash.Type {
       return accelerated.pbkdf2(

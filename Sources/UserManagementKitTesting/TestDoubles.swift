@@ -131,6 +131,15 @@ public final class CountingPasswordHasher: PasswordHasher {
     return try base.hash(password)
   }
 
+  /// Forwards without counting: making an unmatchable hash is not a key derivation (and where
+  /// the base hasher's default derives one, that happens once per directory).
+  ///
+  /// - Returns: The base hasher's unmatchable hash.
+  /// - Throws: The base hasher's error.
+  public func unmatchableHash() throws(UserManagementError) -> PasswordHash {
+    try base.unmatchableHash()
+  }
+
   /// Counts and forwards.
   ///
   /// - Parameters:

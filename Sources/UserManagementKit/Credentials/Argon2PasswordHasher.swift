@@ -111,6 +111,18 @@ public struct Argon2PasswordHasher: PasswordHasher {
         + Base64.encode(tag, variant: .standardUnpadded))
   }
 
+  /// A PHC string with this hasher's parameters, a random salt and a random 32-byte tag, made
+  /// without running Argon2: verifying against it costs one full Argon2id run and never
+  /// succeeds (a match would need a 256-bit tag collision).
+  ///
+  /// - Returns: The hash.
+  public func unmatchableHash() -> PasswordHash {
+    PasswordHash(
+      encoded: "$argon2id$v=19$m=\(memoryKiB),t=\(iterations),p=\(parallelism)$"
+        + Base64.encode(random.bytes(16), variant: .standardUnpadded) + "$"
+        + Base64.encode(random.bytes(32), variant: .standardUnpadded))
+  }
+
   /// Checks a password against an Argon2 PHC hash.
   ///
   /// The password is tried in NFC (as this hasher stores it) and, if that fails and NFC

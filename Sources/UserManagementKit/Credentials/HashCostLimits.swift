@@ -13,7 +13,9 @@ public struct HashCostLimits: Hashable, Sendable {
   public var maximumArgon2MemoryPasses: Int
   /// The most Argon2 lanes (default 16; each lane is computed on its own thread).
   public var maximumArgon2Parallelism: Int
-  /// The most PBKDF2 iterations (default 10,000,000).
+  /// The most PBKDF2 work, in iterations of one output block (default 10,000,000): a key
+  /// longer than the PRF's digest is derived block by block, each block costing every
+  /// iteration again, so a hash is checked against iterations × blocks, not iterations alone.
   public var maximumPBKDF2Iterations: Int
   /// The highest bcrypt cost (default 16: 65,536 key expansions).
   public var maximumBcryptCost: Int
@@ -39,6 +41,19 @@ public struct HashCostLimits: Hashable, Sendable {
     self.maximumArgon2Parallelism = maximumArgon2Parallelism
     self.maximumPBKDF2Iterations = maximumPBKDF2Iterations
     self.maximumBcryptCost = maximumBcryptCost
+  }
+
+  /// Refuses PBKDF2 parameters whose work, iterations × output blocks, is above `limit`.
+  static func checkPBKDF2Work(
+    iterations: Int, keyLength: Int, digestLength: Int, limit: Int, algorithm: String
+  ) throws(UserManagementError) {
+    let blocks = max(1, (keyLength + digestLength - 1) / digestLength)
+    let (work, overflow) = iterations.multipliedReportingOverflow(by: blocks)
+    if overflow || work > limit {
+      throw exceeded(
+        "work (iterations × \(blocks) blocks of output)", overflow ? Int.max : work,
+        limit: limit, algorithm: algorithm)
+    }
   }
 
   static func exceeded(_ what: String, _ value: Int, limit: Int, algorithm: String)

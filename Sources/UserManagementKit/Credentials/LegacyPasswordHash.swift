@@ -257,6 +257,9 @@ enum LegacyPasswordHash {
       guard saltLength >= 16, saltLength <= blob.count - 13, (16...64).contains(keyLength) else {
         throw malformed(format, "bad salt or key length")
       }
+      try HashCostLimits.checkPBKDF2Work(
+        iterations: iterations, keyLength: keyLength, digestLength: prf.digestByteCount,
+        limit: limits.maximumPBKDF2Iterations, algorithm: format)
       return .pbkdf2(
         format: format, prf: prf, iterations: iterations,
         salt: Array(blob[13..<13 + saltLength]), key: Array(blob[(13 + saltLength)...]))

@@ -51,6 +51,14 @@ public struct MigratingPasswordHasher: PasswordHasher {
     try preferred.hash(password)
   }
 
+  /// ``preferred``'s unmatchable hash.
+  ///
+  /// - Returns: The hash.
+  /// - Throws: What ``preferred`` throws.
+  public func unmatchableHash() throws(UserManagementError) -> PasswordHash {
+    try preferred.unmatchableHash()
+  }
+
   /// Verifies a password against a hash in any known format.
   ///
   /// - Parameters:

@@ -104,6 +104,19 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
         + Base64.encode(key, variant: .standardUnpadded))
   }
 
+  /// A PHC string with this hasher's variant and iteration count, a random salt and a random
+  /// key of the variant's digest length, made without running PBKDF2: verifying against it
+  /// costs one full derivation and never succeeds.
+  ///
+  /// - Returns: The hash.
+  public func unmatchableHash() -> PasswordHash {
+    let keyLength = variant == .sha256 ? 32 : 64
+    return PasswordHash(
+      encoded: "$\(variant.rawValue)$i=\(iterations),l=\(keyLength)$"
+        + Base64.encode(random.bytes(16), variant: .standardUnpadded) + "$"
+        + Base64.encode(random.bytes(keyLength), variant: .standardUnpadded))
+  }
+
   /// Checks a password against a `$pbkdf2-sha256$` or `$pbkdf2-sha512$` PHC hash.
   ///
   /// The password is tried in NFC (as this hasher stores it) and, if that fails and NFC
@@ -211,6 +224,10 @@ public struct PBKDF2PasswordHasher: PasswordHasher {
     guard let key = Base64.decode(parts[4], variant: .standardUnpadded), key.count >= 16,
       key.count <= 128, length == nil || length == key.count
     else { throw malformed("bad hash") }
+    try HashCostLimits.checkPBKDF2Work(
+      iterations: iterations, keyLength: key.count,
+      digestLength: variant == .sha256 ? 32 : 64, limit: maximumIterations,
+      algorithm: hash.algorithm)
     return Parsed(variant: variant, iterations: iterations, salt: salt, key: key)
   }
 

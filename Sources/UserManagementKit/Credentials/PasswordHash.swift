@@ -21,9 +21,10 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
   /// (`pbkdf2-sha256`, `argon2id`, …), or the prefix before the first `$` of other formats
   /// (`pbkdf2_sha256` for Django), or `unknown`.
   ///
-  /// Only a short identifier of lowercase letters, digits, `-` and `_` counts; anything else
-  /// (which could be hash material in an unexpected format) reads as `unknown`, so the
-  /// algorithm can be shown in descriptions, errors and audit events safely.
+  /// Only an identifier in ``knownAlgorithms`` counts; anything else reads as `unknown`. An
+  /// unexpected format can put hash material where the identifier belongs (`5f4dcc3b…$salt`
+  /// looks like one), and the algorithm is shown in descriptions, errors, censuses and audit
+  /// events, so it is never taken from the string unless it is known.
   public var algorithm: String {
     let parts = encoded.split(separator: "$", maxSplits: 2, omittingEmptySubsequences: false)
     let candidate: Substring
@@ -34,14 +35,17 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
     } else {
       return "unknown"
     }
-    let isIdentifier =
-      (1...32).contains(candidate.utf8.count)
-      && candidate.utf8.allSatisfy { byte in
-        (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
-          || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-      }
-    return isIdentifier ? String(candidate) : "unknown"
+    let identifier = String(candidate)
+    return Self.knownAlgorithms.contains(identifier) ? identifier : "unknown"
   }
+
+  /// The algorithm identifiers ``algorithm`` reports: those of the formats the library's
+  /// hashers make or verify, and of its test hasher.
+  public static let knownAlgorithms: Set<String> = [
+    "argon2id", "argon2i", "argon2d", "argon2", "pbkdf2-sha256", "pbkdf2-sha512", "pbkdf2",
+    "pbkdf2_sha256", "pbkdf2_sha1", "bcrypt", "bcrypt_sha256", "2a", "2b", "2x", "2y",
+    "umk-token-hmac-sha256", "insecure-sha256",
+  ]
 
   /// `PasswordHash(<algorithm>, redacted)`.
   public var description: String { "PasswordHash(\(algorithm), redacted)" }

@@ -55,6 +55,19 @@ public protocol PasswordHasher: Sendable {
   ///   when the hash is malformed or too costly.
   func needsRehash(_ hash: PasswordHash) throws(UserManagementError) -> Bool
 
+  /// A hash that no password verifies against and that costs as much to verify as the hashes
+  /// this hasher makes: what a sign-in for an account that does not exist is checked against,
+  /// so that it costs the same as a wrong password.
+  ///
+  /// Make it without running the key derivation (random salt and random digest in the
+  /// hasher's own format, with its current parameters), so that preparing it costs nothing on
+  /// any request path. The default hashes a random password, which is correct but costs one
+  /// derivation the first time a directory needs it.
+  ///
+  /// - Returns: The hash.
+  /// - Throws: ``UserManagementError`` if it cannot be made.
+  func unmatchableHash() throws(UserManagementError) -> PasswordHash
+
   /// Whether hashing and verifying take long enough to be moved off the Swift concurrency
   /// pool. True for real key-derivation functions (the default); a deliberately cheap test
   /// hasher returns false and is then called inline.
@@ -64,4 +77,12 @@ public protocol PasswordHasher: Sendable {
 extension PasswordHasher {
   /// True: password hashes are expensive by design.
   public var isComputationallyExpensive: Bool { true }
+
+  /// The hash of 24 random bytes from the system CSPRNG.
+  ///
+  /// - Returns: The hash.
+  /// - Throws: What ``hash(_:)`` throws.
+  public func unmatchableHash() throws(UserManagementError) -> PasswordHash {
+    try hash(Secret(bytes: SystemRandomSource().bytes(24)))
+  }
 }

@@ -96,7 +96,7 @@ public struct PasswordPolicy: Hashable, Sendable {
         Violation(
           code: "too_long", message: "The password must be at most \(maximumLength) characters."))
     }
-    if !lowered.isEmpty, blocklist.contains(loweredBytes: lowered) {
+    if !lowered.isEmpty, blocklist.blocks(loweredBytes: lowered) {
       found.append(
         Violation(
           code: "common_password",
@@ -139,20 +139,65 @@ public struct PasswordPolicy: Hashable, Sendable {
 
 /// A set of passwords that are refused because they are common.
 public struct PasswordBlocklist: Hashable, Sendable {
-  private let entries: Set<String>
+  /// The entries' lowercased UTF-8 bytes: a password is looked up as bytes the policy owns
+  /// and erases, never as a `String` copy.
+  private let entries: Set<[UInt8]>
   private let longestEntryByteCount: Int
 
   /// Creates a blocklist. Entries are compared with the lowercased password.
   ///
   /// - Parameter entries: The blocked passwords.
   public init(_ entries: some Sequence<String>) {
-    self.entries = Set(entries.map { $0.lowercased() })
-    longestEntryByteCount = self.entries.map(\.utf8.count).max() ?? 0
+    self.entries = Set(entries.map { Array($0.lowercased().utf8) })
+    longestEntryByteCount = self.entries.map(\.count).max() ?? 0
   }
 
-  func contains(loweredBytes: [UInt8]) -> Bool {
-    guard loweredBytes.count <= longestEntryByteCount else { return false }
-    return entries.contains(String(decoding: loweredBytes, as: UTF8.self))
+  func contains(loweredBytes: some Collection<UInt8>) -> Bool {
+    guard !loweredBytes.isEmpty, loweredBytes.count <= longestEntryByteCount else { return false }
+    var key = Array(loweredBytes)
+    defer { Platform.secureZero(bytes: &key) }
+    return entries.contains(key)
+  }
+
+  /// The separators a phrase is folded on: space, tab and common punctuation between words.
+  private static func isSeparator(_ byte: UInt8) -> Bool {
+    switch byte {
+    case 0x20, 0x09, UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+      UInt8(ascii: ","), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "\\"),
+      UInt8(ascii: "|"), UInt8(ascii: ":"), UInt8(ascii: ";"):
+      true
+    default: false
+    }
+  }
+
+  /// Whether a lowercased password is refused: it is on the list as typed; or folded (its
+  /// separators removed, `correct-horse battery_staple`), it is on the list; or the folded
+  /// form repeats one unit that is (`password password password`); or it is two words that
+  /// both are (`qwertyuiop asdfghjkl`, the combination a guesser tries first).
+  func blocks(loweredBytes lowered: [UInt8]) -> Bool {
+    if contains(loweredBytes: lowered) { return true }
+    var folded = lowered.filter { !Self.isSeparator($0) }
+    defer { Platform.secureZero(bytes: &folded) }
+    if folded.count != lowered.count, contains(loweredBytes: folded) { return true }
+    if let unit = Self.repeatedUnit(folded), contains(loweredBytes: folded[..<unit]) {
+      return true
+    }
+    let words = lowered.split(whereSeparator: Self.isSeparator)
+    return words.count == 2 && words.allSatisfy { contains(loweredBytes: $0) }
+  }
+
+  /// The length of the shortest unit that `bytes` repeats at least twice, if any.
+  private static func repeatedUnit(_ bytes: [UInt8]) -> Int? {
+    guard bytes.count >= 2 else { return nil }
+    for length in 1...(bytes.count / 2) where bytes.count % length == 0 {
+      var repeats = true
+      for index in length..<bytes.count where bytes[index] != bytes[index - length] {
+        repeats = false
+        break
+      }
+      if repeats { return length }
+    }
+    return nil
   }
 
   /// Whether the lowercased password is blocked.
@@ -160,7 +205,7 @@ public struct PasswordBlocklist: Hashable, Sendable {
   /// - Parameter loweredPassword: The password, lowercased.
   /// - Returns: Whether it is on the list.
   public func contains(_ loweredPassword: String) -> Bool {
-    entries.contains(loweredPassword)
+    entries.contains(Array(loweredPassword.utf8))
   }
 
   /// The number of entries.

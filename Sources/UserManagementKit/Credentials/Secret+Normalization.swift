@@ -4,8 +4,13 @@ extension Secret {
   /// The secret in Unicode Normalization Form C, as NIST SP 800-63B asks before hashing, so
   /// that the same password typed on different keyboards hashes the same. Bytes that are not
   /// valid UTF-8 are kept as they are.
+  ///
+  /// ASCII text is already in NFC and is returned as it is, without any copy. Other text is
+  /// normalized through `String` (Foundation's canonical mapping): those intermediate copies
+  /// are Swift-managed memory that cannot be erased, a residual the security model states.
   func nfcNormalized() -> Secret {
     withUnsafeBytes { bytes in
+      if bytes.allSatisfy({ $0 < 0x80 }) { return self }
       guard let text = String(validating: bytes, as: UTF8.self) else { return self }
       let normalized = text.precomposedStringWithCanonicalMapping
       if normalized.utf8.elementsEqual(bytes) { return self }
@@ -25,11 +30,20 @@ extension Secret {
     return .invalid
   }
 
-  /// The number of Unicode code points after NFC normalization (invalid UTF-8 counts bytes).
+  /// The number of Unicode code points (invalid UTF-8 counts bytes), counted on the bytes
+  /// without making a `String` of the secret.
   var codePointCount: Int {
     withUnsafeBytes { bytes in
-      guard let text = String(validating: bytes, as: UTF8.self) else { return bytes.count }
-      return text.unicodeScalars.count
+      var decoder = UTF8()
+      var iterator = bytes.makeIterator()
+      var count = 0
+      while true {
+        switch decoder.decode(&iterator) {
+        case .scalarValue: count += 1
+        case .emptyInput: return count
+        case .error: return bytes.count
+        }
+      }
     }
   }
 

@@ -24,16 +24,28 @@ extension UserDirectory {
   public func authenticate(username: String, password: Secret)
     async throws(UserManagementError) -> AuthenticatedUser
   {
+    try await reportingSignIn(.password) {
+      (account: inout UserID?) async throws(UserManagementError) in
+      let result = try await passwordSignIn(
+        username: username, password: password, account: &account)
+      return (result, result.rehashed)
+    }
+  }
+
+  private func passwordSignIn(username: String, password: Secret, account: inout UserID?)
+    async throws(UserManagementError) -> AuthenticatedUser
+  {
     guard password.byteCount <= configuration.passwordPolicy.maximumBytes else {
       throw Self.invalidCredentials()
     }
-    let key = Username.canonicalize(username)
-    guard let record = try await fromStore({ try await self.store.user(usernameKey: key) }),
+    guard let key = Username.lookupKey(username),
+      let record = try await fromStore({ try await self.store.user(usernameKey: key) }),
       let stored = record.passwordHash
     else {
       try await burnVerification(password)
       throw Self.invalidCredentials()
     }
+    account = record.id
     let verified = try await checkCredential(password, against: stored, of: record, kind: .password)
     guard record.user.status == .active else {
       throw UserManagementError(.accountInactive, "The account is inactive.")
@@ -66,6 +78,15 @@ extension UserDirectory {
   public func authenticateAPI(username: String, apiPassword: Secret)
     async throws(UserManagementError) -> User
   {
+    try await reportingSignIn(.apiPassword) {
+      (account: inout UserID?) async throws(UserManagementError) in
+      (try await apiSignIn(username: username, apiPassword: apiPassword, account: &account), false)
+    }
+  }
+
+  private func apiSignIn(username: String, apiPassword: Secret, account: inout UserID?)
+    async throws(UserManagementError) -> User
+  {
     guard apiPassword.byteCount <= configuration.passwordPolicy.maximumBytes else {
       throw Self.invalidCredentials()
     }
@@ -74,14 +95,18 @@ extension UserDirectory {
     if isToken && !generator.hasValidChecksum(apiPassword) {
       throw Self.invalidCredentials()
     }
-    let key = Username.canonicalize(username)
-    let record = try await fromStore { try await self.store.user(usernameKey: key) }
+    var record: UserRecord?
+    if let key = Username.lookupKey(username) {
+      record = try await fromStore { try await self.store.user(usernameKey: key) }
+    }
     let stored = record?.apiPasswordHash
     if isToken {
-      guard let record, let stored, APIPasswordGenerator.isTokenHash(stored),
-        (try? APIPasswordGenerator.verify(apiPassword, against: stored)) == true
-      else {
+      guard let record, let stored, APIPasswordGenerator.isTokenHash(stored) else {
         _ = try? APIPasswordGenerator.verify(apiPassword, against: dummyHash.token(generator))
+        throw Self.invalidCredentials()
+      }
+      account = record.id
+      guard (try? APIPasswordGenerator.verify(apiPassword, against: stored)) == true else {
         throw Self.invalidCredentials()
       }
       return try Self.requireAPIEligible(record)
@@ -90,8 +115,43 @@ extension UserDirectory {
       try await burnVerification(apiPassword)
       throw Self.invalidCredentials()
     }
+    account = record.id
     _ = try await checkCredential(apiPassword, against: stored, of: record, kind: .apiPassword)
     return try Self.requireAPIEligible(record)
+  }
+
+  /// Runs a sign-in and, when the host observes sign-ins, reports its outcome. `attempt` sets
+  /// `account` as soon as it has found the account's credential, so failures name the account
+  /// (or report an unknown one).
+  private func reportingSignIn<R>(
+    _ credential: SignInEvent.Credential,
+    _ attempt: (inout UserID?) async throws(UserManagementError) -> (R, Bool)
+  ) async throws(UserManagementError) -> R {
+    var account: UserID?
+    guard let observer = configuration.signInObserver else {
+      return try await attempt(&account).0
+    }
+    do {
+      let (result, rehashed) = try await attempt(&account)
+      observer(
+        SignInEvent(
+          userID: account, credential: credential, outcome: .succeeded, rehashed: rehashed,
+          time: configuration.now()))
+      return result
+    } catch {
+      let outcome: SignInEvent.Outcome
+      switch error.code {
+      case .invalidCredentials: outcome = account == nil ? .unknownAccount : .invalidCredentials
+      case .throttled: outcome = error.retryAfter == nil ? .locked : .throttled
+      case .accountInactive: outcome = .accountInactive
+      case .apiAccessDisabled: outcome = .apiAccessDisabled
+      default: outcome = .storageFailure
+      }
+      observer(
+        SignInEvent(
+          userID: account, credential: credential, outcome: outcome, time: configuration.now()))
+      throw error
+    }
   }
 
   private static func requireAPIEligible(_ record: UserRecord) throws(UserManagementError) -> User {

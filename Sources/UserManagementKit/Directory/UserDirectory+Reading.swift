@@ -36,11 +36,15 @@ extension UserDirectory {
   {
     let acting = try await acting(
       principal, requireAdmin: false, allowingPendingPasswordChange: true)
-    let key = Username.canonicalize(username)
-    if let user = acting.user, user.username.canonical == key { return user }
+    let key = Username.lookupKey(username)
+    if let user = acting.user, let key, user.username.canonical.utf8.elementsEqual(key.utf8) {
+      return user
+    }
     try requireNoPendingPasswordChange(acting)
     guard acting.isAdmin else { throw .notAuthorized() }
-    guard let user = try await fromStore({ try await self.store.profile(usernameKey: key) }) else {
+    guard let key,
+      let user = try await fromStore({ try await self.store.profile(usernameKey: key) })
+    else {
       throw .userNotFound()
     }
     return user
@@ -158,7 +162,11 @@ extension UserDirectory {
   ///
   /// Active administrators may do anything; inactive users nothing; owners of a resource
   /// may act on it when ``Configuration/ownersMayActOnTheirResources`` is on; General Users
-  /// as their policies allow. Policy ids that no longer exist grant nothing.
+  /// as their policies allow. Policy ids that no longer exist grant nothing. When
+  /// ``Configuration/requirePasswordChangeBeforeActing`` is on, a user who must change their
+  /// password is denied everything (``AuthorizationDecision/Reason/passwordChangeRequired``),
+  /// as every other operation refuses them. Resource types and ids match byte for byte (see
+  /// ``Permission/grants(_:on:)``).
   ///
   /// - Parameters:
   ///   - id: The user who wants to act.
@@ -180,6 +188,7 @@ extension UserDirectory {
     }
     return PolicyEvaluator.decide(
       user: user, action: action, resource: resource, policies: policies,
-      ownersAllowed: configuration.ownersMayActOnTheirResources)
+      ownersAllowed: configuration.ownersMayActOnTheirResources,
+      pendingPasswordChangeDenies: configuration.requirePasswordChangeBeforeActing)
   }
 }

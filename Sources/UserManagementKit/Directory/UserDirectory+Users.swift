@@ -186,10 +186,11 @@ extension UserDirectory {
     if let policies = update.policies { try await requirePoliciesExist(policies) }
 
     let username = checked.target.user.username
+    try await requireDistinctSecrets(update, of: checked.target)
     let secrets = PreparedSecrets(
       password: try await prepare(update.password, for: username, field: "password"),
-      apiPassword: try await prepareAPIPassword(
-        update.apiPassword, for: username, loginHash: checked.target.passwordHash))
+      apiPassword: try await prepareAPIPassword(update.apiPassword, for: username))
+    let checkedHashes = (checked.target.passwordHash, checked.target.apiPasswordHash)
 
     return try await commitWithRetry { () async throws(UserManagementError) in
       // The first attempt reuses the first pass's reads; the commit's preconditions (the
@@ -199,6 +200,13 @@ extension UserDirectory {
         loaded = reused
       } else {
         loaded = try await loadForUpdate(id, by: principal, expectedVersion: expectedVersion)
+        // The new secrets were checked against the credentials read first; if those changed
+        // meanwhile, the check no longer holds.
+        if update.password != nil || update.apiPassword != nil,
+          (loaded.target.passwordHash, loaded.target.apiPasswordHash) != checkedHashes
+        {
+          throw .conflict("The user's credentials changed meanwhile; reload and try again.")
+        }
       }
       let now = configuration.now()
       guard
@@ -390,15 +398,25 @@ extension UserDirectory {
     // The record's version pins the hash the current password was proven against; if the user
     // changed meanwhile (a rehash at sign-in, a reset), the commit fails and the retry proves
     // the password again.
-    try await commitWithRetry { () async throws(UserManagementError) in
-      _ = try await acting(.user(id), requireAdmin: false, allowingPendingPasswordChange: true)
+    // A current password longer than any the policy allows cannot be right; refusing it before
+    // any work keeps a huge one from holding a hashing slot (as authenticate does).
+    guard current.byteCount <= configuration.passwordPolicy.maximumBytes else {
+      throw Self.invalidCredentials()
+    }
+    return try await commitWithRetry { () async throws(UserManagementError) in
+      // Prove the current password first (under the throttle), then look at the account's
+      // status: an unknown, inactive or active account costs the same verification, so the
+      // answer's timing does not tell them apart.
       guard let record = try await fromStore({ try await self.store.user(id: id) }),
         let stored = record.passwordHash
       else {
+        try await burnVerification(current)
         throw .notAuthorized()
       }
       _ = try await checkCredential(current, against: stored, of: record, kind: .password)
+      _ = try await acting(.user(id), requireAdmin: false, allowingPendingPasswordChange: true)
       try configuration.passwordPolicy.validate(new, username: record.user.username)
+      try await requireDifferent(new, fromAPIPasswordOf: record)
       let hasher = configuration.passwordHasher
       let newHash = try await runHashing { () throws(UserManagementError) in
         try hasher.hash(new)
@@ -507,34 +525,80 @@ extension UserDirectory {
     return PreparedSecret(hash: hash, generated: generated)
   }
 
+  /// Refuses an edit that would make the login password and the API password equal, so that
+  /// neither secret ever opens the other's door: typed values set together are compared
+  /// directly; a typed value set alone is compared with the other stored credential. Generated
+  /// values are random and need no comparison.
+  func requireDistinctSecrets(_ update: UserUpdate, of target: UserRecord)
+    async throws(UserManagementError)
+  {
+    switch (update.password, update.apiPassword) {
+    case (.typed(let login), .typed(let api)):
+      if login.nfcNormalized() == api.nfcNormalized() {
+        throw Self.sameSecrets(field: "apiPassword")
+      }
+    case (.typed(let login), nil) where update.apiAccessEnabled != false:
+      try await requireDifferent(login, fromAPIPasswordOf: target)
+    case (nil, .typed(let api)):
+      if let loginHash = target.passwordHash, try await verifies(api, against: loginHash) {
+        throw Self.sameSecrets(field: "apiPassword")
+      }
+    default:
+      break
+    }
+  }
+
+  /// Refuses a new login password equal to the user's stored API password (typed or
+  /// generated).
+  func requireDifferent(_ login: Secret, fromAPIPasswordOf record: UserRecord)
+    async throws(UserManagementError)
+  {
+    guard let apiHash = record.apiPasswordHash else { return }
+    let same =
+      APIPasswordGenerator.isTokenHash(apiHash)
+      ? (try? APIPasswordGenerator.verify(login, against: apiHash)) == true
+      : try await verifies(login, against: apiHash)
+    if same { throw Self.sameSecrets(field: "password") }
+  }
+
+  /// Whether `secret` verifies against `hash` with the configured hasher; a hash it cannot
+  /// check counts as no match.
+  private func verifies(_ secret: Secret, against hash: PasswordHash)
+    async throws(UserManagementError) -> Bool
+  {
+    let hasher = configuration.passwordHasher
+    let outcome = try? await runHashing { () throws(UserManagementError) in
+      try hasher.verify(secret, against: hash).isValid
+    }
+    return outcome == true
+  }
+
+  private static func sameSecrets(field: String) -> UserManagementError {
+    UserManagementError(
+      .weakPassword, "The login password and the API password must differ.",
+      context: [
+        "field": field,
+        "reasons": field == "password" ? "same_as_api_password" : "same_as_login_password",
+      ])
+  }
+
   /// A typed API password is treated like a password (policy and slow hash); a generated one
   /// is a high-entropy token with a fast keyed hash.
-  func prepareAPIPassword(_ secret: NewSecret?, for username: Username, loginHash: PasswordHash?)
+  func prepareAPIPassword(_ secret: NewSecret?, for username: Username)
     async throws(UserManagementError) -> PreparedSecret?
   {
     guard let secret else { return nil }
     switch secret {
     case .typed(let typed):
       // A typed API password shaped like a generated token would be checked as a token and
-      // could never sign in; and one equal to the login password would let the login
-      // password open the API.
+      // could never sign in. (One equal to the login password is refused by
+      // requireDistinctSecrets.)
       if configuration.apiPasswordGenerator.looksLikeToken(typed) {
         throw .invalidField(
           "apiPassword", "token_shaped",
           "A typed API password must not look like a generated token; generate one instead.")
       }
       try configuration.passwordPolicy.validate(typed, username: username, field: "apiPassword")
-      if let loginHash {
-        let hasher = configuration.passwordHasher
-        let sameAsLogin = try? await runHashing { () throws(UserManagementError) in
-          try hasher.verify(typed, against: loginHash).isValid
-        }
-        if sameAsLogin == true {
-          throw UserManagementError(
-            .weakPassword, "The API password must differ from the login password.",
-            context: ["field": "apiPassword", "reasons": "same_as_login_password"])
-        }
-      }
       return try await prepare(secret, for: username, field: "apiPassword")
     case .generated:
       let token = configuration.apiPasswordGenerator.generate()

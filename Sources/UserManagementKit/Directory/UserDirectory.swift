@@ -18,7 +18,7 @@
 /// let directory = UserDirectory(store: InMemoryDirectoryStore())
 /// let admin = try await directory.bootstrap(
 ///   NewUser(username: "ada@example.com", firstName: "Ada", lastName: "Lovelace",
-///           password: .typed(Secret("correct horse battery staple"))))
+///           password: .typed(Secret("analytical engine 1843"))))
 /// ```
 public final class UserDirectory: Sendable {
   /// Settings of a directory.
@@ -58,6 +58,10 @@ public final class UserDirectory: Sendable {
     public var makeIdentifier: @Sendable () -> UUID
     /// Randomness for security stamps.
     public var random: any RandomSource
+    /// Called once per sign-in attempt with its outcome, for the host's security log (see
+    /// ``SignInEvent``); `nil` (the default) costs nothing. It runs on the signing-in task
+    /// before the sign-in returns, so keep it fast: hand the event to a logger, don't do I/O.
+    public var signInObserver: (@Sendable (SignInEvent) -> Void)?
 
     /// Creates a configuration.
     ///
@@ -79,6 +83,7 @@ public final class UserDirectory: Sendable {
     ///   - makeIdentifier: The identifier source (default: random version 4 UUIDs from the
     ///     system CSPRNG).
     ///   - random: The randomness source.
+    ///   - signInObserver: Called with every sign-in's outcome (default none).
     public init(
       passwordHasher: (any PasswordHasher)? = nil,
       passwordPolicy: PasswordPolicy = PasswordPolicy(),
@@ -93,7 +98,8 @@ public final class UserDirectory: Sendable {
       maximumCommitAttempts: Int = 16,
       now: @escaping @Sendable () -> Date = { Date() },
       makeIdentifier: (@Sendable () -> UUID)? = nil,
-      random: any RandomSource = SystemRandomSource()
+      random: any RandomSource = SystemRandomSource(),
+      signInObserver: (@Sendable (SignInEvent) -> Void)? = nil
     ) {
       self.passwordHasher = passwordHasher ?? MigratingPasswordHasher()
       self.passwordPolicy = passwordPolicy
@@ -110,6 +116,7 @@ public final class UserDirectory: Sendable {
       self.now = now
       self.makeIdentifier = makeIdentifier ?? { UUID.randomV4() }
       self.random = random
+      self.signInObserver = signInObserver
     }
   }
 
@@ -263,12 +270,16 @@ extension UserDirectory {
 /// A hash of a random password, computed once with the configured hasher, that sign-ins
 /// verify against when the account does not exist or has no password, so that they cost the
 /// same KDF work as a wrong password (no account enumeration by timing).
+///
+/// It is the hasher's ``PasswordHasher/unmatchableHash()``, which the library's hashers make
+/// without running their key derivation, so the first sign-in for an unknown account costs
+/// one verification like every other, not a derivation and a verification.
 final class DummyHash: Sendable {
   private let cached = Locked<(password: PasswordHash?, token: PasswordHash?)>((nil, nil))
 
   func get(_ hasher: any PasswordHasher) throws(UserManagementError) -> PasswordHash {
     if let hash = cached.withLock({ $0.password }) { return hash }
-    let hash = try hasher.hash(Secret(bytes: SystemRandomSource().bytes(24)))
+    let hash = try hasher.unmatchableHash()
     cached.withLock { $0.password = hash }
     return hash
   }

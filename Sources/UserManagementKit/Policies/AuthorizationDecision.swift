@@ -12,6 +12,10 @@ public struct AuthorizationDecision: Hashable, Sendable, CustomStringConvertible
     case policy(id: PolicyID, name: String, permissionIndex: Int)
     /// The user is inactive, so nothing is allowed.
     case inactiveUser
+    /// The user must change the password an administrator set before acting, and the host
+    /// asked the library to enforce it
+    /// (``UserDirectory/Configuration/requirePasswordChangeBeforeActing``).
+    case passwordChangeRequired
     /// The user does not exist.
     case unknownUser
     /// No rule granted it.
@@ -41,6 +45,7 @@ public struct AuthorizationDecision: Hashable, Sendable, CustomStringConvertible
     case .policy(_, let name, let index):
       "allowed by policy \"\(name)\" (permission #\(index + 1))"
     case .inactiveUser: "denied: the user is inactive"
+    case .passwordChangeRequired: "denied: the user must change their password first"
     case .unknownUser: "denied: no such user"
     case .defaultDeny: "denied: no policy grants it"
     }
@@ -51,7 +56,8 @@ public struct AuthorizationDecision: Hashable, Sendable, CustomStringConvertible
 public enum PolicyEvaluator {
   /// Decides whether `user` may perform `action` on `resource`.
   ///
-  /// The rules, in order: an inactive user is denied; an administrator is allowed; the owner of
+  /// The rules, in order: an inactive user is denied; with `pendingPasswordChangeDenies`, a
+  /// user who must change their password is denied; an administrator is allowed; the owner of
   /// the resource is allowed when `ownersAllowed` is true; a General User is allowed by the
   /// first permission, in policy-name order, of a policy they hold that grants the action on
   /// the resource; otherwise denied. Policy ids the user holds that are not in `policies`
@@ -63,13 +69,19 @@ public enum PolicyEvaluator {
   ///   - resource: The resource.
   ///   - policies: The policies the user holds that exist.
   ///   - ownersAllowed: Whether owners may act on their resources.
+  ///   - pendingPasswordChangeDenies: Whether a user who must change their password
+  ///     (``User/mustChangePassword``) is denied everything until they have.
   /// - Returns: The decision and the rule that made it.
   public static func decide(
-    user: User?, action: Action, resource: Resource, policies: [Policy], ownersAllowed: Bool
+    user: User?, action: Action, resource: Resource, policies: [Policy], ownersAllowed: Bool,
+    pendingPasswordChangeDenies: Bool = false
   ) -> AuthorizationDecision {
     guard let user else { return AuthorizationDecision(isAllowed: false, reason: .unknownUser) }
     guard user.status == .active else {
       return AuthorizationDecision(isAllowed: false, reason: .inactiveUser)
+    }
+    if pendingPasswordChangeDenies && user.mustChangePassword {
+      return AuthorizationDecision(isAllowed: false, reason: .passwordChangeRequired)
     }
     if user.role == .admin {
       return AuthorizationDecision(isAllowed: true, reason: .administrator)

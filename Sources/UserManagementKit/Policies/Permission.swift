@@ -3,7 +3,8 @@
 /// In the console's JSON a permission reads
 /// `{"resourceType": "dashboard", "allowed": ["view", "edit"], "resourceIds": ["*"]}`.
 public struct Permission: Hashable, Sendable, Codable {
-  /// The type of resource the permission applies to, such as `"dashboard"`. Matched exactly.
+  /// The type of resource the permission applies to, such as `"dashboard"`. Matched exactly,
+  /// byte for byte (see ``grants(_:on:)``).
   public var resourceType: String
   /// The actions allowed; ``Action/all`` (`"*"`) allows every action.
   public var allowed: [Action]
@@ -24,12 +25,17 @@ public struct Permission: Hashable, Sendable, Codable {
 
   /// Whether this permission allows `action` on `resource`.
   ///
+  /// Resource types and ids match by their exact UTF-8 bytes, not by Unicode canonical
+  /// equivalence (which Swift's `==` on `String` uses): hosts name resources by keys they
+  /// compare byte for byte, so a grant on `K1` must not allow `\u{212A}1` (KELVIN SIGN), a
+  /// different key to the host that merely looks the same.
+  ///
   /// - Parameters:
   ///   - action: The action requested.
   ///   - resource: The resource acted on.
   /// - Returns: Whether the permission grants it.
   public func grants(_ action: Action, on resource: Resource) -> Bool {
-    guard resourceType == resource.type else { return false }
+    guard resourceType.utf8.elementsEqual(resource.type.utf8) else { return false }
     guard allowed.contains(where: { $0 == .all || $0 == action }) else { return false }
     return resourceIds.contains { $0.matches(resource) }
   }
@@ -104,7 +110,9 @@ public struct Action: RawRepresentable, Hashable, Sendable, Codable, Expressible
 public enum ResourceSelector: Hashable, Sendable, Codable, CustomStringConvertible {
   /// Every resource of the type (`"*"`).
   case any
-  /// The resource with exactly this id.
+  /// The resource with exactly this id, compared byte for byte. The id may not be `"*"` or
+  /// start with `"parent:"` (a policy holding one is refused), since its JSON form would read
+  /// back as ``any`` or ``childrenOf(_:)``.
   case id(String)
   /// Every resource whose parent is this id (`"parent:<id>"`). The parent itself is not
   /// included; grant it with its own ``id(_:)`` selector.
@@ -132,15 +140,15 @@ public enum ResourceSelector: Hashable, Sendable, Codable, CustomStringConvertib
     }
   }
 
-  /// Whether the selector covers `resource`.
+  /// Whether the selector covers `resource`, comparing ids by their exact UTF-8 bytes.
   ///
   /// - Parameter resource: The resource.
   /// - Returns: Whether it is selected.
   public func matches(_ resource: Resource) -> Bool {
     switch self {
     case .any: true
-    case .id(let id): id == resource.id
-    case .childrenOf(let parent): resource.parentID == parent
+    case .id(let id): id.utf8.elementsEqual(resource.id.utf8)
+    case .childrenOf(let parent): resource.parentID?.utf8.elementsEqual(parent.utf8) ?? false
     }
   }
 
@@ -161,7 +169,7 @@ public enum ResourceSelector: Hashable, Sendable, Codable, CustomStringConvertib
     try container.encode(description)
   }
 
-  private static let parentPrefix = "parent:"
+  static let parentPrefix = "parent:"
 }
 
 /// A resource a user wants to act on, described for an authorization check.

@@ -102,6 +102,13 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
 
   /// The longest description accepted, in characters.
   public static let maximumDescriptionLength = 1000
+  /// The longest description accepted, in bytes of UTF-8.
+  public static let maximumDescriptionBytes = 4000
+  /// The longest resource type accepted, in characters (at most four bytes of UTF-8 each).
+  public static let maximumResourceTypeLength = 100
+  /// The longest resource id accepted in a selector, in characters (at most four bytes of
+  /// UTF-8 each).
+  public static let maximumResourceIDLength = 256
 
   /// Returns the document trimmed and validated.
   ///
@@ -116,10 +123,13 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
       throw Self.invalid("name", error.context["reason"] ?? "invalid", error.message)
     }
     result.description = description.trimmingWhitespace()
-    if result.description.count > Self.maximumDescriptionLength {
+    if result.description.utf8.count > Self.maximumDescriptionBytes
+      || result.description.count > Self.maximumDescriptionLength
+    {
       throw Self.invalid(
         "description", "too_long",
-        "The description must be at most \(Self.maximumDescriptionLength) characters.")
+        "The description must be at most \(Self.maximumDescriptionLength) characters "
+          + "(\(Self.maximumDescriptionBytes) bytes).")
     }
     if result.description.unicodeScalars.contains(where: {
       $0.properties.generalCategory == .control && $0 != "\n"
@@ -134,14 +144,16 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
     for (index, permission) in permissions.enumerated() {
       let field = "permissions[\(index)]"
       let type = permission.resourceType
-      if type.isEmpty || type.count > 100
+      if type.isEmpty || type.utf8.count > 4 * Self.maximumResourceTypeLength
+        || type.count > Self.maximumResourceTypeLength
         || type.unicodeScalars.contains(where: {
           $0.properties.generalCategory == .control || $0 == " "
         })
       {
         throw Self.invalid(
           field + ".resourceType", "invalid",
-          "\(field).resourceType must be 1–100 characters without spaces or control characters.")
+          "\(field).resourceType must be 1–\(Self.maximumResourceTypeLength) characters without "
+            + "spaces or control characters.")
       }
       if permission.allowed.isEmpty {
         throw Self.invalid(field + ".allowed", "empty", "\(field).allowed must not be empty.")
@@ -160,17 +172,28 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
         let id: String
         switch selector {
         case .any: continue
-        case .id(let value): id = value
+        case .id(let value):
+          // Such an id would be written to JSON as "*" or "parent:…", which reads back as a
+          // wider selector: a grant on one literal id must never widen in an export.
+          if value == "*" || value.hasPrefix(ResourceSelector.parentPrefix) {
+            throw Self.invalid(
+              field + ".resourceIds", "reserved_id",
+              "\(field).resourceIds has an id that reads as a selector in JSON (\"*\" or "
+                + "\"parent:…\"); use .any or .childrenOf instead.")
+          }
+          id = value
         case .childrenOf(let value): id = value
         }
-        if id.isEmpty
+        if id.isEmpty || id.utf8.count > 4 * Self.maximumResourceIDLength
+          || id.count > Self.maximumResourceIDLength
           || id.unicodeScalars.contains(where: {
             $0.properties.generalCategory == .control
           })
         {
           throw Self.invalid(
             field + ".resourceIds", "invalid_id",
-            "\(field).resourceIds has an empty id or one with control characters.")
+            "\(field).resourceIds has an empty id, one longer than "
+              + "\(Self.maximumResourceIDLength) characters, or one with control characters.")
         }
       }
     }

@@ -1,12 +1,16 @@
 /// Validation of first and last names.
 ///
 /// Names end up in logs, audit trails and user interfaces, so they are trimmed of surrounding
-/// whitespace, must be 1–100 characters long (counted as user-perceived characters), and may
-/// not contain control characters (including line breaks and tabs), Unicode format characters
+/// whitespace, must be 1–100 characters long (counted as user-perceived characters) and at
+/// most 400 bytes of UTF-8 (so a character cannot smuggle in thousands of combining marks), and
+/// may not contain control characters (including line breaks and tabs), Unicode format characters
 /// such as bidirectional overrides, or unassigned and private-use code points.
 public enum PersonName {
   /// The longest name accepted, in characters.
   public static let maximumLength = 100
+  /// The longest name accepted, in bytes of UTF-8: four per character on average, enough for
+  /// any script, and a bound on what one name adds to every audit event that records it.
+  public static let maximumBytes = 400
 
   /// Trims and validates a name.
   ///
@@ -30,9 +34,10 @@ public enum PersonName {
     if trimmed.isEmpty {
       throw .invalidField(field, "empty", "\(field) must not be empty.")
     }
-    if trimmed.count > maximumLength {
+    if trimmed.utf8.count > maximumBytes || trimmed.count > maximumLength {
       throw .invalidField(
-        field, "too_long", "\(field) must be at most \(maximumLength) characters.")
+        field, "too_long",
+        "\(field) must be at most \(maximumLength) characters (\(maximumBytes) bytes).")
     }
     for scalar in trimmed.unicodeScalars where isForbidden(scalar) {
       throw .invalidField(

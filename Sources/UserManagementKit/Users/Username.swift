@@ -94,6 +94,23 @@ public struct Username: Hashable, Sendable, Codable, CustomStringConvertible {
     try container.encode(rawValue)
   }
 
+  /// The key to look up a username as typed at sign-in or in a search, or `nil` when no
+  /// account can have it.
+  ///
+  /// Every stored username is ASCII, so a typed one with any other character names no
+  /// account. Checking that here, on bytes, keeps lookups exact: Swift compares `String`s by
+  /// Unicode canonical equivalence, under which `a\u{1FEF}b@example.com` (GREEK VARIA) equals
+  /// ``a`b@example.com``, and a store keyed by `String` would find the account.
+  ///
+  /// - Parameter typed: The username as typed.
+  /// - Returns: Its canonical key, or `nil` if it is not ASCII or longer than any username.
+  static func lookupKey(_ typed: String) -> String? {
+    guard typed.utf8.count <= maximumLength, typed.utf8.allSatisfy({ $0 < 0x80 }) else {
+      return nil
+    }
+    return canonicalize(typed)
+  }
+
   /// Returns the canonical comparison key of an address (ASCII letters lowercased).
   ///
   /// Valid addresses are ASCII-only, so this is a total, idempotent function on them; on

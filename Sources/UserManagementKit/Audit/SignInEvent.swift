@@ -1,0 +1,92 @@
+#if canImport(FoundationEssentials)
+  public import FoundationEssentials
+#else
+  public import Foundation
+#endif
+
+/// One sign-in attempt and how it ended, for the host's security log.
+///
+/// The audit trail records changes; sign-ins change nothing (or only a failure counter), so
+/// they are reported here instead: set ``UserDirectory/Configuration/signInObserver`` and the
+/// directory calls it once per ``UserDirectory/authenticate(username:password:)`` and
+/// ``UserDirectory/authenticateAPI(username:apiPassword:)``, after the outcome is decided.
+/// ASVS 5.0 (V16) asks for authentication events to be logged; this is what to log.
+///
+/// An event never carries a secret, a hash, or the username as typed (people type passwords
+/// into the username field): only the account's identifier when the account exists.
+public struct SignInEvent: Hashable, Sendable, CustomStringConvertible {
+  /// Which credential was presented.
+  public enum Credential: String, Hashable, Sendable {
+    /// The login password.
+    case password
+    /// The API password (typed or a generated token).
+    case apiPassword = "api_password"
+  }
+
+  /// How an attempt ended. A string-backed value, so new outcomes never break a `switch`.
+  public struct Outcome: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The outcome's stable string form, such as `"succeeded"`.
+    public let rawValue: String
+
+    /// Creates an outcome from its string form.
+    ///
+    /// - Parameter rawValue: The stable string form.
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// The string form.
+    public var description: String { rawValue }
+
+    /// The credentials were right and the account may act.
+    public static let succeeded = Outcome(rawValue: "succeeded")
+    /// The credential was wrong (for an account that exists).
+    public static let invalidCredentials = Outcome(rawValue: "invalid_credentials")
+    /// No account has the username, or it has no such credential.
+    public static let unknownAccount = Outcome(rawValue: "unknown_account")
+    /// Refused by the throttle before the credential was looked at: too many recent failures.
+    public static let throttled = Outcome(rawValue: "throttled")
+    /// Refused by the throttle: the credential is locked until an administrator unlocks it
+    /// (``UserDirectory/resetLoginThrottle(of:by:)``) or resets the password.
+    public static let locked = Outcome(rawValue: "locked")
+    /// The credentials were right but the account is inactive.
+    public static let accountInactive = Outcome(rawValue: "account_inactive")
+    /// The API password was right but API access is disabled.
+    public static let apiAccessDisabled = Outcome(rawValue: "api_access_disabled")
+    /// The attempt could not be decided: the store failed.
+    public static let storageFailure = Outcome(rawValue: "storage_failure")
+  }
+
+  /// The account, when one has the username; `nil` for an unknown username.
+  public let userID: UserID?
+  /// The credential presented.
+  public let credential: Credential
+  /// How it ended.
+  public let outcome: Outcome
+  /// Whether a successful sign-in replaced the stored hash with a stronger one.
+  public let rehashed: Bool
+  /// When the outcome was decided, by the directory's clock.
+  public let time: Date
+
+  /// Creates an event.
+  ///
+  /// - Parameters:
+  ///   - userID: The account, if it exists.
+  ///   - credential: The credential presented.
+  ///   - outcome: How it ended.
+  ///   - rehashed: Whether the stored hash was upgraded.
+  ///   - time: When.
+  public init(
+    userID: UserID?, credential: Credential, outcome: Outcome, rehashed: Bool = false, time: Date
+  ) {
+    self.userID = userID
+    self.credential = credential
+    self.outcome = outcome
+    self.rehashed = rehashed
+    self.time = time
+  }
+
+  /// One line for a log: `sign-in password succeeded user=<id>`.
+  public var description: String {
+    "sign-in \(credential.rawValue) \(outcome)"
+      + " user=\(userID.map { $0.description } ?? "unknown")" + (rehashed ? " rehashed" : "")
+  }
+}
