@@ -40,6 +40,17 @@ import Dispatch
 ///   disk, and the store refuses every further commit until it is reopened (a failed sync may
 ///   have lost data the kernel had accepted, so retrying could silently skip it).
 ///
+/// ### Where blocking work runs
+/// Waiting for the `flock`, `fdatasync` and reading the files can block a thread for
+/// milliseconds, so the store's async methods never do them on the Swift concurrency pool
+/// (whose few threads every task of the host shares): ``commit(_:)`` and ``compact()`` run on
+/// the store's serial writer queue, a read that must first catch up with another process's
+/// commits runs the catch-up on the store's reader queue, and the awaiting task is suspended
+/// meanwhile. A read whose shared counter shows nothing new (every read of a store no other
+/// process writes) makes no system call and answers on the caller's thread without a hop. The
+/// initializer and ``close()`` are synchronous and do their I/O on the caller's thread: open
+/// and close the store where blocking briefly is acceptable, such as at start-up.
+///
 /// The file format is specified in `Documentation/StoreFormat.md`. Network file systems,
 /// whose `flock` and shared memory are not coherent between machines, are not supported.
 public final class FileDirectoryStore: DirectoryStore {
@@ -112,7 +123,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The record, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func user(id: UserID) async throws -> UserRecord? {
-    try engine.read { $0.byID[id]?.record }
+    try await engine.read { $0.byID[id]?.record }
   }
 
   /// The user with this canonical username.
@@ -121,7 +132,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The record, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func user(usernameKey: String) async throws -> UserRecord? {
-    try engine.read { $0.byUsername[HashedKey(usernameKey)]?.record }
+    try await engine.read { $0.byUsername[HashedKey(usernameKey)]?.record }
   }
 
   /// The user with this identifier, without hashes.
@@ -130,7 +141,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The user, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func profile(id: UserID) async throws -> User? {
-    try engine.read { $0.byID[id]?.record.user }
+    try await engine.read { $0.byID[id]?.record.user }
   }
 
   /// The user with this canonical username, without hashes.
@@ -139,7 +150,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The user, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func profile(usernameKey: String) async throws -> User? {
-    try engine.read { $0.byUsername[HashedKey(usernameKey)]?.record.user }
+    try await engine.read { $0.byUsername[HashedKey(usernameKey)]?.record.user }
   }
 
   /// One page of users matching the query.
@@ -148,7 +159,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The page.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func users(matching query: UserQuery) async throws -> UserPage {
-    try engine.read { $0.page(query) }
+    try await engine.read { $0.page(query) }
   }
 
   /// The number of users matching the filter.
@@ -157,7 +168,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The count.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func countUsers(matching filter: UserFilter) async throws -> Int {
-    try engine.read { $0.count(filter) }
+    try await engine.read { $0.count(filter) }
   }
 
   /// The failed sign-in counter of one credential of a user.
@@ -170,7 +181,7 @@ public final class FileDirectoryStore: DirectoryStore {
   public func loginThrottle(for user: UserID, kind: CredentialKind) async throws
     -> LoginThrottleState
   {
-    try engine.read { $0.throttle(user, kind) }
+    try await engine.read { $0.throttle(user, kind) }
   }
 
   /// The policy with this identifier.
@@ -179,7 +190,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The policy, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func policy(id: PolicyID) async throws -> Policy? {
-    try engine.read { $0.policies[id] }
+    try await engine.read { $0.policies[id] }
   }
 
   /// The policy with this name key.
@@ -188,7 +199,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The policy, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func policy(nameKey: String) async throws -> Policy? {
-    try engine.read { $0.policy(nameKey: nameKey) }
+    try await engine.read { $0.policy(nameKey: nameKey) }
   }
 
   /// Every policy, ordered by name key.
@@ -196,7 +207,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The policies.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func policies() async throws -> [Policy] {
-    try engine.read { $0.sortedPolicies() }
+    try await engine.read { $0.sortedPolicies() }
   }
 
   /// The audit events matching the query. The first query reads the sealed audit segments,
@@ -206,7 +217,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The events.
   /// - Throws: ``UserManagementError`` if a segment cannot be read or is damaged.
   public func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
-    try engine.auditEvents(matching: query)
+    try await engine.auditEvents(matching: query)
   }
 
   /// A stream of the events committed from now on, by this process or (once this store
@@ -220,8 +231,9 @@ public final class FileDirectoryStore: DirectoryStore {
 
   /// Applies a change set atomically and durably, or nothing.
   ///
-  /// Concurrent calls are grouped: one writer appends all pending change sets, each checked
-  /// against the state left by the ones before it, with one write and one sync.
+  /// Concurrent calls are grouped: the store's writer queue appends all pending change sets,
+  /// each checked against the state left by the ones before it, with one write and one sync,
+  /// while the calling tasks are suspended.
   ///
   /// - Parameter changes: The change set.
   /// - Throws: ``UserManagementError`` naming the failed check, or
@@ -231,11 +243,11 @@ public final class FileDirectoryStore: DirectoryStore {
   }
 
   /// Writes a new snapshot and starts a fresh log now, instead of waiting for the log to
-  /// outgrow the snapshot.
+  /// outgrow the snapshot. Runs on the store's writer queue, after the commits queued before.
   ///
   /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/storageFailure``.
   public func compact() async throws(UserManagementError) {
-    try engine.compactNow()
+    try await engine.compactNow()
   }
 
   /// The sizes of the store's files.

@@ -8,9 +8,43 @@ import Dispatch
 
 /// Audit queries and subscriptions.
 extension StoreEngine {
-  func auditEvents(matching query: AuditQuery) throws(UserManagementError) -> [AuditEvent] {
-    _ = try read { _ in () }
-    let (sealed, recent) = try io.withLock {
+  /// The events matching `query`. Like ``read(_:)``: when this process is up to date and has
+  /// the sealed segments in memory, no system call is made and nothing hops; otherwise
+  /// catching up and reading the segments run on `reader` while the caller is suspended.
+  func auditEvents(matching query: AuditQuery) async throws(UserManagementError) -> [AuditEvent] {
+    let current = counter.load()
+    let cached = memory.withLock { memory -> (CompactAuditLog, CompactAuditLog)? in
+      guard memory.known == current, !memory.closed, memory.failure == nil,
+        let sealed = memory.sealedAudit
+      else { return nil }
+      return (sealed, memory.state.audit)
+    }
+    let (sealed, recent): (CompactAuditLog, CompactAuditLog)
+    if let cached {
+      (sealed, recent) = cached
+    } else {
+      (sealed, recent) = try await reader.runBlocking {
+        () throws(UserManagementError) -> (CompactAuditLog, CompactAuditLog) in
+        try self.auditLogs()
+      }
+    }
+    var result: [AuditEvent] = []
+    let limit = max(0, query.limit)
+    if query.newestFirst {
+      DirectoryState.collect(recent, query, limit: limit, into: &result)
+      DirectoryState.collect(sealed, query, limit: limit, into: &result)
+    } else {
+      DirectoryState.collect(sealed, query, limit: limit, into: &result)
+      DirectoryState.collect(recent, query, limit: limit, into: &result)
+    }
+    return result
+  }
+
+  /// The sealed segments' events (read on first use) and the current log's, after catching
+  /// up. Blocks: runs on `reader`.
+  private func auditLogs() throws(UserManagementError) -> (CompactAuditLog, CompactAuditLog) {
+    _ = try readCatchingUp { _ in () }
+    return try io.withLock {
       io throws(UserManagementError) -> (CompactAuditLog, CompactAuditLog) in
       guard !io.closed else { throw .storeClosed() }
       if let cached = memory.withLock({ $0.sealedAudit }) {
@@ -26,16 +60,6 @@ extension StoreEngine {
         return (loaded, memory.state.audit)
       }
     }
-    var result: [AuditEvent] = []
-    let limit = max(0, query.limit)
-    if query.newestFirst {
-      DirectoryState.collect(recent, query, limit: limit, into: &result)
-      DirectoryState.collect(sealed, query, limit: limit, into: &result)
-    } else {
-      DirectoryState.collect(sealed, query, limit: limit, into: &result)
-      DirectoryState.collect(recent, query, limit: limit, into: &result)
-    }
-    return result
   }
 
   func subscribe() -> AsyncStream<AuditEvent> {

@@ -10,13 +10,37 @@ import Dispatch
 extension StoreEngine {
   /// Runs `body` on the current state, first catching up with other processes' commits if
   /// the shared counter says there are any.
-  func read<T>(_ body: (DirectoryState) -> T) throws(UserManagementError) -> T {
+  ///
+  /// Where it runs: when the counter says this process is up to date (every read of a store
+  /// no other process writes, and most reads of one that others do), `body` runs right here,
+  /// on the caller's thread, with no system call: a hop to another thread would cost more
+  /// than the lookup. Catching up takes the shared `flock` (which waits while another process
+  /// writes), syncs and reads the log, and may reload a whole generation, so it runs on
+  /// `reader` while the calling task is suspended.
+  func read<T: Sendable>(
+    _ body: @escaping @Sendable (DirectoryState) -> T
+  ) async throws(UserManagementError) -> T {
+    if let value = readIfCurrent(body) { return value }
+    return try await reader.runBlocking { () throws(UserManagementError) -> T in
+      try self.readCatchingUp(body)
+    }
+  }
+
+  /// `body`'s result if this process is up to date with the files and serving; `nil` if it
+  /// must catch up first (or throw). Makes no system call.
+  func readIfCurrent<T>(_ body: (DirectoryState) -> T) -> T? {
     let current = counter.load()
-    let fast = memory.withLock { memory -> T? in
+    return memory.withLock { memory -> T? in
       memory.known == current && !memory.closed && memory.failure == nil
         ? body(memory.state) : nil
     }
-    if let fast { return fast }
+  }
+
+  /// Runs `body` on the current state after catching up. Blocks (see ``read(_:)``): runs on
+  /// `reader`, or on the writer within a commit.
+  func readCatchingUp<T>(_ body: (DirectoryState) -> T) throws(UserManagementError) -> T {
+    // Another read may have caught up while this one waited for the queue.
+    if let fast = readIfCurrent(body) { return fast }
     let (closed, failure) = memory.withLock { ($0.closed, $0.failure) }
     if closed { throw .storeClosed() }
     if let failure {

@@ -8,28 +8,15 @@ import Dispatch
 
 /// Commits: checking, encoding, and group commit (one append and one sync per group).
 extension StoreEngine {
+  /// Queues `changes` for the writer and suspends the caller until they are durable (or
+  /// refused).
+  ///
+  /// Every commit is written by `writer`, never on the caller's thread: writing takes the
+  /// exclusive `flock` (which waits while another process writes), catches up with the files,
+  /// appends and `fdatasync`s, none of which may run on the cooperative pool. The hop costs
+  /// each commit two thread hand-offs, small beside its sync. Commits that arrive while the
+  /// writer is busy queue up and are written together: one append and one sync per group.
   func commit(_ changes: ChangeSet) async throws {
-    // When no one is writing, the caller writes its own commit on its own thread: a commit
-    // that does not wait behind others costs no thread hand-offs. Commits that arrive while
-    // someone writes queue up and are written together by the writer queue.
-    let leads = pending.withLock { pending -> Bool in
-      guard !pending.draining else { return false }
-      pending.draining = true
-      return true
-    }
-    if leads {
-      let (results, compactionDue) = writeBatch([changes])
-      let handOff = pending.withLock { pending -> Bool in
-        guard pending.items.isEmpty && !compactionDue else { return true }
-        pending.draining = false
-        return false
-      }
-      if handOff {
-        writer.async { self.drain(compactFirst: compactionDue) }
-      }
-      try results[0].get()
-      return
-    }
     try await withCheckedThrowingContinuation { continuation in
       let start = pending.withLock { pending in
         pending.items.append((changes, continuation))
@@ -37,7 +24,7 @@ extension StoreEngine {
         return !pending.draining
       }
       if start {
-        writer.async { self.drain(compactFirst: false) }
+        writer.async { self.drain() }
       }
     }
   }
@@ -52,9 +39,7 @@ extension StoreEngine {
   }
 
   /// Writes pending commits in groups until none are left. Runs on `writer`.
-  private func drain(compactFirst: Bool) {
-    // Queued commits first (their callers are waiting), the compaction after them.
-    defer { if compactFirst { compactIfDue() } }
+  private func drain() {
     while true {
       let batch = pending.withLock { pending in
         let count = min(pending.items.count, options.maximumGroupCommit)

@@ -8,13 +8,17 @@ import Dispatch
 
 /// Compaction: a new snapshot and a fresh log, and removing what they replace.
 extension StoreEngine {
-  func compactNow() throws(UserManagementError) {
-    try io.withLock { io throws(UserManagementError) in
-      let lockFile = try lockForWriting(&io)
-      defer { lockFile.unlock() }
-      announceWrite()
-      try refresh(&io, repair: true)
-      try compact(&io)
+  /// Compacts now. Runs on `writer` (after the commits queued before it) while the caller is
+  /// suspended: it takes the exclusive `flock` and writes and syncs whole files.
+  func compactNow() async throws(UserManagementError) {
+    try await writer.runBlocking { () throws(UserManagementError) in
+      try self.io.withLock { io throws(UserManagementError) in
+        let lockFile = try self.lockForWriting(&io)
+        defer { lockFile.unlock() }
+        self.announceWrite()
+        try self.refresh(&io, repair: true)
+        try self.compact(&io)
+      }
     }
   }
 

@@ -12,6 +12,13 @@ import Dispatch
 /// place in them), then the store's `flock` (other processes), then `memory` (the directory
 /// state readers use). `pending` is never held with another.
 ///
+/// Blocking work — `flock` waits, `fdatasync`, reads and writes of the files — never runs on
+/// the Swift concurrency pool once the store is open: commits and compactions run on `writer`,
+/// catching up for a read on `reader`, and the awaiting task is suspended meanwhile
+/// (`DispatchQueue.runBlocking`). A read that finds the shared counter unchanged makes no
+/// system call and runs on the caller's thread. Opening (`init`) and `close()` are synchronous
+/// and run on the caller's thread.
+///
 /// This file holds the state, opening, locking and closing; the rest is split by concern:
 /// `StoreEngine+Loading.swift` (reading a generation from the files),
 /// `StoreEngine+CatchUp.swift` (reads, and other processes' commits),
@@ -59,7 +66,13 @@ final class StoreEngine: Sendable {
   let io: Locked<IO>
   let memory = Locked(Memory())
   let pending = Locked(Pending())
+  /// Writes commits (in groups) and compactions; every `flock` taken to write, every append
+  /// and every sync of a running store happens here.
   let writer = DispatchQueue(label: "UserManagementKit.FileDirectoryStore.writer")
+  /// Catches up with other processes' commits for reads, and reads sealed audit segments:
+  /// the shared `flock`, the sync and the reads that takes happen here, apart from `writer`
+  /// so that a read does not wait for every queued group commit.
+  let reader = DispatchQueue(label: "UserManagementKit.FileDirectoryStore.reader")
 
   init(directory: String, options: FileDirectoryStore.Options, fileSystem: any StoreFileSystem)
     throws(UserManagementError)
