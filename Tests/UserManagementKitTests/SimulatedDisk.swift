@@ -82,6 +82,9 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
     var crashed = false
     var bytesRead: [String: Int] = [:]
     var logSyncGate: DispatchSemaphore?
+    /// Whether calls made on a thread that runs a Swift task are recorded.
+    var watchingTasks = false
+    var callsOnTasks: [String] = []
   }
 
   private let state = Locked(State())
@@ -116,6 +119,28 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
       return state.logSyncGate
     }
     for _ in 0..<64 { gate?.signal() }
+  }
+
+  /// Starts (or restarts, forgetting what was recorded) recording every call made on a thread
+  /// that is running a Swift concurrency task — a cooperative-pool thread, where the store must
+  /// not block. Work the store hands to a Dispatch queue runs on a thread with no current task.
+  func recordCallsOnTasks() {
+    state.withLock {
+      $0.watchingTasks = true
+      $0.callsOnTasks.removeAll()
+    }
+  }
+
+  /// The calls made on a thread running a Swift task since ``recordCallsOnTasks()``.
+  var callsOnTasks: [String] { state.withLock { $0.callsOnTasks } }
+
+  /// Records `description` if it is made on a thread running a Swift task and recording is on.
+  fileprivate func noteThread(_ description: String) {
+    let onTask = withUnsafeCurrentTask { $0 != nil }
+    guard onTask else { return }
+    state.withLock { state in
+      if state.watchingTasks { state.callsOnTasks.append(description) }
+    }
   }
 
   /// Plans a fault.
@@ -228,7 +253,8 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
   private func enter(_ description: String, mutating: Bool, write: Bool = false)
     throws(StoreIOError) -> Bool
   {
-    try state.withLock { state throws(StoreIOError) -> Bool in
+    noteThread(description)
+    return try state.withLock { state throws(StoreIOError) -> Bool in
       let call = state.calls
       state.calls += 1
       if state.crashed { throw StoreIOError(description, "crashed", EIO) }
@@ -326,11 +352,13 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
   }
 
   func fileExists(_ path: String) -> Bool {
-    state.withLock { $0.entries[path] != nil }
+    noteThread("exists")
+    return state.withLock { $0.entries[path] != nil }
   }
 
   func fileIdentity(_ path: String) -> UInt64? {
-    state.withLock { $0.entries[path].map { UInt64($0) } }
+    noteThread("identity")
+    return state.withLock { $0.entries[path].map { UInt64($0) } }
   }
 
   // MARK: File calls
@@ -440,7 +468,7 @@ private final class SimulatedFile: StoreFile, SharedCounter, Sendable {
   }
   func sync() throws(StoreIOError) { try disk.sync(node, path) }
   func truncate(to size: Int) throws(StoreIOError) { try disk.truncate(node, path, to: size) }
-  func lock(exclusive: Bool) throws(StoreIOError) {}
+  func lock(exclusive: Bool) throws(StoreIOError) { disk.noteThread("lock") }
   func unlock() {}
   func sharedCounter() throws(StoreIOError) -> any SharedCounter { self }
   func identity() throws(StoreIOError) -> UInt64 { UInt64(node) }

@@ -5,9 +5,10 @@ import Dispatch
 /// Key derivation functions keep a core busy for tens or hundreds of milliseconds. Running
 /// them on the cooperative pool (which has one thread per core) would stall every other task of
 /// the host while they run. Instead each job runs on a Dispatch global queue thread, and the
-/// awaiting task is suspended (not blocking a pool thread) until it finishes. At most `limit`
-/// jobs run at once; further callers wait in FIFO order, which bounds CPU and memory use
-/// (memory-hard hashes allocate per job).
+/// awaiting task is suspended (not blocking a pool thread) until it finishes
+/// (`DispatchQueue.runBlocking`, which the file store uses for its blocking I/O too). At most
+/// `limit` jobs run at once; further callers wait in FIFO order, which bounds CPU and memory
+/// use (memory-hard hashes allocate per job).
 final class HashingScheduler: Sendable {
   private struct State {
     var running = 0
@@ -44,16 +45,7 @@ final class HashingScheduler: Sendable {
     if inline { return try work() }
     await acquire()
     defer { release() }
-    let result: Result<T, UserManagementError> = await withCheckedContinuation { continuation in
-      DispatchQueue.global(qos: .userInitiated).async {
-        do throws(UserManagementError) {
-          continuation.resume(returning: .success(try work()))
-        } catch {
-          continuation.resume(returning: .failure(error))
-        }
-      }
-    }
-    return try result.get()
+    return try await DispatchQueue.global(qos: .userInitiated).runBlocking(work)
   }
 
   private func acquire() async {

@@ -1,0 +1,159 @@
+import Dispatch
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// Reads, and catching up with the commits and compactions of other processes.
+extension StoreEngine {
+  /// Runs `body` on the current state, first catching up with other processes' commits if
+  /// the shared counter says there are any.
+  ///
+  /// Where it runs: when the counter says this process is up to date (every read of a store
+  /// no other process writes, and most reads of one that others do), `body` runs right here,
+  /// on the caller's thread, with no system call: a hop to another thread would cost more
+  /// than the lookup. Catching up takes the shared `flock` (which waits while another process
+  /// writes), syncs and reads the log, and may reload a whole generation, so it runs on
+  /// `reader` while the calling task is suspended.
+  func read<T: Sendable>(
+    _ body: @escaping @Sendable (DirectoryState) -> T
+  ) async throws(UserManagementError) -> T {
+    if let value = readIfCurrent(body) { return value }
+    return try await reader.runBlocking { () throws(UserManagementError) -> T in
+      try self.readCatchingUp(body)
+    }
+  }
+
+  /// `body`'s result if this process is up to date with the files and serving; `nil` if it
+  /// must catch up first (or throw). Makes no system call.
+  func readIfCurrent<T>(_ body: (DirectoryState) -> T) -> T? {
+    let current = counter.load()
+    return memory.withLock { memory -> T? in
+      memory.known == current && !memory.closed && memory.failure == nil
+        ? body(memory.state) : nil
+    }
+  }
+
+  /// Runs `body` on the current state after catching up. Blocks (see ``read(_:)``): runs on
+  /// `reader`, or on the writer within a commit.
+  func readCatchingUp<T>(_ body: (DirectoryState) -> T) throws(UserManagementError) -> T {
+    // Another read may have caught up while this one waited for the queue.
+    if let fast = readIfCurrent(body) { return fast }
+    let (closed, failure) = memory.withLock { ($0.closed, $0.failure) }
+    if closed { throw .storeClosed() }
+    if let failure {
+      throw UserManagementError(
+        .storageFailure,
+        "The store stopped serving after a sync failed (\(failure.message)); reopen it.",
+        context: failure.context)
+    }
+    try catchUp()
+    return memory.withLock { body($0.state) }
+  }
+
+  private func catchUp() throws(UserManagementError) {
+    try io.withLock { io throws(UserManagementError) in
+      guard !io.closed, let lockFile = io.lockFile else { throw .storeClosed() }
+      try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: false) }
+      defer { lockFile.unlock() }
+      try checkLockFile(lockFile)
+      try refresh(&io, repair: false)
+    }
+  }
+
+  /// Brings this process up to date with the files. The caller holds `io` and the `flock`.
+  func refresh(_ io: inout IO, repair: Bool) throws(UserManagementError) {
+    let observed = counter.load()
+    guard let log = io.logFile else { throw .storeClosed() }
+    let next = files.path(StoreFormat.snapshotName(io.manifest.generation + 1))
+    let fileSystem = files.fileSystem
+    let (superseded, size) = try withIO { () throws(StoreIOError) in
+      (try !log.isLinked() || fileSystem.fileExists(next), try log.size())
+    }
+    var events: [AuditEvent] = []
+    if size > io.logEnd && !io.stale {
+      // Another process appended. Its writer may have died before its sync, so make the
+      // bytes durable before believing them: this process must never serve a commit that a
+      // power loss could still take back.
+      do {
+        try log.sync()
+      } catch {
+        // The bytes may never reach the disk, and a second sync on this descriptor would
+        // likely report success: stop serving anything until the store is reopened.
+        poison(&io, .storage(error))
+        throw .storage(error)
+      }
+      // Read what was appended (also when superseded: the events belong to subscribers).
+      let (records, end) = try Self.readLog(files, io: &io)
+      memory.withLock { memory in
+        for record in records {
+          record.apply(to: &memory.state)
+          events.append(contentsOf: record.auditEvents)
+        }
+      }
+      if case .tornTail(let offset) = end, repair, !superseded {
+        do {
+          try Self.cutTornTail(log, at: offset)
+        } catch {
+          io.failure = .storage(error)
+          throw .storage(error)
+        }
+      }
+    }
+    if superseded || io.stale || size < io.logEnd {
+      // Hand over what the old log held now, whatever the reload below does.
+      publish(events: events)
+      events = []
+    }
+    if superseded || io.stale || size < io.logEnd {
+      // Another process compacted (or the log changed under us): load the newest generation
+      // and swap it in whole.
+      let previousSegments = Set(io.manifest.auditSegments.map(\.number))
+      let (previousLogEvents, subscribed) = memory.withLock {
+        ($0.state.audit.count, !$0.subscribers.isEmpty)
+      }
+      var reloaded = DirectoryState()
+      let records: [CommitRecord]
+      do {
+        records = try Self.load(files, into: &io, state: &reloaded, repair: repair)
+      } catch {
+        // Whatever this process holds may now lag the files: reload from scratch next time;
+        // after a failed sync, not at all.
+        io.stale = true
+        if let failure = io.failure { poison(&io, failure) }
+        throw error
+      }
+      if subscribed && !io.stale {
+        // Subscribers also get what was committed after the compactions this process did
+        // not see: the segments they sealed (except the one holding the old log's events,
+        // delivered above) and the new log.
+        var missed = io.manifest.auditSegments.filter { !previousSegments.contains($0.number) }
+        if previousLogEvents > 0, missed.first?.events == UInt64(previousLogEvents) {
+          missed.removeFirst()
+        }
+        // The state is already reloaded; a segment that cannot be read now costs the
+        // subscribers its events (an audit query reports the damage), never the swap.
+        for segment in missed {
+          var log = CompactAuditLog()
+          guard
+            (try? files.readAuditSegment(segment.number, events: segment.events, into: &log))
+              != nil
+          else { continue }
+          for index in 0..<log.count {
+            if let event = log.event(at: index) { events.append(event) }
+          }
+        }
+        for record in records { events.append(contentsOf: record.auditEvents) }
+      }
+      memory.withLock { memory in
+        memory.state = reloaded
+        memory.sealedAudit = nil
+      }
+    }
+    io.known = observed
+    memory.withLock { $0.known = observed }
+    publish(events: events)
+  }
+}

@@ -1,0 +1,191 @@
+import Dispatch
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// Commits: checking, encoding, and group commit (one append and one sync per group).
+extension StoreEngine {
+  /// Queues `changes` for the writer and suspends the caller until they are durable (or
+  /// refused).
+  ///
+  /// Every commit is written by `writer`, never on the caller's thread: writing takes the
+  /// exclusive `flock` (which waits while another process writes), catches up with the files,
+  /// appends and `fdatasync`s, none of which may run on the cooperative pool. The hop costs
+  /// each commit two thread hand-offs, small beside its sync. Commits that arrive while the
+  /// writer is busy queue up and are written together: one append and one sync per group.
+  func commit(_ changes: ChangeSet) async throws {
+    try await withCheckedThrowingContinuation { continuation in
+      let start = pending.withLock { pending in
+        pending.items.append((changes, continuation))
+        defer { pending.draining = true }
+        return !pending.draining
+      }
+      if start {
+        writer.async { self.drain() }
+      }
+    }
+  }
+
+  var pendingCommitCount: Int {
+    pending.withLock { $0.items.count }
+  }
+
+  func waitUntilIdle() {
+    guard DispatchQueue.getSpecific(key: Self.writerKey) == nil else { return }
+    writer.sync {}
+  }
+
+  /// Writes pending commits in groups until none are left. Runs on `writer`.
+  private func drain() {
+    while true {
+      let batch = pending.withLock { pending in
+        let count = min(pending.items.count, options.maximumGroupCommit)
+        defer { pending.items.removeFirst(count) }
+        if count == 0 { pending.draining = false }
+        return Array(pending.items.prefix(count))
+      }
+      if batch.isEmpty { return }
+      let (results, compactionDue) = writeBatch(batch.map(\.changes))
+      for (item, result) in zip(batch, results) {
+        switch result {
+        case .success: item.continuation.resume()
+        case .failure(let error): item.continuation.resume(throwing: error)
+        }
+      }
+      // After the callers have their answers: compaction never delays an acknowledgement.
+      if compactionDue { compactIfDue() }
+    }
+  }
+
+  /// Checks, applies and durably writes a group of change sets; returns each one's outcome.
+  /// - Returns: Each change set's outcome, and whether the log has outgrown the snapshot.
+  private func writeBatch(_ batch: [ChangeSet]) -> ([Result<Void, UserManagementError>], Bool) {
+    let results = io.withLock { io -> [Result<Void, UserManagementError>] in
+      let locked = Result { () throws(UserManagementError) in try lockForWriting(&io) }
+      guard case .success(let lockFile) = locked else {
+        return batch.map { _ in locked.map { _ in () } }
+      }
+      defer { lockFile.unlock() }
+      announceWrite()
+      let refreshed = Result { () throws(UserManagementError) in try refresh(&io, repair: true) }
+      if case .failure(let error) = refreshed { return batch.map { _ in .failure(error) } }
+      guard let log = io.logFile else { return batch.map { _ in .failure(.storeClosed()) } }
+      var results: [Result<Void, UserManagementError>] = []
+      let start = io.logEnd
+      let firstSequence = io.manifest.sequence
+      let outcome = memory.withLock { memory -> (Int, [AuditEvent])? in
+        var applied: [AppliedChange] = []
+        var commits = ByteWriter()
+        var count = 0
+        var sequence = firstSequence
+        for changes in batch {
+          switch Result(catching: { () throws(UserManagementError) in
+            try memory.state.commit(changes)
+          }) {
+          case .success(let change):
+            let record = CommitRecord(sequence: sequence + 1, changes: changes, applied: change)
+            // A commit must read back exactly as it will on open; one that cannot (a value
+            // beyond the format's bounds) fails alone, before anything is written.
+            let encoded = Self.encodeChecked(record, sizeSoFar: commits.bytes.count)
+            guard case .success(let bytes) = encoded else {
+              memory.state.rollBack(change)
+              results.append(encoded.map { _ in () })
+              continue
+            }
+            commits.bytes.append(contentsOf: bytes)
+            sequence += 1
+            count += 1
+            applied.append(change)
+            results.append(.success(()))
+          case .failure(let error):
+            results.append(.failure(error))
+          }
+        }
+        guard count > 0 else { return nil }
+        // The whole group is one frame, so an interrupted append damages only the last frame.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(commits.bytes.count + 32)
+        StoreFormat.appendFrame(to: &bytes) { writer in
+          writer.byte(StoreFormat.Tag.commit.rawValue)
+          writer.varint(UInt64(count))
+          writer.bytes.append(contentsOf: commits.bytes)
+        }
+        let written = Result { () throws(StoreIOError) in
+          try bytes.withBytes { raw throws(StoreIOError) in try log.writeAll(raw, at: start) }
+          try log.sync()
+        }
+        if case .failure(let error) = written {
+          for change in applied.reversed() { memory.state.rollBack(change) }
+          // Best effort: the record was not acknowledged, so cut it off. Were this to fail
+          // too, the bytes are unsynced and would be cut as a torn tail after a crash, or by
+          // the next writer if they are incomplete.
+          try? log.truncate(to: start)
+          let failure = UserManagementError.storage(error)
+          io.failure = failure
+          results = results.map { result in result.flatMap { .failure(failure) } }
+          return nil
+        }
+        let events = batch.indices.filter { results[$0].isSuccess }.flatMap {
+          batch[$0].auditEvents
+        }
+        return (bytes.count, events)
+      }
+      guard let (written, events) = outcome else { return results }
+      io.logEnd = start + written
+      io.manifest.sequence = firstSequence + UInt64(results.count(where: \.isSuccess))
+      publish(events: events)
+      return results
+    }
+    return (results, io.withLock { isCompactionDue($0) })
+  }
+
+  /// The encoding of `record`, or why it cannot be stored: it must decode to itself, hold no
+  /// long run of zeros, and keep the group frame within the format's size limit.
+  private static func encodeChecked(_ record: CommitRecord, sizeSoFar: Int)
+    -> Result<[UInt8], UserManagementError>
+  {
+    var writer = ByteWriter()
+    record.encode(into: &writer)
+    guard sizeSoFar + writer.bytes.count + 16 <= StoreFormat.maximumPayload else {
+      return .failure(
+        UserManagementError(
+          .invalidOperation,
+          "The change is too large to store in one commit; split it into smaller ones.",
+          context: ["bytes": String(writer.bytes.count)]))
+    }
+    // A long run of zero bytes would look like a sector the disk lost (see the torn-tail rule);
+    // no name, hash or event the library makes holds one.
+    var run = 0
+    for byte in writer.bytes {
+      run = byte == 0 ? run + 1 : 0
+      if run > StoreFormat.maximumZeroRun {
+        return .failure(
+          UserManagementError(
+            .invalidOperation,
+            "The change holds a long run of NUL characters, which the store does not accept."))
+      }
+    }
+    let decoded = writer.bytes.withUnsafeBytes { raw -> CommitRecord? in
+      var reader = ByteReader(raw)
+      guard let decoded = CommitRecord(decoding: &reader), reader.isAtEnd else { return nil }
+      return decoded
+    }
+    guard let decoded, decoded.matches(record) else {
+      return .failure(
+        UserManagementError(
+          .invalidOperation,
+          "The change holds a value the store cannot represent exactly, so it was not stored."))
+    }
+    return .success(writer.bytes)
+  }
+}
+
+extension Result {
+  fileprivate var isSuccess: Bool {
+    if case .success = self { return true }
+    return false
+  }
+}
