@@ -1,94 +1,137 @@
 import ArgumentParser
 import UserManagementKit
 
-/// `umk api …`: direct API access.
-struct APICommands: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "api", abstract: "Direct API access: enable, disable, API passwords, sign-in.",
-    subcommands: [Enable.self, Disable.self, Password.self, APILogin.self])
+extension UMK {
+  /// `umk api …`: direct API access.
+  struct API: AsyncParsableCommand {
+    /// The group's help and commands.
+    static let configuration = CommandConfiguration(
+      commandName: "api",
+      abstract: "Direct API access: enable, disable, API passwords, sign-in.",
+      subcommands: [Enable.self, Disable.self, Password.self, Login.self])
+  }
+}
 
-  struct Enable: AsyncParsableCommand {
+extension UMK.API {
+  /// `umk api enable`.
+  struct Enable: OperatorCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(abstract: "Enable direct API access.")
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// The user.
     @Argument(help: ArgumentHelp("The username.", valueName: "email")) var username: String
-    @OptionGroup var acting: ActingUser
+    /// `--as`.
+    @OptionGroup var acting: ActingOptions
 
-    mutating func run() async throws {
-      try await APICommands.setAccess(true, of: username, global: global, acting: acting)
+    /// Enables API access and prints the user.
+    ///
+    /// - Parameter context: The store and the acting user.
+    /// - Throws: The library's refusals.
+    func run(in context: OperatorContext) async throws {
+      try await UMK.API.setAccess(true, of: username, in: context)
     }
   }
 
-  struct Disable: AsyncParsableCommand {
+  /// `umk api disable`.
+  struct Disable: OperatorCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(
       abstract: "Disable direct API access; the API password is removed at once.")
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// The user.
     @Argument(help: ArgumentHelp("The username.", valueName: "email")) var username: String
-    @OptionGroup var acting: ActingUser
+    /// `--as`.
+    @OptionGroup var acting: ActingOptions
 
-    mutating func run() async throws {
-      try await APICommands.setAccess(false, of: username, global: global, acting: acting)
+    /// Disables API access and prints the user.
+    ///
+    /// - Parameter context: The store and the acting user.
+    /// - Throws: The library's refusals.
+    func run(in context: OperatorContext) async throws {
+      try await UMK.API.setAccess(false, of: username, in: context)
     }
   }
 
-  static func setAccess(
-    _ enabled: Bool, of username: String, global: GlobalOptions, acting: ActingUser
-  )
+  /// Enables or disables a user's API access and prints the user.
+  ///
+  /// - Parameters:
+  ///   - enabled: Whether to enable it.
+  ///   - username: The user.
+  ///   - context: The store and the acting user.
+  /// - Throws: The library's refusals.
+  static func setAccess(_ enabled: Bool, of username: String, in context: OperatorContext)
     async throws
   {
-    try await Session.with(global) { session in
-      let actor = try await session.principal(acting.username)
-      let id = try await session.userID(username, by: actor)
-      let user = try await session.directory.setAPIAccess(enabled, of: id, by: actor)
-      await printUser(
-        user, session: session, by: actor, json: global.json,
-        verb: enabled ? "Enabled API access for" : "Disabled API access for")
-    }
+    let id = try await context.userID(username)
+    let user = try await context.directory.setAPIAccess(enabled, of: id, by: context.principal)
+    await context.show(
+      user, verb: enabled ? "Enabled API access for" : "Disabled API access for")
   }
 
-  struct Password: AsyncParsableCommand {
+  /// `umk api password`.
+  struct Password: OperatorCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(
-      commandName: "password",
       abstract: "Create, generate or reset a user's API password; the old one stops working.")
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// The user.
     @Argument(help: ArgumentHelp("The username.", valueName: "email")) var username: String
+    /// `--generate`.
     @Flag(help: "Generate an API password (a umk_ token); it is printed once.")
     var generate = false
+    /// `--password-stdin`.
     @Flag(help: "Read the API password from standard input.") var passwordStdin = false
-    @OptionGroup var acting: ActingUser
+    /// `--as`.
+    @OptionGroup var acting: ActingOptions
 
+    /// Requires exactly one source.
+    ///
+    /// - Throws: `ValidationError` (exit 64).
     func validate() throws {
       if generate == passwordStdin {
         throw ValidationError("Give exactly one of --generate and --password-stdin.")
       }
     }
 
-    mutating func run() async throws {
+    /// Sets the API password and prints the user (and a generated one, once).
+    ///
+    /// - Parameter context: The store and the acting user.
+    /// - Throws: The library's refusals.
+    func run(in context: OperatorContext) async throws {
       let secret: NewSecret =
         generate ? .generated : .typed(try StandardInput.secret(prompt: "API password: "))
-      try await Session.with(global) { session in
-        let actor = try await session.principal(acting.username)
-        let id = try await session.userID(username, by: actor)
-        let result = try await session.directory.setAPIPassword(secret, of: id, by: actor)
-        await printUser(
-          result.user, session: session, by: actor, json: global.json,
-          verb: "Set the API password of", generatedAPIPassword: result.generatedAPIPassword)
-      }
+      let id = try await context.userID(username)
+      let result = try await context.directory.setAPIPassword(
+        secret, of: id, by: context.principal)
+      await context.show(
+        result.user, verb: "Set the API password of",
+        generated: result.generatedAPIPassword.map(GeneratedSecret.apiPassword))
     }
   }
 
-  struct APILogin: AsyncParsableCommand {
+  /// `umk api login`: the API password is the proof, so no `--as`.
+  struct Login: StoreCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(
-      commandName: "login",
       abstract: "Check a username and API password (exit 0 if valid, 1 if not).")
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// The user.
     @Argument(help: ArgumentHelp("The username.", valueName: "email")) var username: String
+    /// `--password-stdin` (required).
     @Flag(help: "Read the API password from standard input (required).")
     var passwordStdin = false
 
+    /// Requires `--password-stdin`.
+    ///
+    /// - Throws: `ValidationError` (exit 64).
     func validate() throws {
       guard passwordStdin else {
         throw ValidationError(
@@ -96,94 +139,19 @@ struct APICommands: AsyncParsableCommand {
       }
     }
 
-    mutating func run() async throws {
+    /// Signs in to the API.
+    ///
+    /// - Parameter session: The open store.
+    /// - Throws: `invalid_credentials`, `api_access_disabled`, … (exit 1).
+    func run(in session: Session) async throws {
       let secret = try StandardInput.secret(prompt: "API password: ")
-      try await Session.with(global) { session in
-        let user = try await session.directory.authenticateAPI(
-          username: username, apiPassword: secret)
-        if global.json {
-          await printUser(user, session: session, by: .user(user.id), json: true)
-        } else {
-          Output.line("API sign-in succeeded: \(user.username)")
-        }
-      }
-    }
-  }
-}
-
-/// `umk login`: check a username and password.
-struct Login: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    abstract: "Check a username and password (exit 0 if valid, 1 if not).",
-    discussion: """
-      Failed attempts count towards the account's throttle. A hash weaker than the current \
-      algorithm (an imported one, say) is upgraded on success.
-      """)
-
-  @OptionGroup var global: GlobalOptions
-  @Argument(help: ArgumentHelp("The username.", valueName: "email")) var username: String
-  @Flag(help: "Read the password from standard input (required).") var passwordStdin = false
-
-  func validate() throws {
-    guard passwordStdin else {
-      throw ValidationError("The password is read from standard input: give --password-stdin.")
-    }
-  }
-
-  mutating func run() async throws {
-    let secret = try StandardInput.secret()
-    try await Session.with(global) { session in
-      let result = try await session.directory.authenticate(username: username, password: secret)
+      let user = try await session.directory.authenticateAPI(
+        username: username, apiPassword: secret)
       if global.json {
-        await printUser(
-          result.user, session: session, by: .user(result.user.id), json: true,
-          extra: [
-            ("mustChangePassword", .bool(result.mustChangePassword)),
-            ("rehashed", .bool(result.rehashed)),
-          ])
-        return
+        await session.show(user, by: .user(user.id), json: true, verb: nil)
+      } else {
+        Output.line("API sign-in succeeded: \(user.username)")
       }
-      Output.line("Signed in: \(result.user.username)")
-      if result.rehashed { Output.line("The stored password hash was upgraded.") }
-      if result.mustChangePassword {
-        Output.line("The password must be changed now: umk passwd \(result.user.username)")
-      }
-    }
-  }
-}
-
-/// `umk passwd`: change one's own password.
-struct Passwd: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    abstract: "Change your own password, proving the current one.",
-    discussion: "Standard input holds the current password, a newline, then the new one.")
-
-  @OptionGroup var global: GlobalOptions
-  @Argument(help: ArgumentHelp("Your username.", valueName: "email")) var username: String
-  @Flag(help: "Read the current and new passwords from standard input (required).")
-  var passwordStdin = false
-
-  func validate() throws {
-    guard passwordStdin else {
-      throw ValidationError("The passwords are read from standard input: give --password-stdin.")
-    }
-  }
-
-  mutating func run() async throws {
-    let (current, new) = try StandardInput.twoSecrets()
-    try await Session.with(global) { session in
-      guard let user = try await session.profile(username) else {
-        // The same answer as a wrong password, after the same work: the library's sign-in
-        // spends one password verification on an unknown user, so timing tells nothing.
-        _ = try? await session.directory.authenticate(username: username, password: current)
-        throw UserManagementError(
-          .invalidCredentials, "The username or password is incorrect.")
-      }
-      let changed = try await session.directory.changeOwnPassword(
-        of: user.id, current: current, new: new)
-      await printUser(
-        changed, session: session, by: .user(changed.id), json: global.json,
-        verb: "Changed the password of")
     }
   }
 }

@@ -1,207 +1,184 @@
 import ArgumentParser
 import UserManagementKit
 
-/// `--as EMAIL`: the acting user.
-struct ActingUser: ParsableArguments {
-  @Option(
-    name: .customLong("as"),
-    help: ArgumentHelp(
-      "The acting user. Not authenticated: the store's file permissions are the boundary.",
-      valueName: "email"))
-  var username: String
-}
-
-/// Prints a user (and a generated password, once).
-func printUser(
-  _ user: User, session: Session, by principal: Principal, json: Bool, verb: String? = nil,
-  generatedPassword: Secret? = nil, generatedAPIPassword: Secret? = nil,
-  extra: [(String, JSON)] = []
-) async {
-  let names = await session.policyNames(by: principal)
-  if json {
-    var members: [(String, JSON)] = [("user", Shapes.user(user, policyNames: names))]
-    if let generatedPassword {
-      members.append(("generatedPassword", .string(generatedPassword.revealForDisplay())))
-    }
-    if let generatedAPIPassword {
-      members.append(("generatedAPIPassword", .string(generatedAPIPassword.revealForDisplay())))
-    }
-    Output.document(.object(members + extra))
-    return
-  }
-  if let verb { Output.line("\(verb) \(user.username)") }
-  Output.line(Shapes.summary(user, policyNames: names))
-  if let generatedPassword {
-    Output.line("Generated password (shown once): \(generatedPassword.revealForDisplay())")
-  }
-  if let generatedAPIPassword {
-    Output.line("Generated API password (shown once): \(generatedAPIPassword.revealForDisplay())")
-  }
-  if user.mustChangePassword && verb != nil && generatedPassword != nil {
-    Output.line("The user must change this password at the next sign-in.")
+extension UMK {
+  /// `umk user …`: the user accounts.
+  struct User: AsyncParsableCommand {
+    /// The group's help and commands.
+    static let configuration = CommandConfiguration(
+      abstract: "Add, show, list and edit users.",
+      subcommands: [
+        Add.self, Show.self, List.self, Edit.self, Activate.self, Deactivate.self, SetRole.self,
+        SetPolicies.self,
+      ])
   }
 }
 
-/// `umk init`: bootstrap an empty store with its first administrator.
-struct Init: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    abstract: "Create the store and its first administrator.",
-    discussion: "Works only on an empty directory (recorded as system:bootstrap).")
-
-  @OptionGroup var global: GlobalOptions
-  @Option(help: ArgumentHelp("The administrator's username.", valueName: "email"))
-  var admin: String
-  @Option(help: ArgumentHelp("The first name.", valueName: "first")) var first: String
-  @Option(help: ArgumentHelp("The last name.", valueName: "last")) var last: String
-  @OptionGroup var password: PasswordSource
-
-  mutating func run() async throws {
-    let secret = try password.required()
-    try await Session.with(global, creating: true) { session in
-      let result = try await session.directory.bootstrap(
-        NewUser(username: admin, firstName: first, lastName: last, password: secret))
-      await printUser(
-        result.user, session: session, by: .user(result.user.id), json: global.json,
-        verb: "Created the store at \(session.path) with its first administrator",
-        generatedPassword: result.generatedPassword)
-    }
-  }
-}
-
-/// `umk user …`.
-struct UserCommands: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "user", abstract: "Add, show, list and edit users.",
-    subcommands: [
-      Add.self, Show.self, List.self, Edit.self, Activate.self, Deactivate.self, SetRole.self,
-      SetPolicies.self,
-    ])
-
-  struct Add: AsyncParsableCommand {
+extension UMK.User {
+  /// `umk user add`: Create User Account.
+  struct Add: OperatorCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(abstract: "Add a user.")
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// The new username.
     @Argument(help: ArgumentHelp("The username: an e-mail address.", valueName: "email"))
     var username: String
+    /// The first name.
     @Option(help: ArgumentHelp("The first name.", valueName: "first")) var first: String
+    /// The last name.
     @Option(help: ArgumentHelp("The last name.", valueName: "last")) var last: String
+    /// `--password-stdin` or `--generate-password`.
     @OptionGroup var password: PasswordSource
+    /// `--inactive`.
     @Flag(help: "Create the user inactive.") var inactive = false
+    /// `--admin`.
     @Flag(help: "Make the user an administrator.") var admin = false
+    /// `--policy NAME`, repeated.
     @Option(
       name: .customLong("policy"),
       help: ArgumentHelp("A policy of the General User (repeat for more).", valueName: "name"))
     var policies: [String] = []
-    @OptionGroup var acting: ActingUser
+    /// `--as`.
+    @OptionGroup var acting: ActingOptions
 
+    /// Requires a password source, and no policies for an administrator.
+    ///
+    /// - Throws: `ValidationError` (exit 64).
     func validate() throws {
+      try password.requireOne()
       if admin && !policies.isEmpty {
         throw ValidationError("Policies apply to General Users only; drop --admin or --policy.")
       }
     }
 
-    mutating func run() async throws {
+    /// Adds the user and prints them (and a generated password, once).
+    ///
+    /// - Parameter context: The store and the acting user.
+    /// - Throws: The library's refusals.
+    func run(in context: OperatorContext) async throws {
       let secret = try password.required()
-      try await Session.with(global) { session in
-        let actor = try await session.principal(acting.username)
-        let ids = try await session.policyIDs(policies, by: actor)
-        let result = try await session.directory.addUser(
-          NewUser(
-            username: username, firstName: first, lastName: last, password: secret,
-            status: inactive ? .inactive : .active, role: admin ? .admin : .generalUser,
-            policies: ids),
-          by: actor)
-        await printUser(
-          result.user, session: session, by: actor, json: global.json, verb: "Added",
-          generatedPassword: result.generatedPassword)
-      }
+      let ids = try await context.policyIDs(policies)
+      let result = try await context.directory.addUser(
+        NewUser(
+          username: username, firstName: first, lastName: last, password: secret,
+          status: inactive ? .inactive : .active, role: admin ? .admin : .generalUser,
+          policies: ids),
+        by: context.principal)
+      await context.show(
+        result.user, verb: "Added",
+        generated: result.generatedPassword.map(GeneratedSecret.password))
     }
   }
 
-  struct Show: AsyncParsableCommand {
+  /// `umk user show`.
+  struct Show: OperatorCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(
       abstract: "Show a user.",
       discussion: "Administrators may show anyone; other active users only themselves.")
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// The user to show.
     @Argument(help: ArgumentHelp("The username.", valueName: "email")) var username: String
-    @OptionGroup var acting: ActingUser
+    /// `--as`.
+    @OptionGroup var acting: ActingOptions
 
-    mutating func run() async throws {
-      try await Session.with(global) { session in
-        let actor = try await session.principal(acting.username)
-        let user = try await session.directory.user(named: username, by: actor)
-        let names = await session.policyNames(by: actor)
-        if global.json {
-          Output.document(.object([("user", Shapes.user(user, policyNames: names))]))
-          return
-        }
-        Output.line(Shapes.summary(user, policyNames: names))
-        Output.line("  id: \(user.id)")
-        Output.line("  password: \(user.hasPassword ? "set" : "none")")
-        if user.mustChangePassword { Output.line("  must change password at next sign-in") }
-        Output.line("  API password: \(user.hasAPIPassword ? "set" : "none")")
-        Output.line("  version: \(user.version)")
-        Output.line("  created: \(Output.timestamp(user.createdAt)) by \(user.createdBy)")
-        Output.line("  updated: \(Output.timestamp(user.updatedAt))")
+    /// Prints the user.
+    ///
+    /// - Parameter context: The store and the acting user.
+    /// - Throws: The library's refusals.
+    func run(in context: OperatorContext) async throws {
+      let user = try await context.directory.user(named: username, by: context.principal)
+      let names = await context.session.policyNames(by: context.principal)
+      if context.json {
+        Output.document(UserResultOutput(user: UserOutput(user, policyNames: names)))
+        return
       }
+      Output.line(UserOutput.summary(user, policyNames: names))
+      Output.line("  id: \(user.id)")
+      Output.line("  password: \(user.hasPassword ? "set" : "none")")
+      if user.mustChangePassword { Output.line("  must change password at next sign-in") }
+      Output.line("  API password: \(user.hasAPIPassword ? "set" : "none")")
+      Output.line("  version: \(user.version)")
+      Output.line("  created: \(Output.timestamp(user.createdAt)) by \(user.createdBy)")
+      Output.line("  updated: \(Output.timestamp(user.updatedAt))")
     }
   }
 
-  struct List: AsyncParsableCommand {
+  /// `umk user list`.
+  struct List: OperatorCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(
       abstract: "List users, in username order, a page at a time.")
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// `--status`.
     @Option(help: ArgumentHelp("active or inactive.", valueName: "status"))
     var status: StatusArgument?
+    /// `--role`.
     @Option(help: ArgumentHelp("admin or general.", valueName: "role")) var role: RoleArgument?
+    /// `--policy`.
     @Option(help: ArgumentHelp("Only holders of this policy.", valueName: "name"))
     var policy: String?
+    /// `--api-access`.
     @Option(help: ArgumentHelp("on or off.", valueName: "on|off")) var apiAccess: OnOff?
+    /// `--search`.
     @Option(help: ArgumentHelp("Text in the username or names.", valueName: "text"))
     var search: String?
+    /// `--limit`.
     @Option(help: ArgumentHelp("The page size (1–1000, default 50).", valueName: "n"))
     var limit = 50
+    /// `--after`.
     @Option(help: ArgumentHelp("The cursor printed after the previous page.", valueName: "cursor"))
     var after: String?
-    @OptionGroup var acting: ActingUser
+    /// `--as`.
+    @OptionGroup var acting: ActingOptions
 
+    /// Checks the page size.
+    ///
+    /// - Throws: `ValidationError` (exit 64).
     func validate() throws {
       guard (1...UserQuery.maximumLimit).contains(limit) else {
         throw ValidationError("--limit must be between 1 and \(UserQuery.maximumLimit).")
       }
     }
 
-    mutating func run() async throws {
-      try await Session.with(global) { session in
-        let actor = try await session.principal(acting.username)
-        var filter = UserFilter(
-          status: status?.value, role: role?.value, apiAccess: apiAccess.map { $0 == .on },
-          search: search)
-        if let policy {
-          filter.policy = try await session.directory.policy(named: policy, by: actor).id
-        }
-        let page = try await session.directory.users(
-          UserQuery(filter: filter, limit: limit, after: after.map(UserCursor.init(parsing:))),
-          by: actor)
-        let names = await session.policyNames(by: actor)
-        if global.json {
-          Output.document(
-            .object([
-              ("users", .array(page.users.map { Shapes.user($0, policyNames: names) })),
-              ("nextCursor", .optional(page.nextCursor?.description)),
-            ]))
-          return
-        }
-        for user in page.users { Output.line(Shapes.summary(user, policyNames: names)) }
-        if page.users.isEmpty { Output.line("No users match.") }
-        if let next = page.nextCursor { Output.line("More: --after \(next)") }
+    /// Prints one page.
+    ///
+    /// - Parameter context: The store and the acting user.
+    /// - Throws: The library's refusals; `invalid_cursor` (exit 64) for a bad `--after`.
+    func run(in context: OperatorContext) async throws {
+      var filter = UserFilter(
+        status: status?.value, role: role?.value, apiAccess: apiAccess.map { $0 == .on },
+        search: search)
+      if let policy {
+        filter.policy = try await context.directory.policy(named: policy, by: context.principal)
+          .id
       }
+      let page = try await context.directory.users(
+        UserQuery(filter: filter, limit: limit, after: after.map(UserCursor.init(parsing:))),
+        by: context.principal)
+      let names = await context.session.policyNames(by: context.principal)
+      if context.json {
+        Output.document(
+          UserPageOutput(
+            users: page.users.map { UserOutput($0, policyNames: names) },
+            nextCursor: page.nextCursor?.description))
+        return
+      }
+      for user in page.users { Output.line(UserOutput.summary(user, policyNames: names)) }
+      if page.users.isEmpty { Output.line("No users match.") }
+      if let next = page.nextCursor { Output.line("More: --after \(next)") }
     }
   }
 
-  struct Edit: AsyncParsableCommand {
+  /// `umk user edit`: Edit User Account.
+  struct Edit: OperatorCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(
       abstract: "Edit a user's names, or reset their password (administrators).",
       discussion: """
@@ -210,132 +187,163 @@ struct UserCommands: AsyncParsableCommand {
         password with `umk passwd`.
         """)
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// The user to edit.
     @Argument(help: ArgumentHelp("The username.", valueName: "email")) var username: String
+    /// `--first`.
     @Option(help: ArgumentHelp("A new first name.", valueName: "first")) var first: String?
+    /// `--last`.
     @Option(help: ArgumentHelp("A new last name.", valueName: "last")) var last: String?
+    /// `--password-stdin` or `--generate-password`, to reset the password.
     @OptionGroup var password: PasswordSource
-    @OptionGroup var acting: ActingUser
+    /// `--as`.
+    @OptionGroup var acting: ActingOptions
 
-    mutating func run() async throws {
-      let secret = try password.newSecret()
-      if first == nil && last == nil && secret == nil {
-        throw Failure.usage(
+    /// Requires something to change.
+    ///
+    /// - Throws: `ValidationError` (exit 64).
+    func validate() throws {
+      if first == nil && last == nil && !password.isGiven {
+        throw ValidationError(
           "Nothing to change: give --first, --last, --password-stdin or --generate-password.")
       }
-      try await Session.with(global) { session in
-        let actor = try await session.principal(acting.username)
-        let id = try await session.userID(username, by: actor)
-        let result = try await session.directory.updateUser(
-          id, with: UserUpdate(firstName: first, lastName: last, password: secret), by: actor)
-        await printUser(
-          result.user, session: session, by: actor, json: global.json, verb: "Updated",
-          generatedPassword: result.generatedPassword)
-      }
+    }
+
+    /// Changes the user and prints them (and a generated password, once).
+    ///
+    /// - Parameter context: The store and the acting user.
+    /// - Throws: The library's refusals.
+    func run(in context: OperatorContext) async throws {
+      let secret = try password.newSecret()
+      let id = try await context.userID(username)
+      let result = try await context.directory.updateUser(
+        id, with: UserUpdate(firstName: first, lastName: last, password: secret),
+        by: context.principal)
+      await context.show(
+        result.user, verb: "Updated",
+        generated: result.generatedPassword.map(GeneratedSecret.password))
     }
   }
 
-  struct Activate: AsyncParsableCommand {
+  /// `umk user activate`.
+  struct Activate: OperatorCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(
       abstract: "Set a user as active (not yourself).")
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// The user to activate.
     @Argument(help: ArgumentHelp("The username.", valueName: "email")) var username: String
-    @OptionGroup var acting: ActingUser
+    /// `--as`.
+    @OptionGroup var acting: ActingOptions
 
-    mutating func run() async throws {
-      try await setStatus(.active, of: username, global: global, acting: acting)
+    /// Activates the user.
+    ///
+    /// - Parameter context: The store and the acting user.
+    /// - Throws: The library's refusals.
+    func run(in context: OperatorContext) async throws {
+      try await UMK.User.setStatus(.active, of: username, in: context)
     }
   }
 
-  struct Deactivate: AsyncParsableCommand {
+  /// `umk user deactivate`.
+  struct Deactivate: OperatorCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(
       abstract: "Set a user as inactive (not yourself); users are never deleted.")
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// The user to deactivate.
     @Argument(help: ArgumentHelp("The username.", valueName: "email")) var username: String
-    @OptionGroup var acting: ActingUser
+    /// `--as`.
+    @OptionGroup var acting: ActingOptions
 
-    mutating func run() async throws {
-      try await setStatus(.inactive, of: username, global: global, acting: acting)
+    /// Deactivates the user.
+    ///
+    /// - Parameter context: The store and the acting user.
+    /// - Throws: The library's refusals.
+    func run(in context: OperatorContext) async throws {
+      try await UMK.User.setStatus(.inactive, of: username, in: context)
     }
   }
 
-  static func setStatus(
-    _ status: UserStatus, of username: String, global: GlobalOptions, acting: ActingUser
-  ) async throws {
-    try await Session.with(global) { session in
-      let actor = try await session.principal(acting.username)
-      let id = try await session.userID(username, by: actor)
-      let user = try await session.directory.setStatus(status, of: id, by: actor)
-      await printUser(
-        user, session: session, by: actor, json: global.json,
-        verb: status == .active ? "Activated" : "Deactivated")
-    }
+  /// Sets a user's status and prints them.
+  ///
+  /// - Parameters:
+  ///   - status: The new status.
+  ///   - username: The user.
+  ///   - context: The store and the acting user.
+  /// - Throws: The library's refusals.
+  static func setStatus(_ status: UserStatus, of username: String, in context: OperatorContext)
+    async throws
+  {
+    let id = try await context.userID(username)
+    let user = try await context.directory.setStatus(status, of: id, by: context.principal)
+    await context.show(user, verb: status == .active ? "Activated" : "Deactivated")
   }
 
-  struct SetRole: AsyncParsableCommand {
+  /// `umk user set-role`.
+  struct SetRole: OperatorCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(
       abstract: "Grant or revoke admin access (not your own).",
       discussion: "Becoming an administrator removes all policies.")
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// The user.
     @Argument(help: ArgumentHelp("The username.", valueName: "email")) var username: String
+    /// The new role.
     @Argument(help: ArgumentHelp("admin or general.", valueName: "role")) var role: RoleArgument
+    /// `--policy NAME`, repeated.
     @Option(
       name: .customLong("policy"),
       help: ArgumentHelp("The General User's policies (repeat for more).", valueName: "name"))
     var policies: [String] = []
-    @OptionGroup var acting: ActingUser
+    /// `--as`.
+    @OptionGroup var acting: ActingOptions
 
-    mutating func run() async throws {
-      try await Session.with(global) { session in
-        let actor = try await session.principal(acting.username)
-        let id = try await session.userID(username, by: actor)
-        let ids = policies.isEmpty ? nil : try await session.policyIDs(policies, by: actor)
-        let user = try await session.directory.setRole(role.value, policies: ids, of: id, by: actor)
-        await printUser(user, session: session, by: actor, json: global.json, verb: "Updated")
-      }
+    /// Sets the role (and policies) and prints the user.
+    ///
+    /// - Parameter context: The store and the acting user.
+    /// - Throws: The library's refusals.
+    func run(in context: OperatorContext) async throws {
+      let id = try await context.userID(username)
+      let ids = policies.isEmpty ? nil : try await context.policyIDs(policies)
+      let user = try await context.directory.setRole(
+        role.value, policies: ids, of: id, by: context.principal)
+      await context.show(user, verb: "Updated")
     }
   }
 
-  struct SetPolicies: AsyncParsableCommand {
+  /// `umk user set-policies`.
+  struct SetPolicies: OperatorCommand {
+    /// The command's help.
     static let configuration = CommandConfiguration(
       abstract: "Replace a General User's policies (none clears them).")
 
+    /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// The user.
     @Argument(help: ArgumentHelp("The username.", valueName: "email")) var username: String
+    /// The new policies.
     @Argument(help: ArgumentHelp("The complete new set of policy names.", valueName: "name"))
     var policies: [String] = []
-    @OptionGroup var acting: ActingUser
+    /// `--as`.
+    @OptionGroup var acting: ActingOptions
 
-    mutating func run() async throws {
-      try await Session.with(global) { session in
-        let actor = try await session.principal(acting.username)
-        let id = try await session.userID(username, by: actor)
-        let ids = try await session.policyIDs(policies, by: actor)
-        let user = try await session.directory.setPolicies(ids, of: id, by: actor)
-        await printUser(user, session: session, by: actor, json: global.json, verb: "Updated")
-      }
+    /// Replaces the policies and prints the user.
+    ///
+    /// - Parameter context: The store and the acting user.
+    /// - Throws: The library's refusals.
+    func run(in context: OperatorContext) async throws {
+      let id = try await context.userID(username)
+      let ids = try await context.policyIDs(policies)
+      let user = try await context.directory.setPolicies(ids, of: id, by: context.principal)
+      await context.show(user, verb: "Updated")
     }
   }
-}
-
-/// `on` or `off`.
-enum OnOff: String, ExpressibleByArgument, CaseIterable {
-  case on, off
-}
-
-/// `active` or `inactive`.
-enum StatusArgument: String, ExpressibleByArgument, CaseIterable {
-  case active, inactive
-
-  var value: UserStatus { self == .active ? .active : .inactive }
-}
-
-/// `admin` or `general`.
-enum RoleArgument: String, ExpressibleByArgument, CaseIterable {
-  case admin, general
-
-  var value: Role { self == .admin ? .admin : .generalUser }
 }

@@ -1,71 +1,67 @@
 import UserManagementKit
 
-/// The exit statuses of `umk`, from sysexits(3).
-enum ExitStatus: Int32 {
-  /// Success; for `login`, `api login` and `hash verify`: the credentials are valid; for
-  /// `authorize`: allowed.
-  case success = 0
-  /// Refused by a rule, denied, or invalid credentials.
-  case refused = 1
-  /// EX_USAGE: the command line is wrong.
-  case usage = 64
-  /// EX_DATAERR: malformed input (an unparseable or unsupported hash, import file or policy
-  /// JSON).
-  case malformedInput = 65
-  /// EX_IOERR: the store is unreadable, corrupt, locked, or an I/O operation failed.
-  case storeError = 74
-}
-
-/// A failed command: a stable code, a message for the operator, and the exit status.
+/// A failed command: a stable code, a message for the operator, details, and the exit status.
 struct Failure: Error {
-  var code: String
+  /// The library's error code, or one of `umk`'s own (`usage`, `import_refused`, …).
+  var code: UserManagementError.Code
+  /// A message for the operator; never a secret.
   var message: String
+  /// Machine-readable details (`field`, `reason`, `holders`, `file`, …).
+  var context: [String: String]
+  /// Per-line problems of a refused import.
+  var details: [ImportProblem]
+  /// The exit status.
   var status: ExitStatus
-  var context: [String: String] = [:]
-  /// Per-item problems (an import's lines).
-  var details: [JSON] = []
 
+  /// A failure whose exit status comes from the table (``ExitStatus/byCode``).
+  ///
+  /// - Parameters:
+  ///   - code: The code.
+  ///   - message: The message.
+  ///   - context: Details.
   init(
-    code: String, message: String, status: ExitStatus, context: [String: String] = [:],
-    details: [JSON] = []
+    _ code: UserManagementError.Code, _ message: String, context: [String: String] = [:]
   ) {
     self.code = code
     self.message = message
-    self.status = status
     self.context = context
-    self.details = details
+    self.details = []
+    self.status = ExitStatus(code)
   }
 
-  /// A library error, with the exit status its code calls for.
+  /// A library error.
+  ///
+  /// - Parameter error: The error.
   init(_ error: UserManagementError) {
+    self.init(error.code, error.message, context: error.context)
+  }
+
+  /// A refused import: every problem, and the exit status they call for.
+  ///
+  /// - Parameters:
+  ///   - problems: The problems, in line order.
+  ///   - lineCount: How many lines were not blank.
+  init(importRefusedWith problems: [ImportProblem], lineCount: Int) {
+    let lines = Set(problems.map(\.line)).count
     self.init(
-      code: error.code.rawValue, message: error.message, status: Self.status(of: error.code),
-      context: error.context)
+      .importRefused, "\(lines) of \(lineCount) lines have problems; nothing was imported.")
+    self.details = problems
+    self.status = ExitStatus(importProblems: problems.map(\.error.code))
   }
 
+  /// A usage error (exit 64) found after parsing.
+  ///
+  /// - Parameter message: What is wrong.
+  /// - Returns: The failure.
   static func usage(_ message: String) -> Failure {
-    Failure(code: "usage", message: message, status: .usage)
+    Failure(.usage, message)
   }
+}
 
-  static func malformed(_ code: String, _ message: String) -> Failure {
-    Failure(code: code, message: message, status: .malformedInput)
-  }
-
-  static func store(_ message: String) -> Failure {
-    Failure(code: "storage_failure", message: message, status: .storeError)
-  }
-
-  /// Which exit status a library error code maps to.
-  static func status(of code: UserManagementError.Code) -> ExitStatus {
-    switch code.rawValue {
-    case "storage_failure", "corrupt_store", "unsupported_store_format":
-      .storeError
-    case "unsupported_hash", "invalid_policy":
-      .malformedInput
-    case "invalid_cursor":
-      .usage
-    default:
-      .refused
-    }
-  }
+/// One problem of a refused import: a line and the library's error about it.
+struct ImportProblem {
+  /// The line number, from 1.
+  var line: Int
+  /// Why the line was refused.
+  var error: UserManagementError
 }
