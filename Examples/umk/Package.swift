@@ -32,6 +32,8 @@ let package = Package(
     .testTarget(
       name: "umkTests",
       dependencies: ["umk"],
+      // The expected help texts, read by path (`Support/Snapshot.swift`), not as resources.
+      exclude: ["Snapshots"],
       swiftSettings: swiftSettings
     ),
   ],

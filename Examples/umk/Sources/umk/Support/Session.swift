@@ -1,30 +1,5 @@
-import ArgumentParser
 import Foundation
 import UserManagementKit
-
-/// Options every command takes.
-struct GlobalOptions: ParsableArguments {
-  @Option(
-    name: .long,
-    help: ArgumentHelp(
-      "The store directory (default: $UMK_STORE, else ./umk-store).",
-      valueName: "dir"))
-  var store: String?
-
-  @Flag(help: "Print one JSON document on standard output; errors as JSON on standard error.")
-  var json = false
-
-  /// The store directory: `--store`, else `$UMK_STORE`, else `./umk-store`.
-  var storePath: String {
-    if let store { return store }
-    if let fromEnvironment = ProcessInfo.processInfo.environment["UMK_STORE"],
-      !fromEnvironment.isEmpty
-    {
-      return fromEnvironment
-    }
-    return "./umk-store"
-  }
-}
 
 /// Opens the store. The one place that knows which store implementation `umk` uses.
 ///
@@ -36,36 +11,37 @@ func openStore(at path: String) throws(UserManagementError) -> any DirectoryStor
 }
 
 /// Closes a store opened by ``openStore(at:)``.
+///
+/// - Parameter store: The store.
 func closeStore(_ store: any DirectoryStore) {
   (store as? FileDirectoryStore)?.close()
 }
 
 /// An open store and the directory over it, for one command.
 struct Session {
+  /// The store directory.
   let path: String
+  /// The store.
   let store: any DirectoryStore
+  /// The directory over the store.
   let directory: UserDirectory
 
-  /// Opens the store named by the options.
+  /// Opens the store at a path.
   ///
   /// - Parameters:
-  ///   - options: The global options.
+  ///   - path: The store directory.
   ///   - creating: Whether a missing store directory is created (`init`, `demo`); otherwise a
   ///     missing store is a store error, so that a mistyped `--store` does not create one.
   /// - Returns: The session.
   /// - Throws: A store ``Failure`` (exit status 74) when the store cannot be opened.
-  static func open(_ options: GlobalOptions, creating: Bool = false) throws(Failure) -> Session {
-    try open(path: options.storePath, creating: creating)
-  }
-
   static func open(path: String, creating: Bool) throws(Failure) -> Session {
     var isDirectory: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
     if exists && !isDirectory.boolValue {
-      throw Failure.store("\(path) is not a directory.")
+      throw Failure(.storageFailure, "\(path) is not a directory.")
     }
     if !exists && !creating {
-      throw Failure.store("There is no store at \(path); create one with `umk init`.")
+      throw Failure(.storageFailure, "There is no store at \(path); create one with `umk init`.")
     }
     do {
       let store = try openStore(at: path)
@@ -75,18 +51,9 @@ struct Session {
     }
   }
 
+  /// Closes the store.
   func close() {
     closeStore(store)
-  }
-
-  /// Runs `body` with the session, closing the store afterwards whatever happens.
-  static func with<T>(
-    _ options: GlobalOptions, creating: Bool = false,
-    _ body: (Session) async throws -> T
-  ) async throws -> T {
-    let session = try open(options, creating: creating)
-    defer { session.close() }
-    return try await body(session)
   }
 
   // MARK: Resolving names
@@ -96,28 +63,39 @@ struct Session {
   ///
   /// The lookup reads the store directly, as a host maps its signed-in user to an id: `--as`
   /// is not authenticated, which is why the store's permissions are the security boundary.
+  ///
+  /// - Parameter username: The acting user's username.
+  /// - Returns: The principal.
+  /// - Throws: `not_authorized` when no such user exists.
   func principal(_ username: String) async throws(Failure) -> Principal {
     guard let user = try await profile(username) else {
-      throw Failure(
-        code: "not_authorized", message: "No user named \(username) may act.",
-        status: .refused)
+      throw Failure(.notAuthorized, "No user named \(username) may act.")
     }
     return .user(user.id)
   }
 
-  /// A user by username, read from the store without a principal (see
-  /// ``principal(_:)``), or `nil`.
+  /// A user by username, read from the store without a principal (see ``principal(_:)``).
+  ///
+  /// - Parameter username: The username, in any case.
+  /// - Returns: The user, or `nil`.
+  /// - Throws: A store ``Failure``.
   func profile(_ username: String) async throws(Failure) -> User? {
     do {
       return try await store.profile(usernameKey: Username.canonicalize(username))
     } catch let error as UserManagementError {
       throw Failure(error)
     } catch {
-      throw Failure.store("The store failed (\(type(of: error))).")
+      throw Failure(.storageFailure, "The store failed (\(type(of: error))).")
     }
   }
 
-  /// A user's id for a command that names a target user, read as `principal` reads.
+  /// A user's id for a command that names a target user, read as `principal` may read it.
+  ///
+  /// - Parameters:
+  ///   - username: The username.
+  ///   - principal: Who reads.
+  /// - Returns: The user's id.
+  /// - Throws: The library's refusal.
   func userID(_ username: String, by principal: Principal) async throws(Failure) -> UserID {
     do {
       return try await directory.user(named: username, by: principal).id
@@ -127,12 +105,21 @@ struct Session {
   }
 
   /// Policy names by id, for output; empty if the principal may not read the catalog.
+  ///
+  /// - Parameter principal: Who reads.
+  /// - Returns: The names by id.
   func policyNames(by principal: Principal) async -> [PolicyID: String] {
     guard let policies = try? await directory.policies(by: principal) else { return [:] }
     return Dictionary(policies.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
   }
 
   /// Policy ids for names (case-insensitively).
+  ///
+  /// - Parameters:
+  ///   - names: The names.
+  ///   - principal: Who reads.
+  /// - Returns: The ids.
+  /// - Throws: `policy_not_found` for an unknown name.
   func policyIDs(_ names: [String], by principal: Principal) async throws(Failure)
     -> Set<PolicyID>
   {
@@ -146,4 +133,48 @@ struct Session {
     }
     return ids
   }
+
+  // MARK: Printing users
+
+  /// Prints a user (and a generated secret, this once): `{"user":…}` with `--json`, else a
+  /// summary line.
+  ///
+  /// - Parameters:
+  ///   - user: The user.
+  ///   - principal: Who reads (for the policy names).
+  ///   - json: Whether `--json` was given.
+  ///   - verb: What happened (`Added`, `Updated`, …), for the text output.
+  ///   - generated: The generated password or API password.
+  func show(
+    _ user: User, by principal: Principal, json: Bool, verb: String?,
+    generated: GeneratedSecret? = nil
+  ) async {
+    let names = await policyNames(by: principal)
+    if json {
+      Output.document(
+        UserResultOutput(user: UserOutput(user, policyNames: names), generated: generated))
+      return
+    }
+    if let verb { Output.line("\(verb) \(user.username)") }
+    Output.line(UserOutput.summary(user, policyNames: names))
+    switch generated {
+    case .password(let secret):
+      Output.line("Generated password (shown once): \(secret.revealForDisplay())")
+      if user.mustChangePassword && verb != nil {
+        Output.line("The user must change this password at the next sign-in.")
+      }
+    case .apiPassword(let secret):
+      Output.line("Generated API password (shown once): \(secret.revealForDisplay())")
+    case nil:
+      break
+    }
+  }
+}
+
+/// A password or API password that the library generated: printed once, then gone.
+enum GeneratedSecret {
+  /// A login password.
+  case password(Secret)
+  /// An API password.
+  case apiPassword(Secret)
 }

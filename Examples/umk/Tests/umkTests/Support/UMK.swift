@@ -1,31 +1,7 @@
 import Foundation
 import Testing
 
-/// What one run of the `umk` binary produced.
-struct Run: CustomStringConvertible {
-  var status: Int32
-  var stdout: String
-  var stderr: String
-
-  /// The standard output as one JSON object.
-  func json(sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-    let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
-    return try #require(object as? [String: Any], sourceLocation: sourceLocation)
-  }
-
-  /// The standard error's `{"error": {...}}` document.
-  func jsonError(sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-    let object = try JSONSerialization.jsonObject(with: Data(stderr.utf8))
-    let document = try #require(object as? [String: Any], sourceLocation: sourceLocation)
-    return try #require(document["error"] as? [String: Any], sourceLocation: sourceLocation)
-  }
-
-  var description: String {
-    "status \(status)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)"
-  }
-}
-
-/// Runs the built `umk` binary as a subprocess, in a fresh store directory per instance.
+/// Runs the built `umk` binary as a subprocess, in a fresh temporary directory per instance.
 struct UMK {
   /// The binary: `$UMK_BINARY`, else `umk` next to the test bundle (the build's products).
   static let binary: URL? = {
@@ -44,20 +20,34 @@ struct UMK {
     }
   }()
 
+  /// The temporary directory: the working directory of every run, and the store's parent.
   let root: URL
+  /// The store directory that runs get with `--store` unless told otherwise.
   var store: String { root.appendingPathComponent("store").path }
 
+  /// Creates a fresh temporary directory (no store yet).
+  ///
+  /// - Throws: File-system errors.
   init() throws {
     root = FileManager.default.temporaryDirectory.appendingPathComponent(
       "umk-tests-\(UUID().uuidString.lowercased())")
     try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
   }
 
+  /// Removes the temporary directory.
   func cleanUp() {
     try? FileManager.default.removeItem(at: root)
   }
 
   /// Runs `umk ARGS --store STORE`, feeding `stdin`.
+  ///
+  /// - Parameters:
+  ///   - arguments: The arguments.
+  ///   - stdin: Standard input.
+  ///   - store: The store (default: ``store``).
+  ///   - environment: Extra environment variables.
+  /// - Returns: What the run produced.
+  /// - Throws: When the binary cannot be run.
   @discardableResult
   func callAsFunction(
     _ arguments: String..., stdin: String = "", store: String? = nil,
@@ -66,7 +56,18 @@ struct UMK {
     try run(arguments, stdin: stdin, store: store ?? self.store, environment: environment)
   }
 
-  /// Runs `umk ARGS` without adding `--store`.
+  /// Runs `umk ARGS`, adding `--store STORE` only when `store` is given.
+  ///
+  /// `$UMK_STORE` is removed from the environment (unless `environment` sets it) and
+  /// `COLUMNS` is 80, so that help text is laid out the same everywhere.
+  ///
+  /// - Parameters:
+  ///   - arguments: The arguments.
+  ///   - stdin: Standard input.
+  ///   - store: The store, or `nil` for no `--store`.
+  ///   - environment: Extra environment variables.
+  /// - Returns: What the run produced.
+  /// - Throws: When the binary cannot be run.
   func run(
     _ arguments: [String], stdin: String = "", store: String?,
     environment: [String: String] = [:]
@@ -77,6 +78,7 @@ struct UMK {
     process.arguments = arguments + (store.map { ["--store", $0] } ?? [])
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "UMK_STORE")
+    env["COLUMNS"] = "80"
     for (key, value) in environment { env[key] = value }
     process.environment = env
     process.currentDirectoryURL = root
@@ -110,17 +112,42 @@ struct UMK {
   }
 }
 
-/// A store with an administrator (ada@example.com) and, optionally, a General User.
-extension UMK {
-  static let adaPassword = "analytical engine 1843"
+/// What one run of the `umk` binary produced.
+struct Run: CustomStringConvertible {
+  /// The exit status.
+  var status: Int32
+  /// Standard output.
+  var stdout: String
+  /// Standard error.
+  var stderr: String
 
-  static func withStore(_ body: (UMK) throws -> Void) throws {
-    let umk = try UMK()
-    defer { umk.cleanUp() }
-    let created = try umk(
-      "init", "--admin", "ada@example.com", "--first", "Ada", "--last", "Lovelace",
-      "--password-stdin", stdin: adaPassword + "\n")
-    try #require(created.status == 0, "\(created)")
-    try body(umk)
+  /// Standard output, decoded as one JSON document.
+  ///
+  /// - Parameter type: The document's type.
+  /// - Returns: The document.
+  /// - Throws: `DecodingError` when standard output is not such a document.
+  func output<Document: Decodable>(_ type: Document.Type) throws -> Document {
+    try JSONDecoder().decode(type, from: Data(stdout.utf8))
+  }
+
+  /// The keys of the JSON object on standard output.
+  ///
+  /// - Returns: The keys.
+  /// - Throws: `DecodingError` when standard output is not a JSON object.
+  func outputKeys() throws -> Set<String> {
+    try output(JSONKeys.self).keys
+  }
+
+  /// Standard error's `{"error":{…}}` document (`--json` mode).
+  ///
+  /// - Returns: The error.
+  /// - Throws: `DecodingError` when standard error is not such a document.
+  func error() throws -> ErrorDocument.Body {
+    try JSONDecoder().decode(ErrorDocument.self, from: Data(stderr.utf8)).error
+  }
+
+  /// The status and both streams, for failure messages.
+  var description: String {
+    "status \(status)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)"
   }
 }

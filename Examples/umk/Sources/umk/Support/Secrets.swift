@@ -59,6 +59,10 @@ enum StandardInput {
     return (Secret(bytes: first), Secret(bytes: second))
   }
 
+  /// The bytes without one trailing `\n` or `\r\n`.
+  ///
+  /// - Parameter bytes: The bytes.
+  /// - Returns: The bytes, minus one line break.
   private static func strippingOneNewline(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
     var bytes = bytes
     if bytes.last == UInt8(ascii: "\n") {
@@ -71,24 +75,50 @@ enum StandardInput {
 
 /// `--password-stdin | --generate-password`, for commands that set a login password.
 struct PasswordSource: ParsableArguments {
+  /// `--password-stdin`.
   @Flag(help: "Read the password from standard input (all of it, minus one trailing newline).")
   var passwordStdin = false
 
+  /// `--generate-password`.
   @Flag(help: "Generate a password; it is printed once.")
   var generatePassword = false
 
-  /// The chosen source, or `nil` when neither flag was given.
-  func newSecret() throws(Failure) -> NewSecret? {
-    switch (passwordStdin, generatePassword) {
-    case (true, true):
-      throw Failure.usage("Give either --password-stdin or --generate-password, not both.")
-    case (true, false): return .typed(try StandardInput.secret())
-    case (false, true): return .generated
-    case (false, false): return nil
+  /// Whether either flag was given.
+  var isGiven: Bool { passwordStdin || generatePassword }
+
+  /// Refuses both flags at once.
+  ///
+  /// - Throws: `ValidationError` (exit 64).
+  func validate() throws {
+    if passwordStdin && generatePassword {
+      throw ValidationError("Give either --password-stdin or --generate-password, not both.")
     }
   }
 
-  /// The chosen source; one of the flags is required.
+  /// Refuses neither flag, for commands that need a password.
+  ///
+  /// - Throws: `ValidationError` (exit 64).
+  func requireOne() throws {
+    guard isGiven else {
+      throw ValidationError("Give --password-stdin or --generate-password.")
+    }
+  }
+
+  /// The chosen source, reading standard input for `--password-stdin`; `nil` when neither
+  /// flag was given.
+  ///
+  /// - Returns: The new secret's source.
+  /// - Throws: A usage ``Failure`` when standard input cannot be read.
+  func newSecret() throws(Failure) -> NewSecret? {
+    if passwordStdin { return .typed(try StandardInput.secret()) }
+    return generatePassword ? .generated : nil
+  }
+
+  /// The chosen source, for commands that need one (see ``requireOne()``).
+  ///
+  /// - Returns: The new secret's source.
+  /// - Throws: A usage ``Failure`` when neither flag was given or standard input cannot be
+  ///   read.
   func required() throws(Failure) -> NewSecret {
     guard let secret = try newSecret() else {
       throw Failure.usage("Give --password-stdin or --generate-password.")
@@ -99,6 +129,11 @@ struct PasswordSource: ParsableArguments {
 
 /// Reading a secret typed at a terminal, without echoing it.
 enum Terminal {
+  /// Prompts on standard error and reads one line from the terminal without echoing it.
+  ///
+  /// - Parameter prompt: The prompt.
+  /// - Returns: The line, without its line break.
+  /// - Throws: A usage ``Failure`` when the line is too long.
   static func readLineWithoutEcho(prompt: String) throws(Failure) -> Secret {
     var saved = termios()
     let canSilence = tcgetattr(STDIN_FILENO, &saved) == 0

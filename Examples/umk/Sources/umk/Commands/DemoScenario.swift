@@ -1,118 +1,14 @@
-import ArgumentParser
 import Foundation
 import UserManagementKit
 
-/// `umk demo`: the console's whole scenario on a fresh store.
-struct Demo: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(
-    abstract: "Walk through the console's whole scenario on a fresh store, refusals included.",
-    discussion: """
-      Uses a new temporary store (removed afterwards) unless --store names one, which must \
-      be empty or missing. $UMK_STORE is ignored, so the demo never touches a real store. \
-      Passwords are hashed at production cost: build with -c release.
-      """)
-
-  @OptionGroup var global: GlobalOptions
-
-  mutating func run() async throws {
-    let temporary = global.store == nil
-    let path =
-      global.store
-      ?? FileManager.default.temporaryDirectory
-      .appendingPathComponent("umk-demo-\(UUID().uuidString.lowercased())").path
-    let session = try Session.open(path: path, creating: true)
-    let log = DemoLog(json: global.json)
-    do {
-      try await DemoScenario(session: session, log: log).run()
-      session.close()
-    } catch {
-      session.close()
-      if temporary { try? FileManager.default.removeItem(atPath: path) }
-      throw error
-    }
-    if temporary { try? FileManager.default.removeItem(atPath: path) }
-    log.finish(store: temporary ? nil : path)
-  }
-}
-
-/// Prints the demo's steps, or collects them into one JSON document.
-final class DemoLog {
-  let json: Bool
-  private var steps: [(title: String, outcomes: [JSON])] = []
-  private(set) var refusals = 0
-  private(set) var changes = 0
-
-  init(json: Bool) {
-    self.json = json
-  }
-
-  func step(_ title: String) {
-    steps.append((title, []))
-    if !json { Output.line("\n── \(title)") }
-  }
-
-  func ok(_ text: String) {
-    append(.object([("ok", .bool(true)), ("text", .string(text))]))
-    if !json { Output.line("  ✔ \(text)") }
-  }
-
-  func refused(_ text: String, _ error: UserManagementError) {
-    refusals += 1
-    append(
-      .object([
-        ("ok", .bool(false)), ("text", .string(text)), ("code", .string(error.code.rawValue)),
-        ("message", .string(error.message)),
-      ]))
-    if !json { Output.line("  ✘ \(text)\n      → refused [\(error.code)]: \(error.message)") }
-  }
-
-  func note(_ text: String) {
-    append(.object([("ok", .bool(true)), ("text", .string(text))]))
-    if !json { Output.line("  \(text)") }
-  }
-
-  func counted(changes: Int) {
-    self.changes = changes
-  }
-
-  private func append(_ outcome: JSON) {
-    guard !steps.isEmpty else { return }
-    steps[steps.count - 1].outcomes.append(outcome)
-  }
-
-  func finish(store: String?) {
-    let summary =
-      "Demo complete: \(changes) audited changes, \(refusals) refusals"
-      + (store.map { ", store kept at \($0)" } ?? "") + "."
-    if json {
-      Output.document(
-        .object([
-          (
-            "steps",
-            .array(
-              steps.map { step in
-                .object([("title", .string(step.title)), ("outcomes", .array(step.outcomes))])
-              })
-          ),
-          ("auditedChanges", .int(changes)), ("refusals", .int(refusals)),
-          ("complete", .bool(true)),
-        ]))
-    } else {
-      Output.line("\n\(summary)")
-    }
-  }
-}
-
 /// The scenario of the console's User Management page, step by step.
 struct DemoScenario {
+  /// The demo's store.
   let session: Session
+  /// Where the steps go.
   let log: DemoLog
+  /// The directory over the store.
   var directory: UserDirectory { session.directory }
-
-  struct UnexpectedSuccess: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "expected a refusal: \(what)" }
-  }
 
   /// Runs a request the library must refuse, and logs its error.
   func refused(_ text: String, _ body: () async throws -> Void) async throws {
@@ -122,10 +18,12 @@ struct DemoScenario {
       log.refused(text, error)
       return
     }
-    throw Failure(
-      code: "demo_failed", message: "The demo expected a refusal: \(text)", status: .refused)
+    throw Failure(.demoFailed, "The demo expected a refusal: \(text)")
   }
 
+  /// Runs every step.
+  ///
+  /// - Throws: `demo_failed` when a step does not go as scripted, or the library's error.
   func run() async throws {
     if !log.json { Output.line("umk demo — the administration console on a file store") }
     log.step("Create the store and bootstrap the first administrator")
@@ -255,8 +153,7 @@ struct DemoScenario {
     let token = try await directory.setAPIPassword(.generated, of: grace.id, by: asAda)
       .generatedAPIPassword
     guard let token else {
-      throw Failure(
-        code: "demo_failed", message: "No API password was generated.", status: .refused)
+      throw Failure(.demoFailed, "No API password was generated.")
     }
     log.ok("API password generated (shown once): \(token.revealForDisplay())")
     let apiUser = try await directory.authenticateAPI(

@@ -1,0 +1,74 @@
+import Foundation
+import UserManagementKit
+
+/// Writes results to standard output and failures to standard error.
+enum Output {
+  /// The encoder of every JSON document `umk` prints: compact, keys sorted (so documents are
+  /// the same from run to run: `JSONEncoder` keeps no declaration order), slashes unescaped.
+  static func encoder() -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return encoder
+  }
+
+  /// Prints a line to standard output.
+  ///
+  /// - Parameter text: The line, without its line break.
+  static func line(_ text: String) {
+    print(text)
+  }
+
+  /// Prints one JSON document, on one line, to standard output.
+  ///
+  /// - Parameter value: The document.
+  static func document(_ value: some Encodable) {
+    // The documents hold only strings, integers, booleans, arrays and objects, which always
+    // encode.
+    guard let data = try? encoder().encode(value) else {
+      error("umk: error: the output could not be encoded")
+      return
+    }
+    line(String(decoding: data, as: UTF8.self))
+  }
+
+  /// Writes bytes to standard output as they are.
+  ///
+  /// - Parameter bytes: The bytes.
+  static func raw(_ bytes: [UInt8]) {
+    FileHandle.standardOutput.write(Data(bytes))
+  }
+
+  /// Writes a line to standard error.
+  ///
+  /// - Parameter text: The line, without its line break.
+  static func error(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+  }
+
+  /// Reports a failure on standard error: `{"error":{…}}` with `--json`, else
+  /// `umk: error: MESSAGE [CODE]` (after one `line N: CODE: MESSAGE` per import problem).
+  ///
+  /// - Parameters:
+  ///   - failure: The failure.
+  ///   - json: Whether `--json` was given.
+  static func report(_ failure: Failure, json: Bool) {
+    guard json else {
+      for problem in failure.details {
+        error("line \(problem.line): \(problem.error.code): \(problem.error.message)")
+      }
+      error("umk: error: \(failure.message) [\(failure.code)]")
+      return
+    }
+    guard let data = try? encoder().encode(ErrorOutput(failure)) else { return }
+    error(String(decoding: data, as: UTF8.self))
+  }
+
+  /// An ISO 8601 timestamp in UTC with milliseconds.
+  ///
+  /// - Parameter date: The time.
+  /// - Returns: Such as `2026-11-29T21:20:03.114Z`.
+  static func timestamp(_ date: Date) -> String {
+    date.formatted(
+      Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+  }
+}
