@@ -22,9 +22,8 @@ struct InMemoryConformanceTests {
 }
 
 /// A deliberately broken store: it drops preconditions before committing.
-final class PreconditionIgnoringStore: ForwardingReads {
+final class PreconditionIgnoringStore: ForwardingDirectoryStore {
   let base: any DirectoryStore = InMemoryDirectoryStore()
-  var readStore: any DirectoryStore { base }
   func commit(_ changes: ChangeSet) async throws {
     var copy = changes
     copy.preconditions = []

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UserManagementKit
+import UserManagementKitTesting
 
 /// The kill -9 loop. A child process (`UMKStoreTorture commit-loop`) commits from several
 /// tasks and prints `try`/`ack`/`nak` around every commit; the test kills it with SIGKILL at a
@@ -41,7 +42,8 @@ struct CrashLoopTests {
     let baseSeed =
       ProcessInfo.processInfo.environment["UMK_CRASH_SEED"].flatMap { UInt64($0) }
       ?? UInt64.random(in: 1...1_000_000_000)
-    var random = SplitMix64(seed: baseSeed)
+    // Seeded, so `UMK_CRASH_SEED` replays the kill delays.
+    var random = SeededRandomNumberGenerator(seed: baseSeed)
     var previous = Observed()
     var totals = Totals()
     let clock = ContinuousClock()
@@ -480,22 +482,5 @@ struct Totals {
     inFlight += log.attempts.count - log.acknowledged.count - log.refused.count
     self.killedBeforeReady += killedBeforeReady ? 1 : 0
     self.compactions += compactions
-  }
-}
-
-/// A seeded generator, so `UMK_CRASH_SEED` replays the kill delays.
-struct SplitMix64: RandomNumberGenerator {
-  private var state: UInt64
-
-  init(seed: UInt64) {
-    state = seed
-  }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var value = state
-    value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-    return value ^ (value >> 31)
   }
 }

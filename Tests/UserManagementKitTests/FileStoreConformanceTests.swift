@@ -63,7 +63,7 @@ struct FileStoreConformanceTests {
 let compactingOptions = FileDirectoryStore.Options(minimumCompactionLogSize: 4096)
 
 /// Writes through one store instance and reads through another.
-final class SplitStore: ForwardingReads {
+final class SplitStore: ForwardingDirectoryStore {
   let writer: FileDirectoryStore
   let reader: FileDirectoryStore
 
@@ -72,13 +72,13 @@ final class SplitStore: ForwardingReads {
     reader = try FileDirectoryStore(directory: directory, options: compactingOptions)
   }
 
-  var readStore: any DirectoryStore { reader }
+  var base: any DirectoryStore { reader }
   func subscribeToAuditEvents() -> AsyncStream<AuditEvent> { writer.subscribeToAuditEvents() }
   func commit(_ changes: ChangeSet) async throws { try await writer.commit(changes) }
 }
 
 /// Opens the store anew from its files after every commit.
-final class ReopeningStore: ForwardingReads {
+final class ReopeningStore: ForwardingDirectoryStore {
   let directory: String
   let current: Locked<FileDirectoryStore>
 
@@ -87,12 +87,12 @@ final class ReopeningStore: ForwardingReads {
     current = Locked(try FileDirectoryStore(directory: directory, options: compactingOptions))
   }
 
-  var readStore: any DirectoryStore { current.withLock { $0 } }
+  var base: any DirectoryStore { current.withLock { $0 } }
 
   func commit(_ changes: ChangeSet) async throws {
     var thrown: (any Error)?
     do {
-      try await readStore.commit(changes)
+      try await base.commit(changes)
     } catch {
       thrown = error
     }

@@ -91,35 +91,3 @@ func expectError(
   }
   return nil
 }
-
-/// A store that answers every read from `readStore`, so that a test double overrides only
-/// what it changes (its commits, say).
-protocol ForwardingReads: DirectoryStore {
-  /// The store reads go to.
-  var readStore: any DirectoryStore { get }
-}
-
-extension ForwardingReads {
-  func user(id: UserID) async throws -> UserRecord? { try await readStore.user(id: id) }
-  func user(usernameKey: String) async throws -> UserRecord? {
-    try await readStore.user(usernameKey: usernameKey)
-  }
-  func users(matching query: UserQuery) async throws -> UserPage {
-    try await readStore.users(matching: query)
-  }
-  func userCount(matching filter: UserFilter) async throws -> Int {
-    try await readStore.userCount(matching: filter)
-  }
-  func loginThrottle(for user: UserID, kind: CredentialKind) async throws -> LoginThrottleState {
-    try await readStore.loginThrottle(for: user, kind: kind)
-  }
-  func policy(id: PolicyID) async throws -> Policy? { try await readStore.policy(id: id) }
-  func policy(nameKey: String) async throws -> Policy? {
-    try await readStore.policy(nameKey: nameKey)
-  }
-  func policies() async throws -> [Policy] { try await readStore.policies() }
-  func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
-    try await readStore.auditEvents(matching: query)
-  }
-  func subscribeToAuditEvents() -> AsyncStream<AuditEvent> { readStore.subscribeToAuditEvents() }
-}
