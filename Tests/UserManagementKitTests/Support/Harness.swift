@@ -8,11 +8,6 @@ import UserManagementKitTesting
   import Foundation
 #endif
 
-extension Tag {
-  /// Tests that race many tasks; CI runs them again under ThreadSanitizer.
-  @Tag static var concurrency: Self
-}
-
 /// A directory over an in-memory store with a cheap hasher, a test clock and sequential ids.
 struct Harness {
   let directory: UserDirectory
