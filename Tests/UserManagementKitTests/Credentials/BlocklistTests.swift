@@ -12,9 +12,14 @@ import UserManagementKitTesting
 struct BlocklistTests {
   @Test func shipsTheTenThousandMostCommonPasswords() {
     #expect(PasswordBlocklist.common.count >= 10_000)
-    for common in ["123456", "password", "qwerty", "iloveyou", "trustno1", "letmein", "dragon"] {
-      #expect(PasswordBlocklist.common.contains(common))
-    }
+  }
+
+  @Test(arguments: ["123456", "password", "qwerty", "iloveyou", "trustno1", "letmein", "dragon"])
+  func holdsTheBestKnown(_ common: String) {
+    #expect(PasswordBlocklist.common.contains(common))
+  }
+
+  @Test func refusesCommonPasswordsWhateverTheirCase() {
     let policy = PasswordPolicy.multiFactor
     #expect(
       policy.violations(of: Secret("baseball"), username: nil).map(\.code) == ["common_password"])

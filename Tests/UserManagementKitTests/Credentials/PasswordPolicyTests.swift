@@ -15,7 +15,9 @@ struct PasswordPolicyTests {
 
   @Test func defaults() {
     let policy = PasswordPolicy()
-    #expect(policy.minimumLength == 15 && policy.maximumLength >= 64 && policy.maximumBytes == 4096)
+    #expect(policy.minimumLength == 15)
+    #expect(policy.maximumLength >= 64)
+    #expect(policy.maximumBytes == 4096)
     #expect(PasswordPolicy.multiFactor.minimumLength == 8)
     #expect(
       policy.violations(of: Secret("a sufficiently long passphrase"), username: username).isEmpty)

@@ -16,9 +16,11 @@ struct PolicyDocumentTests {
                         "resourceIds": ["*", "parent:9", "abc"]}]}
       """
     let documents = try PolicyDocument.decodeList(from: Array(json.utf8))
-    #expect(documents.count == 1)
-    #expect(documents[0].name == "Analysts")
-    #expect(documents[0].permissions[0].resourceIds == [.any, .childrenOf("9"), .id("abc")])
+    try #require(documents.count == 1)
+    let document = try #require(documents.first)
+    #expect(document.name == "Analysts")
+    let permission = try #require(document.permissions.first)
+    #expect(permission.resourceIds == [.any, .childrenOf("9"), .id("abc")])
     let exported = PolicyDocument.encodeList(documents)
     #expect(try PolicyDocument.decodeList(from: exported) == documents)
     #expect(String(decoding: exported, as: UTF8.self).contains("\"parent:9\""))
