@@ -1,19 +1,5 @@
 import CUMKSystem
 import Testing
-import UserManagementKit
-import UserManagementKitTesting
-
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
-#endif
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
 
 @Suite("CRC-32C")
 struct CRC32CTests {

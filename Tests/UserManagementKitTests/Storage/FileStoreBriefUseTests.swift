@@ -2,18 +2,6 @@ import Testing
 import UserManagementKit
 import UserManagementKitTesting
 
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
-#endif
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Processes that open, commit and close (as `umk` does) keep the files bounded too.
 @Suite("FileDirectoryStore used briefly")
 struct FileStoreBriefUseTests {

@@ -8,12 +8,6 @@ import UserManagementKitTesting
   import Foundation
 #endif
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The real LOCK file must stay the one the processes lock.
 @Suite("FileDirectoryStore lock file")
 struct FileStoreLockFileTests {

@@ -1,4 +1,3 @@
-import CUMKSystem
 import Testing
 import UserManagementKit
 import UserManagementKitTesting
