@@ -7,7 +7,8 @@ public import UserManagementKit
 /// operation runs from its first read to its commit without another task getting in. Wrapping
 /// the store in `InterleavingDirectoryStore` forces the interleavings that a networked or
 /// file-backed store would produce, so a missing check-at-commit shows up as a failure.
-public final class InterleavingDirectoryStore: DirectoryStore {
+/// The audit stream is forwarded without yielding.
+public final class InterleavingDirectoryStore: ForwardingDirectoryStore {
   /// The store doing the work.
   public let base: any DirectoryStore
   private let yields: Int
@@ -22,8 +23,10 @@ public final class InterleavingDirectoryStore: DirectoryStore {
     self.yields = max(1, yields)
   }
 
-  private func interleave() async {
+  /// Yields `yields` times, then runs `body`.
+  private func interleaving<Result>(_ body: () async throws -> Result) async throws -> Result {
     for _ in 0..<yields { await Task.yield() }
+    return try await body()
   }
 
   /// Yields, then forwards.
@@ -32,8 +35,7 @@ public final class InterleavingDirectoryStore: DirectoryStore {
   /// - Returns: The base store's answer.
   /// - Throws: The base store's error.
   public func user(id: UserID) async throws -> UserRecord? {
-    await interleave()
-    return try await base.user(id: id)
+    try await interleaving { try await base.user(id: id) }
   }
 
   /// Yields, then forwards.
@@ -42,8 +44,25 @@ public final class InterleavingDirectoryStore: DirectoryStore {
   /// - Returns: The base store's answer.
   /// - Throws: The base store's error.
   public func user(usernameKey: String) async throws -> UserRecord? {
-    await interleave()
-    return try await base.user(usernameKey: usernameKey)
+    try await interleaving { try await base.user(usernameKey: usernameKey) }
+  }
+
+  /// Yields, then forwards.
+  ///
+  /// - Parameter id: The identifier.
+  /// - Returns: The base store's answer.
+  /// - Throws: The base store's error.
+  public func profile(id: UserID) async throws -> User? {
+    try await interleaving { try await base.profile(id: id) }
+  }
+
+  /// Yields, then forwards.
+  ///
+  /// - Parameter usernameKey: The canonical username.
+  /// - Returns: The base store's answer.
+  /// - Throws: The base store's error.
+  public func profile(usernameKey: String) async throws -> User? {
+    try await interleaving { try await base.profile(usernameKey: usernameKey) }
   }
 
   /// Yields, then forwards.
@@ -52,8 +71,7 @@ public final class InterleavingDirectoryStore: DirectoryStore {
   /// - Returns: The base store's answer.
   /// - Throws: The base store's error.
   public func users(matching query: UserQuery) async throws -> UserPage {
-    await interleave()
-    return try await base.users(matching: query)
+    try await interleaving { try await base.users(matching: query) }
   }
 
   /// Yields, then forwards.
@@ -62,8 +80,7 @@ public final class InterleavingDirectoryStore: DirectoryStore {
   /// - Returns: The base store's answer.
   /// - Throws: The base store's error.
   public func userCount(matching filter: UserFilter) async throws -> Int {
-    await interleave()
-    return try await base.userCount(matching: filter)
+    try await interleaving { try await base.userCount(matching: filter) }
   }
 
   /// Yields, then forwards.
@@ -76,8 +93,7 @@ public final class InterleavingDirectoryStore: DirectoryStore {
   public func loginThrottle(for user: UserID, kind: CredentialKind) async throws
     -> LoginThrottleState
   {
-    await interleave()
-    return try await base.loginThrottle(for: user, kind: kind)
+    try await interleaving { try await base.loginThrottle(for: user, kind: kind) }
   }
 
   /// Yields, then forwards.
@@ -86,8 +102,7 @@ public final class InterleavingDirectoryStore: DirectoryStore {
   /// - Returns: The base store's answer.
   /// - Throws: The base store's error.
   public func policy(id: PolicyID) async throws -> Policy? {
-    await interleave()
-    return try await base.policy(id: id)
+    try await interleaving { try await base.policy(id: id) }
   }
 
   /// Yields, then forwards.
@@ -96,8 +111,7 @@ public final class InterleavingDirectoryStore: DirectoryStore {
   /// - Returns: The base store's answer.
   /// - Throws: The base store's error.
   public func policy(nameKey: String) async throws -> Policy? {
-    await interleave()
-    return try await base.policy(nameKey: nameKey)
+    try await interleaving { try await base.policy(nameKey: nameKey) }
   }
 
   /// Yields, then forwards.
@@ -105,8 +119,7 @@ public final class InterleavingDirectoryStore: DirectoryStore {
   /// - Returns: The base store's answer.
   /// - Throws: The base store's error.
   public func policies() async throws -> [Policy] {
-    await interleave()
-    return try await base.policies()
+    try await interleaving { try await base.policies() }
   }
 
   /// Yields, then forwards.
@@ -115,15 +128,7 @@ public final class InterleavingDirectoryStore: DirectoryStore {
   /// - Returns: The base store's answer.
   /// - Throws: The base store's error.
   public func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
-    await interleave()
-    return try await base.auditEvents(matching: query)
-  }
-
-  /// Forwards.
-  ///
-  /// - Returns: The base store's stream.
-  public func subscribeToAuditEvents() -> AsyncStream<AuditEvent> {
-    base.subscribeToAuditEvents()
+    try await interleaving { try await base.auditEvents(matching: query) }
   }
 
   /// Yields, then forwards.
@@ -131,7 +136,6 @@ public final class InterleavingDirectoryStore: DirectoryStore {
   /// - Parameter changes: The change set.
   /// - Throws: The base store's error.
   public func commit(_ changes: ChangeSet) async throws {
-    await interleave()
-    try await base.commit(changes)
+    try await interleaving { try await base.commit(changes) }
   }
 }

@@ -59,33 +59,30 @@ public final class SequentialIdentifiers: Sendable {
   public var function: @Sendable () -> UUID { { self.next() } }
 }
 
-/// A deterministic random source for reproducible tests. **Not secure**: never use it
-/// outside tests.
+/// A deterministic random source for reproducible tests: the bytes of a
+/// ``SeededRandomNumberGenerator`` sequence, eight per value, low byte first. **Not secure**:
+/// never use it outside tests.
 public final class InsecureSeededRandomSource: RandomSource {
-  private let state: Locked<UInt64>
+  private let generator: Locked<SeededRandomNumberGenerator>
 
   /// Creates a source from a seed.
   ///
   /// - Parameter seed: The seed.
   public init(seed: UInt64) {
-    state = Locked(seed)
+    generator = Locked(SeededRandomNumberGenerator(seed: seed))
   }
 
-  /// Fills `bytes` from a SplitMix64 sequence.
+  /// Fills `bytes` from the generator's sequence.
   ///
   /// - Parameter bytes: The buffer to overwrite.
   public func fill(_ bytes: inout [UInt8]) {
-    state.withLock { state in
+    generator.withLock { generator in
       var index = 0
       while index < bytes.count {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
+        var value = generator.next()
         for _ in 0..<8 where index < bytes.count {
-          bytes[index] = UInt8(truncatingIfNeeded: z)
-          z >>= 8
+          bytes[index] = UInt8(truncatingIfNeeded: value)
+          value >>= 8
           index += 1
         }
       }

@@ -297,7 +297,7 @@ struct Command {
       let (store, userDirectory) = openDirectory()
       emit("ready")
       waitForStart()
-      var random = SplitMix(state: seed)
+      var random = SeededRandomNumberGenerator(seed: seed)
       for index in 0..<count {
         await randomOperation(
           index, seed: seed, store: store, directory: userDirectory, random: &random)
@@ -341,7 +341,7 @@ struct Command {
 /// One random operation through the directory, against what the store holds now.
 func randomOperation(
   _ index: Int, seed: UInt64, store: FileDirectoryStore, directory: UserDirectory,
-  random: inout SplitMix
+  random: inout SeededRandomNumberGenerator
 ) async {
   let actor = Principal.system("random-ops")
   let users: [User]
@@ -352,7 +352,7 @@ func randomOperation(
   } catch {
     fail("read: \(error)")
   }
-  func somePolicies(_ random: inout SplitMix) -> Set<PolicyID> {
+  func somePolicies(_ random: inout SeededRandomNumberGenerator) -> Set<PolicyID> {
     Set(
       (0..<Int.random(in: 0...2, using: &random)).compactMap { _ in
         policies.randomElement(using: &random)?.id
@@ -432,8 +432,8 @@ await Command(Array(CommandLine.arguments.dropFirst())).run()
 /// Forwards to a store, but holds the first commit until the parent says go: every racing
 /// process has then read the state and passed the directory's checks, so only the store's
 /// check at commit (against the other processes' commits) can refuse the losers.
-final class GatedStore: DirectoryStore {
-  let base: FileDirectoryStore
+final class GatedStore: ForwardingDirectoryStore {
+  let base: any DirectoryStore
   private let closed = Mutex(true)
 
   init(_ base: FileDirectoryStore) {
@@ -451,48 +451,9 @@ final class GatedStore: DirectoryStore {
     }
     try await base.commit(changes)
   }
-
-  func user(id: UserID) async throws -> UserRecord? { try await base.user(id: id) }
-  func user(usernameKey: String) async throws -> UserRecord? {
-    try await base.user(usernameKey: usernameKey)
-  }
-  func profile(id: UserID) async throws -> User? { try await base.profile(id: id) }
-  func profile(usernameKey: String) async throws -> User? {
-    try await base.profile(usernameKey: usernameKey)
-  }
-  func users(matching query: UserQuery) async throws -> UserPage {
-    try await base.users(matching: query)
-  }
-  func userCount(matching filter: UserFilter) async throws -> Int {
-    try await base.userCount(matching: filter)
-  }
-  func loginThrottle(for user: UserID, kind: CredentialKind) async throws -> LoginThrottleState {
-    try await base.loginThrottle(for: user, kind: kind)
-  }
-  func policy(id: PolicyID) async throws -> Policy? { try await base.policy(id: id) }
-  func policy(nameKey: String) async throws -> Policy? { try await base.policy(nameKey: nameKey) }
-  func policies() async throws -> [Policy] { try await base.policies() }
-  func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
-    try await base.auditEvents(matching: query)
-  }
-  func subscribeToAuditEvents() -> AsyncStream<AuditEvent> { base.subscribeToAuditEvents() }
 }
 
 // MARK: - The commit loop
-
-/// A small deterministic random number generator (SplitMix64), so a failing seed reproduces
-/// the same sequence of choices.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var value = state
-    value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-    return value ^ (value >> 31)
-  }
-}
 
 /// Commits from several tasks at once until killed. Each task owns some users and policies
 /// and knows their versions exactly, so its commits succeed unless a rule refuses them (the
@@ -548,7 +509,7 @@ final class CommitLoop: Sendable {
       fail("open: \(error)")
     }
     var (users, policies) = await readAll(store)
-    var random = SplitMix(state: seed)
+    var random = SeededRandomNumberGenerator(seed: seed)
     if users.isEmpty {
       let admin = makeUser(
         "s\(seed)-bootstrap@example.com", role: .admin, policies: [], random: &random)
@@ -585,7 +546,7 @@ final class CommitLoop: Sendable {
         group.addTask {
           var worker = Worker(
             loop: self, store: store, task: task, users: owned, policies: ownedPolicies,
-            random: SplitMix(state: self.seed &* 1_000_003 &+ UInt64(task)))
+            random: SeededRandomNumberGenerator(seed: self.seed &* 1_000_003 &+ UInt64(task)))
           await worker.run()
         }
       }
@@ -595,7 +556,8 @@ final class CommitLoop: Sendable {
 
   /// A user record to insert, and the `try` line describing it.
   func makeUser(
-    _ username: String, role: Role, policies: Set<PolicyID>, random: inout SplitMix
+    _ username: String, role: Role, policies: Set<PolicyID>,
+    random: inout SeededRandomNumberGenerator
   ) -> (record: UserRecord, description: String) {
     let now = Date()
     let id = UserID(rawValue: UUID())
@@ -621,7 +583,7 @@ final class CommitLoop: Sendable {
   /// an audit event unless `audit` is false.
   func commit(
     _ store: FileDirectoryStore, _ changes: ChangeSet, describing what: String,
-    audit: Bool = true, random: inout SplitMix
+    audit: Bool = true, random: inout SeededRandomNumberGenerator
   ) async -> Bool {
     var changes = changes
     let number = counter.add(1, ordering: .relaxed).newValue
@@ -655,12 +617,12 @@ final class CommitLoop: Sendable {
     let task: Int
     var users: [User]
     var policies: [Policy]
-    var random: SplitMix
+    var random: SeededRandomNumberGenerator
     var inserted = 0
 
     init(
       loop: CommitLoop, store: FileDirectoryStore, task: Int, users: [User],
-      policies: [Policy], random: SplitMix
+      policies: [Policy], random: SeededRandomNumberGenerator
     ) {
       self.loop = loop
       self.store = store

@@ -176,28 +176,33 @@ struct Argon2Tests {
     #expect(tag?.count == 4)
   }
 
+  /// Limits a verifier might set for stored hashes.
+  static let limits = Argon2.CostLimits(
+    maximumMemoryKiB: 65_536, maximumIterations: 10, maximumParallelism: 4)
+
   /// A hostile stored hash (m = 4 GiB, t = 10⁹, p = 2²⁴ − 1) fails fast with a typed error
   /// before anything is allocated.
-  @Test func costLimitsAreCheckedBeforeAllocating() {
-    let limits = Argon2.CostLimits(
-      maximumMemoryKiB: 65_536, maximumIterations: 10, maximumParallelism: 4)
+  @Test(arguments: [
+    Argon2.Parameters(memoryKiB: 4 * 1024 * 1024, iterations: 1, parallelism: 1),
+    Argon2.Parameters(memoryKiB: 4_294_967_295, iterations: 1, parallelism: 1),
+    Argon2.Parameters(memoryKiB: 64, iterations: 1_000_000_000, parallelism: 1),
+    Argon2.Parameters(memoryKiB: 1 << 27, iterations: 1, parallelism: 0xFF_FFFF),
+  ])
+  func costLimitsAreCheckedBeforeAllocating(hostile parameters: Argon2.Parameters) {
     let salt = [UInt8](repeating: 0, count: 16)
-    let hostile = [
-      Argon2.Parameters(memoryKiB: 4 * 1024 * 1024, iterations: 1, parallelism: 1),
-      Argon2.Parameters(memoryKiB: 4_294_967_295, iterations: 1, parallelism: 1),
-      Argon2.Parameters(memoryKiB: 64, iterations: 1_000_000_000, parallelism: 1),
-      Argon2.Parameters(memoryKiB: 1 << 27, iterations: 1, parallelism: 0xFF_FFFF),
-    ]
-    for parameters in hostile {
-      expectParameterError(.costLimitExceeded) {
-        try Argon2.hash(password: [1], salt: salt, parameters: parameters, limits: limits)
-      }
-      expectParameterError(.costLimitExceeded) {
-        try Argon2.isValidTag(
-          [UInt8](repeating: 0, count: 32), password: [1], salt: salt, parameters: parameters,
-          limits: limits)
-      }
+    expectParameterError(.costLimitExceeded) {
+      try Argon2.hash(password: [1], salt: salt, parameters: parameters, limits: Self.limits)
     }
+    expectParameterError(.costLimitExceeded) {
+      try Argon2.isValidTag(
+        [UInt8](repeating: 0, count: 32), password: [1], salt: salt, parameters: parameters,
+        limits: Self.limits)
+    }
+  }
+
+  @Test func parametersWithinTheLimitsAreHashedAndRFCRangesComeFirst() {
+    let limits = Self.limits
+    let salt = [UInt8](repeating: 0, count: 16)
     // Within the limits, hashing proceeds.
     #expect(throws: Never.self) {
       _ = try Argon2.hash(password: [1], salt: salt, parameters: cheap, limits: limits)

@@ -76,18 +76,17 @@ struct PBKDF2ImplementationTests {
     }
   }
 
-  @Test func explicitAutomaticMatchesPublicAPI() throws {
+  @Test(arguments: [1, 31, 32, 33, 64, 65, 129])
+  func explicitAutomaticMatchesPublicAPI(keyByteCount: Int) throws {
     let password = Array("correct horse battery staple".utf8)
     let salt = Array("somesalt12345678".utf8)
-    for keyByteCount in [1, 31, 32, 33, 64, 65, 129] {
-      #expect(
-        try PBKDF2.deriveKey(
+    #expect(
+      try PBKDF2.deriveKey(
+        password: password, salt: salt, iterations: 10, keyByteCount: keyByteCount,
+        hashFunction: SHA256.self, implementation: .automatic)
+        == PBKDF2.deriveKey(
           password: password, salt: salt, iterations: 10, keyByteCount: keyByteCount,
-          hashFunction: SHA256.self, implementation: .automatic)
-          == PBKDF2.deriveKey(
-            password: password, salt: salt, iterations: 10, keyByteCount: keyByteCount,
-            hashFunction: SHA256.self))
-    }
+          hashFunction: SHA256.self))
   }
 
   /// RFC 7914 §11 (c = 1 and c = 80,000) and a long-iteration PBKDF2-HMAC-SHA512 value from

@@ -76,34 +76,31 @@ struct PBKDF2Tests {
         + "a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d")
   }
 
-  @Test func genericPathMatchesAcceleratedPath() throws {
-    for iterations in [1, 2, 5] {
-      for keyByteCount in [1, 20, 32, 33, 64, 65, 130] {
-        let password = [UInt8](repeating: 0x70, count: keyByteCount % 3 == 0 ? 200 : 9)
-        let salt = Array("NaCl-salt".utf8)
-        #expect(
-          try PBKDF2.deriveKey(
-            password: password, salt: salt, iterations: iterations, keyByteCount: keyByteCount,
-            hashFunction: SHA256.self)
-            == PBKDF2.deriveKey(
-              password: password, salt: salt, iterations: iterations,
-              keyByteCount: keyByteCount, hashFunction: Unaccelerated<SHA256>.self))
-        #expect(
-          try PBKDF2.deriveKey(
-            password: password, salt: salt, iterations: iterations, keyByteCount: keyByteCount,
-            hashFunction: SHA512.self)
-            == PBKDF2.deriveKey(
-              password: password, salt: salt, iterations: iterations,
-              keyByteCount: keyByteCount, hashFunction: Unaccelerated<SHA512>.self))
-        #expect(
-          try PBKDF2.deriveKey(
-            password: password, salt: salt, iterations: iterations, keyByteCount: keyByteCount,
-            hashFunction: Insecure.SHA1.self)
-            == PBKDF2.deriveKey(
-              password: password, salt: salt, iterations: iterations,
-              keyByteCount: keyByteCount, hashFunction: Unaccelerated<Insecure.SHA1>.self))
-      }
-    }
+  @Test(arguments: [1, 2, 5], [1, 20, 32, 33, 64, 65, 130])
+  func genericPathMatchesAcceleratedPath(iterations: Int, keyByteCount: Int) throws {
+    let password = [UInt8](repeating: 0x70, count: keyByteCount % 3 == 0 ? 200 : 9)
+    let salt = Array("NaCl-salt".utf8)
+    #expect(
+      try PBKDF2.deriveKey(
+        password: password, salt: salt, iterations: iterations, keyByteCount: keyByteCount,
+        hashFunction: SHA256.self)
+        == PBKDF2.deriveKey(
+          password: password, salt: salt, iterations: iterations,
+          keyByteCount: keyByteCount, hashFunction: Unaccelerated<SHA256>.self))
+    #expect(
+      try PBKDF2.deriveKey(
+        password: password, salt: salt, iterations: iterations, keyByteCount: keyByteCount,
+        hashFunction: SHA512.self)
+        == PBKDF2.deriveKey(
+          password: password, salt: salt, iterations: iterations,
+          keyByteCount: keyByteCount, hashFunction: Unaccelerated<SHA512>.self))
+    #expect(
+      try PBKDF2.deriveKey(
+        password: password, salt: salt, iterations: iterations, keyByteCount: keyByteCount,
+        hashFunction: Insecure.SHA1.self)
+        == PBKDF2.deriveKey(
+          password: password, salt: salt, iterations: iterations,
+          keyByteCount: keyByteCount, hashFunction: Unaccelerated<Insecure.SHA1>.self))
   }
 
   @Test(arguments: [0, -1, Int.min])

@@ -1,11 +1,12 @@
 import UserManagementKit
+import UserManagementKitTesting
 
 /// The deterministic users a benchmark directory holds.
 ///
 /// User `index` (the order of insertion) gets the username number
 /// `(index × 611,953 + 12,345) mod count`, a permutation of `0..<count`, so usernames are not
 /// inserted in sorted order. Everything else about a user derives from a SplitMix64 hash of that
-/// number:
+/// number (``SeededRandomNumberGenerator/mix(_:)``):
 ///
 /// - about 2% administrators, the rest General Users;
 /// - about 15% inactive;
@@ -85,8 +86,8 @@ struct Dataset: Sendable {
   /// - Returns: The profile.
   func profile(at index: Int, policies: [PolicyID]) -> Profile {
     let number = number(at: index)
-    let traits = Self.mix(UInt64(number))
-    let names = Self.mix(traits)
+    let traits = SeededRandomNumberGenerator.mix(UInt64(number))
+    let names = SeededRandomNumberGenerator.mix(traits)
     let role: Role = traits % 100 < 2 ? .admin : .generalUser
     let status: UserStatus = (traits >> 8) % 100 < 15 ? .inactive : .active
     let apiAccess = (traits >> 16) % 100 < 30
@@ -134,21 +135,10 @@ struct Dataset: Sendable {
     }
     var state: UInt64 = 42
     for index in terms.indices.reversed() where index > 0 {
-      state = mix(state)
+      state = SeededRandomNumberGenerator.mix(state)
       terms.swapAt(index, Int(state % UInt64(index + 1)))
     }
     return terms
-  }
-
-  /// SplitMix64's output function: a well-mixed hash of `value`.
-  ///
-  /// - Parameter value: Any value.
-  /// - Returns: Its hash.
-  static func mix(_ value: UInt64) -> UInt64 {
-    var z = value &+ 0x9E37_79B9_7F4A_7C15
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 
   private static func firstName(_ bits: UInt64) -> String {

@@ -137,7 +137,7 @@ struct DirectoryBenchmark {
     var state: UInt64 = 7
     var usernames: [String] = []
     for _ in 0..<4_096 {
-      state = Dataset.mix(state)
+      state = SeededRandomNumberGenerator.mix(state)
       usernames.append(Dataset.username(Int(state % UInt64(dataset.count))))
     }
     var checksum: UInt64 = 0

@@ -1,5 +1,6 @@
 import Foundation
 import UserManagementKit
+import UserManagementKitTesting
 
 #if canImport(Glibc)
   import Glibc
@@ -144,7 +145,7 @@ struct StoreBenchmark {
     var state: UInt64 = 7
     var keys: [String] = []
     for _ in 0..<4_096 {
-      state = Dataset.mix(state)
+      state = SeededRandomNumberGenerator.mix(state)
       keys.append(Username.canonicalize(Dataset.username(Int(state % UInt64(count)))))
     }
     try (keys.joined(separator: "\n") + "\n").write(

@@ -1,5 +1,6 @@
 import Foundation
 import UserManagementKit
+import UserManagementKitTesting
 
 /// The stored users of the store benchmarks: the directory benchmarks' population (see
 /// ``Dataset``) as complete `UserRecord`s, made without a `UserDirectory` so that a store can be
@@ -63,7 +64,7 @@ struct StoreDataset: Sendable {
       var bytes: [UInt8] = []
       bytes.reserveCapacity(length)
       while bytes.count < length {
-        stream = Dataset.mix(stream)
+        stream = SeededRandomNumberGenerator.mix(stream)
         var bits = stream
         for _ in 0..<10 where bytes.count < length {
           bytes.append(Self.base64Alphabet[Int(bits & 0x3F)])
@@ -151,8 +152,9 @@ struct StoreDataset: Sendable {
   /// - Parameter seed: Any value; equal seeds give equal UUIDs.
   /// - Returns: The UUID.
   static func uuid(seed: UInt64) -> UUID {
-    let high = (Dataset.mix(seed ^ 0x55AA_55AA) & ~0xF000) | 0x4000
-    let low = (Dataset.mix(high) & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+    let high = (SeededRandomNumberGenerator.mix(seed ^ 0x55AA_55AA) & ~0xF000) | 0x4000
+    let low =
+      (SeededRandomNumberGenerator.mix(high) & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
     func byte(_ word: UInt64, _ index: Int) -> UInt8 {
       UInt8(truncatingIfNeeded: word >> (56 - 8 * index))
     }

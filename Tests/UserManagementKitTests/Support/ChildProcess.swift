@@ -9,13 +9,6 @@ import Testing
   import Darwin
 #endif
 
-extension Tag {
-  /// Tests that start child processes (the `UMKStoreTorture` executable) on one store.
-  @Tag static var multiProcess: Self
-  /// The kill -9 loop: slow by design, sized by `UMK_CRASH_TRIALS`.
-  @Tag static var crashLoop: Self
-}
-
 /// A failure to run or understand a child process, with what it printed.
 struct ChildProcessError: Error, CustomStringConvertible {
   let description: String

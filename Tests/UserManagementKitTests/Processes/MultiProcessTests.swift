@@ -180,7 +180,8 @@ struct MultiProcessTests {
         "round \(round): \(outcomes)")
       let store = try FileDirectoryStore(directory: directory)
       let users = try await store.users(matching: UserQuery()).users
-      #expect(users.count == 1 && users.first?.isActiveAdmin == true, "round \(round)")
+      #expect(users.count == 1, "round \(round)")
+      #expect(users.first?.isActiveAdmin == true, "round \(round)")
       store.close()
     }
   }
@@ -362,13 +363,16 @@ struct MultiProcessTests {
         ], reversed: round.isMultiple(of: 2), gated: round % 4 >= 2)
       let exists = try await fixture.store.policy(id: policy.id) != nil
       let holds = try await fixture.store.profile(id: user.id)?.policies.contains(policy.id)
+      try #require(outcomes.count == 2)
       switch (outcomes[0], outcomes[1]) {
       case ("ok", "refused policy_not_found"):
         winners["delete", default: 0] += 1
-        #expect(!exists && holds == false, "round \(round)")
+        #expect(!exists, "round \(round)")
+        #expect(holds == false, "round \(round)")
       case ("refused policy_in_use", "ok"):
         winners["assign", default: 0] += 1
-        #expect(exists && holds == true, "round \(round)")
+        #expect(exists, "round \(round)")
+        #expect(holds == true, "round \(round)")
       default:
         Issue.record("round \(round): delete → \(outcomes[0]), assign → \(outcomes[1])")
       }
@@ -427,7 +431,8 @@ struct MultiProcessTests {
     try await dying.waitForLine { $0 == "ready" }
     try dying.send("go")
     try await dying.waitForExit()
-    #expect(dying.wasKilled && dying.lines.last == "dying", "\(dying.transcript)")
+    #expect(dying.wasKilled, "\(dying.transcript)")
+    #expect(dying.lines.last == "dying", "\(dying.transcript)")
 
     // Durable: a store opened now has it.
     let reopened = try FileDirectoryStore(directory: fixture.temporary.store)
@@ -461,7 +466,8 @@ struct MultiProcessTests {
     try await dying.waitForLine { $0 == "ready" }
     try dying.send("go")
     try await dying.waitForExit()
-    #expect(dying.wasKilled && dying.lines.last == "dying", "\(dying.transcript)")
+    #expect(dying.wasKilled, "\(dying.transcript)")
+    #expect(dying.lines.last == "dying", "\(dying.transcript)")
 
     let reopened = try FileDirectoryStore(directory: fixture.temporary.store)
     #expect(try await reopened.profile(id: user.id)?.status == .inactive)

@@ -56,9 +56,13 @@ struct ImportTests {
     #expect(h.hasher.kdfCount == kdfBefore, "an import derives no key")
     let grace = try await h.directory.user(named: "grace@example.com", by: h.asAdmin)
     #expect(grace.policies == [viewers.id])
-    #expect(grace.hasPassword && !grace.mustChangePassword && grace.createdBy == h.asAdmin)
+    #expect(grace.hasPassword)
+    #expect(!grace.mustChangePassword)
+    #expect(grace.createdBy == h.asAdmin)
     let alan = try await h.directory.user(named: "alan@example.com", by: h.asAdmin)
-    #expect(alan.role == .admin && alan.status == .inactive && alan.apiAccessEnabled)
+    #expect(alan.role == .admin)
+    #expect(alan.status == .inactive)
+    #expect(alan.apiAccessEnabled)
     #expect(!alan.hasAPIPassword)
     let nopass = try await h.directory.user(named: "nopass@example.com", by: h.asAdmin)
     #expect(!nopass.hasPassword)
@@ -66,11 +70,13 @@ struct ImportTests {
     // One event per user, no hash in any of them.
     let events = try await h.allEvents().dropFirst(eventsBefore)
     #expect(events.count == 3)
-    #expect(events.allSatisfy { $0.action == .userImported && $0.actor == h.asAdmin })
+    #expect(events.allSatisfy { $0.action == .userImported })
+    #expect(events.allSatisfy { $0.actor == h.asAdmin })
     #expect(events.first?.changes.contains { $0.field == "password" && $0.isSecret } == true)
     #expect(events.last?.changes.contains { $0.field == "password" } == false)
     let dump = events.map { String(describing: $0) }.joined()
-    #expect(!dump.contains(django.hash.encoded) && !dump.contains("fJ/zO1Si"))
+    #expect(!dump.contains(django.hash.encoded))
+    #expect(!dump.contains("fJ/zO1Si"))
 
     // They sign in with the passwords of the old system, and are upgraded.
     let signedIn = try await h.directory.authenticate(
@@ -137,7 +143,8 @@ struct ImportTests {
           username: "a@example.com", firstName: "A", lastName: "A",
           passwordHash: try vector("argon2id").hash)
       ], dryRun: true, by: h.asAdmin)
-    #expect(result.issues.isEmpty && !result.committed)
+    #expect(result.issues.isEmpty)
+    #expect(!result.committed)
     #expect(result.users.map(\.username.rawValue) == ["a@example.com"])
     await expectError(.userNotFound) {
       _ = try await h.directory.user(named: "a@example.com", by: h.asAdmin)
@@ -184,10 +191,13 @@ struct ImportTests {
     #expect(
       withoutHashes.map(\.username) == ["Admin@Example.com", "e@example.com", "n@example.com"])
     #expect(withoutHashes.allSatisfy { $0.passwordHash == nil })
-    #expect(withoutHashes[1].policies == ["Editors"] && withoutHashes[1].apiAccessEnabled)
+    try #require(withoutHashes.count == 3)
+    #expect(withoutHashes[1].policies == ["Editors"])
+    #expect(withoutHashes[1].apiAccessEnabled)
 
     let exported = try await source.directory.exportUsers(
       includingPasswordHashes: true, by: source.asAdmin)
+    try #require(exported.count == 3)
     #expect(exported[1].passwordHash == (try vector("django-argon2").hash))
     #expect(exported[2].passwordHash == nil)
 
@@ -202,7 +212,7 @@ struct ImportTests {
     #expect(result.committed)
     let again = try await target.directory.exportUsers(
       includingPasswordHashes: true, by: target.asAdmin)
-    #expect(Array(again.dropFirst()).map(\.username) == ["e@example.com", "n@example.com"])
+    try #require(Array(again.dropFirst()).map(\.username) == ["e@example.com", "n@example.com"])
     #expect(again[1].passwordHash == exported[1].passwordHash)
     #expect(again[1].policies == ["editors"])
     _ = try await target.directory.authenticate(
@@ -236,7 +246,8 @@ struct ImportTests {
         passwordHash: hash)
     }
     let result = try await h.directory.importUsers(items, by: h.asAdmin)
-    #expect(result.committed && result.users.count == 1000)
+    #expect(result.committed)
+    #expect(result.users.count == 1000)
     #expect(try await h.directory.userCount(by: h.asAdmin) == 1001)
   }
 

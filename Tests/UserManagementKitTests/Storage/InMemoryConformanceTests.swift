@@ -20,14 +20,3 @@ struct InMemoryConformanceTests {
     }
   }
 }
-
-/// A deliberately broken store: it drops preconditions before committing.
-final class PreconditionIgnoringStore: ForwardingReads {
-  let base: any DirectoryStore = InMemoryDirectoryStore()
-  var readStore: any DirectoryStore { base }
-  func commit(_ changes: ChangeSet) async throws {
-    var copy = changes
-    copy.preconditions = []
-    try await base.commit(copy)
-  }
-}

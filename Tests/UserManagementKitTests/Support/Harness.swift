@@ -8,11 +8,6 @@ import UserManagementKitTesting
   import Foundation
 #endif
 
-extension Tag {
-  /// Tests that race many tasks; CI runs them again under ThreadSanitizer.
-  @Tag static var concurrency: Self
-}
-
 /// A directory over an in-memory store with a cheap hasher, a test clock and sequential ids.
 struct Harness {
   let directory: UserDirectory
@@ -90,36 +85,4 @@ func expectError(
     Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
   }
   return nil
-}
-
-/// A store that answers every read from `readStore`, so that a test double overrides only
-/// what it changes (its commits, say).
-protocol ForwardingReads: DirectoryStore {
-  /// The store reads go to.
-  var readStore: any DirectoryStore { get }
-}
-
-extension ForwardingReads {
-  func user(id: UserID) async throws -> UserRecord? { try await readStore.user(id: id) }
-  func user(usernameKey: String) async throws -> UserRecord? {
-    try await readStore.user(usernameKey: usernameKey)
-  }
-  func users(matching query: UserQuery) async throws -> UserPage {
-    try await readStore.users(matching: query)
-  }
-  func userCount(matching filter: UserFilter) async throws -> Int {
-    try await readStore.userCount(matching: filter)
-  }
-  func loginThrottle(for user: UserID, kind: CredentialKind) async throws -> LoginThrottleState {
-    try await readStore.loginThrottle(for: user, kind: kind)
-  }
-  func policy(id: PolicyID) async throws -> Policy? { try await readStore.policy(id: id) }
-  func policy(nameKey: String) async throws -> Policy? {
-    try await readStore.policy(nameKey: nameKey)
-  }
-  func policies() async throws -> [Policy] { try await readStore.policies() }
-  func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
-    try await readStore.auditEvents(matching: query)
-  }
-  func subscribeToAuditEvents() -> AsyncStream<AuditEvent> { readStore.subscribeToAuditEvents() }
 }

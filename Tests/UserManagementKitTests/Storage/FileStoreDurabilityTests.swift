@@ -104,7 +104,8 @@ struct FileStoreDurabilityTests {
     #expect(
       Set(trace.dropFirst(14).dropLast())
         == ["remove log-0000000000000001", "remove snapshot-0000000000000001"])
-    #expect(trace.count == 17 && trace.last == "syncdir")
+    #expect(trace.count == 17)
+    #expect(trace.last == "syncdir")
     #expect(store.statistics.generation == 2)
     let reopened = try open(disk.afterCrash(.drop))
     #expect(try await StoreFingerprint(reopened) == StoreFingerprint(store))
@@ -303,7 +304,7 @@ struct FileStoreDurabilityTests {
           #expect(error.context["file"] == name, "\(context): \(error)")
           if error.code == .corruptStore {
             let reported = Int(error.context["offset"] ?? "") ?? -1
-            #expect(reported >= 0 && reported <= offset + 1, "\(context): \(error)")
+            #expect((0...offset + 1).contains(reported), "\(context): \(error)")
           }
         }
       }
@@ -346,7 +347,8 @@ struct FileStoreDurabilityTests {
     disk.setContents(of: name, to: bytes)
     let error = #expect(throws: UserManagementError.self) { try open(disk) }
     #expect(error?.code == .unsupportedStoreFormat)
-    #expect(error?.context["file"] == name && error?.context["version"] == "2")
+    #expect(error?.context["file"] == name)
+    #expect(error?.context["version"] == "2")
   }
 
   // MARK: Size and open time
