@@ -787,6 +787,9 @@ struct DyingFileSystem: StoreFileSystem {
     let name = path.split(separator: "/").last.map(String.init) ?? path
     return name.hasPrefix("log-") && !name.hasSuffix(".tmp") ? DyingFile(file) : file
   }
+  func createExclusively(_ path: String) throws(StoreIOError) -> any StoreFile {
+    try base.createExclusively(path)
+  }
   func rename(_ source: String, to destination: String) throws(StoreIOError) {
     try base.rename(source, to: destination)
   }

@@ -104,6 +104,11 @@ public struct UserManagementError: Error, Sendable, Hashable, CustomStringConver
     /// file, bytes that do not decode); `context["file"]` and `context["offset"]` say where.
     /// The store does not open until the file is restored.
     public static let corruptStore = Code(rawValue: "corrupt_store")
+    /// The store's directory or one of its files cannot be trusted: a symbolic link, owned
+    /// by another user, or a directory that gives group or others access. `context["file"]`
+    /// names it and the message says how to fix it (for a directory, `chmod 700`). Nothing
+    /// was read or written.
+    public static let insecureStore = Code(rawValue: "insecure_store")
     /// A store file was written by a newer version of the library, in a format this one
     /// cannot read; `context["file"]` and `context["version"]` say which.
     public static let unsupportedStoreFormat = Code(rawValue: "unsupported_store_format")

@@ -20,6 +20,22 @@ public struct AuthorizationDecision: Hashable, Sendable, CustomStringConvertible
     case unknownUser
     /// No rule granted it.
     case defaultDeny
+
+    /// The rule's stable string form, for logs and serialized answers (`administrator`,
+    /// `owner`, `policy`, `inactive_user`, `password_change_required`, `unknown_user`,
+    /// `default_deny`). Prefer it to an exhaustive `switch`, which a rule added in a later
+    /// release would break.
+    public var code: String {
+      switch self {
+      case .administrator: "administrator"
+      case .owner: "owner"
+      case .policy: "policy"
+      case .inactiveUser: "inactive_user"
+      case .passwordChangeRequired: "password_change_required"
+      case .unknownUser: "unknown_user"
+      case .defaultDeny: "default_deny"
+      }
+    }
   }
 
   /// Whether the action is allowed.

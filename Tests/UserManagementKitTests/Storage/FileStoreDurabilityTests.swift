@@ -73,10 +73,11 @@ struct FileStoreDurabilityTests {
     #expect(
       disk.trace.map(Self.withoutSizes) == [
         "create LOCK",
-        "create \(snapshot).tmp", "write \(snapshot).tmp", "sync \(snapshot).tmp",
-        "rename \(snapshot).tmp \(snapshot)", "syncdir",
-        "create \(log).tmp", "write \(log).tmp", "sync \(log).tmp", "rename \(log).tmp \(log)",
-        "syncdir", "syncdir", "sync \(log)",
+        // A temporary is always a new file: any stale one is removed first.
+        "remove \(snapshot).tmp", "create \(snapshot).tmp", "write \(snapshot).tmp",
+        "sync \(snapshot).tmp", "rename \(snapshot).tmp \(snapshot)", "syncdir",
+        "remove \(log).tmp", "create \(log).tmp", "write \(log).tmp", "sync \(log).tmp",
+        "rename \(log).tmp \(log)", "syncdir", "syncdir", "sync \(log)",
       ])
   }
 
@@ -91,20 +92,21 @@ struct FileStoreDurabilityTests {
     let log = "log-0000000000000002"
     let trace = disk.trace.map(Self.withoutSizes)
     #expect(
-      Array(trace.prefix(14)) == [
+      Array(trace.prefix(17)) == [
         // The log's audit events move to a sealed segment first …
-        "create \(audit).tmp", "write \(audit).tmp", "sync \(audit).tmp",
-        "rename \(audit).tmp \(audit)", "syncdir",
+        "remove \(audit).tmp", "create \(audit).tmp", "write \(audit).tmp",
+        "sync \(audit).tmp", "rename \(audit).tmp \(audit)", "syncdir",
         // … then the next generation's log and snapshot, made durable together …
-        "create \(log).tmp", "write \(log).tmp", "sync \(log).tmp", "rename \(log).tmp \(log)",
-        "create \(snapshot).tmp", "write \(snapshot).tmp", "sync \(snapshot).tmp",
-        "rename \(snapshot).tmp \(snapshot)", "syncdir",
+        "remove \(log).tmp", "create \(log).tmp", "write \(log).tmp", "sync \(log).tmp",
+        "rename \(log).tmp \(log)",
+        "remove \(snapshot).tmp", "create \(snapshot).tmp", "write \(snapshot).tmp",
+        "sync \(snapshot).tmp", "rename \(snapshot).tmp \(snapshot)", "syncdir",
       ])
     // … and only then the previous generation goes (in directory-listing order).
     #expect(
-      Set(trace.dropFirst(14).dropLast())
+      Set(trace.dropFirst(17).dropLast())
         == ["remove log-0000000000000001", "remove snapshot-0000000000000001"])
-    #expect(trace.count == 17)
+    #expect(trace.count == 20)
     #expect(trace.last == "syncdir")
     #expect(store.statistics.generation == 2)
     let reopened = try open(disk.afterCrash(.drop))

@@ -326,6 +326,11 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
     return SimulatedFile(disk: self, node: id, path: path)
   }
 
+  func createExclusively(_ path: String) throws(StoreIOError) -> any StoreFile {
+    if state.withLock({ $0.entries[path] != nil }) { throw StoreIOError("open", path, EEXIST) }
+    return try open(path, create: true, truncate: false)
+  }
+
   func rename(_ source: String, to destination: String) throws(StoreIOError) {
     _ = try enter("rename \(Self.name(source)) \(Self.name(destination))", mutating: true)
     try state.withLock { state throws(StoreIOError) in

@@ -16,11 +16,20 @@ package struct StoreIOError: Error, Hashable, Sendable {
   package var path: String
   /// The `errno` value.
   package var code: Int32
+  /// Why the store refuses to trust the file or directory (a symbolic link, another owner,
+  /// permissions for others), when that is the failure; `nil` for a failed call.
+  package var insecurity: String?
 
   package init(_ operation: String, _ path: String, _ code: Int32) {
     self.operation = operation
     self.path = path
     self.code = code
+  }
+
+  /// A file or directory the store refuses to trust.
+  package init(insecure path: String, _ why: String) {
+    self.init("check", path, EPERM)
+    insecurity = why
   }
 }
 
@@ -28,13 +37,18 @@ package struct StoreIOError: Error, Hashable, Sendable {
 /// faults and simulate crashes (see `SimulatedDisk` in the tests). ``PosixFileSystem`` is
 /// the real one.
 package protocol StoreFileSystem: Sendable {
-  /// Creates a directory with mode 0700 (succeeds if it already exists).
+  /// Creates a directory with mode 0700, or accepts an existing one only if it is a real
+  /// directory (not a symbolic link), owned by this process's user, with no permissions for
+  /// group or others; anything else fails with ``StoreIOError/insecurity`` set.
   func createDirectory(_ path: String) throws(StoreIOError)
   /// The names in a directory (without `.` and `..`).
   func contentsOfDirectory(_ path: String) throws(StoreIOError) -> [String]
-  /// Opens a file; with `create`, creates it with mode 0600 if missing; with `truncate`,
-  /// empties it.
+  /// Opens a file, never through a symbolic link; with `create`, creates it with mode 0600 if
+  /// missing; with `truncate`, empties it. An existing file owned by this user with
+  /// permissions for others is set to 0600; one owned by another user is refused.
   func open(_ path: String, create: Bool, truncate: Bool) throws(StoreIOError) -> any StoreFile
+  /// Creates a new file with mode 0600, failing if anything already has the name (`O_EXCL`).
+  func createExclusively(_ path: String) throws(StoreIOError) -> any StoreFile
   /// Atomically replaces `destination` with `source`.
   func rename(_ source: String, to destination: String) throws(StoreIOError)
   /// Removes a file.
@@ -121,10 +135,30 @@ package struct PosixFileSystem: StoreFileSystem {
   package func createDirectory(_ path: String) throws(StoreIOError) {
     if mkdir(path, 0o700) != 0 {
       let code = errno
-      var info = stat()
-      guard code == EEXIST, stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-        throw StoreIOError("mkdir", path, code)
+      guard code == EEXIST else { throw StoreIOError("mkdir", path, code) }
+    }
+    // Whether new or not, the directory is checked through a descriptor opened without
+    // following a symbolic link, so what is checked is what the name refers to now.
+    let descriptor = systemOpen(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
+    guard descriptor >= 0 else {
+      let code = errno
+      if code == ELOOP || code == ENOTDIR {
+        throw StoreIOError(insecure: path, "is a symbolic link or not a directory")
       }
+      throw StoreIOError("open", path, code)
+    }
+    defer { _ = systemClose(descriptor) }
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else { throw StoreIOError("fstat", path, errno) }
+    guard info.st_uid == geteuid() else {
+      throw StoreIOError(insecure: path, "is owned by another user (uid \(info.st_uid))")
+    }
+    let permissions = Int(info.st_mode) & 0o777
+    guard permissions & 0o077 == 0 else {
+      throw StoreIOError(
+        insecure: path,
+        "gives group or others access (mode \(String(permissions, radix: 8))); "
+          + "run `chmod 700 \(path)`")
     }
   }
 
@@ -155,7 +189,19 @@ package struct PosixFileSystem: StoreFileSystem {
     if truncate { flags |= O_TRUNC }
     let descriptor = systemOpen(path, flags, 0o600)
     guard descriptor >= 0 else { throw StoreIOError("open", path, errno) }
-    return PosixFile(descriptor: descriptor, path: path)
+    let file = PosixFile(descriptor: descriptor, path: path)
+    try file.restrictToOwner()
+    return file
+  }
+
+  package func createExclusively(_ path: String) throws(StoreIOError) -> any StoreFile {
+    let descriptor = systemOpen(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL, 0o600)
+    guard descriptor >= 0 else { throw StoreIOError("open", path, errno) }
+    let file = PosixFile(descriptor: descriptor, path: path)
+    // The process's umask may have cleared bits of 0600, never added any; this is a no-op
+    // unless something else is wrong.
+    try file.restrictToOwner()
+    return file
   }
 
   package func rename(_ source: String, to destination: String) throws(StoreIOError) {
@@ -216,6 +262,19 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
   }
 
   deinit { close() }
+
+  /// Refuses a file of another user, and takes group and other permissions off one of ours
+  /// (a stale file from an older version or a copy made with a wide umask).
+  func restrictToOwner() throws(StoreIOError) {
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else { throw StoreIOError("fstat", path, errno) }
+    guard info.st_uid == geteuid() else {
+      throw StoreIOError(insecure: path, "is owned by another user (uid \(info.st_uid))")
+    }
+    if Int(info.st_mode) & 0o077 != 0 {
+      guard fchmod(descriptor, 0o600) == 0 else { throw StoreIOError("fchmod", path, errno) }
+    }
+  }
 
   func size() throws(StoreIOError) -> Int {
     var info = stat()

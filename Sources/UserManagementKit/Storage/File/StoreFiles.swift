@@ -339,10 +339,12 @@ struct StoreFiles {
   }
 
   /// Writes a file atomically: to `name.tmp`, synced, then renamed over `name`. The caller
-  /// syncs the directory.
+  /// syncs the directory. The temporary is always a new file (`O_EXCL`, mode 0600): a stale
+  /// one left by a crash is removed first, never written through.
   func writeAtomically(_ name: String, _ bytes: [UInt8]) throws(StoreIOError) {
     let temporary = path(name + ".tmp")
-    let file = try fileSystem.open(temporary, create: true, truncate: true)
+    try fileSystem.remove(temporary)
+    let file = try fileSystem.createExclusively(temporary)
     defer { file.close() }
     try bytes.withBytes { raw throws(StoreIOError) in try file.writeAll(raw, at: 0) }
     try file.sync()
@@ -353,6 +355,11 @@ struct StoreFiles {
 extension UserManagementError {
   /// A failed file-system call, as the store reports it.
   static func storage(_ error: StoreIOError) -> UserManagementError {
+    if let insecurity = error.insecurity {
+      return UserManagementError(
+        .insecureStore, "The store refuses \(error.path): it \(insecurity).",
+        context: ["file": error.path, "reason": insecurity])
+    }
     let reason = Platform.errorDescription(error.code)
     return UserManagementError(
       .storageFailure,

@@ -95,14 +95,7 @@ struct AuthorizationOutput: Encodable {
   init(_ decision: AuthorizationDecision) {
     allowed = decision.isAllowed
     explanation = decision.description
-    switch decision.reason {
-    case .administrator: reason = "administrator"
-    case .owner: reason = "owner"
-    case .policy: reason = "policy"
-    case .inactiveUser: reason = "inactive_user"
-    case .unknownUser: reason = "unknown_user"
-    case .defaultDeny: reason = "default_deny"
-    }
+    reason = decision.reason.code
     if case .policy(_, let name, let index) = decision.reason {
       policy = PolicyReference(name: name, permission: index + 1)
     } else {
