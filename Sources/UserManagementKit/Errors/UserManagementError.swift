@@ -199,8 +199,8 @@ extension UserManagementError {
   }
 
   /// The password policy rules a refused password broke, as ``PasswordPolicy/Violation/code``
-  /// values (`too_short`, `common`, `contains_username`, …), for ``Code/weakPassword``; empty
-  /// otherwise.
+  /// values (`too_short`, `common_password`, `contains_username`, …), for
+  /// ``Code/weakPassword``; empty otherwise.
   public var passwordViolations: [String] {
     guard let reasons = context["reasons"], !reasons.isEmpty else { return [] }
     return reasons.split(separator: ",").map(String.init)
