@@ -160,7 +160,9 @@ extension PortableUser {
   /// The user as one line of JSON (no line break), in the form ``init(jsonLine:)`` reads.
   public var jsonLine: [UInt8] {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
+    // Sorted keys: the same user always encodes to the same bytes (a keyed container's
+    // order is not stable from one process to the next).
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     // Strings, booleans and arrays of strings always encode.
     return (try? Array(encoder.encode(self))) ?? []
   }

@@ -389,7 +389,7 @@ struct FileStoreDurabilityTests {
     }
     let statistics = store.statistics
     #expect(statistics.generation > 5, "the store compacted")
-    #expect(statistics.auditSegments == Int(statistics.generation) - 1)
+    #expect(statistics.auditSegmentCount == Int(statistics.generation) - 1)
     disk.resetReadCounts()
     let reopened = try open(disk)
     let read = disk.bytesRead

@@ -23,7 +23,7 @@ struct TransferTests {
       #expect(dry.dryRun)
       #expect(!dry.committed)
       #expect(dry.users == 2)
-      #expect(dry.withPasswordHash == 1)
+      #expect(dry.passwordHashCount == 1)
       #expect(try umk(["user", "show", "old@example.com"] + UMK.asAda).status == 1)
 
       let imported = try umk(["import", file.path] + UMK.asAda)

@@ -82,7 +82,7 @@ public final class FileDirectoryStore: DirectoryStore {
     /// The size of the current log file in bytes.
     public var logBytes: Int
     /// The number of sealed audit segment files.
-    public var auditSegments: Int
+    public var auditSegmentCount: Int
     /// The sequence number of the last commit.
     public var sequence: UInt64
   }

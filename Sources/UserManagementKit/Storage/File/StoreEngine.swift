@@ -202,7 +202,7 @@ final class StoreEngine: Sendable {
     io.withLock { io in
       FileDirectoryStore.Statistics(
         generation: io.manifest.generation, snapshotBytes: io.snapshotBytes,
-        logBytes: io.logEnd, auditSegments: io.manifest.auditSegments.count,
+        logBytes: io.logEnd, auditSegmentCount: io.manifest.auditSegments.count,
         sequence: io.manifest.sequence)
     }
   }

@@ -73,7 +73,7 @@ extension UMK {
       for event in events {
         let changes = event.changes.map(\.description).joined(separator: "; ")
         let actor = event.actor.userID.flatMap { usernames[$0] }.map { "user:\($0)" }
-        Output.line(
+        Output.dataLine(
           "\(Output.timestamp(event.time)) \(actor ?? event.actor.description) \(event.action) "
             + "\(event.target)" + (changes.isEmpty ? "" : " — \(changes)"))
       }

@@ -81,22 +81,32 @@ extension UMK.Hash {
         Every format the library verifies: its own Argon2 and PBKDF2 PHC strings, Django, \
         passlib, ASP.NET Core Identity, argon2-cffi and bcrypt, within the default cost \
         limits. Exit 1 if the password does not match, 65 if the hash is malformed, unknown \
-        or too costly.
+        or too costly. With --hash-stdin the hash is read from standard input too (its first \
+        line; the password follows), so it never shows in the process list.
         """)
 
     /// `--store` (unused), `--json`.
     @OptionGroup var global: GlobalOptions
-    /// The stored hash.
-    @Argument(help: ArgumentHelp("The stored hash.", valueName: "hash")) var hash: String
+    /// The stored hash, unless `--hash-stdin`.
+    @Argument(
+      help: ArgumentHelp(
+        "The stored hash (visible in the process list: prefer --hash-stdin).", valueName: "hash"))
+    var hash: String?
+    /// `--hash-stdin`.
+    @Flag(help: "Read the hash from the first line of standard input, before the password.")
+    var hashStdin = false
     /// `--password-stdin` (required).
     @Flag(help: "Read the password from standard input (required).") var passwordStdin = false
 
-    /// Requires `--password-stdin`.
+    /// Requires `--password-stdin`, and the hash either as an argument or on standard input.
     ///
     /// - Throws: `ValidationError` (exit 64).
     func validate() throws {
       guard passwordStdin else {
         throw ValidationError("The password is read from standard input: give --password-stdin.")
+      }
+      guard (hash == nil) == hashStdin else {
+        throw ValidationError("Give the hash either as an argument or with --hash-stdin.")
       }
     }
 
@@ -104,8 +114,17 @@ extension UMK.Hash {
     ///
     /// - Throws: `unsupported_hash` (exit 65); `ExitCode` 1 when the password does not match.
     func run() async throws {
-      let secret = try StandardInput.secret()
-      let stored = PasswordHash(encoded: hash)
+      let secret: Secret
+      let stored: PasswordHash
+      if let hash {
+        secret = try StandardInput.secret()
+        stored = PasswordHash(encoded: hash)
+      } else {
+        let (encoded, password) = try StandardInput.twoSecrets(first: "hash", second: "password")
+        secret = password
+        stored = PasswordHash(
+          encoded: encoded.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+      }
       let verdict = try MigratingPasswordHasher().verify(secret, against: stored)
       if global.json {
         Output.document(

@@ -55,7 +55,7 @@ extension UMK {
         Output.document(
           ImportOutput(
             dryRun: dryRun, committed: result.committed, users: result.users.count,
-            withPasswordHash: result.passwordHashCount))
+            passwordHashCount: result.passwordHashCount))
       } else if dryRun {
         Output.line(
           "Dry run: \(result.users.count) users would be imported "

@@ -44,7 +44,7 @@ extension UMK.Policy {
         return
       }
       for policy in policies {
-        Output.line("Imported policy \"\(policy.name)\" (version \(policy.version))")
+        Output.dataLine("Imported policy \"\(policy.name)\" (version \(policy.version))")
       }
     }
   }
@@ -104,7 +104,7 @@ extension UMK.Policy {
       }
       for policy in policies {
         let count = policy.permissions.count
-        Output.line(
+        Output.dataLine(
           "\(policy.name) — \(policy.description) (\(count) permission\(count == 1 ? "" : "s"))")
       }
       if policies.isEmpty { Output.line("No policies.") }
@@ -133,12 +133,12 @@ extension UMK.Policy {
         Output.document(PolicyShowOutput(policy: PolicyOutput(policy)))
         return
       }
-      Output.line("\(policy.name) — \(policy.description)")
+      Output.dataLine("\(policy.name) — \(policy.description)")
       Output.line("  id: \(policy.id), version \(policy.version)")
       for (index, permission) in policy.permissions.enumerated() {
         let actions = permission.allowed.map(\.rawValue).joined(separator: ", ")
         let ids = permission.resourceIds.map(\.description).joined(separator: ", ")
-        Output.line("  #\(index + 1) \(permission.resourceType): \(actions) on \(ids)")
+        Output.dataLine("  #\(index + 1) \(permission.resourceType): \(actions) on \(ids)")
       }
     }
   }
@@ -167,7 +167,7 @@ extension UMK.Policy {
         Output.document(
           PolicyRemovedOutput(removed: .init(id: policy.id.description, name: policy.name)))
       } else {
-        Output.line("Removed policy \"\(policy.name)\"")
+        Output.dataLine("Removed policy \"\(policy.name)\"")
       }
     }
   }

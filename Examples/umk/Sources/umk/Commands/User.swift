@@ -97,7 +97,7 @@ extension UMK.User {
         Output.document(UserResultOutput(user: UserOutput(user, policyNames: names)))
         return
       }
-      Output.line(UserOutput.summary(user, policyNames: names))
+      Output.dataLine(UserOutput.summary(user, policyNames: names))
       Output.line("  id: \(user.id)")
       Output.line("  password: \(user.hasPassword ? "set" : "none")")
       if user.mustChangePassword { Output.line("  must change password at next sign-in") }
@@ -170,7 +170,7 @@ extension UMK.User {
             nextCursor: page.nextCursor?.description))
         return
       }
-      for user in page.users { Output.line(UserOutput.summary(user, policyNames: names)) }
+      for user in page.users { Output.dataLine(UserOutput.summary(user, policyNames: names)) }
       if page.users.isEmpty { Output.line("No users match.") }
       if let next = page.nextCursor { Output.line("More: --after \(next)") }
     }

@@ -1,6 +1,6 @@
 import UserManagementKit
 
-/// `import`'s summary: `{"dryRun","committed","users","withPasswordHash"}`.
+/// `import`'s summary: `{"dryRun","committed","users","passwordHashCount"}`.
 struct ImportOutput: Encodable {
   /// Whether `--dry-run` was given.
   let dryRun: Bool
@@ -9,7 +9,7 @@ struct ImportOutput: Encodable {
   /// How many users were (or would be) imported.
   let users: Int
   /// How many of them carry a password hash.
-  let withPasswordHash: Int
+  let passwordHashCount: Int
 }
 
 /// `export --json`: `{"users":[…]}`, each user in the shape of an import line.

@@ -30,7 +30,8 @@ extension StoreCommand {
   ///
   /// - Throws: What ``run(in:)`` throws, or a store ``Failure``.
   mutating func run() async throws {
-    let session = try Session.open(path: global.storePath, creating: Self.createsStore)
+    let session = try Session.open(
+      path: global.storePath, creating: Self.createsStore, logSignIns: !global.json)
     defer { session.close() }
     try await run(in: session)
   }
@@ -59,7 +60,8 @@ extension OperatorCommand {
   /// - Throws: What ``run(in:)`` throws, a store ``Failure``, or `not_authorized` for an
   ///   unknown `--as`.
   mutating func run() async throws {
-    let session = try Session.open(path: global.storePath, creating: false)
+    let session = try Session.open(
+      path: global.storePath, creating: false, logSignIns: !global.json)
     defer { session.close() }
     let principal = try await session.principal(acting.username)
     try await run(in: OperatorContext(session: session, principal: principal, json: global.json))

@@ -28,6 +28,7 @@ enum ExitStatus: Int32 {
     .unreadableInput: .malformedInput,
     .storageFailure: .storeError,
     .corruptStore: .storeError,
+    .insecureStore: .storeError,
     .unsupportedStoreFormat: .storeError,
   ]
 

@@ -18,6 +18,40 @@ enum Output {
     print(text)
   }
 
+  /// Prints a line that carries stored data (policy descriptions, audit values, names) with
+  /// every control, format and line-separator character escaped as `\u{…}` (a line break as
+  /// `\n`), so that stored text can never forge another line or move the terminal's cursor.
+  /// JSON output needs no such care: its encoder escapes control characters.
+  ///
+  /// - Parameter text: The line, without its line break.
+  static func dataLine(_ text: String) {
+    line(escapingControlCharacters(text))
+  }
+
+  /// `text` with control (C0, DEL, C1), format (such as bidirectional overrides) and line or
+  /// paragraph separator characters escaped.
+  ///
+  /// - Parameter text: Any text.
+  /// - Returns: Text that prints as one line and moves no cursor.
+  static func escapingControlCharacters(_ text: String) -> String {
+    var result = ""
+    result.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+    for scalar in text.unicodeScalars {
+      switch scalar.properties.generalCategory {
+      case .control, .format, .lineSeparator, .paragraphSeparator:
+        switch scalar {
+        case "\n": result += "\\n"
+        case "\t": result += "\\t"
+        case "\r": result += "\\r"
+        default: result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+        }
+      default:
+        result.unicodeScalars.append(scalar)
+      }
+    }
+    return result
+  }
+
   /// Prints one JSON document, on one line, to standard output.
   ///
   /// - Parameter value: The document.

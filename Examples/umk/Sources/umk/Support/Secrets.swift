@@ -39,19 +39,22 @@ enum StandardInput {
   }
 
   /// Two secrets on standard input, one per line: the first line, and the rest minus one
-  /// trailing newline (for `passwd`: current, then new).
-  static func twoSecrets() throws(Failure) -> (Secret, Secret) {
+  /// trailing newline (for `passwd`: current, then new; for `hash verify --hash-stdin`: the
+  /// hash, then the password).
+  static func twoSecrets(
+    first firstName: String = "current password", second secondName: String = "new password"
+  ) throws(Failure) -> (Secret, Secret) {
     if isatty(STDIN_FILENO) == 1 {
       return (
-        try Terminal.readLineWithoutEcho(prompt: "Current password: "),
-        try Terminal.readLineWithoutEcho(prompt: "New password: ")
+        try Terminal.readLineWithoutEcho(prompt: firstName.capitalizingFirst + ": "),
+        try Terminal.readLineWithoutEcho(prompt: secondName.capitalizingFirst + ": ")
       )
     }
     var bytes = try readAll(limit: maximumSecretBytes)
     defer { for index in bytes.indices { bytes[index] = 0 } }
     guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
       throw Failure.usage(
-        "Standard input must hold the current password, a newline, then the new password.")
+        "Standard input must hold the \(firstName), a newline, then the \(secondName).")
     }
     var first = bytes[..<newline]
     if first.last == UInt8(ascii: "\r") { first = first.dropLast() }
@@ -162,4 +165,9 @@ enum Terminal {
     if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
     return Secret(bytes: bytes)
   }
+}
+
+extension String {
+  /// The string with its first character uppercased, for prompts.
+  fileprivate var capitalizingFirst: String { prefix(1).uppercased() + dropFirst() }
 }

@@ -32,9 +32,13 @@ struct Session {
   ///   - path: The store directory.
   ///   - creating: Whether a missing store directory is created (`init`, `demo`); otherwise a
   ///     missing store is a store error, so that a mistyped `--store` does not create one.
+  ///   - logSignIns: Whether sign-in outcomes are written to standard error (text mode; a
+  ///     `--json` run keeps standard error for its one error document).
   /// - Returns: The session.
   /// - Throws: A store ``Failure`` (exit status 74) when the store cannot be opened.
-  static func open(path: String, creating: Bool) throws(Failure) -> Session {
+  static func open(path: String, creating: Bool, logSignIns: Bool = false) throws(Failure)
+    -> Session
+  {
     var isDirectory: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
     if exists && !isDirectory.boolValue {
@@ -45,7 +49,15 @@ struct Session {
     }
     do {
       let store = try openStore(at: path)
-      return Session(path: path, store: store, directory: UserDirectory(store: store))
+      // Sign-ins change nothing the audit trail records, so their outcomes go to standard
+      // error, one line each, for the operator's security log (never a secret or username).
+      var configuration = UserDirectory.Configuration()
+      if logSignIns {
+        configuration.signInObserver = { event in Output.error("umk: \(event)") }
+      }
+      return Session(
+        path: path, store: store,
+        directory: UserDirectory(store: store, configuration: configuration))
     } catch {
       throw Failure(error)
     }
@@ -156,7 +168,7 @@ struct Session {
       return
     }
     if let verb { Output.line("\(verb) \(user.username)") }
-    Output.line(UserOutput.summary(user, policyNames: names))
+    Output.dataLine(UserOutput.summary(user, policyNames: names))
     switch generated {
     case .password(let secret):
       Output.line("Generated password (shown once): \(secret.revealForDisplay())")

@@ -261,8 +261,8 @@ struct ImportSummary: Decodable {
   let committed: Bool
   /// The `users` field.
   let users: Int
-  /// The `withPasswordHash` field.
-  let withPasswordHash: Int
+  /// The `passwordHashCount` field.
+  let passwordHashCount: Int
 }
 
 /// One line of `export` (and of `import`).
