@@ -100,7 +100,8 @@ public struct Username: Hashable, Sendable, Codable, CustomStringConvertible {
   /// Every stored username is ASCII, so a typed one with any other character names no
   /// account. Checking that here, on bytes, keeps lookups exact: Swift compares `String`s by
   /// Unicode canonical equivalence, under which `a\u{1FEF}b@example.com` (GREEK VARIA) equals
-  /// ``a`b@example.com``, and a store keyed by `String` would find the account.
+  /// the same address written with a backquote (U+0060), and a store keyed by `String` would
+  /// find the account.
   ///
   /// - Parameter typed: The username as typed.
   /// - Returns: Its canonical key, or `nil` if it is not ASCII or longer than any username.
