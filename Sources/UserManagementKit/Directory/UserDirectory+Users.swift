@@ -553,7 +553,10 @@ extension UserDirectory {
   func requireDifferent(_ login: Secret, fromAPIPasswordOf record: UserRecord)
     async throws(UserManagementError)
   {
-    guard let apiHash = record.apiPasswordHash else { return }
+    // Over the byte cap, it is refused by the policy; it is never hashed.
+    guard let apiHash = record.apiPasswordHash,
+      login.byteCount <= configuration.passwordPolicy.maximumBytes
+    else { return }
     let same =
       APIPasswordGenerator.isTokenHash(apiHash)
       ? (try? APIPasswordGenerator.verify(login, against: apiHash)) == true
@@ -562,10 +565,12 @@ extension UserDirectory {
   }
 
   /// Whether `secret` verifies against `hash` with the configured hasher; a hash it cannot
-  /// check counts as no match.
+  /// check counts as no match. A secret over the policy's byte cap is never hashed (it cannot
+  /// match a stored password, and the policy refuses it next).
   private func verifies(_ secret: Secret, against hash: PasswordHash)
     async throws(UserManagementError) -> Bool
   {
+    guard secret.byteCount <= configuration.passwordPolicy.maximumBytes else { return false }
     let hasher = configuration.passwordHasher
     let outcome = try? await runHashing { () throws(UserManagementError) in
       try hasher.verify(secret, against: hash).isValid

@@ -93,6 +93,25 @@ struct SecurityReviewTests {
     #expect(h.hasher.kdfCount == before)
   }
 
+  @Test("2. Huge new passwords and API passwords are refused before any hashing")
+  func hugeNewSecretsCostNoHashing() async throws {
+    let h = try await Harness()
+    let user = try await h.add("api@example.com", apiAccess: true)
+    try await h.directory.setAPIPassword(
+      .typed(Secret("typed token phrase 7")), of: user.id, by: h.asAdmin)
+    let huge = Secret(bytes: repeatElement(UInt8(ascii: "a"), count: 1 << 20))
+    let before = h.hasher.kdfCount
+    for update in [
+      UserUpdate(password: .typed(huge)), UserUpdate(apiPassword: .typed(huge)),
+    ] {
+      let error = await expectError(.weakPassword) {
+        _ = try await h.directory.updateUser(user.id, with: update, by: h.asAdmin)
+      }
+      #expect(error?.passwordViolations == ["too_many_bytes"])
+    }
+    #expect(h.hasher.kdfCount == before)
+  }
+
   // MARK: 3. The first unknown sign-in costs what every other does
 
   @Test("3. A fresh directory's first unknown sign-in runs one verification and no hash")
