@@ -38,9 +38,10 @@ public struct SignInEvent: Hashable, Sendable, CustomStringConvertible {
 
     /// The credentials were right and the account may act.
     public static let succeeded = Outcome(rawValue: "succeeded")
-    /// The credential was wrong (for an account that exists).
+    /// The credential was wrong, or the account has no such credential (for an account that
+    /// exists).
     public static let invalidCredentials = Outcome(rawValue: "invalid_credentials")
-    /// No account has the username, or it has no such credential.
+    /// No account has the username.
     public static let unknownAccount = Outcome(rawValue: "unknown_account")
     /// Refused by the throttle before the credential was looked at: too many recent failures.
     public static let throttled = Outcome(rawValue: "throttled")
@@ -51,6 +52,10 @@ public struct SignInEvent: Hashable, Sendable, CustomStringConvertible {
     public static let accountInactive = Outcome(rawValue: "account_inactive")
     /// The API password was right but API access is disabled.
     public static let apiAccessDisabled = Outcome(rawValue: "api_access_disabled")
+    /// The attempt could not be reserved against the throttle because too many attempts on
+    /// the account ran at once (the directory's commit attempts ran out): a burst of
+    /// guesses, worth an alert.
+    public static let contended = Outcome(rawValue: "contended")
     /// The attempt could not be decided: the store failed.
     public static let storageFailure = Outcome(rawValue: "storage_failure")
   }

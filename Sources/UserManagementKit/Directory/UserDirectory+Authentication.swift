@@ -38,14 +38,15 @@ extension UserDirectory {
     guard password.byteCount <= configuration.passwordPolicy.maximumBytes else {
       throw Self.invalidCredentials()
     }
-    guard let key = Username.lookupKey(username),
-      let record = try await fromStore({ try await self.store.user(usernameKey: key) }),
-      let stored = record.passwordHash
-    else {
+    var record: UserRecord?
+    if let key = Username.lookupKey(username) {
+      record = try await fromStore { try await self.store.user(usernameKey: key) }
+    }
+    account = record?.id
+    guard let record, let stored = record.passwordHash else {
       try await burnVerification(password)
       throw Self.invalidCredentials()
     }
-    account = record.id
     let verified = try await checkCredential(password, against: stored, of: record, kind: .password)
     guard record.user.status == .active else {
       throw UserManagementError(.accountInactive, "The account is inactive.")
@@ -99,13 +100,13 @@ extension UserDirectory {
     if let key = Username.lookupKey(username) {
       record = try await fromStore { try await self.store.user(usernameKey: key) }
     }
+    account = record?.id
     let stored = record?.apiPasswordHash
     if isToken {
       guard let record, let stored, APIPasswordGenerator.isTokenHash(stored) else {
         _ = try? APIPasswordGenerator.verify(apiPassword, against: dummyHash.token(generator))
         throw Self.invalidCredentials()
       }
-      account = record.id
       guard (try? APIPasswordGenerator.verify(apiPassword, against: stored)) == true else {
         throw Self.invalidCredentials()
       }
@@ -115,14 +116,13 @@ extension UserDirectory {
       try await burnVerification(apiPassword)
       throw Self.invalidCredentials()
     }
-    account = record.id
     _ = try await checkCredential(apiPassword, against: stored, of: record, kind: .apiPassword)
     return try Self.requireAPIEligible(record)
   }
 
   /// Runs a sign-in and, when the host observes sign-ins, reports its outcome. `attempt` sets
-  /// `account` as soon as it has found the account's credential, so failures name the account
-  /// (or report an unknown one).
+  /// `account` as soon as it has found the account, so failures name it (or report an unknown
+  /// one).
   private func reportingSignIn<R>(
     _ credential: SignInEvent.Credential,
     _ attempt: (inout UserID?) async throws(UserManagementError) -> (R, Bool)
@@ -145,7 +145,9 @@ extension UserDirectory {
       case .throttled: outcome = error.retryAfter == nil ? .locked : .throttled
       case .accountInactive: outcome = .accountInactive
       case .apiAccessDisabled: outcome = .apiAccessDisabled
-      default: outcome = .storageFailure
+      case .versionConflict: outcome = .contended
+      case .storageFailure: outcome = .storageFailure
+      default: outcome = account == nil ? .unknownAccount : .invalidCredentials
       }
       observer(
         SignInEvent(

@@ -162,8 +162,8 @@ extension UserDirectory {
           }
           guard let policy else {
             throw UserManagementError(
-              .policyNotFound, "No policy is named \"\(name)\".",
-              context: ["field": "policies", "name": name])
+              .policyNotFound, "No policy is named \"\(DisplayText.quoted(name))\".",
+              context: ["field": "policies", "name": DisplayText.quoted(name)])
           }
           policyIDs.insert(policy.id)
         }

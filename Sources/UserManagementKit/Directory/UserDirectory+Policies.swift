@@ -123,7 +123,8 @@ extension UserDirectory {
     let key = Policy.nameKey(name.trimmingWhitespace())
     guard let policy = try await fromStore({ try await self.store.policy(nameKey: key) }) else {
       throw UserManagementError(
-        .policyNotFound, "No policy is named \"\(name)\".", context: ["name": name])
+        .policyNotFound, "No policy is named \"\(DisplayText.quoted(name))\".",
+        context: ["name": DisplayText.quoted(name)])
     }
     return policy
   }
@@ -150,7 +151,8 @@ extension UserDirectory {
     var seen = Set<String>()
     for document in documents where !seen.insert(Policy.nameKey(document.name)).inserted {
       throw UserManagementError(
-        .policyNameTaken, "The import names the policy \"\(document.name)\" twice.")
+        .policyNameTaken,
+        "The import names the policy \"\(DisplayText.quoted(document.name))\" twice.")
     }
     return try await commitWithRetry { () async throws(UserManagementError) in
       let acting = try await acting(principal, requireAdmin: true)
@@ -222,7 +224,13 @@ extension UserDirectory {
     updated.name = document.name
     updated.description = document.description
     updated.permissions = document.permissions
-    guard updated != current else { return (nil, current) }
+    // Byte for byte: an id or name replaced by a canonically equivalent spelling is a change
+    // (grants match ids by their bytes).
+    guard
+      !(updated.name.utf8.elementsEqual(current.name.utf8)
+        && updated.description.utf8.elementsEqual(current.description.utf8)
+        && updated.permissions == current.permissions)
+    else { return (nil, current) }
     let now = directory.configuration.now()
     updated.version += 1
     updated.updatedAt = now
@@ -238,10 +246,10 @@ extension UserDirectory {
 
   static func fieldChanges(from old: Policy?, to new: Policy) -> [FieldChange] {
     var changes: [FieldChange] = []
-    if old?.name != new.name {
+    if !(old.map { $0.name.utf8.elementsEqual(new.name.utf8) } ?? false) {
       changes.append(FieldChange(field: "name", oldValue: old?.name, newValue: new.name))
     }
-    if old?.description != new.description {
+    if !(old.map { $0.description.utf8.elementsEqual(new.description.utf8) } ?? false) {
       changes.append(
         FieldChange(field: "description", oldValue: old?.description, newValue: new.description))
     }

@@ -410,8 +410,9 @@ extension UserDirectory {
       guard let record = try await fromStore({ try await self.store.user(id: id) }),
         let stored = record.passwordHash
       else {
+        // The same answer as a wrong password, after the same work.
         try await burnVerification(current)
-        throw .notAuthorized()
+        throw Self.invalidCredentials()
       }
       _ = try await checkCredential(current, against: stored, of: record, kind: .password)
       _ = try await acting(.user(id), requireAdmin: false, allowingPendingPasswordChange: true)
@@ -534,7 +535,12 @@ extension UserDirectory {
   {
     switch (update.password, update.apiPassword) {
     case (.typed(let login), .typed(let api)):
-      if login.nfcNormalized() == api.nfcNormalized() {
+      // Normalization costs more than linear time on long runs of combining marks: over the
+      // byte cap, the policy refuses the secret next, and it is never normalized here.
+      let cap = configuration.passwordPolicy.maximumBytes
+      if login.byteCount <= cap, api.byteCount <= cap,
+        login.nfcNormalized() == api.nfcNormalized()
+      {
         throw Self.sameSecrets(field: "apiPassword")
       }
     case (.typed(let login), nil) where update.apiAccessEnabled != false:
@@ -572,10 +578,17 @@ extension UserDirectory {
   {
     guard secret.byteCount <= configuration.passwordPolicy.maximumBytes else { return false }
     let hasher = configuration.passwordHasher
-    let outcome = try? await runHashing { () throws(UserManagementError) in
-      try hasher.verify(secret, against: hash).isValid
+    // Both spellings: the library stores the NFC form of what it hashes, while a legacy hash
+    // holds the raw bytes another system saw, so an NFD secret must also be tried as NFC.
+    let normalized = secret.nfcNormalized()
+    let candidates = normalized == secret ? [secret] : [secret, normalized]
+    for candidate in candidates {
+      let outcome = try? await runHashing { () throws(UserManagementError) in
+        try hasher.verify(candidate, against: hash).isValid
+      }
+      if outcome == true { return true }
     }
-    return outcome == true
+    return false
   }
 
   private static func sameSecrets(field: String) -> UserManagementError {

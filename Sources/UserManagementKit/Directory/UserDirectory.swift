@@ -167,8 +167,16 @@ extension UserDirectory {
   ) async throws(UserManagementError) -> Acting {
     switch principal {
     case .system(let name):
-      guard !name.isEmpty else {
-        throw .invalidField("principal", "empty", "A system principal needs a name.")
+      // Recorded in every audit event it causes: held to the rules of a person's name (1–100
+      // characters, 400 bytes, no control or format characters), exactly as given.
+      guard
+        (try? PersonName.validate(name, field: "principal"))?.utf8.elementsEqual(name.utf8)
+          == true
+      else {
+        throw .invalidField(
+          "principal", "invalid",
+          "A system principal needs a name of 1–100 printable characters without surrounding "
+            + "spaces.")
       }
       return Acting(principal: principal, user: nil)
     case .user(let id):

@@ -91,7 +91,8 @@ struct UserEditRules {
     ] {
       guard let requested else { continue }
       let value = try PersonName.validate(requested, field: field)
-      if value != user[keyPath: path] {
+      // Byte for byte, so a respelling (NFD to NFC, say) is recorded as the change it is.
+      if !value.utf8.elementsEqual(user[keyPath: path].utf8) {
         changes.append(FieldChange(field: field, oldValue: user[keyPath: path], newValue: value))
         user[keyPath: path] = value
         kinds.insert(.userUpdated)

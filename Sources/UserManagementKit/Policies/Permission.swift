@@ -39,6 +39,37 @@ public struct Permission: Hashable, Sendable, Codable {
     guard allowed.contains(where: { $0 == .all || $0 == action }) else { return false }
     return resourceIds.contains { $0.matches(resource) }
   }
+
+  /// Whether two permissions are the same grant, byte for byte: resource types, actions and
+  /// ids compare by their UTF-8 bytes (see ``grants(_:on:)``), so replacing an id with a
+  /// canonically equivalent spelling is a change.
+  ///
+  /// - Parameters:
+  ///   - lhs: A permission.
+  ///   - rhs: Another permission.
+  /// - Returns: Whether they grant exactly the same.
+  public static func == (lhs: Permission, rhs: Permission) -> Bool {
+    lhs.resourceType.utf8.elementsEqual(rhs.resourceType.utf8) && lhs.allowed == rhs.allowed
+      && lhs.resourceIds == rhs.resourceIds
+  }
+
+  /// Hashes the bytes equality compares.
+  ///
+  /// - Parameter hasher: The hasher.
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(bytes: resourceType)
+    hasher.combine(allowed)
+    hasher.combine(resourceIds)
+  }
+}
+
+extension Hasher {
+  /// Feeds a string's UTF-8 bytes, then a terminator, so that hashing agrees with byte-exact
+  /// equality.
+  mutating func combine(bytes string: String) {
+    for byte in string.utf8 { combine(byte) }
+    combine(0xFF as UInt8)
+  }
 }
 
 /// An action on a resource. The console knows ``view``, ``edit``, ``delete`` and the wildcard
@@ -65,6 +96,21 @@ public struct Action: RawRepresentable, Hashable, Sendable, Codable, Expressible
 
   /// The action's name.
   public var description: String { rawValue }
+
+  /// Whether two actions have the same name, byte for byte.
+  ///
+  /// - Parameters:
+  ///   - lhs: An action.
+  ///   - rhs: Another action.
+  /// - Returns: Whether their names are the same bytes.
+  public static func == (lhs: Action, rhs: Action) -> Bool {
+    lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8)
+  }
+
+  /// Hashes the name's bytes.
+  ///
+  /// - Parameter hasher: The hasher.
+  public func hash(into hasher: inout Hasher) { hasher.combine(bytes: rawValue) }
 
   /// Reading a resource.
   public static let view: Action = "view"
@@ -122,12 +168,45 @@ public enum ResourceSelector: Hashable, Sendable, Codable, CustomStringConvertib
   ///
   /// - Parameter string: `"*"`, `"parent:<id>"` or an exact id.
   public init(_ string: String) {
-    if string == "*" {
+    // On bytes: `String.hasPrefix` compares whole characters, and `parent:` followed by a
+    // combining mark would not "start with" `parent:` although its bytes do.
+    let prefix = Self.parentPrefix.utf8
+    if string.utf8.elementsEqual("*".utf8) {
       self = .any
-    } else if string.hasPrefix(Self.parentPrefix) {
-      self = .childrenOf(String(string.dropFirst(Self.parentPrefix.count)))
+    } else if string.utf8.starts(with: prefix) {
+      self = .childrenOf(String(decoding: string.utf8.dropFirst(prefix.count), as: UTF8.self))
     } else {
       self = .id(string)
+    }
+  }
+
+  /// Whether two selectors select the same resources: same case, ids equal byte for byte.
+  ///
+  /// - Parameters:
+  ///   - lhs: A selector.
+  ///   - rhs: Another selector.
+  /// - Returns: Whether they are the same selector.
+  public static func == (lhs: ResourceSelector, rhs: ResourceSelector) -> Bool {
+    switch (lhs, rhs) {
+    case (.any, .any): true
+    case (.id(let a), .id(let b)), (.childrenOf(let a), .childrenOf(let b)):
+      a.utf8.elementsEqual(b.utf8)
+    default: false
+    }
+  }
+
+  /// Hashes the case and the id's bytes.
+  ///
+  /// - Parameter hasher: The hasher.
+  public func hash(into hasher: inout Hasher) {
+    switch self {
+    case .any: hasher.combine(0 as UInt8)
+    case .id(let id):
+      hasher.combine(1 as UInt8)
+      hasher.combine(bytes: id)
+    case .childrenOf(let parent):
+      hasher.combine(2 as UInt8)
+      hasher.combine(bytes: parent)
     }
   }
 

@@ -109,6 +109,12 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
   /// The longest resource id accepted in a selector, in characters (at most four bytes of
   /// UTF-8 each).
   public static let maximumResourceIDLength = 256
+  /// The most permissions one policy may hold.
+  public static let maximumPermissionCount = 100
+  /// The most actions one permission may list.
+  public static let maximumActionCount = 32
+  /// The most resource selectors one permission may list.
+  public static let maximumSelectorCount = 1000
 
   /// Returns the document trimmed and validated.
   ///
@@ -141,6 +147,12 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
     if permissions.isEmpty {
       throw Self.invalid("permissions", "empty", "A policy needs at least one permission.")
     }
+    // Counts bound a policy's whole size: every version of it is kept in the audit trail.
+    if permissions.count > Self.maximumPermissionCount {
+      throw Self.invalid(
+        "permissions", "too_many",
+        "A policy may hold at most \(Self.maximumPermissionCount) permissions.")
+    }
     for (index, permission) in permissions.enumerated() {
       let field = "permissions[\(index)]"
       let type = permission.resourceType
@@ -157,6 +169,16 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
       }
       if permission.allowed.isEmpty {
         throw Self.invalid(field + ".allowed", "empty", "\(field).allowed must not be empty.")
+      }
+      if permission.allowed.count > Self.maximumActionCount {
+        throw Self.invalid(
+          field + ".allowed", "too_many",
+          "\(field).allowed may list at most \(Self.maximumActionCount) actions.")
+      }
+      if permission.resourceIds.count > Self.maximumSelectorCount {
+        throw Self.invalid(
+          field + ".resourceIds", "too_many",
+          "\(field).resourceIds may list at most \(Self.maximumSelectorCount) selectors.")
       }
       for action in permission.allowed where !action.isWellFormed {
         throw Self.invalid(
@@ -175,7 +197,9 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
         case .id(let value):
           // Such an id would be written to JSON as "*" or "parent:…", which reads back as a
           // wider selector: a grant on one literal id must never widen in an export.
-          if value == "*" || value.hasPrefix(ResourceSelector.parentPrefix) {
+          if value.utf8.elementsEqual("*".utf8)
+            || value.utf8.starts(with: ResourceSelector.parentPrefix.utf8)
+          {
             throw Self.invalid(
               field + ".resourceIds", "reserved_id",
               "\(field).resourceIds has an id that reads as a selector in JSON (\"*\" or "
@@ -184,7 +208,10 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
           id = value
         case .childrenOf(let value): id = value
         }
-        if id.isEmpty || id.utf8.count > 4 * Self.maximumResourceIDLength
+        // An id that starts with a combining mark would join the character before it in the
+        // JSON form (`parent:` + a mark no longer starts with `parent:` to `String`).
+        if id.isEmpty || id.unicodeScalars.first.map(Self.isCombiningMark) == true
+          || id.utf8.count > 4 * Self.maximumResourceIDLength
           || id.count > Self.maximumResourceIDLength
           || id.unicodeScalars.contains(where: {
             $0.properties.generalCategory == .control
@@ -198,6 +225,13 @@ public struct PolicyDocument: Hashable, Sendable, Codable {
       }
     }
     return result
+  }
+
+  private static func isCombiningMark(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.properties.generalCategory {
+    case .nonspacingMark, .spacingMark, .enclosingMark: true
+    default: false
+    }
   }
 
   private static func invalid(_ field: String, _ reason: String, _ message: String)
@@ -255,7 +289,8 @@ extension PolicyDocument {
         var context = error.context
         context["index"] = String(index)
         throw UserManagementError(
-          .invalidPolicy, "Policy #\(index + 1) (\(document.name)): \(error.message)",
+          .invalidPolicy,
+          "Policy #\(index + 1) (\(DisplayText.quoted(document.name))): \(error.message)",
           context: context)
       }
     }

@@ -236,13 +236,16 @@ extension PortableUser {
       guard let field = context.codingPath.first?.stringValue else {
         return .invalidField("user", "invalid_json", "The line is not a JSON object.")
       }
-      return .invalidField(field, "invalid_value", "\"\(field)\" has the wrong type.")
+      return .invalidField(
+        DisplayText.quoted(field), "invalid_value",
+        "\"\(DisplayText.quoted(field))\" has the wrong type.")
     case .dataCorrupted(let context):
       guard let field = context.codingPath.first?.stringValue else {
         return .invalidField("user", "invalid_json", "The line is not a JSON object.")
       }
       if context.debugDescription == unknownField {
-        return .invalidField(field, "unknown_field", "Unknown field \"\(field)\".")
+        let shown = DisplayText.quoted(field)
+        return .invalidField(shown, "unknown_field", "Unknown field \"\(shown)\".")
       }
       return .invalidField(field, "invalid_value", Self.valueMessage(field))
     @unknown default:
@@ -254,7 +257,7 @@ extension PortableUser {
     switch field {
     case CodingKeys.status.stringValue: "\"status\" must be \"active\" or \"inactive\"."
     case CodingKeys.role.stringValue: "\"role\" must be \"admin\" or \"general\"."
-    default: "\"\(field)\" has an invalid value."
+    default: "\"\(DisplayText.quoted(field))\" has an invalid value."
     }
   }
 }

@@ -1,12 +1,8 @@
+import Foundation
 import Testing
+import UMKCrypto
 import UserManagementKit
 import UserManagementKitTesting
-
-#if canImport(FoundationEssentials)
-  import FoundationEssentials
-#else
-  import Foundation
-#endif
 
 /// One test (or one group) per gap the independent security review reproduced (issue 10);
 /// each failed before its fix. The item number is in the suite or test name.
@@ -379,6 +375,148 @@ struct SecurityReviewTests {
       #expect(!event.description.contains("lighthouse"))
       #expect(!event.description.contains("example.com"))
     }
+  }
+}
+
+/// The second review's findings on the fixes above, each with the probe that failed.
+@Suite("Security review: the fixes' own gaps")
+struct SecurityReviewFollowUpTests {
+  static func document(_ selectors: [ResourceSelector], name: String = "P") -> PolicyDocument {
+    PolicyDocument(
+      name: name,
+      permissions: [Permission(resourceType: "doc", allowed: [.view], resourceIds: selectors)])
+  }
+
+  @Test("A grant moved to a canonically equivalent spelling really moves")
+  func byteChangesToAPolicyAreChanges() async throws {
+    let h = try await Harness()
+    let policy = try await h.directory.createPolicy(
+      Self.document([.id("\u{212A}1")]), by: h.asAdmin)
+    let user = try await h.add("reader@example.com", policies: [policy.id])
+    let updated = try await h.directory.updatePolicy(
+      policy.id, with: Self.document([.id("K1")]), by: h.asAdmin)
+    #expect(updated.version == 2)
+    #expect(
+      try await h.directory.isAllowed(user.id, to: .view, on: Resource(type: "doc", id: "K1")))
+    #expect(
+      try await !h.directory.isAllowed(
+        user.id, to: .view, on: Resource(type: "doc", id: "\u{212A}1")))
+  }
+
+  @Test("Messages never quote raw control characters or unbounded text from a request")
+  func messagesQuoteSafely() async throws {
+    let hostile = "\u{1B}]0;owned\u{07}" + String(repeating: "x", count: 100_000)
+    let json =
+      #"[{"name":"\#(hostile.replacingOccurrences(of: "\u{1B}", with: "\\u001b").replacingOccurrences(of: "\u{07}", with: "\\u0007"))","permissions":[]}]"#
+    #expect {
+      _ = try PolicyDocument.decodeList(from: Array(json.utf8))
+    } throws: { error in
+      guard let error = error as? UserManagementError else { return false }
+      return !error.message.unicodeScalars.contains("\u{1B}") && error.message.utf8.count < 1000
+    }
+    let h = try await Harness()
+    let result = try await h.directory.importUsers(
+      [PortableUser(username: "a@example.com", firstName: "A", lastName: "A", policies: [hostile])],
+      by: h.asAdmin)
+    let issue = try #require(result.issues.first)
+    #expect(!issue.error.message.unicodeScalars.contains("\u{1B}"))
+    #expect(issue.error.message.utf8.count < 1000)
+    #expect {
+      _ = try PortableUser(
+        jsonLine: Array(
+          #"{"username":"a@example.com","firstName":"A","lastName":"B","\u001b[2J":1}"#.utf8))
+    } throws: { error in
+      guard let error = error as? UserManagementError else { return false }
+      return !error.message.unicodeScalars.contains("\u{1B}")
+    }
+  }
+
+  @Test(
+    "A system principal's name is held to the rules of a name",
+    arguments: [
+      "\u{1B}[2Jjob", String(repeating: "j", count: 1_000), " padded ", "",
+    ])
+  func systemPrincipalNamesAreBounded(_ name: String) async throws {
+    let h = try await Harness()
+    await expectError(.invalidField) {
+      _ = try await h.directory.createPolicy(Self.document([.any]), by: .system(name))
+    }
+  }
+
+  @Test("A policy's size is bounded as a whole, not only per string")
+  func policySizeIsBounded() {
+    let many = (0..<2_000).map { ResourceSelector.id("r\($0)") }
+    #expect {
+      _ = try Self.document(many).validated()
+    } throws: { error in
+      (error as? UserManagementError)?.reason == "too_many"
+    }
+  }
+
+  @Test("A login hash from another system and an NFD API password cannot be made equal")
+  func legacyHashAndNFDSecretStayDistinct() async throws {
+    let h = try await Harness(
+      hasher: MigratingPasswordHasher(preferred: PBKDF2PasswordHasher(insecureIterations: 2)))
+    let nfc = "Grüße aus Köln am Rhein 1848"
+    let nfd = nfc.decomposedStringWithCanonicalMapping
+    #expect(Array(nfc.utf8) != Array(nfd.utf8))
+    let salt = "saltsaltsalt"
+    let key = try PBKDF2.deriveKey(
+      password: Array(nfc.utf8), salt: Array(salt.utf8), iterations: 1_000, keyByteCount: 32,
+      hashFunction: SHA256.self)
+    let django = "pbkdf2_sha256$1000$\(salt)$\(Data(key).base64EncodedString())"
+    let imported = try await h.directory.importUsers(
+      [
+        PortableUser(
+          username: "migrated@example.com", firstName: "M", lastName: "M",
+          apiAccessEnabled: true, passwordHash: PasswordHash(encoded: django))
+      ], by: h.asAdmin)
+    let user = try #require(imported.users.first)
+    await expectError(.weakPassword) {
+      _ = try await h.directory.setAPIPassword(.typed(Secret(nfd)), of: user.id, by: h.asAdmin)
+    }
+  }
+
+  @Test("Ids and parents that start with a combining mark are refused")
+  func combiningMarksCannotHideAPrefix() {
+    for selector in [ResourceSelector.id("parent:\u{301}x"), .childrenOf("\u{301}x")] {
+      #expect(throws: UserManagementError.self) {
+        _ = try Self.document([selector]).validated()
+      }
+    }
+    #expect(ResourceSelector("parent:\u{301}x") == .childrenOf("\u{301}x"))
+  }
+
+  @Test("changeOwnPassword answers an unknown account as it answers a wrong password")
+  func unknownAccountLooksLikeAWrongPassword() async throws {
+    let h = try await Harness()
+    await expectError(.invalidCredentials) {
+      _ = try await h.directory.changeOwnPassword(
+        of: UserID(rawValue: UUID()), current: Secret("a guess at it"),
+        new: Secret("another fine passphrase"))
+    }
+  }
+
+  @Test("A token-shaped guess at an account with a typed API password names the account")
+  func tokenGuessNamesTheAccount() async throws {
+    let events = Recorder<SignInEvent>()
+    let directory = UserDirectory(
+      store: InMemoryDirectoryStore(),
+      configuration: .init(
+        passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2),
+        signInObserver: { events.append($0) }))
+    let admin = try await directory.bootstrap(
+      NewUser(
+        username: "admin@example.com", firstName: "A", lastName: "A",
+        password: .typed(Secret("a steady lighthouse 1")), apiAccessEnabled: true)
+    ).user
+    try await directory.setAPIPassword(
+      .typed(Secret("typed token phrase 7")), of: admin.id, by: .system("setup"))
+    let token = APIPasswordGenerator().generate()
+    _ = try? await directory.authenticateAPI(username: "admin@example.com", apiPassword: token)
+    let event = try #require(events.values.last)
+    #expect(event.outcome == .invalidCredentials)
+    #expect(event.userID == admin.id)
   }
 }
 

@@ -78,4 +78,17 @@ struct FileStoreTrustTests {
       #expect(try Self.mode(temporary.store + "/" + name) == 0o600, "\(name)")
     }
   }
+
+  @Test("A store file with a second hard link is refused")
+  func hardLinkedFilesAreRefused() throws {
+    let temporary = try TemporaryDirectory()
+    try FileDirectoryStore(directory: temporary.store).close()
+    try FileManager.default.linkItem(
+      atPath: temporary.store + "/LOCK", toPath: temporary.path + "/planted")
+    #expect {
+      _ = try FileDirectoryStore(directory: temporary.store)
+    } throws: { error in
+      (error as? UserManagementError)?.code == .insecureStore
+    }
+  }
 }

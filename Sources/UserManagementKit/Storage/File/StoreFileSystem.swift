@@ -271,6 +271,12 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
     guard info.st_uid == geteuid() else {
       throw StoreIOError(insecure: path, "is owned by another user (uid \(info.st_uid))")
     }
+    // A hard link planted while the directory was open to others would let the store write
+    // through it to a file elsewhere: only a regular file with one name is ours (or none: a
+    // file another process removed just after this one opened it).
+    guard (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink <= 1 else {
+      throw StoreIOError(insecure: path, "is not a regular file with a single link")
+    }
     if Int(info.st_mode) & 0o077 != 0 {
       guard fchmod(descriptor, 0o600) == 0 else { throw StoreIOError("fchmod", path, errno) }
     }

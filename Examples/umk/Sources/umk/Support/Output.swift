@@ -29,7 +29,7 @@ enum Output {
   }
 
   /// `text` with control (C0, DEL, C1), format (such as bidirectional overrides) and line or
-  /// paragraph separator characters escaped.
+  /// paragraph separator characters escaped, and backslashes doubled.
   ///
   /// - Parameter text: Any text.
   /// - Returns: Text that prints as one line and moves no cursor.
@@ -46,6 +46,9 @@ enum Output {
         default: result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
         }
       default:
+        // A backslash is doubled, so that an escape in the output always means an escaped
+        // character and never stored text that looks like one.
+        if scalar == "\\" { result += "\\" }
         result.unicodeScalars.append(scalar)
       }
     }
@@ -87,10 +90,13 @@ enum Output {
   ///   - json: Whether `--json` was given.
   static func report(_ failure: Failure, json: Bool) {
     guard json else {
+      // Messages may quote what a request or an input file held: escaped like stored data.
       for problem in failure.details {
-        error("line \(problem.line): \(problem.error.code): \(problem.error.message)")
+        error(
+          "line \(problem.line): \(problem.error.code): "
+            + escapingControlCharacters(problem.error.message))
       }
-      error("umk: error: \(failure.message) [\(failure.code)]")
+      error("umk: error: \(escapingControlCharacters(failure.message)) [\(failure.code)]")
       return
     }
     guard let data = try? encoder().encode(ErrorOutput(failure)) else { return }
