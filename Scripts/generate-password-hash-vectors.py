@@ -8,14 +8,19 @@ argon2-cffi (Argon2 PHC strings) and bcrypt (`$2a$`, `$2b$`, `$2y$`). ASP.NET Co
 assembled here from its documented layout with hashlib.pbkdf2_hmac. Costs are small so the
 debug-build tests stay fast. Salts are fixed, so the output is reproducible.
 
-Usage: python3 -m venv /tmp/v && /tmp/v/bin/pip install django passlib argon2-cffi bcrypt
-       /tmp/v/bin/python Scripts/generate-password-hash-vectors.py
+LDAP's `{SHA}`, `{SSHA}`, `{SSHA256}` and `{SSHA512}` come from passlib's ldap_* handlers.
+
+Usage (pinned versions; the venv lives under the ignored .build/):
+  python3 -m venv .build/vectors-venv
+  .build/vectors-venv/bin/pip install django==5.2.19 passlib==1.7.4 argon2-cffi==25.1.0 bcrypt==5.0.0
+  .build/vectors-venv/bin/python Scripts/generate-password-hash-vectors.py
 """
 import base64
 import hashlib
 import importlib.metadata
 import pathlib
 import struct
+import unicodedata
 
 import django
 from django.conf import settings
@@ -87,6 +92,22 @@ for index, password in enumerate(PASSWORDS):
     v3_key = hashlib.pbkdf2_hmac(name, raw, salt, 1000 + index, 32)
     blob = b"\x01" + struct.pack(">III", prf, 1000 + index, len(salt)) + salt + v3_key
     vectors.append(("aspnet-identity-v3", password, base64.b64encode(blob).decode()))
+
+# The newer formats also get a password in both Unicode normal forms: these systems hash the
+# bytes they were given, so each hash matches only its own spelling.
+NORMAL_FORMS = [unicodedata.normalize("NFC", "päss wörd"), unicodedata.normalize("NFD", "päss wörd")]
+assert NORMAL_FORMS[0] != NORMAL_FORMS[1]
+MORE_PASSWORDS = PASSWORDS + NORMAL_FORMS
+
+for index, password in enumerate(MORE_PASSWORDS):
+    # LDAP userPassword schemes (passlib's ldap_* handlers), salts of 4 to 16 bytes.
+    salt = bytes((index * 11 + i * 3) % 256 for i in range(4 + (index * 4) % 13))
+    vectors.append(("ldap-sha", password, ph.ldap_sha1.hash(password)))
+    vectors.append(("ldap-ssha", password, ph.ldap_salted_sha1.using(salt=salt).hash(password)))
+    vectors.append(("ldap-ssha256", password,
+                    ph.ldap_salted_sha256.using(salt=salt).hash(password)))
+    vectors.append(("ldap-ssha512", password,
+                    ph.ldap_salted_sha512.using(salt=salt).hash(password)))
 
 
 def swift_string(text):

@@ -15,12 +15,19 @@ import UMKCrypto
 /// | ASP.NET Core Identity v3 | base64 of `0x01 · prf · iterations · salt length · salt · key` (big-endian) |
 /// | bcrypt | `$2b$12$<22-char salt><31-char hash>` (also `$2a$`, `$2y$`) |
 /// | Django bcrypt | `bcrypt$$2b$12$…`, and `bcrypt_sha256$$2b$12$…` (bcrypt of the SHA-256 hex digest) |
+/// | LDAP (RFC 2307 `userPassword`) | `{SSHA}<base64 of SHA-1(password · salt) · salt>`, also `{SHA}` (unsalted), `{SSHA256}`, `{SSHA512}`; scheme names in any case |
+/// | SHA-crypt (glibc crypt(3), `/etc/shadow`) | `$5$rounds=N$<salt>$<43 chars>` (SHA-256), `$6$…$<86 chars>` (SHA-512); `rounds=` optional (5,000) |
+/// | Drupal 7 | `$S$<log2 count><8-char salt><43 chars>`: iterated SHA-512, the first 55 characters |
+///
+/// The LDAP, SHA-crypt and Drupal families live in `LegacyPasswordHash+LDAP.swift`,
+/// `+SHACrypt.swift` and `+Drupal.swift`.
 ///
 /// Argon2 PHC strings from libargon2/argon2-cffi are verified by ``Argon2PasswordHasher``.
 enum LegacyPasswordHash {
   case pbkdf2(format: String, prf: PRF, iterations: Int, salt: [UInt8], key: [UInt8])
   case djangoArgon2(PasswordHash)
   case bcrypt(format: String, hash: BCrypt.ParsedHash, prehashSHA256: Bool)
+  case ldap(LDAPHash)
 
   enum PRF: String {
     case sha1, sha256, sha512
@@ -40,6 +47,7 @@ enum LegacyPasswordHash {
     case .pbkdf2(let format, _, _, _, _): format
     case .djangoArgon2: "django-argon2"
     case .bcrypt(let format, _, _): format
+    case .ldap(let hash): hash.scheme.format
     }
   }
 
@@ -49,6 +57,7 @@ enum LegacyPasswordHash {
     -> LegacyPasswordHash?
   {
     let encoded = hash.encoded
+    if encoded.hasPrefix("{") { return try parseLDAP(encoded) }
     if encoded.hasPrefix("pbkdf2_sha256$") || encoded.hasPrefix("pbkdf2_sha1$") {
       return try parseDjangoPBKDF2(encoded, limits: limits)
     }
@@ -111,6 +120,8 @@ enum LegacyPasswordHash {
           .unsupportedHash, "bcrypt refused the stored hash: \(error.message)",
           context: ["algorithm": format])
       }
+    case .ldap(let hash):
+      return password.withUnsafeBytes { hash.matches($0) }
     }
   }
 
@@ -130,12 +141,14 @@ enum LegacyPasswordHash {
       )
     case .bcrypt(let format, let hash, _):
       return (format, "\(hash.variant),cost=\(hash.cost)")
+    case .ldap(let hash):
+      return (hash.scheme.format, "salt=\(hash.salt.count)")
     }
   }
 
   // MARK: Formats
 
-  private static func malformed(_ format: String, _ why: String) -> UserManagementError {
+  static func malformed(_ format: String, _ why: String) -> UserManagementError {
     UserManagementError(
       .unsupportedHash, "The stored \(format) hash is malformed: \(why).",
       context: ["algorithm": format])

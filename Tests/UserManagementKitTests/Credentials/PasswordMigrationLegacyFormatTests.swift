@@ -1,0 +1,124 @@
+import Testing
+import UserManagementKit
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// LDAP, SHA-crypt and Drupal 7 hashes: normal forms, scheme spellings, hostile values,
+/// cost ceilings and the census.
+@Suite("Imported password hashes: LDAP, SHA-crypt, Drupal")
+struct PasswordMigrationLegacyFormatTests {
+  let hasher = MigratingPasswordHasher(
+    preferred: Argon2PasswordHasher(insecureMemoryKiB: 64, iterations: 1))
+
+  static let composed = "p\u{E4}ss w\u{F6}rd"
+  static let decomposed = "pa\u{308}ss wo\u{308}rd"
+
+  /// Fails unless verifying `encoded` is refused as unsupported, with an error that quotes
+  /// none of `material`.
+  func expectRefused(
+    _ encoded: String, quoting material: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) {
+    do {
+      _ = try hasher.verify(Secret("pw"), against: PasswordHash(encoded: encoded))
+      Issue.record("expected unsupported_hash", sourceLocation: sourceLocation)
+    } catch {
+      #expect(error.code == .unsupportedHash, sourceLocation: sourceLocation)
+      let shown = "\(error) \(error.message) \(error.context)"
+      let body = material ?? String(encoded.drop { $0 != "}" && $0 != "$" }.dropFirst(3))
+      if body.count >= 4 {
+        #expect(!shown.contains(body), "\(shown)", sourceLocation: sourceLocation)
+      }
+    }
+  }
+
+  @Test func normalFormsVerifyOnlyTheBytesThatWereHashed() throws {
+    let formats = Set(["ldap-sha", "ldap-ssha", "ldap-ssha256", "ldap-ssha512"])
+    var checked = Set<String>()
+    for vector in passwordHashVectors where formats.contains(vector.format) {
+      let other: String
+      switch vector.password.unicodeScalars.elementsEqual(Self.composed.unicodeScalars) {
+      case true: other = Self.decomposed
+      case false:
+        guard vector.password.unicodeScalars.elementsEqual(Self.decomposed.unicodeScalars)
+        else { continue }
+        other = Self.composed
+      }
+      let hash = PasswordHash(encoded: vector.hash)
+      #expect(try hasher.verify(Secret(vector.password), against: hash) == .validNeedsRehash)
+      #expect(try hasher.verify(Secret(other), against: hash) == .invalid)
+      checked.insert(vector.format)
+    }
+    #expect(checked == formats)
+  }
+
+  // MARK: LDAP
+
+  @Test func ldapSchemeNamesMatchInAnyCase() throws {
+    for vector in passwordHashVectors where vector.format.hasPrefix("ldap-") {
+      let close = try #require(vector.hash.firstIndex(of: "}"))
+      let scheme = vector.hash[..<close]
+      let value = vector.hash[close...]
+      for spelling in [
+        scheme.lowercased(), scheme.uppercased(), "{" + scheme.dropFirst().capitalized,
+      ] {
+        let hash = PasswordHash(encoded: spelling + value)
+        #expect(try hasher.verify(Secret(vector.password), against: hash) == .validNeedsRehash)
+        #expect(hash.algorithm == String(vector.format.dropFirst("ldap-".count)))
+      }
+    }
+  }
+
+  @Test func ldapAlgorithmIdentifiers() {
+    #expect(PasswordHash(encoded: "{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=").algorithm == "sha")
+    #expect(PasswordHash(encoded: "{SSHA}x").algorithm == "ssha")
+    #expect(PasswordHash(encoded: "{ssha256}x").algorithm == "ssha256")
+    #expect(PasswordHash(encoded: "{SSHA512}x").algorithm == "ssha512")
+    #expect(PasswordHash(encoded: "{MD5}x").algorithm == "unknown")
+    #expect(PasswordHash(encoded: "{5f4dcc3b5aa765d6}x").algorithm == "unknown")
+    #expect(PasswordHash(encoded: "{SSHA").algorithm == "unknown")
+  }
+
+  static let sha1Digest = [UInt8](repeating: 0xA5, count: 20)
+
+  @Test(arguments: [
+    "{SSHA}", "{SSHA}notbase64!", "{SHA}AAAA",
+    "{SHA}" + Base64Text.encodePadded(sha1Digest + [1]),
+    "{SSHA}" + Base64Text.encodePadded(sha1Digest),
+    "{SSHA}" + Base64Text.encodePadded(sha1Digest + [UInt8](repeating: 7, count: 65)),
+    "{SSHA256}" + Base64Text.encodePadded([UInt8](repeating: 9, count: 32)),
+    "{SSHA512}" + Base64Text.encodePadded([UInt8](repeating: 9, count: 60)),
+    "{SSHA} " + Base64Text.encodePadded(sha1Digest + [1, 2, 3, 4]),
+    "{SSHA}" + Base64Text.encodePadded(sha1Digest + [1, 2, 3, 4]) + "\n",
+    "{MD5}X03MO1qnZdYdgyfeuILPmQ==", "{CRYPT}$6$salt$hash", "{SSHA",
+  ])
+  func malformedLDAPValuesAreRefusedWithoutEchoingThem(_ encoded: String) {
+    expectRefused(encoded)
+  }
+
+  @Test func ldapCensusGroupsBySchemeAndSaltLength() {
+    let hashes = passwordHashVectors.filter { $0.format.hasPrefix("ldap-") }
+      .map { PasswordHash(encoded: $0.hash) }
+    let census = hasher.census(of: hashes)
+    #expect(census.unsupported == 0)
+    #expect(census.needingRehash == hashes.count)
+    let algorithms = Set(census.groups.map(\.group.algorithm))
+    #expect(algorithms == ["ldap-sha", "ldap-ssha", "ldap-ssha256", "ldap-ssha512"])
+    #expect(
+      census.groups.contains {
+        $0.group == .init(algorithm: "ldap-sha", parameters: "salt=0", needsRehash: true)
+      })
+    #expect(
+      census.groups.contains {
+        $0.group == .init(algorithm: "ldap-ssha", parameters: "salt=4", needsRehash: true)
+      })
+    #expect(
+      census.groups.contains {
+        $0.group == .init(algorithm: "ldap-ssha512", parameters: "salt=16", needsRehash: true)
+      })
+  }
+}
