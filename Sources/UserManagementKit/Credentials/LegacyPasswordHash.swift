@@ -28,6 +28,7 @@ enum LegacyPasswordHash {
   case djangoArgon2(PasswordHash)
   case bcrypt(format: String, hash: BCrypt.ParsedHash, prehashSHA256: Bool)
   case ldap(LDAPHash)
+  case shaCrypt(SHACryptHash)
 
   enum PRF: String {
     case sha1, sha256, sha512
@@ -48,6 +49,7 @@ enum LegacyPasswordHash {
     case .djangoArgon2: "django-argon2"
     case .bcrypt(let format, _, _): format
     case .ldap(let hash): hash.scheme.format
+    case .shaCrypt(let hash): hash.variant.format
     }
   }
 
@@ -58,6 +60,9 @@ enum LegacyPasswordHash {
   {
     let encoded = hash.encoded
     if encoded.hasPrefix("{") { return try parseLDAP(encoded) }
+    if encoded.hasPrefix("$5$") || encoded.hasPrefix("$6$") {
+      return try parseSHACrypt(encoded, limits: limits)
+    }
     if encoded.hasPrefix("pbkdf2_sha256$") || encoded.hasPrefix("pbkdf2_sha1$") {
       return try parseDjangoPBKDF2(encoded, limits: limits)
     }
@@ -122,6 +127,8 @@ enum LegacyPasswordHash {
       }
     case .ldap(let hash):
       return password.withUnsafeBytes { hash.matches($0) }
+    case .shaCrypt(let hash):
+      return password.withUnsafeBytes { hash.matches($0) }
     }
   }
 
@@ -143,6 +150,8 @@ enum LegacyPasswordHash {
       return (format, "\(hash.variant),cost=\(hash.cost)")
     case .ldap(let hash):
       return (hash.scheme.format, "salt=\(hash.salt.count)")
+    case .shaCrypt(let hash):
+      return (hash.variant.format, "rounds=\(hash.rounds),salt=\(hash.salt.count)")
     }
   }
 

@@ -22,6 +22,7 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
   /// first `$` of other formats (`pbkdf2_sha256` for Django), or `unknown`. LDAP's brace
   /// schemes report their name in lowercase, whatever case the hash spells it in:
   /// `{SHA}` is `sha`, `{SSHA}` `ssha`, `{SSHA256}` `ssha256`, `{SSHA512}` `ssha512`.
+  /// SHA-crypt reports `5` (`$5$`, SHA-256) or `6` (`$6$`, SHA-512), as bcrypt reports `2b`.
   ///
   /// Only an identifier in ``knownAlgorithms`` counts; anything else reads as `unknown`. An
   /// unexpected format can put hash material where the identifier belongs (`5f4dcc3b…$salt`
@@ -58,7 +59,7 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
   public static let knownAlgorithms: Set<String> = [
     "argon2id", "argon2i", "argon2d", "argon2", "pbkdf2-sha256", "pbkdf2-sha512", "pbkdf2",
     "pbkdf2_sha256", "pbkdf2_sha1", "bcrypt", "bcrypt_sha256", "2a", "2b", "2x", "2y",
-    "umk-token-hmac-sha256", "insecure-sha256", "sha", "ssha", "ssha256", "ssha512",
+    "umk-token-hmac-sha256", "insecure-sha256", "sha", "ssha", "ssha256", "ssha512", "5", "6",
   ]
 
   /// `PasswordHash(<algorithm>, redacted)`.

@@ -37,7 +37,9 @@ struct PasswordMigrationLegacyFormatTests {
   }
 
   @Test func normalFormsVerifyOnlyTheBytesThatWereHashed() throws {
-    let formats = Set(["ldap-sha", "ldap-ssha", "ldap-ssha256", "ldap-ssha512"])
+    let formats = Set([
+      "ldap-sha", "ldap-ssha", "ldap-ssha256", "ldap-ssha512", "sha256-crypt", "sha512-crypt",
+    ])
     var checked = Set<String>()
     for vector in passwordHashVectors where formats.contains(vector.format) {
       let other: String
@@ -120,5 +122,76 @@ struct PasswordMigrationLegacyFormatTests {
       census.groups.contains {
         $0.group == .init(algorithm: "ldap-ssha512", parameters: "salt=16", needsRehash: true)
       })
+  }
+
+  // MARK: SHA-crypt
+
+  static let checksum256 = String(repeating: "a", count: 43)
+  static let checksum512 = String(repeating: "a", count: 86)
+
+  @Test func shaCryptAlgorithmIdentifiers() throws {
+    for vector in passwordHashVectors where vector.format.hasSuffix("-crypt") {
+      let hash = PasswordHash(encoded: vector.hash)
+      #expect(hash.algorithm == (vector.format == "sha256-crypt" ? "5" : "6"))
+      #expect(!hash.description.contains(String(vector.hash.suffix(20))))
+    }
+  }
+
+  @Test(arguments: [
+    "$5$", "$5$salt", "$5$salt$", "$6$salt$" + checksum256, "$5$salt$" + checksum512,
+    "$5$salt$" + String(checksum256.dropLast()), "$5$salt$" + checksum256 + "a",
+    "$5$rounds=999$salt$" + checksum256, "$5$rounds=01000$salt$" + checksum256,
+    "$5$rounds=$salt$" + checksum256, "$5$rounds=1e4$salt$" + checksum256,
+    "$5$rounds=-5000$salt$" + checksum256, "$6$rounds=1000000000$salt$" + checksum512,
+    "$5$rounds=99999999999999999999$salt$" + checksum256,
+    "$5$rounds=1000$rounds=1000$salt$" + checksum256, "$5$sa!t$" + checksum256,
+    "$5$saltsaltsaltsalt1$" + checksum256, "$5$salt$" + String(checksum256.dropLast()) + "!",
+    "$5$salt$extra$" + checksum256, "$6$salt$" + checksum512 + "$",
+    "$5$s\u{E4}lt$" + checksum256,
+  ])
+  func malformedSHACryptHashesAreRefusedWithoutEchoingThem(_ encoded: String) {
+    expectRefused(encoded, quoting: encoded.count > 40 ? String(encoded.suffix(30)) : nil)
+  }
+
+  @Test func shaCryptRoundsAboveTheCeilingAreRefusedBeforeAnyWork() throws {
+    // 999,999,999 rounds are within the format, and would take minutes; the ceiling refuses
+    // them at once.
+    for encoded in [
+      "$5$rounds=999999999$salt$" + Self.checksum256,
+      "$6$rounds=5000001$salt$" + Self.checksum512,
+    ] {
+      do {
+        _ = try hasher.verify(Secret("pw"), against: PasswordHash(encoded: encoded))
+        Issue.record("expected the ceiling to refuse")
+      } catch {
+        #expect(error.code == .unsupportedHash)
+        #expect(error.context["reason"] == "cost_limit")
+      }
+    }
+    let vector = try #require(passwordHashVectors.first { $0.format == "sha512-crypt" })
+    let hash = PasswordHash(encoded: vector.hash)
+    let low = MigratingPasswordHasher(
+      preferred: Argon2PasswordHasher(insecureMemoryKiB: 64, iterations: 1),
+      limits: HashCostLimits(maximumSHACryptRounds: 4999))
+    #expect(!low.canVerify(hash))
+    #expect(low.census(of: [hash]).unsupported == 1)
+    #expect(HashCostLimits().maximumSHACryptRounds == 5_000_000)
+  }
+
+  @Test func shaCryptCensusGroupsByRoundsAndSaltLength() {
+    let hashes = passwordHashVectors.filter { $0.format.hasSuffix("-crypt") }
+      .map { PasswordHash(encoded: $0.hash) }
+    let census = hasher.census(of: hashes)
+    #expect(census.unsupported == 0)
+    #expect(census.needingRehash == hashes.count)
+    #expect(Set(census.groups.map(\.group.algorithm)) == ["sha256-crypt", "sha512-crypt"])
+    for group in [
+      PasswordHashCensus.Group(
+        algorithm: "sha256-crypt", parameters: "rounds=5000,salt=2", needsRehash: true),
+      .init(algorithm: "sha512-crypt", parameters: "rounds=10000,salt=16", needsRehash: true),
+      .init(algorithm: "sha256-crypt", parameters: "rounds=1000,salt=4", needsRehash: true),
+    ] {
+      #expect(census.groups.contains { $0.group == group }, "\(group)")
+    }
   }
 }
