@@ -10,7 +10,9 @@ debug-build tests stay fast. Salts are fixed, so the output is reproducible.
 
 LDAP's `{SHA}`, `{SSHA}`, `{SSHA256}` and `{SSHA512}` come from passlib's ldap_* handlers;
 SHA-crypt (`$5$`, `$6$`) from passlib's sha256_crypt and sha512_crypt, each checked against the
-C library's crypt(3) when Python still has the `crypt` module (before 3.13).
+C library's crypt(3) when Python still has the `crypt` module (before 3.13). Drupal 7's `$S$`
+has no Python implementation: the script computes it from Drupal's documented algorithm, checked
+against hashcat's published Drupal 7 example hash, which is included too.
 
 Usage (pinned versions; the venv lives under the ignored .build/):
   python3 -m venv .build/vectors-venv
@@ -145,6 +147,39 @@ vectors.append(("sha256-crypt", "Hello world!",
                 ph.sha256_crypt.using(salt="saltstring", rounds=5000).hash("Hello world!")))
 vectors.append(("sha512-crypt", "Hello world!",
                 ph.sha512_crypt.using(salt="saltstringsaltst", rounds=10000).hash("Hello world!")))
+
+
+# Drupal 7's $S$ hashes. Drupal is PHP and passlib has no handler, so this is an independent
+# implementation of includes/password.inc as documented: h = SHA-512(salt . password), then
+# 2^log2 times h = SHA-512(h . password); phpass's base64; the first 55 characters kept.
+def phpass_base64(data):
+    out = []
+    for start in range(0, len(data), 3):
+        group = data[start:start + 3]
+        value = int.from_bytes(group, "little")
+        for _ in range(len(group) + 1):
+            out.append(HASH64[value & 63])
+            value >>= 6
+    return "".join(out)
+
+
+def drupal7_hash(password, salt, log2):
+    raw = password.encode("utf-8")
+    digest = hashlib.sha512(salt.encode("ascii") + raw).digest()
+    for _ in range(1 << log2):
+        digest = hashlib.sha512(digest + raw).digest()
+    return ("$S$" + HASH64[log2] + salt + phpass_base64(digest))[:55]
+
+
+# hashcat's published example hash for Drupal 7 (mode 7900), password "hashcat": it checks
+# the implementation above, and is a vector of its own.
+HASHCAT_DRUPAL7 = "$S$C33783772bRXEx1aCsvY.dqgaaSu76XmVlKrW9Qu8IQlvxHlmzLf"
+assert drupal7_hash("hashcat", HASHCAT_DRUPAL7[4:12], HASH64.index(HASHCAT_DRUPAL7[3])) \
+    == HASHCAT_DRUPAL7
+vectors.append(("drupal7-sha512", "hashcat", HASHCAT_DRUPAL7))
+for index, password in enumerate(MORE_PASSWORDS):
+    salt = (HASH64[index * 7 % 64:] + HASH64)[:8]
+    vectors.append(("drupal7-sha512", password, drupal7_hash(password, salt, 7 + index % 3)))
 
 
 def swift_string(text):

@@ -29,6 +29,7 @@ enum LegacyPasswordHash {
   case bcrypt(format: String, hash: BCrypt.ParsedHash, prehashSHA256: Bool)
   case ldap(LDAPHash)
   case shaCrypt(SHACryptHash)
+  case drupal(DrupalHash)
 
   enum PRF: String {
     case sha1, sha256, sha512
@@ -50,6 +51,7 @@ enum LegacyPasswordHash {
     case .bcrypt(let format, _, _): format
     case .ldap(let hash): hash.scheme.format
     case .shaCrypt(let hash): hash.variant.format
+    case .drupal: DrupalHash.format
     }
   }
 
@@ -63,6 +65,7 @@ enum LegacyPasswordHash {
     if encoded.hasPrefix("$5$") || encoded.hasPrefix("$6$") {
       return try parseSHACrypt(encoded, limits: limits)
     }
+    if encoded.hasPrefix("$S$") { return try parseDrupal(encoded, limits: limits) }
     if encoded.hasPrefix("pbkdf2_sha256$") || encoded.hasPrefix("pbkdf2_sha1$") {
       return try parseDjangoPBKDF2(encoded, limits: limits)
     }
@@ -129,6 +132,8 @@ enum LegacyPasswordHash {
       return password.withUnsafeBytes { hash.matches($0) }
     case .shaCrypt(let hash):
       return password.withUnsafeBytes { hash.matches($0) }
+    case .drupal(let hash):
+      return password.withUnsafeBytes { hash.matches($0) }
     }
   }
 
@@ -152,6 +157,8 @@ enum LegacyPasswordHash {
       return (hash.scheme.format, "salt=\(hash.salt.count)")
     case .shaCrypt(let hash):
       return (hash.variant.format, "rounds=\(hash.rounds),salt=\(hash.salt.count)")
+    case .drupal(let hash):
+      return (DrupalHash.format, "log2=\(hash.countLog2)")
     }
   }
 

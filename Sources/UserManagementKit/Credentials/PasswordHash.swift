@@ -23,6 +23,7 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
   /// schemes report their name in lowercase, whatever case the hash spells it in:
   /// `{SHA}` is `sha`, `{SSHA}` `ssha`, `{SSHA256}` `ssha256`, `{SSHA512}` `ssha512`.
   /// SHA-crypt reports `5` (`$5$`, SHA-256) or `6` (`$6$`, SHA-512), as bcrypt reports `2b`.
+  /// Drupal 7's `$S$` reports `drupal-sha512`.
   ///
   /// Only an identifier in ``knownAlgorithms`` counts; anything else reads as `unknown`. An
   /// unexpected format can put hash material where the identifier belongs (`5f4dcc3b…$salt`
@@ -30,6 +31,7 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
   /// events, so it is never taken from the string unless it is known.
   public var algorithm: String {
     if encoded.hasPrefix("{") { return Self.braceScheme(of: encoded) ?? "unknown" }
+    if encoded.hasPrefix("$S$") { return "drupal-sha512" }
     let parts = encoded.split(separator: "$", maxSplits: 2, omittingEmptySubsequences: false)
     let candidate: Substring
     if encoded.hasPrefix("$"), parts.count > 1 {
@@ -60,6 +62,7 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
     "argon2id", "argon2i", "argon2d", "argon2", "pbkdf2-sha256", "pbkdf2-sha512", "pbkdf2",
     "pbkdf2_sha256", "pbkdf2_sha1", "bcrypt", "bcrypt_sha256", "2a", "2b", "2x", "2y",
     "umk-token-hmac-sha256", "insecure-sha256", "sha", "ssha", "ssha256", "ssha512", "5", "6",
+    "drupal-sha512",
   ]
 
   /// `PasswordHash(<algorithm>, redacted)`.

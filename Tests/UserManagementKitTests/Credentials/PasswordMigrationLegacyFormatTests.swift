@@ -39,6 +39,7 @@ struct PasswordMigrationLegacyFormatTests {
   @Test func normalFormsVerifyOnlyTheBytesThatWereHashed() throws {
     let formats = Set([
       "ldap-sha", "ldap-ssha", "ldap-ssha256", "ldap-ssha512", "sha256-crypt", "sha512-crypt",
+      "drupal7-sha512",
     ])
     var checked = Set<String>()
     for vector in passwordHashVectors where formats.contains(vector.format) {
@@ -193,5 +194,78 @@ struct PasswordMigrationLegacyFormatTests {
     ] {
       #expect(census.groups.contains { $0.group == group }, "\(group)")
     }
+  }
+
+  // MARK: Drupal 7
+
+  static let drupalTail = String(repeating: "a", count: 43)
+
+  @Test func drupalAlgorithmIdentifier() throws {
+    let vector = try #require(passwordHashVectors.first { $0.format == "drupal7-sha512" })
+    let hash = PasswordHash(encoded: vector.hash)
+    #expect(hash.algorithm == "drupal-sha512")
+    #expect(hash.description == "PasswordHash(drupal-sha512, redacted)")
+    #expect(PasswordHash.knownAlgorithms.contains("drupal-sha512"))
+  }
+
+  @Test(arguments: [
+    "$S$", "$S$5abcdefgh" + String(drupalTail.dropLast()), "$S$5abcdefgh" + drupalTail + "a",
+    "$S$4abcdefgh" + drupalTail, "$S$.abcdefgh" + drupalTail, "$S$Tabcdefgh" + drupalTail,
+    "$S$zabcdefgh" + drupalTail, "$S$5abcdef!h" + drupalTail,
+    "$S$5abcdefgh" + String(drupalTail.dropLast()) + "$",
+    "$S$5abcdefgh" + String(drupalTail.dropLast()) + "\u{E9}",
+    "$S$\u{E9}abcdefgh" + String(drupalTail.dropLast()),
+  ])
+  func malformedDrupalHashesAreRefusedWithoutEchoingThem(_ encoded: String) {
+    expectRefused(encoded, quoting: encoded.count > 40 ? String(encoded.suffix(30)) : nil)
+  }
+
+  @Test func drupalCountsAboveTheCeilingAreRefusedBeforeAnyWork() throws {
+    // 2^30 iterations are within Drupal's range, and would take many minutes.
+    for count in ["L", "S"] {
+      do {
+        _ = try hasher.verify(
+          Secret("pw"), against: PasswordHash(encoded: "$S$" + count + "abcdefgh" + Self.drupalTail)
+        )
+        Issue.record("expected the ceiling to refuse")
+      } catch {
+        #expect(error.code == .unsupportedHash)
+        #expect(error.context["reason"] == "cost_limit")
+      }
+    }
+    #expect(HashCostLimits().maximumDrupalHashCountLog2 == 22)
+    let published = PasswordHash(
+      encoded: "$S$C33783772bRXEx1aCsvY.dqgaaSu76XmVlKrW9Qu8IQlvxHlmzLf")  // 2^14
+    let low = MigratingPasswordHasher(
+      preferred: Argon2PasswordHasher(insecureMemoryKiB: 64, iterations: 1),
+      limits: HashCostLimits(maximumDrupalHashCountLog2: 13))
+    #expect(!low.canVerify(published))
+    #expect(try hasher.verify(Secret("hashcat"), against: published) == .validNeedsRehash)
+  }
+
+  @Test func drupalRefusesPasswordsLongerThan512BytesAsDrupalDoes() throws {
+    // Computed by the generator's Drupal implementation; Drupal itself never writes the first.
+    let over = PasswordHash(encoded: "$S$5abcdefghuA4iKcg0Et3Kt5F7bBUOhrPHvJQ2S2SDvcsr39uf7vU")
+    #expect(
+      try hasher.verify(Secret(String(repeating: "y", count: 513)), against: over) == .invalid)
+    let atLimit = PasswordHash(encoded: "$S$5abcdefgh/dMcUA5jEx5HgKgWouGJBUs8xt5BE3dqk3CjB3zkSaw")
+    #expect(
+      try hasher.verify(Secret(String(repeating: "y", count: 512)), against: atLimit)
+        == .validNeedsRehash)
+  }
+
+  @Test func drupalCensusGroupsByIterationCount() {
+    let hashes = passwordHashVectors.filter { $0.format == "drupal7-sha512" }
+      .map { PasswordHash(encoded: $0.hash) }
+    let census = hasher.census(of: hashes)
+    #expect(census.unsupported == 0)
+    #expect(census.needingRehash == hashes.count)
+    #expect(
+      Set(census.groups.map(\.group)) == [
+        .init(algorithm: "drupal7-sha512", parameters: "log2=14", needsRehash: true),
+        .init(algorithm: "drupal7-sha512", parameters: "log2=7", needsRehash: true),
+        .init(algorithm: "drupal7-sha512", parameters: "log2=8", needsRehash: true),
+        .init(algorithm: "drupal7-sha512", parameters: "log2=9", needsRehash: true),
+      ])
   }
 }

@@ -131,4 +131,13 @@ let passwordHashVectors: [(format: String, password: String, hash: String)] = [
   ("sha512-crypt", "Hello world!", "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"),
   ("sha256-crypt", "Hello world!", "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"),
   ("sha512-crypt", "Hello world!", "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v."),
+  ("drupal7-sha512", "hashcat", "$S$C33783772bRXEx1aCsvY.dqgaaSu76XmVlKrW9Qu8IQlvxHlmzLf"),
+  ("drupal7-sha512", "correct horse battery staple", "$S$5./012345.7xXVn1kHWPqdU4UDByhXEDiOOWg65UP8NNR14/iPs2"),
+  ("drupal7-sha512", "p", "$S$656789ABCRRRl/yP9eiVTsZ5kbRMRgNbbGvPtTbJ0BIWOCGAnW4W"),
+  ("drupal7-sha512", "p\u{E4}ssw\u{F6}rd-\u{C4}\u{D6}\u{DC}", "$S$7CDEFGHIJtbsGBeQ6MH9o/Si01cc0L4cQLVMKEKPearDxO11zkzG"),
+  ("drupal7-sha512", "cafe\u{301} au lait", "$S$5JKLMNOPQuJhdB3zWfbinNWivjBf7TscmZ0GSyp7RWJefXXOLnD4"),
+  ("drupal7-sha512", "\u{65E5}\u{672C}\u{8A9E}\u{306E}\u{30D1}\u{30B9}\u{30EF}\u{30FC}\u{30C9}", "$S$6QRSTUVWX0GJLBmfTwNOcCF2V83pa7JsC2NvKU.LLRdbUN88VcNq"),
+  ("drupal7-sha512", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "$S$7XYZabcdeKmsNMQT89YQx6Y15/NlvV.Cdej.KOdUzSBnCd0XVNVC"),
+  ("drupal7-sha512", "p\u{E4}ss w\u{F6}rd", "$S$5efghijklyqMLBnxLFPajC8hhpzf4vjVmkx72bpRep1wz4FU9dOT"),
+  ("drupal7-sha512", "pa\u{308}ss wo\u{308}rd", "$S$6lmnopqrsB18OdVa5kJdHbef2w.QPmIgDqYouI/GYNJXSHQOtoN7"),
 ]
