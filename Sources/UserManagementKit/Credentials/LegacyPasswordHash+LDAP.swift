@@ -69,7 +69,10 @@ extension LegacyPasswordHash {
   /// verify (such as `{CRYPT}` or `{MD5}`), so it reads as an unknown format.
   static func parseLDAP(_ encoded: String) throws(UserManagementError) -> LegacyPasswordHash? {
     let bytes = Array(encoded.utf8.prefix(16))
-    guard let close = bytes.firstIndex(of: UInt8(ascii: "}")) else { return nil }
+    // ASCII only: Unicode lowercasing maps some other characters (KELVIN SIGN) to ASCII.
+    guard let close = bytes.firstIndex(of: UInt8(ascii: "}")),
+      bytes[1..<close].allSatisfy({ $0 < 0x80 })
+    else { return nil }
     let name = String(decoding: bytes[1..<close], as: UTF8.self).lowercased()
     guard let scheme = LDAPHash.Scheme(rawValue: name) else { return nil }
     let format = scheme.format

@@ -48,7 +48,9 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
   /// The lowercased name of a known `{SCHEME}` prefix, or `nil`.
   private static func braceScheme(of encoded: String) -> String? {
     let head = Array(encoded.utf8.prefix(16))
-    guard let close = head.firstIndex(of: UInt8(ascii: "}")) else { return nil }
+    guard let close = head.firstIndex(of: UInt8(ascii: "}")),
+      head[1..<close].allSatisfy({ $0 < 0x80 })
+    else { return nil }
     let name = String(decoding: head[1..<close], as: UTF8.self).lowercased()
     return braceSchemes.contains(name) ? name : nil
   }

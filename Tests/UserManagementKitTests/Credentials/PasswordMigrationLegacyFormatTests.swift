@@ -84,6 +84,7 @@ struct PasswordMigrationLegacyFormatTests {
     #expect(PasswordHash(encoded: "{MD5}x").algorithm == "unknown")
     #expect(PasswordHash(encoded: "{5f4dcc3b5aa765d6}x").algorithm == "unknown")
     #expect(PasswordHash(encoded: "{SSHA").algorithm == "unknown")
+    #expect(PasswordHash(encoded: "{\u{17F}SHA}x").algorithm == "unknown")
   }
 
   static let sha1Digest = [UInt8](repeating: 0xA5, count: 20)
