@@ -19,6 +19,12 @@ public struct HashCostLimits: Hashable, Sendable {
   public var maximumPBKDF2Iterations: Int
   /// The highest bcrypt cost (default 16: 65,536 key expansions).
   public var maximumBcryptCost: Int
+  /// The most SHA-crypt (`$5$`, `$6$`) rounds (default 5,000,000: 1,000 times crypt(3)'s
+  /// default of 5,000, a few seconds of one core; the format itself allows 999,999,999).
+  public var maximumSHACryptRounds: Int
+  /// The highest log₂ of a Drupal 7 (`$S$`) hash's iteration count (default 22: 4,194,304
+  /// SHA-512 iterations, 128 times Drupal 7's default of 2^15; Drupal itself allows 30).
+  public var maximumDrupalHashCountLog2: Int
 
   /// Creates limits.
   ///
@@ -29,11 +35,14 @@ public struct HashCostLimits: Hashable, Sendable {
   ///   - maximumArgon2Parallelism: The most Argon2 lanes.
   ///   - maximumPBKDF2Iterations: The most PBKDF2 iterations.
   ///   - maximumBcryptCost: The highest bcrypt cost.
+  ///   - maximumSHACryptRounds: The most SHA-crypt rounds.
+  ///   - maximumDrupalHashCountLog2: The highest log₂ of a Drupal 7 iteration count.
   public init(
     maximumArgon2MemoryKiB: Int = 262_144, maximumArgon2Iterations: Int = 64,
     maximumArgon2MemoryPasses: Int = 1_048_576, maximumArgon2Parallelism: Int = 16,
     maximumPBKDF2Iterations: Int = 10_000_000,
-    maximumBcryptCost: Int = 16
+    maximumBcryptCost: Int = 16, maximumSHACryptRounds: Int = 5_000_000,
+    maximumDrupalHashCountLog2: Int = 22
   ) {
     self.maximumArgon2MemoryKiB = maximumArgon2MemoryKiB
     self.maximumArgon2Iterations = maximumArgon2Iterations
@@ -41,6 +50,8 @@ public struct HashCostLimits: Hashable, Sendable {
     self.maximumArgon2Parallelism = maximumArgon2Parallelism
     self.maximumPBKDF2Iterations = maximumPBKDF2Iterations
     self.maximumBcryptCost = maximumBcryptCost
+    self.maximumSHACryptRounds = maximumSHACryptRounds
+    self.maximumDrupalHashCountLog2 = maximumDrupalHashCountLog2
   }
 
   /// Refuses PBKDF2 parameters whose work, iterations × output blocks, is above `limit`.

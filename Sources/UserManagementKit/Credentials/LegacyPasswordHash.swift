@@ -15,12 +15,21 @@ import UMKCrypto
 /// | ASP.NET Core Identity v3 | base64 of `0x01 · prf · iterations · salt length · salt · key` (big-endian) |
 /// | bcrypt | `$2b$12$<22-char salt><31-char hash>` (also `$2a$`, `$2y$`) |
 /// | Django bcrypt | `bcrypt$$2b$12$…`, and `bcrypt_sha256$$2b$12$…` (bcrypt of the SHA-256 hex digest) |
+/// | LDAP (RFC 2307 `userPassword`) | `{SSHA}<base64 of SHA-1(password · salt) · salt>`, also `{SHA}` (unsalted), `{SSHA256}`, `{SSHA512}`; scheme names in any case |
+/// | SHA-crypt (glibc crypt(3), `/etc/shadow`) | `$5$rounds=N$<salt>$<43 chars>` (SHA-256), `$6$…$<86 chars>` (SHA-512); `rounds=` optional (5,000) |
+/// | Drupal 7 | `$S$<log2 count><8-char salt><43 chars>`: iterated SHA-512, the first 55 characters |
+///
+/// The LDAP, SHA-crypt and Drupal families live in `LegacyPasswordHash+LDAP.swift`,
+/// `+SHACrypt.swift` and `+Drupal.swift`.
 ///
 /// Argon2 PHC strings from libargon2/argon2-cffi are verified by ``Argon2PasswordHasher``.
 enum LegacyPasswordHash {
   case pbkdf2(format: String, prf: PRF, iterations: Int, salt: [UInt8], key: [UInt8])
   case djangoArgon2(PasswordHash)
   case bcrypt(format: String, hash: BCrypt.ParsedHash, prehashSHA256: Bool)
+  case ldap(LDAPHash)
+  case shaCrypt(SHACryptHash)
+  case drupal(DrupalHash)
 
   enum PRF: String {
     case sha1, sha256, sha512
@@ -40,6 +49,9 @@ enum LegacyPasswordHash {
     case .pbkdf2(let format, _, _, _, _): format
     case .djangoArgon2: "django-argon2"
     case .bcrypt(let format, _, _): format
+    case .ldap(let hash): hash.scheme.format
+    case .shaCrypt(let hash): hash.variant.format
+    case .drupal: DrupalHash.format
     }
   }
 
@@ -49,6 +61,11 @@ enum LegacyPasswordHash {
     -> LegacyPasswordHash?
   {
     let encoded = hash.encoded
+    if encoded.hasPrefix("{") { return try parseLDAP(encoded) }
+    if encoded.hasPrefix("$5$") || encoded.hasPrefix("$6$") {
+      return try parseSHACrypt(encoded, limits: limits)
+    }
+    if encoded.hasPrefix("$S$") { return try parseDrupal(encoded, limits: limits) }
     if encoded.hasPrefix("pbkdf2_sha256$") || encoded.hasPrefix("pbkdf2_sha1$") {
       return try parseDjangoPBKDF2(encoded, limits: limits)
     }
@@ -111,6 +128,12 @@ enum LegacyPasswordHash {
           .unsupportedHash, "bcrypt refused the stored hash: \(error.message)",
           context: ["algorithm": format])
       }
+    case .ldap(let hash):
+      return password.withUnsafeBytes { hash.matches($0) }
+    case .shaCrypt(let hash):
+      return password.withUnsafeBytes { hash.matches($0) }
+    case .drupal(let hash):
+      return password.withUnsafeBytes { hash.matches($0) }
     }
   }
 
@@ -130,12 +153,18 @@ enum LegacyPasswordHash {
       )
     case .bcrypt(let format, let hash, _):
       return (format, "\(hash.variant),cost=\(hash.cost)")
+    case .ldap(let hash):
+      return (hash.scheme.format, "salt=\(hash.salt.count)")
+    case .shaCrypt(let hash):
+      return (hash.variant.format, "rounds=\(hash.rounds),salt=\(hash.salt.count)")
+    case .drupal(let hash):
+      return (DrupalHash.format, "log2=\(hash.countLog2)")
     }
   }
 
   // MARK: Formats
 
-  private static func malformed(_ format: String, _ why: String) -> UserManagementError {
+  static func malformed(_ format: String, _ why: String) -> UserManagementError {
     UserManagementError(
       .unsupportedHash, "The stored \(format) hash is malformed: \(why).",
       context: ["algorithm": format])

@@ -4,9 +4,10 @@
 /// - New hashes come from ``preferred`` (Argon2id by default).
 /// - Hashes ``preferred`` understands are verified by it, with its own rehash rule.
 /// - Our other formats (Argon2 and PBKDF2 PHC strings) verify and ask for a rehash.
-/// - Legacy formats from other systems (Django, passlib, ASP.NET Core Identity; see the
-///   formats table in the Migrating Password Hashes guide) verify against the password's raw
-///   bytes and ask for a rehash, when ``acceptsLegacyFormats`` is on.
+/// - Legacy formats from other systems (Django, passlib, ASP.NET Core Identity, bcrypt, LDAP
+///   `{SSHA}` and kin, crypt(3) SHA-crypt, Drupal 7; see the formats table in the Migrating
+///   Password Hashes guide) verify against the password's raw bytes and ask for a rehash,
+///   when ``acceptsLegacyFormats`` is on.
 ///
 /// Every verification is bounded by ``limits``. ``census(of:)`` counts stored hashes by
 /// format and parameters to plan a migration.

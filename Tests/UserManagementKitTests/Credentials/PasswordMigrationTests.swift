@@ -25,12 +25,14 @@ struct PasswordMigrationTests {
   }
 
   @Test func vectorsCoverEveryFormatOfTheOtherSystems() {
-    #expect(passwordHashVectors.count >= 76)
+    #expect(passwordHashVectors.count >= 137)
     #expect(
       Set(passwordHashVectors.map(\.format)) == [
         "django-pbkdf2_sha256", "django-pbkdf2_sha1", "django-argon2", "passlib-pbkdf2-sha256",
         "passlib-pbkdf2-sha512", "passlib-pbkdf2", "argon2id", "argon2i", "aspnet-identity-v2",
-        "aspnet-identity-v3", "bcrypt", "django-bcrypt", "django-bcrypt_sha256",
+        "aspnet-identity-v3", "bcrypt", "django-bcrypt", "django-bcrypt_sha256", "ldap-sha",
+        "ldap-ssha", "ldap-ssha256", "ldap-ssha512", "sha256-crypt", "sha512-crypt",
+        "drupal7-sha512",
       ])
   }
 
