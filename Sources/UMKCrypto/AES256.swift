@@ -155,13 +155,23 @@ struct AES256KeySchedule {
   }
 
   /// SubBytes then ShiftRows: row `r` (bytes r, r + 4, r + 8, r + 12) rotates left by `r`.
+  /// Works in place, so no copy of the state is left behind.
   private func subBytesAndShiftRows(_ state: inout [UInt8]) {
-    let old = state
-    for column in 0..<4 {
-      for row in 0..<4 {
-        state[row &+ 4 &* column] = aesSubByte(old[row &+ 4 &* ((column &+ row) & 3)])
-      }
+    for index in 0..<16 {
+      state[index] = aesSubByte(state[index])
     }
+    let row1 = state[1]
+    state[1] = state[5]
+    state[5] = state[9]
+    state[9] = state[13]
+    state[13] = row1
+    state.swapAt(2, 10)
+    state.swapAt(6, 14)
+    let row3 = state[15]
+    state[15] = state[11]
+    state[11] = state[7]
+    state[7] = state[3]
+    state[3] = row3
   }
 
   /// MixColumns: each column times {03}x³ + {01}x² + {01}x + {02} modulo x⁴ + 1.
