@@ -21,6 +21,10 @@ enum LegacyPasswordHash {
   case pbkdf2(format: String, prf: PRF, iterations: Int, salt: [UInt8], key: [UInt8])
   case djangoArgon2(PasswordHash)
   case bcrypt(format: String, hash: BCrypt.ParsedHash, prehashSHA256: Bool)
+  case phpass(PHPassHash)
+  case wordPressBcrypt(BCrypt.ParsedHash)
+  case md5Crypt(MD5CryptHash)
+  case scrypt(ScryptHash)
 
   enum PRF: String {
     case sha1, sha256, sha512
@@ -40,6 +44,7 @@ enum LegacyPasswordHash {
     case .pbkdf2(let format, _, _, _, _): format
     case .djangoArgon2: "django-argon2"
     case .bcrypt(let format, _, _): format
+    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt: describeFormats2().0
     }
   }
 
@@ -49,6 +54,7 @@ enum LegacyPasswordHash {
     -> LegacyPasswordHash?
   {
     let encoded = hash.encoded
+    if let hash = try parseFormats2(encoded, limits: limits) { return hash }
     if encoded.hasPrefix("pbkdf2_sha256$") || encoded.hasPrefix("pbkdf2_sha1$") {
       return try parseDjangoPBKDF2(encoded, limits: limits)
     }
@@ -111,6 +117,8 @@ enum LegacyPasswordHash {
           .unsupportedHash, "bcrypt refused the stored hash: \(error.message)",
           context: ["algorithm": format])
       }
+    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt:
+      return try verifyFormats2(password, limits: limits)
     }
   }
 
@@ -130,6 +138,7 @@ enum LegacyPasswordHash {
       )
     case .bcrypt(let format, let hash, _):
       return (format, "\(hash.variant),cost=\(hash.cost)")
+    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt: return describeFormats2()
     }
   }
 
