@@ -18,10 +18,10 @@ extension LegacyPasswordHash {
   }
 
   /// Recognizes phpass and WordPress 6.8 hashes; `nil` for anything else. This file's formats
-  /// and MD5-crypt's and scrypt's are tried from here, to keep ``parse(_:limits:)`` short.
-  static func parseFormats2(_ encoded: String, limits: HashCostLimits)
-    throws(UserManagementError) -> LegacyPasswordHash?
-  {
+  /// and MD5-crypt's and scrypt's (with Firebase's) are tried from here, to keep ``parse(_:limits:)`` short.
+  static func parseFormats2(
+    _ encoded: String, limits: HashCostLimits, firebase: FirebaseScryptParameters?
+  ) throws(UserManagementError) -> LegacyPasswordHash? {
     if encoded.hasPrefix("$P$") || encoded.hasPrefix("$H$") {
       return try parsePHPass(encoded, limits: limits)
     }
@@ -31,6 +31,9 @@ extension LegacyPasswordHash {
     if encoded.hasPrefix("$1$") { return try parseMD5Crypt(encoded) }
     if encoded.hasPrefix("scrypt$") || encoded.hasPrefix("$scrypt$") {
       return try parseScrypt(encoded, limits: limits)
+    }
+    if encoded.hasPrefix("$firebase-scrypt$") {
+      return try parseFirebaseScrypt(encoded, firebase: firebase, limits: limits)
     }
     return nil
   }
@@ -71,6 +74,10 @@ extension LegacyPasswordHash {
       return try password.withUnsafeBytes { bytes throws(UserManagementError) in
         try Self.verifyScrypt(bytes, hash, limits: limits)
       }
+    case .firebaseScrypt(let hash):
+      return try password.withUnsafeBytes { bytes throws(UserManagementError) in
+        try Self.verifyFirebaseScrypt(bytes, hash, limits: limits)
+      }
     default:
       return false
     }
@@ -85,6 +92,8 @@ extension LegacyPasswordHash {
     case .md5Crypt(let hash): ("md5-crypt", "salt=\(hash.salt.count)")
     case .scrypt(let hash):
       (hash.format, "N=\(hash.costFactor),r=\(hash.blockSize),p=\(hash.parallelism)")
+    case .firebaseScrypt(let hash):
+      ("firebase-scrypt", "r=\(hash.parameters.rounds),memCost=\(hash.parameters.memoryCost)")
     default: ("unknown", "")
     }
   }

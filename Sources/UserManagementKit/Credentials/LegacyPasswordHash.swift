@@ -25,6 +25,7 @@ enum LegacyPasswordHash {
   case wordPressBcrypt(BCrypt.ParsedHash)
   case md5Crypt(MD5CryptHash)
   case scrypt(ScryptHash)
+  case firebaseScrypt(FirebaseScryptHash)
 
   enum PRF: String {
     case sha1, sha256, sha512
@@ -44,17 +45,17 @@ enum LegacyPasswordHash {
     case .pbkdf2(let format, _, _, _, _): format
     case .djangoArgon2: "django-argon2"
     case .bcrypt(let format, _, _): format
-    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt: describeFormats2().0
+    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt, .firebaseScrypt: describeFormats2().0
     }
   }
 
   /// Recognizes a legacy format. Returns `nil` when `hash` is in none of them; throws when it
   /// is in one but malformed or too costly.
-  static func parse(_ hash: PasswordHash, limits: HashCostLimits) throws(UserManagementError)
-    -> LegacyPasswordHash?
-  {
+  static func parse(
+    _ hash: PasswordHash, limits: HashCostLimits, firebase: FirebaseScryptParameters? = nil
+  ) throws(UserManagementError) -> LegacyPasswordHash? {
     let encoded = hash.encoded
-    if let hash = try parseFormats2(encoded, limits: limits) { return hash }
+    if let hash = try parseFormats2(encoded, limits: limits, firebase: firebase) { return hash }
     if encoded.hasPrefix("pbkdf2_sha256$") || encoded.hasPrefix("pbkdf2_sha1$") {
       return try parseDjangoPBKDF2(encoded, limits: limits)
     }
@@ -117,7 +118,7 @@ enum LegacyPasswordHash {
           .unsupportedHash, "bcrypt refused the stored hash: \(error.message)",
           context: ["algorithm": format])
       }
-    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt:
+    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt, .firebaseScrypt:
       return try verifyFormats2(password, limits: limits)
     }
   }
@@ -138,7 +139,7 @@ enum LegacyPasswordHash {
       )
     case .bcrypt(let format, let hash, _):
       return (format, "\(hash.variant),cost=\(hash.cost)")
-    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt: return describeFormats2()
+    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt, .firebaseScrypt: return describeFormats2()
     }
   }
 

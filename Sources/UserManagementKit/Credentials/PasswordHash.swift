@@ -45,12 +45,13 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
   ///
   /// phpass hashes (`$P$`, `$H$`) report `phpass`; WordPress 6.8's `$wp$2y$…` reports `wp`;
   /// MD5-crypt `$1$` reports `1`; Django's `scrypt$…` and passlib's `$scrypt$…` report
-  /// `scrypt`.
+  /// `scrypt`; our wrapper of Firebase's hashes, `$firebase-scrypt$…`, reports
+  /// `firebase-scrypt`.
   public static let knownAlgorithms: Set<String> = [
     "argon2id", "argon2i", "argon2d", "argon2", "pbkdf2-sha256", "pbkdf2-sha512", "pbkdf2",
     "pbkdf2_sha256", "pbkdf2_sha1", "bcrypt", "bcrypt_sha256", "2a", "2b", "2x", "2y",
     "umk-token-hmac-sha256", "insecure-sha256",
-    "phpass", "wp", "1", "scrypt",
+    "phpass", "wp", "1", "scrypt", "firebase-scrypt",
   ]
 
   /// `PasswordHash(<algorithm>, redacted)`.

@@ -185,3 +185,119 @@ struct LegacyFormatTests {
     #expect(census.groups.allSatisfy { $0.group.needsRehash })
   }
 }
+
+@Suite("Imported password hashes: Firebase scrypt")
+struct FirebaseScryptTests {
+  static func hasher(
+    for vector: (
+      signerKey: String, saltSeparator: String, rounds: Int, memoryCost: Int, password: String,
+      hash: String
+    ), limits: HashCostLimits = HashCostLimits()
+  ) throws -> MigratingPasswordHasher {
+    MigratingPasswordHasher(
+      preferred: Argon2PasswordHasher(insecureMemoryKiB: 64, iterations: 1), limits: limits,
+      firebase: try FirebaseScryptParameters(
+        base64SignerKey: vector.signerKey, base64SaltSeparator: vector.saltSeparator,
+        rounds: vector.rounds, memoryCost: vector.memoryCost))
+  }
+
+  @Test(arguments: firebaseScryptVectors)
+  func verifiesFirebaseHashesWithTheProjectParameters(
+    _ vector: (
+      signerKey: String, saltSeparator: String, rounds: Int, memoryCost: Int, password: String,
+      hash: String
+    )
+  ) throws {
+    let hasher = try Self.hasher(for: vector)
+    let hash = PasswordHash(encoded: vector.hash)
+    #expect(hash.algorithm == "firebase-scrypt")
+    #expect(hasher.canVerify(hash))
+    #expect(try hasher.verify(Secret(vector.password), against: hash) == .validNeedsRehash)
+    #expect(try hasher.verify(Secret(vector.password + "x"), against: hash) == .invalid)
+    #expect(try hasher.needsRehash(hash))
+    let census = hasher.census(of: [hash])
+    #expect(
+      census.groups.map(\.group) == [
+        .init(
+          algorithm: "firebase-scrypt",
+          parameters: "r=\(vector.rounds),memCost=\(vector.memoryCost)", needsRehash: true)
+      ])
+  }
+
+  @Test func firebaseHashesNeedTheProjectParameters() async throws {
+    let vector = try #require(firebaseScryptVectors.first)
+    let hasher = MigratingPasswordHasher(
+      preferred: Argon2PasswordHasher(insecureMemoryKiB: 64, iterations: 1))
+    let hash = PasswordHash(encoded: vector.hash)
+    #expect(!hasher.canVerify(hash))
+    let error = await expectError(.unsupportedHash) {
+      _ = try hasher.verify(Secret(vector.password), against: hash)
+    }
+    #expect(error?.context["reason"] == "missing_parameters")
+    #expect(hasher.census(of: [hash]).unsupported == 1)
+    // Another project's parameters: the hash does not match.
+    let other = try #require(firebaseScryptVectors.last)
+    let wrongProject = try Self.hasher(
+      for: (
+        other.signerKey, vector.saltSeparator, vector.rounds, vector.memoryCost, "", ""
+      ))
+    #expect(try wrongProject.verify(Secret(vector.password), against: hash) == .invalid)
+  }
+
+  @Test func firebaseCostsAreBoundedByTheScryptLimits() async throws {
+    // Firebase's published example uses N = 2^14, r = 8: 16 MiB.
+    let vector = try #require(firebaseScryptVectors.first)
+    let hasher = try Self.hasher(
+      for: vector, limits: HashCostLimits(maximumScryptMemoryBytes: 8 << 20))
+    let error = await expectError(.unsupportedHash) {
+      _ = try hasher.verify(Secret(vector.password), against: PasswordHash(encoded: vector.hash))
+    }
+    #expect(error?.context["reason"] == "cost_limit")
+  }
+
+  @Test func parametersAreCheckedAndNeverPrinted() async throws {
+    let vector = try #require(firebaseScryptVectors.first)
+    let parameters = try FirebaseScryptParameters(
+      base64SignerKey: vector.signerKey, base64SaltSeparator: "Bw==", rounds: 8, memoryCost: 14)
+    for text in [
+      "\(parameters)", String(reflecting: parameters),
+      "\(Mirror(reflecting: parameters).children.map { $0 })",
+    ] {
+      #expect(!text.contains(vector.signerKey.prefix(12)))
+      #expect(!text.contains("Bw=="))
+    }
+    let invalid: [(String, String, Int, Int, String)] = [
+      ("not base64!", "Bw==", 8, 14, "base64_signer_key"), ("", "Bw==", 8, 14, "base64_signer_key"),
+      (vector.signerKey, "B", 8, 14, "base64_salt_separator"),
+      (vector.signerKey, "Bw==", 0, 14, "rounds"), (vector.signerKey, "Bw==", 9, 14, "rounds"),
+      (vector.signerKey, "Bw==", 8, 0, "mem_cost"), (vector.signerKey, "Bw==", 8, 15, "mem_cost"),
+    ]
+    for (key, separator, rounds, memoryCost, field) in invalid {
+      let error = await expectError(.invalidField) {
+        _ = try FirebaseScryptParameters(
+          base64SignerKey: key, base64SaltSeparator: separator, rounds: rounds,
+          memoryCost: memoryCost)
+      }
+      #expect(error?.context["field"] == field)
+    }
+  }
+
+  @Test(arguments: [
+    "$firebase-scrypt$42xEC+ixf3L2lw==",
+    "$firebase-scrypt$42xEC+ixf3L2lw==$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$",
+    "$firebase-scrypt$$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==",
+    "$firebase-scrypt$42xEC+ixf3L2lw$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==",
+    // 48 bytes where the signer key has 64.
+    "$firebase-scrypt$42xEC+ixf3L2lw==$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZ",
+  ])
+  func refusesMalformedFirebaseHashesWithoutQuotingThem(_ encoded: String) async throws {
+    let hasher = try Self.hasher(for: try #require(firebaseScryptVectors.first))
+    let error = await expectError(.unsupportedHash) {
+      _ = try hasher.verify(Secret("user1password"), against: PasswordHash(encoded: encoded))
+    }
+    let text = "\(String(describing: error)) \(error?.context ?? [:])"
+    for field in encoded.split(separator: "$").dropFirst() where field.count >= 6 {
+      #expect(!text.contains(field.prefix(8)), "\(text)")
+    }
+  }
+}
