@@ -6,13 +6,13 @@
 ///   keyByteCount: 32, hashFunction: SHA256.self)
 /// ```
 ///
-/// For ``SHA256``, ``SHA512`` and ``Insecure/SHA1`` the iteration loop runs on precomputed HMAC
-/// key states and fixed-size word buffers, with two compression-function calls and no
-/// allocation per iteration. On CPUs with SHA instructions (x86-64 SHA extensions, ARMv8 SHA2,
-/// detected at run time) the SHA-256 loop runs on them with both HMAC states in registers;
-/// elsewhere it runs in Swift. The SHA-512 loop runs as unrolled C on every CPU, with its
-/// message schedule in vector registers on x86-64 CPUs with AVX and BMI2. The output does not
-/// depend on the implementation.
+/// For ``SHA256``, ``SHA384``, ``SHA512`` and ``Insecure/SHA1`` the iteration loop runs on
+/// precomputed HMAC key states and fixed-size word buffers, with two compression-function calls
+/// and no allocation per iteration. On CPUs with SHA instructions (x86-64 SHA extensions,
+/// ARMv8 SHA2, detected at run time) the SHA-256 loop runs on them with both HMAC states in
+/// registers; elsewhere it runs in Swift. The SHA-512 loop runs as unrolled C on every CPU,
+/// with its message schedule in vector registers on x86-64 CPUs with AVX and BMI2; the SHA-384
+/// loop runs in Swift. The output does not depend on the implementation.
 public enum PBKDF2 {
   /// Derives a key from a password.
   ///

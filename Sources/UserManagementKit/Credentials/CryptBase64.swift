@@ -8,12 +8,18 @@ enum CryptBase64 {
 
   /// Whether every byte of `text` is in ``alphabet``.
   static func isEncoded(_ text: some Sequence<UInt8>) -> Bool {
-    text.allSatisfy { alphabet.contains($0) }
+    text.allSatisfy { value(of: $0) != nil }
   }
 
   /// The value of one character, or `nil` outside ``alphabet``.
   static func value(of character: UInt8) -> Int? {
-    alphabet.firstIndex(of: character)
+    switch character {
+    case UInt8(ascii: "."), UInt8(ascii: "/"): Int(character) - 0x2E
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(character) - 0x30 + 2
+    case UInt8(ascii: "A")...UInt8(ascii: "Z"): Int(character) - 0x41 + 12
+    case UInt8(ascii: "a")...UInt8(ascii: "z"): Int(character) - 0x61 + 38
+    default: nil
+    }
   }
 
   /// Appends `count` characters for the 24-bit number `high · middle · low`, lowest six bits
@@ -43,5 +49,25 @@ enum CryptBase64 {
       index += 3
     }
     return output
+  }
+
+  /// Decodes what ``encodeLittleEndian(_:)`` writes: exactly `byteCount` bytes, or `nil` when
+  /// `text` is not their canonical encoding (phpass and MD5-crypt checksums).
+  static func decode(_ text: [UInt8], byteCount: Int) -> [UInt8]? {
+    let expected = byteCount / 3 * 4 + [0, 2, 3][byteCount % 3]
+    guard text.count == expected else { return nil }
+    var bytes: [UInt8] = []
+    var index = 0
+    while bytes.count < byteCount {
+      let count = min(3, byteCount - bytes.count)
+      var group = 0
+      for offset in 0...count {
+        guard let digit = value(of: text[index + offset]) else { return nil }
+        group |= digit << (6 * offset)
+      }
+      for offset in 0..<count { bytes.append(UInt8(truncatingIfNeeded: group >> (8 * offset))) }
+      index += count + 1
+    }
+    return encodeLittleEndian(bytes) == text ? bytes : nil
   }
 }

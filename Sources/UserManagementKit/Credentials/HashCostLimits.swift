@@ -25,6 +25,17 @@ public struct HashCostLimits: Hashable, Sendable {
   /// The highest log₂ of a Drupal 7 (`$S$`) hash's iteration count (default 22: 4,194,304
   /// SHA-512 iterations, 128 times Drupal 7's default of 2^15; Drupal itself allows 30).
   public var maximumDrupalHashCountLog2: Int
+  /// The highest phpass (`$P$`, `$H$`) log2 iteration count (default 24: 16,777,216 MD5
+  /// iterations, about the work of 10,000,000 PBKDF2 iterations; WordPress writes 8, phpBB3
+  /// 11, passlib 19, and the format allows up to 30).
+  public var maximumPHPassLog2Iterations: Int
+  /// The most memory a scrypt hash may use, 128 × r × (N + p) bytes (default 268,435,456:
+  /// 256 MiB; Django's default hash takes 16 MiB, passlib's 64 MiB).
+  public var maximumScryptMemoryBytes: Int
+  /// The most scrypt work, N × r × p (default 8,388,608: 1 GiB of 128-byte blocks mixed, as
+  /// for Argon2's memory × passes), since parallel lanes run one after another and reuse the
+  /// memory, so the memory limit alone does not bound p.
+  public var maximumScryptWork: Int
 
   /// Creates limits.
   ///
@@ -37,12 +48,17 @@ public struct HashCostLimits: Hashable, Sendable {
   ///   - maximumBcryptCost: The highest bcrypt cost.
   ///   - maximumSHACryptRounds: The most SHA-crypt rounds.
   ///   - maximumDrupalHashCountLog2: The highest log₂ of a Drupal 7 iteration count.
+  ///   - maximumPHPassLog2Iterations: The highest phpass log2 iteration count.
+  ///   - maximumScryptMemoryBytes: The most scrypt memory, in bytes.
+  ///   - maximumScryptWork: The most scrypt work, N × r × p.
   public init(
     maximumArgon2MemoryKiB: Int = 262_144, maximumArgon2Iterations: Int = 64,
     maximumArgon2MemoryPasses: Int = 1_048_576, maximumArgon2Parallelism: Int = 16,
     maximumPBKDF2Iterations: Int = 10_000_000,
     maximumBcryptCost: Int = 16, maximumSHACryptRounds: Int = 5_000_000,
-    maximumDrupalHashCountLog2: Int = 22
+    maximumDrupalHashCountLog2: Int = 22,
+    maximumPHPassLog2Iterations: Int = 24, maximumScryptMemoryBytes: Int = 268_435_456,
+    maximumScryptWork: Int = 8_388_608
   ) {
     self.maximumArgon2MemoryKiB = maximumArgon2MemoryKiB
     self.maximumArgon2Iterations = maximumArgon2Iterations
@@ -52,6 +68,9 @@ public struct HashCostLimits: Hashable, Sendable {
     self.maximumBcryptCost = maximumBcryptCost
     self.maximumSHACryptRounds = maximumSHACryptRounds
     self.maximumDrupalHashCountLog2 = maximumDrupalHashCountLog2
+    self.maximumPHPassLog2Iterations = maximumPHPassLog2Iterations
+    self.maximumScryptMemoryBytes = maximumScryptMemoryBytes
+    self.maximumScryptWork = maximumScryptWork
   }
 
   /// Refuses PBKDF2 parameters whose work, iterations × output blocks, is above `limit`.

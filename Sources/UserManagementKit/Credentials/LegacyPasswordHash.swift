@@ -18,9 +18,15 @@ import UMKCrypto
 /// | LDAP (RFC 2307 `userPassword`) | `{SSHA}<base64 of SHA-1(password · salt) · salt>`, also `{SHA}` (unsalted), `{SSHA256}`, `{SSHA512}`; scheme names in any case |
 /// | SHA-crypt (glibc crypt(3), `/etc/shadow`) | `$5$rounds=N$<salt>$<43 chars>` (SHA-256), `$6$…$<86 chars>` (SHA-512); `rounds=` optional (5,000) |
 /// | Drupal 7 | `$S$<log2 count><8-char salt><43 chars>`: iterated SHA-512, the first 55 characters |
+/// | phpass (WordPress before 6.8, phpBB3) | `$P$B<8-char salt><22 chars>`, `$H$…`: iterated MD5 |
+/// | WordPress 6.8 | `$wp$2y$10$…`: bcrypt of base64(HMAC-SHA-384 of the password, key `wp-sha384`) |
+/// | MD5-crypt | `$1$<salt>$<22 chars>` |
+/// | scrypt | Django's `scrypt$N$<salt>$r$p$<base64>`, passlib's `$scrypt$ln=…,r=…,p=…$<salt>$<hash>` |
+/// | Firebase scrypt | our wrapper `$firebase-scrypt$<base64 salt>$<base64 hash>`, with the project's ``FirebaseScryptParameters`` |
 ///
 /// The LDAP, SHA-crypt and Drupal families live in `LegacyPasswordHash+LDAP.swift`,
-/// `+SHACrypt.swift` and `+Drupal.swift`.
+/// `+SHACrypt.swift` and `+Drupal.swift`; phpass, WordPress, MD5-crypt, scrypt and Firebase in
+/// `+PHPass.swift`, `+MD5Crypt.swift`, `+Scrypt.swift` and `+Firebase.swift`.
 ///
 /// Argon2 PHC strings from libargon2/argon2-cffi are verified by ``Argon2PasswordHasher``.
 enum LegacyPasswordHash {
@@ -30,6 +36,11 @@ enum LegacyPasswordHash {
   case ldap(LDAPHash)
   case shaCrypt(SHACryptHash)
   case drupal(DrupalHash)
+  case phpass(PHPassHash)
+  case wordPressBcrypt(BCrypt.ParsedHash)
+  case md5Crypt(MD5CryptHash)
+  case scrypt(ScryptHash)
+  case firebaseScrypt(FirebaseScryptHash)
 
   enum PRF: String {
     case sha1, sha256, sha512
@@ -52,20 +63,22 @@ enum LegacyPasswordHash {
     case .ldap(let hash): hash.scheme.format
     case .shaCrypt(let hash): hash.variant.format
     case .drupal: DrupalHash.format
+    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt, .firebaseScrypt: describeFormats2().0
     }
   }
 
   /// Recognizes a legacy format. Returns `nil` when `hash` is in none of them; throws when it
   /// is in one but malformed or too costly.
-  static func parse(_ hash: PasswordHash, limits: HashCostLimits) throws(UserManagementError)
-    -> LegacyPasswordHash?
-  {
+  static func parse(
+    _ hash: PasswordHash, limits: HashCostLimits, firebase: FirebaseScryptParameters? = nil
+  ) throws(UserManagementError) -> LegacyPasswordHash? {
     let encoded = hash.encoded
     if encoded.hasPrefix("{") { return try parseLDAP(encoded) }
     if encoded.hasPrefix("$5$") || encoded.hasPrefix("$6$") {
       return try parseSHACrypt(encoded, limits: limits)
     }
     if encoded.hasPrefix("$S$") { return try parseDrupal(encoded, limits: limits) }
+    if let hash = try parseFormats2(encoded, limits: limits, firebase: firebase) { return hash }
     if encoded.hasPrefix("pbkdf2_sha256$") || encoded.hasPrefix("pbkdf2_sha1$") {
       return try parseDjangoPBKDF2(encoded, limits: limits)
     }
@@ -134,6 +147,8 @@ enum LegacyPasswordHash {
       return password.withUnsafeBytes { hash.matches($0) }
     case .drupal(let hash):
       return password.withUnsafeBytes { hash.matches($0) }
+    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt, .firebaseScrypt:
+      return try verifyFormats2(password, limits: limits)
     }
   }
 
@@ -159,6 +174,7 @@ enum LegacyPasswordHash {
       return (hash.variant.format, "rounds=\(hash.rounds),salt=\(hash.salt.count)")
     case .drupal(let hash):
       return (DrupalHash.format, "log2=\(hash.countLog2)")
+    case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt, .firebaseScrypt: return describeFormats2()
     }
   }
 

@@ -5,8 +5,9 @@
 /// - Hashes ``preferred`` understands are verified by it, with its own rehash rule.
 /// - Our other formats (Argon2 and PBKDF2 PHC strings) verify and ask for a rehash.
 /// - Legacy formats from other systems (Django, passlib, ASP.NET Core Identity, bcrypt, LDAP
-///   `{SSHA}` and kin, crypt(3) SHA-crypt, Drupal 7; see the formats table in the Migrating
-///   Password Hashes guide) verify against the password's raw bytes and ask for a rehash,
+///   `{SSHA}` and kin, crypt(3) SHA-crypt and MD5-crypt, Drupal 7, phpass and WordPress 6.8,
+///   scrypt, and Firebase's scrypt given its ``FirebaseScryptParameters``; see the formats
+///   table in the Migrating Password Hashes guide) verify against the password's raw bytes and ask for a rehash,
 ///   when ``acceptsLegacyFormats`` is on.
 ///
 /// Every verification is bounded by ``limits``. ``census(of:)`` counts stored hashes by
@@ -18,6 +19,9 @@ public struct MigratingPasswordHasher: PasswordHasher {
   public let limits: HashCostLimits
   /// Whether hashes written by other systems verify.
   public let acceptsLegacyFormats: Bool
+  /// The Firebase project's hash parameters, which `$firebase-scrypt$` hashes need; without
+  /// them such hashes are refused as ``UserManagementError/Code/unsupportedHash``.
+  public let firebase: FirebaseScryptParameters?
   private let argon2: Argon2PasswordHasher
   private let pbkdf2: PBKDF2PasswordHasher
 
@@ -27,13 +31,16 @@ public struct MigratingPasswordHasher: PasswordHasher {
   ///   - preferred: The hasher of new passwords (default Argon2id, m = 19,456 KiB, t = 2).
   ///   - limits: The most a stored hash may cost to verify.
   ///   - acceptsLegacyFormats: Whether hashes written by other systems verify (default on).
+  ///   - firebase: The Firebase project's hash parameters, for imported `$firebase-scrypt$`
+  ///     hashes (default none).
   public init(
     preferred: (any PasswordHasher)? = nil, limits: HashCostLimits = HashCostLimits(),
-    acceptsLegacyFormats: Bool = true
+    acceptsLegacyFormats: Bool = true, firebase: FirebaseScryptParameters? = nil
   ) {
     self.preferred = preferred ?? Argon2PasswordHasher(limits: limits)
     self.limits = limits
     self.acceptsLegacyFormats = acceptsLegacyFormats
+    self.firebase = firebase
     argon2 = Argon2PasswordHasher(limits: limits)
     var pbkdf2 = PBKDF2PasswordHasher()
     pbkdf2.maximumIterations = limits.maximumPBKDF2Iterations
@@ -76,7 +83,9 @@ public struct MigratingPasswordHasher: PasswordHasher {
     for native in [argon2 as any PasswordHasher, pbkdf2] where native.canVerify(hash) {
       return try native.verify(password, against: hash).isValid ? .validNeedsRehash : .invalid
     }
-    if acceptsLegacyFormats, let legacy = try LegacyPasswordHash.parse(hash, limits: limits) {
+    if acceptsLegacyFormats,
+      let legacy = try LegacyPasswordHash.parse(hash, limits: limits, firebase: firebase)
+    {
       return try legacy.verify(password, limits: limits) ? .validNeedsRehash : .invalid
     }
     throw UserManagementError(
@@ -93,7 +102,7 @@ public struct MigratingPasswordHasher: PasswordHasher {
       return true
     }
     guard acceptsLegacyFormats else { return false }
-    return (try? LegacyPasswordHash.parse(hash, limits: limits)) != nil
+    return (try? LegacyPasswordHash.parse(hash, limits: limits, firebase: firebase)) != nil
   }
 
   /// Whether a stored hash should be replaced: anything but ``preferred``'s format, or
@@ -111,7 +120,9 @@ public struct MigratingPasswordHasher: PasswordHasher {
       _ = try native.needsRehash(hash)
       return true
     }
-    if acceptsLegacyFormats, try LegacyPasswordHash.parse(hash, limits: limits) != nil {
+    if acceptsLegacyFormats,
+      try LegacyPasswordHash.parse(hash, limits: limits, firebase: firebase) != nil
+    {
       return true
     }
     guard canVerify(hash) else {
@@ -160,7 +171,8 @@ public struct MigratingPasswordHasher: PasswordHasher {
     if argon2.canVerify(hash) { return try? argon2.describe(hash) }
     if pbkdf2.canVerify(hash) { return try? pbkdf2.describe(hash) }
     if preferred.canVerify(hash) { return (hash.algorithm, "") }
-    guard acceptsLegacyFormats, let legacy = try? LegacyPasswordHash.parse(hash, limits: limits)
+    guard acceptsLegacyFormats,
+      let legacy = try? LegacyPasswordHash.parse(hash, limits: limits, firebase: firebase)
     else { return nil }
     return legacy.describe(limits: limits)
   }

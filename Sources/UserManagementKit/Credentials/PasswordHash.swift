@@ -41,7 +41,8 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
     } else {
       return "unknown"
     }
-    let identifier = String(candidate)
+    // phpass's `$P$` (WordPress) and `$H$` (phpBB3) identify one format.
+    let identifier = candidate == "P" || candidate == "H" ? "phpass" : String(candidate)
     return Self.knownAlgorithms.contains(identifier) ? identifier : "unknown"
   }
 
@@ -60,11 +61,17 @@ public struct PasswordHash: Hashable, Sendable, Codable, CustomStringConvertible
 
   /// The algorithm identifiers ``algorithm`` reports: those of the formats the library's
   /// hashers make or verify, and of its test hasher.
+  ///
+  /// phpass hashes (`$P$`, `$H$`) report `phpass`; WordPress 6.8's `$wp$2y$…` reports `wp`;
+  /// MD5-crypt `$1$` reports `1`; Django's `scrypt$…` and passlib's `$scrypt$…` report
+  /// `scrypt`; our wrapper of Firebase's hashes, `$firebase-scrypt$…`, reports
+  /// `firebase-scrypt`.
   public static let knownAlgorithms: Set<String> = [
     "argon2id", "argon2i", "argon2d", "argon2", "pbkdf2-sha256", "pbkdf2-sha512", "pbkdf2",
     "pbkdf2_sha256", "pbkdf2_sha1", "bcrypt", "bcrypt_sha256", "2a", "2b", "2x", "2y",
     "umk-token-hmac-sha256", "insecure-sha256", "sha", "ssha", "ssha256", "ssha512", "5", "6",
     "drupal-sha512",
+    "phpass", "wp", "1", "scrypt", "firebase-scrypt",
   ]
 
   /// `PasswordHash(<algorithm>, redacted)`.
