@@ -42,7 +42,10 @@ let package = Package(
       dependencies: [
         "UserManagementKit", "UserManagementKitTesting", "UMKCrypto", "CUMKSystem",
         "UMKStoreTorture",
-      ]
+      ],
+      // The migration sample exports, kept as files for reading and as Swift literals
+      // (`Migration/MigrationSamples.swift`) for the tests; not resources.
+      exclude: ["Migration/Samples"]
     ),
     // A child process the store's crash and multi-process tests start, kill and read. A
     // dependency of the tests only so that building the tests builds it.

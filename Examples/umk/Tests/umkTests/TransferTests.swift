@@ -90,7 +90,7 @@ struct TransferTests {
       let error = try refused.error()
       #expect(error.code == "import_refused")
       let details = try #require(error.details)
-      #expect(details.map(\.line) == Array(2...9))
+      #expect(details.map(\.line) == Array(2...9).map(Optional.some))
       #expect(details.map(\.code) == Self.problems.map(\.code))
       #expect(details.map { $0.context?["reason"] } == Self.problems.map(\.reason))
       #expect(try umk(["user", "show", "new@example.com"] + UMK.asAda).status == 1)

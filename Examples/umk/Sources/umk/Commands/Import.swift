@@ -14,6 +14,13 @@ extension UMK {
         passwordHash (any format the library verifies; omit it for a user without a password). \
         Every problem is reported with its line number; if there is any, nothing is imported. \
         Hashes are parsed, never verified. FILE may be - for standard input.
+
+        With --from, FILE is another system's own export instead: keycloak (realm export \
+        JSON), auth0 (user export NDJSON, with --password-export for the password-hash \
+        export), firebase (auth:export JSON or CSV), django (dumpdata auth.user JSON) or \
+        aspnet (AspNetUsers CSV with a header row). Problems are reported by record: a line \
+        for NDJSON and CSV, an index from 0 for JSON. --admin-role and --policy-role name the \
+        roles or groups that make an admin or become a policy of the same name.
         """)
 
     /// `--store`, `--json`.
@@ -22,6 +29,28 @@ extension UMK {
     @Argument(help: ArgumentHelp("The JSON Lines file.", valueName: "file")) var file: String
     /// `--dry-run`.
     @Flag(help: "Validate only; change nothing.") var dryRun = false
+    /// `--from`: another system's export.
+    @Option(help: ArgumentHelp("Read another system's export.", valueName: "system"))
+    var from: MigrationSourceArgument?
+    /// `--password-export`: Auth0's password-hash export.
+    @Option(
+      help: ArgumentHelp(
+        "Auth0's password-hash export (NDJSON), with --from auth0.", valueName: "file"))
+    var passwordExport: String?
+    /// `--admin-role`, repeatable.
+    @Option(
+      help: ArgumentHelp(
+        "A role or group whose members become admins (repeatable).", valueName: "name"))
+    var adminRole: [String] = []
+    /// `--policy-role`, repeatable.
+    @Option(
+      help: ArgumentHelp(
+        "A role or group that becomes the policy of the same name (repeatable).",
+        valueName: "name"))
+    var policyRole: [String] = []
+    /// `--staff-admins`.
+    @Flag(help: "With --from django: staff (is_staff) become admins, as superusers do.")
+    var staffAdmins = false
     /// `--as`.
     @OptionGroup var acting: ActingOptions
 
@@ -32,6 +61,14 @@ extension UMK {
     /// - Throws: `import_refused` with every problem (exit 65 or 1), `unreadable_input`, the
     ///   library's refusals.
     func run(in context: OperatorContext) async throws {
+      if let from {
+        try await runMigration(from: from.source, in: context)
+        return
+      }
+      guard passwordExport == nil, adminRole.isEmpty, policyRole.isEmpty, !staffAdmins else {
+        throw Failure.usage(
+          "--password-export, --admin-role, --policy-role and --staff-admins need --from.")
+      }
       let started = ContinuousClock.now
       let bytes = try InputFile.read(file)
       let progress = Progress(enabled: !context.json && isatty(STDERR_FILENO) == 1)

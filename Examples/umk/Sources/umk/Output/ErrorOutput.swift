@@ -28,10 +28,16 @@ struct ErrorOutput: Encodable {
     let details: [Detail]?
   }
 
-  /// One import problem: `{"line","code","message","context"?}`.
+  /// One import problem: `{"line","code","message","context"?}`; for another system's export
+  /// `{"record",…}` (an index from 0 into its JSON array) or `{"passwordLine",…}` (Auth0's
+  /// password export) instead of `line`.
   struct Detail: Encodable {
     /// The line number, from 1.
-    let line: Int
+    let line: Int?
+    /// The index of a record of a JSON export, from 0.
+    let record: Int?
+    /// The line of Auth0's password export, from 1.
+    let passwordLine: Int?
     /// The library's code.
     let code: String
     /// The library's message.
@@ -43,7 +49,9 @@ struct ErrorOutput: Encodable {
     ///
     /// - Parameter problem: The problem.
     init(_ problem: ImportProblem) {
-      line = problem.line
+      line = problem.kind == .line ? problem.line : nil
+      record = problem.kind == .record ? problem.line : nil
+      passwordLine = problem.kind == .passwordLine ? problem.line : nil
       code = problem.error.code.rawValue
       message = problem.error.message
       context = problem.error.context.isEmpty ? nil : problem.error.context

@@ -41,10 +41,11 @@ struct Failure: Error {
   /// - Parameters:
   ///   - problems: The problems, in line order.
   ///   - lineCount: How many lines were not blank.
-  init(importRefusedWith problems: [ImportProblem], lineCount: Int) {
-    let lines = Set(problems.map(\.line)).count
+  ///   - unit: What the count counts (`lines`, or `records` for another system's export).
+  init(importRefusedWith problems: [ImportProblem], lineCount: Int, unit: String = "lines") {
+    let lines = Set(problems.map { "\($0.kind.rawValue) \($0.line)" }).count
     self.init(
-      .importRefused, "\(lines) of \(lineCount) lines have problems; nothing was imported.")
+      .importRefused, "\(lines) of \(lineCount) \(unit) have problems; nothing was imported.")
     self.details = problems
     self.status = ExitStatus(importProblems: problems.map(\.error.code))
   }
@@ -58,10 +59,23 @@ struct Failure: Error {
   }
 }
 
-/// One problem of a refused import: a line and the library's error about it.
+/// One problem of a refused import: a line (or another system's record) and the library's
+/// error about it.
 struct ImportProblem {
-  /// The line number, from 1.
+  /// How ``line`` counts.
+  enum Kind: String {
+    /// A line of the file, from 1.
+    case line
+    /// An index into a JSON array of another system's export, from 0.
+    case record
+    /// A line of Auth0's password export, from 1.
+    case passwordLine = "password line"
+  }
+
+  /// The line number, from 1, or the record's index (see ``kind``).
   var line: Int
   /// Why the line was refused.
   var error: UserManagementError
+  /// How ``line`` counts.
+  var kind: Kind = .line
 }

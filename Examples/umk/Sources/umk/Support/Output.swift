@@ -83,7 +83,8 @@ enum Output {
   }
 
   /// Reports a failure on standard error: `{"error":{…}}` with `--json`, else
-  /// `umk: error: MESSAGE [CODE]` (after one `line N: CODE: MESSAGE` per import problem).
+  /// `umk: error: MESSAGE [CODE]` (after one `line N: CODE: MESSAGE` per import problem, or
+  /// `record N: …` and `password line N: …` for another system's export).
   ///
   /// - Parameters:
   ///   - failure: The failure.
@@ -93,7 +94,7 @@ enum Output {
       // Messages may quote what a request or an input file held: escaped like stored data.
       for problem in failure.details {
         error(
-          "line \(problem.line): \(problem.error.code): "
+          "\(problem.kind.rawValue) \(problem.line): \(problem.error.code): "
             + escapingControlCharacters(problem.error.message))
       }
       error("umk: error: \(escapingControlCharacters(failure.message)) [\(failure.code)]")

@@ -44,10 +44,15 @@ struct ErrorDocument: Decodable {
     let details: [Detail]?
   }
 
-  /// `{"line","code","message","context"?}`.
+  /// `{"line","code","message","context"?}`, or `record` or `passwordLine` for another
+  /// system's export (`import --from`).
   struct Detail: Decodable {
     /// The line number.
-    let line: Int
+    let line: Int?
+    /// The index of a record of a JSON export.
+    let record: Int?
+    /// The line of Auth0's password export.
+    let passwordLine: Int?
     /// The code.
     let code: String
     /// The message.
