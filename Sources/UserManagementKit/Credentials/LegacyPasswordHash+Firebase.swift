@@ -21,7 +21,7 @@ extension LegacyPasswordHash {
     }
   }
 
-  /// `$firebase-scrypt$<standard base64 salt>$<standard base64 hash>`, checkable only with
+  /// `$firebase-scrypt$<standard base64 salt>$<standard base64 hash>` (padded or not), checkable only with
   /// the project's parameters.
   static func parseFirebaseScrypt(
     _ encoded: String, firebase: FirebaseScryptParameters?, limits: HashCostLimits
@@ -31,10 +31,14 @@ extension LegacyPasswordHash {
     guard parts.count == 4, parts[0].isEmpty else {
       throw malformed2(format, "wrong number of fields")
     }
-    guard let salt = Base64.decode(parts[2], variant: .standard), !salt.isEmpty,
+    // Padded or not: the migration reader writes it unpadded, a host may have padded it.
+    func decode(_ text: Substring) -> [UInt8]? {
+      Base64.decode(text, variant: .standard) ?? Base64.decode(text, variant: .standardUnpadded)
+    }
+    guard let salt = decode(parts[2]), !salt.isEmpty,
       salt.count <= 1024
     else { throw malformed2(format, "bad salt") }
-    guard let hash = Base64.decode(parts[3], variant: .standard), !hash.isEmpty else {
+    guard let hash = decode(parts[3]), !hash.isEmpty else {
       throw malformed2(format, "bad hash")
     }
     guard let firebase else {

@@ -17,8 +17,11 @@ struct MigrationImport {
   let harness: Harness
   let result: UserImportResult
 
-  init(_ reading: MigrationReading, policies: [String] = []) async throws {
-    harness = try await Harness(hasher: Self.hasher)
+  init(
+    _ reading: MigrationReading, policies: [String] = [],
+    hasher: MigratingPasswordHasher = MigrationImport.hasher
+  ) async throws {
+    harness = try await Harness(hasher: hasher)
     for name in policies {
       _ = try await harness.directory.createPolicy(
         PolicyDocument(
@@ -317,6 +320,22 @@ struct Auth0MigrationTests {
 
 @Suite("Migration: Firebase")
 struct FirebaseMigrationTests {
+  /// With the project's hash configuration, Firebase users sign in with their passwords.
+  @Test func importedUsersSignInWithTheirFirebasePasswords() async throws {
+    let parameters = try FirebaseScryptParameters(
+      base64SignerKey: MigrationSamples.firebaseSignerKey,
+      base64SaltSeparator: MigrationSamples.firebaseSaltSeparator,
+      rounds: MigrationSamples.firebaseRounds, memoryCost: MigrationSamples.firebaseMemoryCost)
+    let hasher = MigratingPasswordHasher(
+      preferred: PBKDF2PasswordHasher(insecureIterations: 2), firebase: parameters)
+    let imported = try await MigrationImport(
+      MigrationReader.read(.firebase, MigrationSamples.firebaseJSON), hasher: hasher)
+    #expect(imported.result.issues.isEmpty)
+    await imported.expectSignIn("ada@example.com", samplePassword("ada"))
+    await imported.expectSignIn("chloe@example.fr", samplePassword("chloe"), active: false)
+    await imported.expectSignIn("kenji@example.jp", samplePassword("kenji"))
+  }
+
   @Test func readsTheJSONExport() throws {
     let reading = MigrationReader.read(.firebase, MigrationSamples.firebaseJSON)
     #expect(reading.positionKind == .index)
