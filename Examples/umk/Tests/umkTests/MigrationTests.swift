@@ -66,6 +66,38 @@ struct MigrationTests {
     }
   }
 
+  /// Firebase users import and sign in only with the project's hash parameters, which come
+  /// from the environment (the signer key is a secret: never an argument).
+  @Test func importsAFirebaseExportWithTheProjectsHashParameters() throws {
+    let sample = Self.keycloakSample.deletingLastPathComponent()
+      .appendingPathComponent("firebase-users.json")
+    var export = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: sample)) as? [String: Any])
+    let users = try #require(export["users"] as? [Any])
+    // Ada is the store's administrator already, and the fourth has no valid address.
+    export["users"] = Array(users[1..<3])
+    let firebase = [
+      "UMK_FIREBASE_SIGNER_KEY":
+        "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
+      "UMK_FIREBASE_SALT_SEPARATOR": "Bw==", "UMK_FIREBASE_ROUNDS": "8",
+      "UMK_FIREBASE_MEM_COST": "14",
+    ]
+    try UMK.withStore { umk in
+      let file = umk.root.appendingPathComponent("firebase.json")
+      try JSONSerialization.data(withJSONObject: export).write(to: file)
+      let without = try umk(["import", "--from", "firebase", file.path, "--json"] + UMK.asAda)
+      #expect(without.status == 65, "\(without)")
+      let imported = try umk.run(
+        ["import", "--from", "firebase", file.path, "--json"] + UMK.asAda, store: umk.store,
+        environment: firebase)
+      #expect(imported.status == 0, "\(imported)")
+      let login = try umk.run(
+        ["login", "kenji@example.jp", "--password-stdin"], stdin: "日本語のパスワード123\n",
+        store: umk.store, environment: firebase)
+      #expect(login.status == 0, "\(login)")
+    }
+  }
+
   /// The options that only make sense with `--from` are refused without it.
   @Test func migrationOptionsNeedFrom() throws {
     try UMK.withStore { umk in

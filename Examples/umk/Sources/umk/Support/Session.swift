@@ -47,11 +47,15 @@ struct Session {
     if !exists && !creating {
       throw Failure(.storageFailure, "There is no store at \(path); create one with `umk init`.")
     }
+    let firebase = try firebaseParameters()
     do {
       let store = try openStore(at: path)
       // Sign-ins change nothing the audit trail records, so their outcomes go to standard
       // error, one line each, for the operator's security log (never a secret or username).
       var configuration = UserDirectory.Configuration()
+      if let firebase {
+        configuration.passwordHasher = MigratingPasswordHasher(firebase: firebase)
+      }
       if logSignIns {
         configuration.signInObserver = { event in Output.error("umk: \(event)") }
       }
@@ -60,6 +64,34 @@ struct Session {
         directory: UserDirectory(store: store, configuration: configuration))
     } catch {
       throw Failure(error)
+    }
+  }
+
+  /// A Firebase project's password-hash parameters, from the environment:
+  /// `UMK_FIREBASE_SIGNER_KEY` and `UMK_FIREBASE_SALT_SEPARATOR` (base64, as the Firebase
+  /// console shows them), `UMK_FIREBASE_ROUNDS` and `UMK_FIREBASE_MEM_COST`. With them, users
+  /// imported from Firebase can be imported and sign in (and are rehashed as they do); the
+  /// signer key is a secret of the project, so it is never taken from the command line.
+  ///
+  /// - Returns: The parameters, or `nil` when `UMK_FIREBASE_SIGNER_KEY` is not set.
+  /// - Throws: A usage ``Failure`` when they are incomplete or invalid.
+  static func firebaseParameters() throws(Failure) -> FirebaseScryptParameters? {
+    let environment = ProcessInfo.processInfo.environment
+    guard let signerKey = environment["UMK_FIREBASE_SIGNER_KEY"] else { return nil }
+    guard let separator = environment["UMK_FIREBASE_SALT_SEPARATOR"],
+      let rounds = environment["UMK_FIREBASE_ROUNDS"].flatMap(Int.init),
+      let memoryCost = environment["UMK_FIREBASE_MEM_COST"].flatMap(Int.init)
+    else {
+      throw Failure.usage(
+        "UMK_FIREBASE_SIGNER_KEY needs UMK_FIREBASE_SALT_SEPARATOR, UMK_FIREBASE_ROUNDS and "
+          + "UMK_FIREBASE_MEM_COST too.")
+    }
+    do {
+      return try FirebaseScryptParameters(
+        base64SignerKey: signerKey, base64SaltSeparator: separator, rounds: rounds,
+        memoryCost: memoryCost)
+    } catch {
+      throw Failure.usage("The Firebase hash parameters are invalid: \(error.message)")
     }
   }
 
