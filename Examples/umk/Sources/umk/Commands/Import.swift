@@ -20,13 +20,17 @@ extension UMK {
         export), firebase (auth:export JSON or CSV), django (dumpdata auth.user JSON) or \
         aspnet (AspNetUsers CSV with a header row). Problems are reported by record: a line \
         for NDJSON and CSV, an index from 0 for JSON. --admin-role and --policy-role name the \
-        roles or groups that make an admin or become a policy of the same name.
+        roles or groups that make an admin or become a policy of the same name. A Firebase \
+        project's hash parameters come from the environment: UMK_FIREBASE_SIGNER_KEY, \
+        UMK_FIREBASE_SALT_SEPARATOR, UMK_FIREBASE_ROUNDS and UMK_FIREBASE_MEM_COST.
         """)
 
     /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
-    /// The JSON Lines file.
-    @Argument(help: ArgumentHelp("The JSON Lines file.", valueName: "file")) var file: String
+    /// The JSON Lines file, or with `--from` the other system's export.
+    @Argument(
+      help: ArgumentHelp("The JSON Lines file, or with --from the export.", valueName: "file"))
+    var file: String
     /// `--dry-run`.
     @Flag(help: "Validate only; change nothing.") var dryRun = false
     /// `--from`: another system's export.
