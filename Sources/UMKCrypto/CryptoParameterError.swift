@@ -24,6 +24,14 @@ public struct CryptoParameterError: Error, Sendable, Hashable, CustomStringConve
     /// algorithm accepts.
     public static let keyLengthOutOfRange = Code(rawValue: "crypto.key-length.out-of-range")
 
+    /// A nonce (for example a ChaCha20-Poly1305 nonce) is shorter or longer than the algorithm
+    /// accepts.
+    public static let nonceLengthOutOfRange = Code(rawValue: "crypto.nonce-length.out-of-range")
+
+    /// An authentication tag (for example a ChaCha20-Poly1305 tag) is shorter or longer than the
+    /// algorithm accepts.
+    public static let tagLengthOutOfRange = Code(rawValue: "crypto.tag-length.out-of-range")
+
     /// The salt is shorter or longer than the algorithm accepts.
     public static let saltLengthOutOfRange = Code(rawValue: "crypto.salt-length.out-of-range")
 
