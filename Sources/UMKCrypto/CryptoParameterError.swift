@@ -32,6 +32,13 @@ public struct CryptoParameterError: Error, Sendable, Hashable, CustomStringConve
     /// algorithm accepts.
     public static let tagLengthOutOfRange = Code(rawValue: "crypto.tag-length.out-of-range")
 
+    /// A time step (for example a TOTP period) is outside the range the algorithm accepts.
+    public static let periodOutOfRange = Code(rawValue: "crypto.period.out-of-range")
+
+    /// A time (for example a TOTP time before the Unix epoch) is outside the range the
+    /// algorithm accepts.
+    public static let timeOutOfRange = Code(rawValue: "crypto.time.out-of-range")
+
     /// The salt is shorter or longer than the algorithm accepts.
     public static let saltLengthOutOfRange = Code(rawValue: "crypto.salt-length.out-of-range")
 
