@@ -48,8 +48,11 @@ struct ReadmeQuickStartTests {
     guard let password = grace.generatedPassword else { return }  // returned once, only here
     print("Give Grace her password once:", password.revealForDisplay())
 
-    let session = try await directory.authenticate(
-      username: "GRACE@example.com", password: password)
+    // Grace has no second factor, so the password signs her in (see "Two-factor sign-in").
+    guard
+      case .signedIn(let session) = try await directory.authenticate(
+        username: "GRACE@example.com", password: password)
+    else { return }
     let allowed = try await directory.isAllowed(
       session.user.id, to: .view, on: Resource(type: "dashboard", id: "sales"))
     print("Grace may view the sales dashboard:", allowed)  // true

@@ -132,6 +132,32 @@ public struct AuditAction: RawRepresentable, Hashable, Sendable, Codable,
   public static let apiPasswordSet = AuditAction(rawValue: "user.api_password_set")
   /// An administrator cleared a user's failed sign-in counter.
   public static let loginThrottleReset = AuditAction(rawValue: "user.login_throttle_reset")
+  /// A user confirmed an authenticator app as their second factor.
+  public static let secondFactorEnrolled = AuditAction(rawValue: "user.second_factor_enrolled")
+  /// A user removed their own second factor.
+  public static let secondFactorRemoved = AuditAction(rawValue: "user.second_factor_removed")
+  /// An administrator removed a user's second factor.
+  public static let secondFactorReset = AuditAction(rawValue: "user.second_factor_reset")
+  /// A recovery code completed a sign-in (and is used up).
+  public static let recoveryCodeUsed = AuditAction(rawValue: "user.recovery_code_used")
+  /// A user replaced their recovery codes.
+  public static let recoveryCodesRegenerated = AuditAction(
+    rawValue: "user.recovery_codes_regenerated")
+  /// A password-reset token was issued.
+  public static let passwordResetRequested = AuditAction(
+    rawValue: "user.password_reset_requested")
+  /// A user set a new password with a reset token.
+  public static let passwordResetWithToken = AuditAction(
+    rawValue: "user.password_reset_with_token")
+  /// An e-mail verification token was issued.
+  public static let emailVerificationRequested = AuditAction(
+    rawValue: "user.email_verification_requested")
+  /// A user verified their e-mail address with a token.
+  public static let emailVerified = AuditAction(rawValue: "user.email_verified")
+  /// An API key was created.
+  public static let apiKeyCreated = AuditAction(rawValue: "user.api_key_created")
+  /// An API key was revoked.
+  public static let apiKeyRevoked = AuditAction(rawValue: "user.api_key_revoked")
   /// A policy was created.
   public static let policyCreated = AuditAction(rawValue: "policy.created")
   /// A policy was changed.

@@ -21,6 +21,12 @@ public struct SignInEvent: Hashable, Sendable, CustomStringConvertible {
     case password
     /// The API password (typed or a generated token).
     case apiPassword = "api_password"
+    /// A code from an authenticator app, completing a sign-in.
+    case authenticatorCode = "authenticator_code"
+    /// A recovery code, completing a sign-in.
+    case recoveryCode = "recovery_code"
+    /// A scoped API key.
+    case apiKey = "api_key"
   }
 
   /// How an attempt ended. A string-backed value, so new outcomes never break a `switch`.
@@ -38,6 +44,10 @@ public struct SignInEvent: Hashable, Sendable, CustomStringConvertible {
 
     /// The credentials were right and the account may act.
     public static let succeeded = Outcome(rawValue: "succeeded")
+    /// The password was right; the sign-in waits for the second factor.
+    public static let secondFactorRequired = Outcome(rawValue: "second_factor_required")
+    /// The sign-in challenge was malformed, unknown, used or expired.
+    public static let invalidChallenge = Outcome(rawValue: "invalid_challenge")
     /// The credential was wrong, or the account has no such credential (for an account that
     /// exists).
     public static let invalidCredentials = Outcome(rawValue: "invalid_credentials")

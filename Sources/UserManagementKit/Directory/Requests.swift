@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+  public import FoundationEssentials
+#else
+  public import Foundation
+#endif
+
 /// How a password or API password is chosen: typed by a person, or generated.
 public enum NewSecret: Sendable {
   /// A secret the person typed; it must satisfy the password policy.
@@ -126,4 +132,40 @@ public struct AuthenticatedUser: Sendable {
   public var mustChangePassword: Bool { user.mustChangePassword }
   /// Whether the stored hash was upgraded to the configured algorithm during this sign-in.
   public let rehashed: Bool
+  /// Whether the user must enrol a second factor before anything else
+  /// (``UserDirectory/AccountSecuritySettings/secondFactorRequirement``); every other
+  /// operation refuses them with
+  /// ``UserManagementError/Code/secondFactorEnrollmentRequired`` until they have.
+  public let mustEnrollSecondFactor: Bool
+}
+
+/// The answer to the password step of a sign-in.
+///
+/// Switch over it: a user with a second factor is not signed in until
+/// ``UserDirectory/completeSignIn(_:with:)`` accepts a code for the challenge.
+public enum SignInResult: Sendable {
+  /// The user is signed in.
+  case signedIn(AuthenticatedUser)
+  /// The password was right and the user has a second factor: ask for a code, then call
+  /// ``UserDirectory/completeSignIn(_:with:)`` with this challenge.
+  case secondFactorRequired(SignInChallenge)
+
+  /// The signed-in user, or `nil` when a second factor is required.
+  public var signedIn: AuthenticatedUser? {
+    if case .signedIn(let user) = self { return user }
+    return nil
+  }
+}
+
+/// The short-lived, single-use link between the password step and the code step of a sign-in.
+///
+/// Keep ``token`` where only the signing-in browser or client can present it (an HttpOnly
+/// cookie, or the response body of the password step); it proves the password was right, so
+/// treat it as a credential. It dies at ``expiresAt``, when it is used, and when the user's
+/// security stamp changes.
+public struct SignInChallenge: Sendable {
+  /// The challenge token (`umk_2fa_…`).
+  public let token: Secret
+  /// When it stops working.
+  public let expiresAt: Date
 }

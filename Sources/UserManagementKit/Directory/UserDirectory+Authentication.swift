@@ -14,26 +14,31 @@ extension UserDirectory {
   /// ``LoginThrottlePolicy``). When the stored hash is weaker than the configured hasher's,
   /// it is replaced on success (unless ``Configuration/rehashOnSignIn`` is off).
   ///
+  /// A user with a second factor is not signed in by the password alone: the answer is then
+  /// ``SignInResult/secondFactorRequired(_:)`` with a challenge for
+  /// ``completeSignIn(_:with:)``. The correct password then neither counts as a failure nor
+  /// clears the failures counted before it; only a completed sign-in does, so knowing the
+  /// password does not buy unlimited code guesses.
+  ///
   /// - Parameters:
   ///   - username: The username as typed.
   ///   - password: The password.
-  /// - Returns: The user and whether they must change their password now.
+  /// - Returns: The signed-in user (and whether they must change their password or enrol a
+  ///   second factor now), or the challenge of the code step.
   /// - Throws: ``UserManagementError``: ``UserManagementError/Code/invalidCredentials``,
   ///   ``UserManagementError/Code/accountInactive`` (only after a correct password), or
   ///   ``UserManagementError/Code/throttled``.
   public func authenticate(username: String, password: Secret)
-    async throws(UserManagementError) -> AuthenticatedUser
+    async throws(UserManagementError) -> SignInResult
   {
     try await reportingSignIn(.password) {
       (account: inout UserID?) async throws(UserManagementError) in
-      let result = try await passwordSignIn(
-        username: username, password: password, account: &account)
-      return (result, result.rehashed)
+      try await passwordSignIn(username: username, password: password, account: &account)
     }
   }
 
   private func passwordSignIn(username: String, password: Secret, account: inout UserID?)
-    async throws(UserManagementError) -> AuthenticatedUser
+    async throws(UserManagementError) -> (SignInResult, Bool)
   {
     guard password.byteCount <= configuration.passwordPolicy.maximumBytes else {
       throw Self.invalidCredentials()
@@ -47,14 +52,29 @@ extension UserDirectory {
       try await burnVerification(password)
       throw Self.invalidCredentials()
     }
-    let verified = try await checkCredential(password, against: stored, of: record, kind: .password)
+    let twoStep = record.security.hasSecondFactor
+    let verified = try await checkCredential(
+      password, against: stored, of: record, kind: .password, resettingThrottle: !twoStep)
     guard record.user.status == .active else {
       throw UserManagementError(.accountInactive, "The account is inactive.")
     }
     let rehashed =
       verified.needsRehash && configuration.rehashOnSignIn
       ? await rehash(record, password: password, verifiedHash: stored) : nil
-    return AuthenticatedUser(user: rehashed?.user ?? record.user, rehashed: rehashed != nil)
+    if twoStep {
+      return (
+        .secondFactorRequired(try await issueSignInChallenge(for: record.id)), rehashed != nil
+      )
+    }
+    let user = rehashed?.user ?? record.user
+    return (.signedIn(signedIn(user, rehashed: rehashed != nil)), rehashed != nil)
+  }
+
+  func signedIn(_ user: User, rehashed: Bool) -> AuthenticatedUser {
+    AuthenticatedUser(
+      user: user, rehashed: rehashed,
+      mustEnrollSecondFactor: !user.hasSecondFactor
+        && configuration.accountSecurity.requiresSecondFactor(user))
   }
 
   /// Authenticates direct API access with username and API password.
@@ -123,7 +143,7 @@ extension UserDirectory {
   /// Runs a sign-in and, when the host observes sign-ins, reports its outcome. `attempt` sets
   /// `account` as soon as it has found the account, so failures name it (or report an unknown
   /// one).
-  private func reportingSignIn<R>(
+  func reportingSignIn<R>(
     _ credential: SignInEvent.Credential,
     _ attempt: (inout UserID?) async throws(UserManagementError) -> (R, Bool)
   ) async throws(UserManagementError) -> R {
@@ -133,9 +153,13 @@ extension UserDirectory {
     }
     do {
       let (result, rehashed) = try await attempt(&account)
+      var outcome = SignInEvent.Outcome.succeeded
+      if let result = result as? SignInResult, case .secondFactorRequired = result {
+        outcome = .secondFactorRequired
+      }
       observer(
         SignInEvent(
-          userID: account, credential: credential, outcome: .succeeded, rehashed: rehashed,
+          userID: account, credential: credential, outcome: outcome, rehashed: rehashed,
           time: configuration.now()))
       return result
     } catch {
@@ -147,6 +171,7 @@ extension UserDirectory {
       case .apiAccessDisabled: outcome = .apiAccessDisabled
       case .versionConflict: outcome = .contended
       case .storageFailure: outcome = .storageFailure
+      case .invalidToken: outcome = .invalidChallenge
       default: outcome = account == nil ? .unknownAccount : .invalidCredentials
       }
       observer(
@@ -182,38 +207,11 @@ extension UserDirectory {
   /// own error does.
   func checkCredential(
     _ presented: Secret, against stored: PasswordHash, of record: UserRecord,
-    kind: CredentialKind
+    kind: CredentialKind, resettingThrottle: Bool = true
   ) async throws(UserManagementError) -> Verified {
-    // Reserve the attempt: count it as a failure, pinned to the counter the decision read. A
-    // concurrent attempt moves the counter, so this one is judged again with it.
-    try await commitWithRetry(maximumAttempts: configuration.maximumCommitAttempts * 4) {
+    let reservation = try await reserveAttempt(for: record.id, kind: kind) {
       () async throws(UserManagementError) in
-      let state = try await fromStore {
-        try await self.store.loginThrottle(for: record.id, kind: kind)
-      }
-      let now = configuration.now()
-      switch configuration.loginThrottle.decision(for: state, now: now) {
-      case .allowed:
-        break
-      case .retryAfter(let delay):
-        try await burnVerification(presented)
-        let seconds = max(1, delay.components.seconds + (delay.components.attoseconds > 0 ? 1 : 0))
-        throw UserManagementError(
-          .throttled, "Too many failed attempts; try again in \(seconds) seconds.",
-          context: ["retryAfterSeconds": String(seconds)])
-      case .locked:
-        try await burnVerification(presented)
-        throw UserManagementError(
-          .throttled,
-          "Too many failed attempts; an administrator must unlock the account or reset the "
-            + "password.")
-      }
-      let reservation = ChangeSet(
-        preconditions: [.throttleFailures(record.id, kind, state.consecutiveFailures)],
-        throttleUpdates: [
-          ThrottleUpdate(user: record.id, kind: kind, operation: .recordFailure(at: now))
-        ])
-      return (reservation, ())
+      try await burnVerification(presented)
     }
     let hasher = configuration.passwordHasher
     let outcome: PasswordVerification
@@ -228,12 +226,58 @@ extension UserDirectory {
       outcome = .invalid
     }
     guard outcome.isValid else { throw Self.invalidCredentials() }
+    // A proof that does not complete a sign-in neither counts as a failure nor clears them.
+    let operation: ThrottleUpdate.Operation =
+      resettingThrottle
+      ? .reset
+      : .withdrawFailure(at: reservation.time, restoring: reservation.previous.lastFailure)
     try await fromStore {
       try await self.store.commit(
-        ChangeSet(throttleUpdates: [ThrottleUpdate(user: record.id, kind: kind, operation: .reset)])
-      )
+        ChangeSet(
+          throttleUpdates: [ThrottleUpdate(user: record.id, kind: kind, operation: operation)]))
     }
     return Verified(needsRehash: outcome == .validNeedsRehash)
+  }
+
+  /// Reserves one attempt at a credential under the throttle: counts it as a failure, pinned to
+  /// the counter value the throttle decision read, so a concurrent attempt moves the counter
+  /// and this one is judged again with it. A success must reset the counter afterwards.
+  /// `whenRefused` runs before a throttled attempt is refused (to spend the work a real
+  /// attempt costs).
+  @discardableResult
+  func reserveAttempt(
+    for user: UserID, kind: CredentialKind,
+    whenRefused: () async throws(UserManagementError) -> Void
+  ) async throws(UserManagementError) -> (previous: LoginThrottleState, time: Date) {
+    try await commitWithRetry(maximumAttempts: configuration.maximumCommitAttempts * 4) {
+      () async throws(UserManagementError) in
+      let state = try await fromStore {
+        try await self.store.loginThrottle(for: user, kind: kind)
+      }
+      let now = configuration.now()
+      switch configuration.loginThrottle.decision(for: state, now: now) {
+      case .allowed:
+        break
+      case .retryAfter(let delay):
+        try await whenRefused()
+        let seconds = max(1, delay.components.seconds + (delay.components.attoseconds > 0 ? 1 : 0))
+        throw UserManagementError(
+          .throttled, "Too many failed attempts; try again in \(seconds) seconds.",
+          context: ["retryAfterSeconds": String(seconds)])
+      case .locked:
+        try await whenRefused()
+        throw UserManagementError(
+          .throttled,
+          "Too many failed attempts; an administrator must unlock the account or reset the "
+            + "password.")
+      }
+      let reservation = ChangeSet(
+        preconditions: [.throttleFailures(user, kind, state.consecutiveFailures)],
+        throttleUpdates: [
+          ThrottleUpdate(user: user, kind: kind, operation: .recordFailure(at: now))
+        ])
+      return (reservation, (state, now))
+    }
   }
 
   /// Replaces a valid but weak hash with one from the configured hasher. Best effort: a

@@ -13,7 +13,8 @@ extension UserDirectory {
     -> User
   {
     let acting = try await acting(
-      principal, requireAdmin: false, allowingPendingPasswordChange: true)
+      principal, requireAdmin: false, allowingPendingPasswordChange: true,
+      allowingPendingEnrollment: true)
     if let user = acting.user, user.id == id { return user }
     try requireNoPendingPasswordChange(acting)
     guard acting.isAdmin else { throw .notAuthorized() }
@@ -35,7 +36,8 @@ extension UserDirectory {
     -> User
   {
     let acting = try await acting(
-      principal, requireAdmin: false, allowingPendingPasswordChange: true)
+      principal, requireAdmin: false, allowingPendingPasswordChange: true,
+      allowingPendingEnrollment: true)
     let key = Username.lookupKey(username)
     if let user = acting.user, let key, user.username.canonical.utf8.elementsEqual(key.utf8) {
       return user
@@ -178,6 +180,18 @@ extension UserDirectory {
     async throws(UserManagementError) -> AuthorizationDecision
   {
     let user = try await fromStore { try await self.store.profile(id: id) }
+    return try await decide(user, action, resource)
+  }
+
+  /// The decision for a user already read.
+  func decide(_ user: User?, _ action: Action, _ resource: Resource)
+    async throws(UserManagementError) -> AuthorizationDecision
+  {
+    if let user, user.status == .active, !user.hasSecondFactor,
+      configuration.accountSecurity.requiresSecondFactor(user)
+    {
+      return AuthorizationDecision(isAllowed: false, reason: .secondFactorEnrollmentRequired)
+    }
     var policies: [Policy] = []
     if let user, user.status == .active, user.role == .generalUser {
       for policyID in user.policies.sorted() {

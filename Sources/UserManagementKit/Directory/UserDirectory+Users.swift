@@ -415,7 +415,9 @@ extension UserDirectory {
         throw Self.invalidCredentials()
       }
       _ = try await checkCredential(current, against: stored, of: record, kind: .password)
-      _ = try await acting(.user(id), requireAdmin: false, allowingPendingPasswordChange: true)
+      _ = try await acting(
+        .user(id), requireAdmin: false, allowingPendingPasswordChange: true,
+        allowingPendingEnrollment: true)
       try configuration.passwordPolicy.validate(new, username: record.user.username)
       try await requireDifferent(new, fromAPIPasswordOf: record)
       let hasher = configuration.passwordHasher

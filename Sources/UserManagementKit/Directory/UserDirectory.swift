@@ -62,6 +62,8 @@ public final class UserDirectory: Sendable {
     /// ``SignInEvent``); `nil` (the default) costs nothing. It runs on the signing-in task
     /// before the sign-in returns, so keep it fast: hand the event to a logger, don't do I/O.
     public var signInObserver: (@Sendable (SignInEvent) -> Void)?
+    /// Two-factor sign-in, tokens and API keys (see ``AccountSecuritySettings``).
+    public var accountSecurity: AccountSecuritySettings
 
     /// Creates a configuration.
     ///
@@ -84,6 +86,7 @@ public final class UserDirectory: Sendable {
     ///     system CSPRNG).
     ///   - random: The randomness source.
     ///   - signInObserver: Called with every sign-in's outcome (default none).
+    ///   - accountSecurity: Two-factor sign-in, tokens and API keys.
     public init(
       passwordHasher: (any PasswordHasher)? = nil,
       passwordPolicy: PasswordPolicy = PasswordPolicy(),
@@ -99,7 +102,8 @@ public final class UserDirectory: Sendable {
       now: @escaping @Sendable () -> Date = { Date() },
       makeIdentifier: (@Sendable () -> UUID)? = nil,
       random: any RandomSource = SystemRandomSource(),
-      signInObserver: (@Sendable (SignInEvent) -> Void)? = nil
+      signInObserver: (@Sendable (SignInEvent) -> Void)? = nil,
+      accountSecurity: AccountSecuritySettings = AccountSecuritySettings()
     ) {
       self.passwordHasher = passwordHasher ?? MigratingPasswordHasher()
       self.passwordPolicy = passwordPolicy
@@ -117,6 +121,7 @@ public final class UserDirectory: Sendable {
       self.makeIdentifier = makeIdentifier ?? { UUID.randomV4() }
       self.random = random
       self.signInObserver = signInObserver
+      self.accountSecurity = accountSecurity
     }
   }
 
@@ -163,7 +168,8 @@ extension UserDirectory {
   /// Reads the acting principal. Users must exist and be active; `requireAdmin` also demands
   /// the administrator role.
   func acting(
-    _ principal: Principal, requireAdmin: Bool, allowingPendingPasswordChange: Bool = false
+    _ principal: Principal, requireAdmin: Bool, allowingPendingPasswordChange: Bool = false,
+    allowingPendingEnrollment: Bool = false
   ) async throws(UserManagementError) -> Acting {
     switch principal {
     case .system(let name):
@@ -193,6 +199,13 @@ extension UserDirectory {
       {
         throw UserManagementError(
           .passwordChangeRequired, "Change your password before doing anything else.")
+      }
+      if !allowingPendingEnrollment && !user.hasSecondFactor
+        && configuration.accountSecurity.requiresSecondFactor(user)
+      {
+        throw UserManagementError(
+          .secondFactorEnrollmentRequired,
+          "Set up an authenticator app for two-factor sign-in before doing anything else.")
       }
       return Acting(principal: principal, user: user)
     }
@@ -284,6 +297,12 @@ extension UserDirectory {
 /// one verification like every other, not a derivation and a verification.
 final class DummyHash: Sendable {
   private let cached = Locked<(password: PasswordHash?, token: PasswordHash?)>((nil, nil))
+  /// A keyed hash that API keys with no stored key are checked against, so a missing key
+  /// costs the same as a wrong one.
+  let keyHash = SecurityToken.hash(
+    SecurityToken.make(
+      .apiKey, user: UserID(rawValue: UUID.randomV4()), key: APIKeyID(rawValue: UUID.randomV4()),
+      random: SystemRandomSource()), random: SystemRandomSource())
 
   func get(_ hasher: any PasswordHasher) throws(UserManagementError) -> PasswordHash {
     if let hash = cached.withLock({ $0.password }) { return hash }

@@ -90,6 +90,18 @@ public struct UserManagementError: Error, Sendable, Hashable, CustomStringConver
     public static let passwordChangeRequired = Code(rawValue: "password_change_required")
     /// Direct API access is disabled for the account.
     public static let apiAccessDisabled = Code(rawValue: "api_access_disabled")
+    /// The user must enrol a second factor before doing anything else (see
+    /// ``UserDirectory/AccountSecuritySettings/secondFactorRequirement``).
+    public static let secondFactorEnrollmentRequired = Code(
+      rawValue: "second_factor_enrollment_required")
+    /// A password-reset, e-mail-verification or sign-in-challenge token is malformed, unknown,
+    /// used, expired, or was issued before the user's credentials, status or role changed.
+    /// The error never says which.
+    public static let invalidToken = Code(rawValue: "invalid_token")
+    /// A stored secret is sealed with a key that the configuration's
+    /// ``UserDirectory/AccountSecuritySettings/keyring`` does not hold; `context["keyID"]`
+    /// names it.
+    public static let encryptionKeyUnavailable = Code(rawValue: "encryption_key_unavailable")
     /// A pagination cursor was malformed or belongs to a different query.
     public static let invalidCursor = Code(rawValue: "invalid_cursor")
     /// A stored password hash could not be parsed or uses an unsupported algorithm.

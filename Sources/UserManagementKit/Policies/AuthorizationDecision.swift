@@ -16,14 +16,22 @@ public struct AuthorizationDecision: Hashable, Sendable, CustomStringConvertible
     /// asked the library to enforce it
     /// (``UserDirectory/Configuration/requirePasswordChangeBeforeActing``).
     case passwordChangeRequired
+    /// The user must enrol a second factor before acting
+    /// (``UserDirectory/AccountSecuritySettings/secondFactorRequirement``).
+    case secondFactorEnrollmentRequired
+    /// The request was authenticated with an API key that is revoked, expired or gone.
+    case apiKeyUnusable
+    /// The request was authenticated with an API key none of whose scopes covers it.
+    case outsideAPIKeyScopes
     /// The user does not exist.
     case unknownUser
     /// No rule granted it.
     case defaultDeny
 
     /// The rule's stable string form, for logs and serialized answers (`administrator`,
-    /// `owner`, `policy`, `inactive_user`, `password_change_required`, `unknown_user`,
-    /// `default_deny`). Prefer it to an exhaustive `switch`, which a rule added in a later
+    /// `owner`, `policy`, `inactive_user`, `password_change_required`,
+    /// `second_factor_enrollment_required`, `api_key_unusable`, `outside_api_key_scopes`,
+    /// `unknown_user`, `default_deny`). Prefer it to an exhaustive `switch`, which a rule added in a later
     /// release would break.
     public var code: String {
       switch self {
@@ -32,6 +40,9 @@ public struct AuthorizationDecision: Hashable, Sendable, CustomStringConvertible
       case .policy: "policy"
       case .inactiveUser: "inactive_user"
       case .passwordChangeRequired: "password_change_required"
+      case .secondFactorEnrollmentRequired: "second_factor_enrollment_required"
+      case .apiKeyUnusable: "api_key_unusable"
+      case .outsideAPIKeyScopes: "outside_api_key_scopes"
       case .unknownUser: "unknown_user"
       case .defaultDeny: "default_deny"
       }
@@ -62,6 +73,9 @@ public struct AuthorizationDecision: Hashable, Sendable, CustomStringConvertible
       "allowed by policy \"\(name)\" (permission #\(index + 1))"
     case .inactiveUser: "denied: the user is inactive"
     case .passwordChangeRequired: "denied: the user must change their password first"
+    case .secondFactorEnrollmentRequired: "denied: the user must enrol a second factor first"
+    case .apiKeyUnusable: "denied: the API key is revoked or expired"
+    case .outsideAPIKeyScopes: "denied: no scope of the API key covers it"
     case .unknownUser: "denied: no such user"
     case .defaultDeny: "denied: no policy grants it"
     }

@@ -121,7 +121,7 @@ public struct LoginThrottleState: Hashable, Sendable, Codable {
 }
 
 /// An update of a failed sign-in counter. Stores apply it atomically, so concurrent failures
-/// are all counted.
+/// are all counted; ``applied(to:)`` is the one definition of each operation.
 public struct ThrottleUpdate: Hashable, Sendable {
   /// What to do to the counter.
   public enum Operation: Hashable, Sendable {
@@ -129,6 +129,11 @@ public struct ThrottleUpdate: Hashable, Sendable {
     case recordFailure(at: Date)
     /// Set the counter back to zero.
     case reset
+    /// Take back the failure a reservation counted at `at` (never below zero): the attempt
+    /// proved its credential but did not complete a sign-in (the password step of a
+    /// two-factor sign-in), so it neither counts nor clears. The time of the last failure goes
+    /// back to `restoring` unless a later failure was counted since.
+    case withdrawFailure(at: Date, restoring: Date?)
   }
 
   /// The user.
@@ -160,6 +165,10 @@ public struct ThrottleUpdate: Hashable, Sendable {
       LoginThrottleState(consecutiveFailures: state.consecutiveFailures + 1, lastFailure: time)
     case .reset:
       .clear
+    case .withdrawFailure(let time, let restoring):
+      LoginThrottleState(
+        consecutiveFailures: max(0, state.consecutiveFailures - 1),
+        lastFailure: state.lastFailure == time ? restoring : state.lastFailure)
     }
   }
 }

@@ -32,6 +32,11 @@ public struct User: Hashable, Sendable, Codable, Identifiable {
   /// Whether the user must choose a new password at their next sign-in, because an
   /// administrator set or generated the current one.
   public var mustChangePassword: Bool
+  /// Whether the user proved they receive mail at their username, with a token from
+  /// ``UserDirectory/emailVerificationToken(for:by:)``.
+  public internal(set) var emailVerified: Bool
+  /// Whether the user signs in with a second factor (an enrolled, confirmed authenticator).
+  public internal(set) var hasSecondFactor: Bool
   /// Incremented by every change; name it to make an update conditional
   /// (optimistic concurrency).
   public var version: UInt64
@@ -64,11 +69,15 @@ public struct User: Hashable, Sendable, Codable, Identifiable {
   ///   - createdAt: The creation time.
   ///   - updatedAt: The last change time.
   ///   - createdBy: The creator.
+  ///   - emailVerified: Whether the user verified their e-mail address.
+  ///   - hasSecondFactor: Whether a second factor is enrolled (stores rebuilding a record
+  ///     get it from ``UserRecord/security``, which overrides it).
   public init(
     id: UserID, username: Username, firstName: String, lastName: String, status: UserStatus,
     role: Role, policies: Set<PolicyID>, apiAccessEnabled: Bool, hasAPIPassword: Bool,
     hasPassword: Bool, mustChangePassword: Bool, version: UInt64,
-    securityStamp: SecurityStamp, createdAt: Date, updatedAt: Date, createdBy: Principal
+    securityStamp: SecurityStamp, createdAt: Date, updatedAt: Date, createdBy: Principal,
+    emailVerified: Bool = false, hasSecondFactor: Bool = false
   ) {
     self.id = id
     self.username = username
@@ -86,6 +95,8 @@ public struct User: Hashable, Sendable, Codable, Identifiable {
     self.createdAt = createdAt
     self.updatedAt = updatedAt
     self.createdBy = createdBy
+    self.emailVerified = emailVerified
+    self.hasSecondFactor = hasSecondFactor
   }
 
   /// Whether the user is an active administrator, the only kind of user who may manage.

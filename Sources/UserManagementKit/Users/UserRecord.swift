@@ -1,4 +1,5 @@
-/// A user as a repository stores it: the ``User`` plus the credential hashes.
+/// A user as a repository stores it: the ``User`` plus the credential hashes and the
+/// account-security state.
 ///
 /// Only storage implementations and ``UserDirectory`` handle records; hosts see ``User``.
 /// Neither hash is ever shown by `description` (see ``PasswordHash``).
@@ -15,21 +16,33 @@ public struct UserRecord: Hashable, Sendable, Codable {
   public var apiPasswordHash: PasswordHash? {
     didSet { user.hasAPIPassword = apiPasswordHash != nil }
   }
+  /// The second factor, recovery codes, outstanding tokens and API keys. Setting it keeps
+  /// ``User/hasSecondFactor`` in step.
+  public var security: AccountSecurity {
+    didSet { user.hasSecondFactor = security.hasSecondFactor }
+  }
 
-  /// Creates a record. The user's ``User/hasPassword`` and ``User/hasAPIPassword`` flags
-  /// are set from the hashes, so they can never disagree with them.
+  /// Creates a record. The user's ``User/hasPassword``, ``User/hasAPIPassword`` and
+  /// ``User/hasSecondFactor`` flags are set from the hashes and the security state, so they
+  /// can never disagree with them.
   ///
   /// - Parameters:
   ///   - user: The user.
   ///   - passwordHash: The login password hash.
   ///   - apiPasswordHash: The API password hash.
-  public init(user: User, passwordHash: PasswordHash?, apiPasswordHash: PasswordHash?) {
+  ///   - security: The account-security state (default none).
+  public init(
+    user: User, passwordHash: PasswordHash?, apiPasswordHash: PasswordHash?,
+    security: AccountSecurity = .none
+  ) {
     var user = user
     user.hasPassword = passwordHash != nil
     user.hasAPIPassword = apiPasswordHash != nil
+    user.hasSecondFactor = security.hasSecondFactor
     self.user = user
     self.passwordHash = passwordHash
     self.apiPasswordHash = apiPasswordHash
+    self.security = security
   }
 
   /// The user's identifier.

@@ -120,7 +120,7 @@ struct PasswordMigrationTests {
     record.passwordHash = PasswordHash(encoded: django.hash)
     record.user.version += 1
     try await store.commit(ChangeSet(users: [record]))
-    let signedIn = try await directory.authenticate(
+    let signedIn = try await directory.signInWithPassword(
       username: "old@example.com", password: Secret(django.password))
     #expect(signedIn.rehashed)
     let after = try #require(await store.user(id: imported.user.id)?.passwordHash)

@@ -29,7 +29,7 @@ struct AuthenticationTests {
     try await h.add("inactive@example.com", status: .inactive)
     h.hasher.reset()
     do {
-      _ = try await h.directory.authenticate(username: username, password: Secret(password))
+      _ = try await h.directory.signInWithPassword(username: username, password: Secret(password))
       #expect(expected == nil, "signed in")
     } catch {
       #expect(error.code == expected, "\(error)")
@@ -45,11 +45,11 @@ struct AuthenticationTests {
     let h = try await Harness()
     try await h.add("known@example.com")
     let unknown = await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticate(
+      _ = try await h.directory.signInWithPassword(
         username: "unknown@example.com", password: Harness.password)
     }
     let wrong = await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticate(
+      _ = try await h.directory.signInWithPassword(
         username: "known@example.com", password: Secret("nope nope nope nope"))
     }
     #expect(unknown == wrong)
@@ -64,42 +64,47 @@ struct AuthenticationTests {
     let wrong = Secret("definitely the wrong one")
     for _ in 0..<3 {
       await expectError(.invalidCredentials) {
-        _ = try await h.directory.authenticate(username: "t@example.com", password: wrong)
+        _ = try await h.directory.signInWithPassword(username: "t@example.com", password: wrong)
       }
     }
     // The fourth attempt must wait, even with the right password; it costs the same one
     // verification as a wrong password, so its timing says nothing more.
     h.hasher.reset()
     let throttled = await expectError(.throttled) {
-      _ = try await h.directory.authenticate(username: "t@example.com", password: Harness.password)
+      _ = try await h.directory.signInWithPassword(
+        username: "t@example.com", password: Harness.password)
     }
     #expect(throttled?.context["retryAfterSeconds"] == "10")
     #expect(h.hasher.verificationCount == 1)
     h.clock.advance(by: 10)
     await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticate(username: "t@example.com", password: wrong)
+      _ = try await h.directory.signInWithPassword(username: "t@example.com", password: wrong)
     }
     h.clock.advance(by: 10)
     await expectError(.throttled) {  // the delay doubled to 20 s
-      _ = try await h.directory.authenticate(username: "t@example.com", password: Harness.password)
+      _ = try await h.directory.signInWithPassword(
+        username: "t@example.com", password: Harness.password)
     }
     h.clock.advance(by: 10)
     // A success resets the counter.
-    _ = try await h.directory.authenticate(username: "t@example.com", password: Harness.password)
+    _ = try await h.directory.signInWithPassword(
+      username: "t@example.com", password: Harness.password)
     #expect(await h.store.loginThrottle(for: user.id, kind: .password) == .clear)
     // Six failures lock the password until an administrator resets it; status stays active.
     for _ in 0..<6 {
       h.clock.advance(by: 3600)
-      _ = try? await h.directory.authenticate(username: "t@example.com", password: wrong)
+      _ = try? await h.directory.signInWithPassword(username: "t@example.com", password: wrong)
     }
     h.clock.advance(by: 86_400)
     let locked = await expectError(.throttled) {
-      _ = try await h.directory.authenticate(username: "t@example.com", password: Harness.password)
+      _ = try await h.directory.signInWithPassword(
+        username: "t@example.com", password: Harness.password)
     }
     #expect(locked?.context["retryAfterSeconds"] == nil)
     #expect(try await h.directory.user(user.id, by: h.asAdmin).status == .active)
     try await h.directory.resetLoginThrottle(of: user.id, by: h.asAdmin)
-    _ = try await h.directory.authenticate(username: "t@example.com", password: Harness.password)
+    _ = try await h.directory.signInWithPassword(
+      username: "t@example.com", password: Harness.password)
     let event = try await h.directory.auditEvents(
       AuditQuery(targetUser: user.id, limit: 1), by: h.asAdmin)
     #expect(event.first?.action == .loginThrottleReset)
@@ -115,7 +120,7 @@ struct AuthenticationTests {
       for _ in 0..<20 {
         group.addTask {
           do {
-            _ = try await directory.authenticate(
+            _ = try await directory.signInWithPassword(
               username: "burst@example.com", password: Secret("not the password at all"))
             return nil
           } catch {
@@ -139,16 +144,17 @@ struct AuthenticationTests {
     try await h.add("lock@example.com")
     for _ in 0..<2 {
       h.clock.advance(by: 3600)
-      _ = try? await h.directory.authenticate(
+      _ = try? await h.directory.signInWithPassword(
         username: "lock@example.com", password: Secret("wrong wrong wrong!"))
     }
     let locked = await expectError(.throttled) {
-      _ = try await h.directory.authenticate(
+      _ = try await h.directory.signInWithPassword(
         username: "lock@example.com", password: Harness.password)
     }
     #expect(locked?.context["retryAfterSeconds"] == "3600")
     h.clock.advance(by: 3600)
-    _ = try await h.directory.authenticate(username: "lock@example.com", password: Harness.password)
+    _ = try await h.directory.signInWithPassword(
+      username: "lock@example.com", password: Harness.password)
   }
 
   @Test func oversizedAndUncheckableCredentialsAreWrongCredentials() async throws {
@@ -156,7 +162,7 @@ struct AuthenticationTests {
     let user = try await h.add("big@example.com")
     h.hasher.reset()
     await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticate(
+      _ = try await h.directory.signInWithPassword(
         username: "big@example.com", password: Secret(String(repeating: "x", count: 5000)))
     }
     #expect(h.hasher.kdfCount == 0, "refused before any lookup or hashing")
@@ -166,7 +172,7 @@ struct AuthenticationTests {
     record.user.version += 1
     try await h.store.commit(ChangeSet(users: [record]))
     let error = await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticate(
+      _ = try await h.directory.signInWithPassword(
         username: "big@example.com", password: Harness.password)
     }
     #expect(error?.message.contains("99999999999") == false)
@@ -244,15 +250,16 @@ struct AuthenticationTests {
   @Test func adminPasswordResetUnlocks() async throws {
     let h = try await Harness(throttle: LoginThrottlePolicy(freeAttempts: 0, lockoutThreshold: 1))
     let user = try await h.add("u@example.com")
-    _ = try? await h.directory.authenticate(
+    _ = try? await h.directory.signInWithPassword(
       username: "u@example.com", password: Secret("wrong wrong wrong!"))
     await expectError(.throttled) {
-      _ = try await h.directory.authenticate(username: "u@example.com", password: Harness.password)
+      _ = try await h.directory.signInWithPassword(
+        username: "u@example.com", password: Harness.password)
     }
     let reset = try await h.directory.setPassword(.generated, of: user.id, by: h.asAdmin)
     let fresh = try #require(reset.generatedPassword)
     #expect(
-      try await h.directory.authenticate(username: "u@example.com", password: fresh)
+      try await h.directory.signInWithPassword(username: "u@example.com", password: fresh)
         .mustChangePassword)
   }
 
@@ -265,7 +272,7 @@ struct AuthenticationTests {
       store: store,
       configuration: .init(
         passwordHasher: PBKDF2PasswordHasher(insecureIterations: 3), rehashOnSignIn: false))
-    let signedIn = try await directory.authenticate(
+    let signedIn = try await directory.signInWithPassword(
       username: "kept@example.com", password: Harness.password)
     #expect(!signedIn.rehashed)
     #expect(await store.user(usernameKey: "kept@example.com")?.passwordHash == before)
@@ -282,13 +289,14 @@ struct AuthenticationTests {
       store: store,
       configuration: .init(
         passwordHasher: PBKDF2PasswordHasher(insecureIterations: 3, variant: .sha512)))
-    let signedIn = try await stronger.authenticate(
+    let signedIn = try await stronger.signInWithPassword(
       username: "legacy@example.com", password: Harness.password)
     #expect(signedIn.rehashed)
     let after = try #require(await store.user(usernameKey: "legacy@example.com")?.passwordHash)
     #expect(after.encoded.hasPrefix("$pbkdf2-sha512$i=3,"))
     #expect(
-      !(try await stronger.authenticate(username: "legacy@example.com", password: Harness.password))
+      !(try await stronger.signInWithPassword(
+        username: "legacy@example.com", password: Harness.password))
         .rehashed)
     let event = try #require(
       try await stronger.auditEvents(AuditQuery(limit: 1), by: .system("test")).first)

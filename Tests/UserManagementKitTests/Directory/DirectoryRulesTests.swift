@@ -39,7 +39,7 @@ struct DirectoryRulesTests {
     #expect(result.user.isActiveAdmin)
     let generated = try #require(result.generatedPassword)
     #expect(generated.byteCount >= 15)
-    let signedIn = try await directory.authenticate(
+    let signedIn = try await directory.signInWithPassword(
       username: "ROOT@example.com", password: generated)
     #expect(signedIn.user.id == result.user.id)
   }
@@ -248,13 +248,15 @@ struct DirectoryRulesTests {
     #expect(read.status == .inactive)
     #expect(try await h.directory.userCount(by: h.asAdmin) == 2)
     await expectError(.accountInactive) {
-      _ = try await h.directory.authenticate(
+      _ = try await h.directory.signInWithPassword(
         username: "leaver@example.com", password: Harness.password)
     }
     try await h.directory.setStatus(.active, of: user.id, by: h.asAdmin)
     #expect(
-      try await h.directory.authenticate(username: "leaver@example.com", password: Harness.password)
-        .user.id == user.id)
+      try await h.directory.signInWithPassword(
+        username: "leaver@example.com", password: Harness.password
+      )
+      .user.id == user.id)
   }
 
   @Test func versionsAndSecurityStamps() async throws {
@@ -298,7 +300,8 @@ struct DirectoryRulesTests {
       by: h.asAdmin)
     let generated = try #require(created.generatedPassword)
     #expect(created.user.mustChangePassword)
-    let signIn = try await h.directory.authenticate(username: "c@example.com", password: generated)
+    let signIn = try await h.directory.signInWithPassword(
+      username: "c@example.com", password: generated)
     #expect(signIn.mustChangePassword)
     let newPassword = Secret("my own new passphrase 2026")
     let changed = try await h.directory.changeOwnPassword(
@@ -306,10 +309,10 @@ struct DirectoryRulesTests {
     #expect(!changed.mustChangePassword)
     #expect(changed.securityStamp != created.user.securityStamp)
     #expect(
-      !(try await h.directory.authenticate(username: "c@example.com", password: newPassword))
+      !(try await h.directory.signInWithPassword(username: "c@example.com", password: newPassword))
         .mustChangePassword)
     await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticate(username: "c@example.com", password: generated)
+      _ = try await h.directory.signInWithPassword(username: "c@example.com", password: generated)
     }
     // Reset by an admin sets the flag again; the configuration can turn it off.
     let reset = try await h.directory.setPassword(
@@ -442,7 +445,7 @@ struct DirectoryRulesTests {
         username: "robot@example.com", apiPassword: Harness.password)
     }
     await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticate(username: "robot@example.com", password: first)
+      _ = try await h.directory.signInWithPassword(username: "robot@example.com", password: first)
     }
     // Reset: the old one stops working at once.
     let second = try #require(

@@ -16,11 +16,11 @@ struct ErrorDetailsTests {
     let h = try await Harness(
       throttle: LoginThrottlePolicy(freeAttempts: 1, baseDelay: .seconds(10)))
     try await h.add("slow@example.com")
-    _ = try? await h.directory.authenticate(
+    _ = try? await h.directory.signInWithPassword(
       username: "slow@example.com", password: Secret("not the password at all"))
     let throttled = try #require(
       await expectError(.throttled) {
-        _ = try await h.directory.authenticate(
+        _ = try await h.directory.signInWithPassword(
           username: "slow@example.com", password: Harness.password)
       })
     #expect(throttled.retryAfter == .seconds(10))
@@ -30,11 +30,11 @@ struct ErrorDetailsTests {
     let h = try await Harness(
       throttle: LoginThrottlePolicy(freeAttempts: 0, lockoutThreshold: 1, lockoutDuration: nil))
     try await h.add("locked@example.com")
-    _ = try? await h.directory.authenticate(
+    _ = try? await h.directory.signInWithPassword(
       username: "locked@example.com", password: Secret("not the password at all"))
     let locked = try #require(
       await expectError(.throttled) {
-        _ = try await h.directory.authenticate(
+        _ = try await h.directory.signInWithPassword(
           username: "locked@example.com", password: Harness.password)
       })
     #expect(locked.retryAfter == nil)

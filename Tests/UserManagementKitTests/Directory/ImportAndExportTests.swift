@@ -79,11 +79,11 @@ struct ImportTests {
     #expect(!dump.contains("fJ/zO1Si"))
 
     // They sign in with the passwords of the old system, and are upgraded.
-    let signedIn = try await h.directory.authenticate(
+    let signedIn = try await h.directory.signInWithPassword(
       username: "grace@example.com", password: Secret(django.password))
     #expect(signedIn.rehashed)
     await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticate(
+      _ = try await h.directory.signInWithPassword(
         username: "nopass@example.com", password: Secret("anything at all"))
     }
   }
@@ -215,7 +215,7 @@ struct ImportTests {
     try #require(Array(again.dropFirst()).map(\.username) == ["e@example.com", "n@example.com"])
     #expect(again[1].passwordHash == exported[1].passwordHash)
     #expect(again[1].policies == ["editors"])
-    _ = try await target.directory.authenticate(
+    _ = try await target.directory.signInWithPassword(
       username: "e@example.com", password: Secret(try vector("django-argon2").password))
   }
 
@@ -278,7 +278,7 @@ struct ImportTests {
     #expect(events.filter { $0.action == .userImported }.count == 500)
     let exported = try await directory.exportUsers(includingPasswordHashes: true, by: asAdmin)
     #expect(exported.filter { $0.passwordHash == hash }.count == 250)
-    _ = try await directory.authenticate(
+    _ = try await directory.signInWithPassword(
       username: "user0@example.com", password: Secret(try vector("django-pbkdf2_sha256").password))
   }
 

@@ -116,7 +116,7 @@ struct SecurityReviewTests {
     let directory = UserDirectory(
       store: InMemoryDirectoryStore(), configuration: .init(passwordHasher: hasher))
     await expectError(.invalidCredentials) {
-      _ = try await directory.authenticate(
+      _ = try await directory.signInWithPassword(
         username: "nobody@example.com", password: Secret("some password"))
     }
     #expect(hasher.hashCount == 0)
@@ -316,9 +316,10 @@ struct SecurityReviewTests {
       _ = try await h.directory.user(named: lookalike, by: h.asAdmin)
     }
     await expectError(.invalidCredentials) {
-      _ = try await h.directory.authenticate(username: lookalike, password: Harness.password)
+      _ = try await h.directory.signInWithPassword(username: lookalike, password: Harness.password)
     }
-    _ = try await h.directory.authenticate(username: "A`B@example.com", password: Harness.password)
+    _ = try await h.directory.signInWithPassword(
+      username: "A`B@example.com", password: Harness.password)
   }
 
   // MARK: 17. Sign-in outcomes are observable
@@ -347,18 +348,18 @@ struct SecurityReviewTests {
       by: .user(admin.id)
     ).user
 
-    _ = try await directory.authenticate(username: "admin@example.com", password: password)
-    _ = try? await directory.authenticate(username: "nobody@example.com", password: password)
-    _ = try? await directory.authenticate(
+    _ = try await directory.signInWithPassword(username: "admin@example.com", password: password)
+    _ = try? await directory.signInWithPassword(username: "nobody@example.com", password: password)
+    _ = try? await directory.signInWithPassword(
       username: "sleeper@example.com", password: Secret("quiet morning hours 2"))
-    _ = try? await directory.authenticate(
+    _ = try? await directory.signInWithPassword(
       username: "admin@example.com", password: Secret("wrong guess number 1"))
-    _ = try? await directory.authenticate(
+    _ = try? await directory.signInWithPassword(
       username: "admin@example.com", password: Secret("wrong guess number 2"))
     clock.advance(by: 60)
-    _ = try? await directory.authenticate(
+    _ = try? await directory.signInWithPassword(
       username: "admin@example.com", password: Secret("wrong guess number 3"))
-    _ = try? await directory.authenticate(username: "admin@example.com", password: password)
+    _ = try? await directory.signInWithPassword(username: "admin@example.com", password: password)
 
     let recorded = events.values
     #expect(

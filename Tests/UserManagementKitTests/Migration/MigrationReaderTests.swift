@@ -39,7 +39,7 @@ struct MigrationImport {
     sourceLocation: SourceLocation = #_sourceLocation
   ) async {
     do {
-      let signedIn = try await harness.directory.authenticate(
+      let signedIn = try await harness.directory.signInWithPassword(
         username: username, password: Secret(password))
       #expect(active, "\(username) signed in but is inactive", sourceLocation: sourceLocation)
       #expect(signedIn.user.username.rawValue == username, sourceLocation: sourceLocation)

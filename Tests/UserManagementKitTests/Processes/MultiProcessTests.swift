@@ -458,7 +458,8 @@ struct MultiProcessTests {
     let user = try await fixture.directory.addUser(
       Fixture.newUser("leaver@example.com"), by: .user(fixture.admin.id)
     ).user
-    _ = try await fixture.directory.authenticate(username: "leaver@example.com", password: password)
+    _ = try await fixture.directory.signInWithPassword(
+      username: "leaver@example.com", password: password)
 
     let dying = try fixture.spawn([
       "die-after-log-sync", "system", "deactivate", user.id.description,
@@ -474,7 +475,7 @@ struct MultiProcessTests {
     reopened.close()
 
     await expectError(.accountInactive) {
-      _ = try await fixture.directory.authenticate(
+      _ = try await fixture.directory.signInWithPassword(
         username: "leaver@example.com", password: password)
     }
   }

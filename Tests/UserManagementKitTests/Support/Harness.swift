@@ -28,7 +28,8 @@ struct Harness {
     ownersMayAct: Bool = true,
     requirePasswordChange: Bool = true,
     store: InMemoryDirectoryStore = InMemoryDirectoryStore(),
-    interleaving: Bool = false
+    interleaving: Bool = false,
+    accountSecurity: UserDirectory.AccountSecuritySettings = .init()
   ) async throws {
     let clock = TestClock()
     let hasher = CountingPasswordHasher(base)
@@ -42,7 +43,7 @@ struct Harness {
         passwordHasher: hasher, passwordPolicy: policy, loginThrottle: throttle,
         ownersMayActOnTheirResources: ownersMayAct,
         requirePasswordChangeAfterAdminReset: requirePasswordChange,
-        now: clock.function, makeIdentifier: ids.function))
+        now: clock.function, makeIdentifier: ids.function, accountSecurity: accountSecurity))
     admin = try await directory.bootstrap(
       NewUser(
         username: "Admin@Example.com", firstName: "Ada", lastName: "Admin",
@@ -85,4 +86,17 @@ func expectError(
     Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
   }
   return nil
+}
+
+extension UserDirectory {
+  /// Signs in with a password and expects no second factor to be required.
+  func signInWithPassword(username: String, password: Secret)
+    async throws(UserManagementError) -> AuthenticatedUser
+  {
+    switch try await authenticate(username: username, password: password) {
+    case .signedIn(let user): return user
+    case .secondFactorRequired:
+      throw UserManagementError(.invalidOperation, "A second factor was required.")
+    }
+  }
 }

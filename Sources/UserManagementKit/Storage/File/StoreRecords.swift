@@ -14,14 +14,17 @@ extension UserRecord {
     static let mustChangePassword: UInt8 = 8
     static let passwordHash: UInt8 = 16
     static let apiPasswordHash: UInt8 = 32
-    static let all: UInt8 = 63
+    static let emailVerified: UInt8 = 64
+    static let security: UInt8 = 128
+    static let all: UInt8 = 255
   }
 
   /// Layout: id (16) · username · first name · last name · flags (bit 0 active, 1 admin,
-  /// 2 API access, 3 must change password, 4 has password hash, 5 has API password hash) ·
-  /// policy count · policy ids (16 each) · version · security stamp · created · updated (f64 seconds since
-  /// 2001-01-01) · created by (0 + user id, or 1 + name) · password hash? · API password
-  /// hash?. Strings are varint-length-prefixed UTF-8.
+  /// 2 API access, 3 must change password, 4 has password hash, 5 has API password hash,
+  /// 6 e-mail verified, 7 has account-security state) · policy count · policy ids (16 each) ·
+  /// version · security stamp · created · updated (f64 seconds since 2001-01-01) · created by
+  /// (0 + user id, or 1 + name) · password hash? · API password hash? · account security?
+  /// (see ``AccountSecurity/encode(into:)``). Strings are varint-length-prefixed UTF-8.
   func encode(into writer: inout ByteWriter) {
     writer.uuid(user.id.rawValue)
     writer.string(user.username.rawValue)
@@ -34,6 +37,8 @@ extension UserRecord {
     if user.mustChangePassword { flags |= Flag.mustChangePassword }
     if passwordHash != nil { flags |= Flag.passwordHash }
     if apiPasswordHash != nil { flags |= Flag.apiPasswordHash }
+    if user.emailVerified { flags |= Flag.emailVerified }
+    if !security.isEmpty { flags |= Flag.security }
     writer.byte(flags)
     writer.varint(UInt64(user.policies.count))
     for policy in user.policies.sorted() { writer.uuid(policy.rawValue) }
@@ -44,6 +49,7 @@ extension UserRecord {
     writer.principal(user.createdBy)
     if let passwordHash { writer.string(passwordHash.encoded) }
     if let apiPasswordHash { writer.string(apiPasswordHash.encoded) }
+    if !security.isEmpty { security.encode(into: &writer) }
   }
 
   init?(decoding reader: inout ByteReader) {
@@ -71,6 +77,13 @@ extension UserRecord {
       guard let encoded = reader.string() else { return nil }
       apiPasswordHash = PasswordHash(encoded: encoded)
     }
+    var security = AccountSecurity.none
+    if flags & Flag.security != 0 {
+      guard let decoded = AccountSecurity(decoding: &reader, user: UserID(rawValue: id)),
+        !decoded.isEmpty
+      else { return nil }
+      security = decoded
+    }
     let user = User(
       id: UserID(rawValue: id), username: Username(stored: rawUsername), firstName: firstName,
       lastName: lastName,
@@ -80,8 +93,153 @@ extension UserRecord {
       hasPassword: passwordHash != nil, mustChangePassword: flags & Flag.mustChangePassword != 0,
       version: version, securityStamp: SecurityStamp(rawValue: stamp),
       createdAt: created,
-      updatedAt: updated, createdBy: createdBy)
-    self.init(user: user, passwordHash: passwordHash, apiPasswordHash: apiPasswordHash)
+      updatedAt: updated, createdBy: createdBy, emailVerified: flags & Flag.emailVerified != 0)
+    self.init(
+      user: user, passwordHash: passwordHash, apiPasswordHash: apiPasswordHash,
+      security: security)
+  }
+}
+
+extension AccountSecurity {
+  /// Layout: has second factor (0/1) · [sealed secret · algorithm (0 SHA1, 1 SHA256,
+  /// 2 SHA512) · digits · period · confirmed (0/1) · last used step + 1 (0 = none) · created] ·
+  /// recovery code count · hashes · token count · [purpose (0 reset, 1 verification,
+  /// 2 challenge) · hash · security stamp · expiry] · key count · [id (16) · name · scope
+  /// count · [resource type · action count · actions] · created · created by · dates present
+  /// (bit 0 expiry, 1 last used, 2 revoked) · those dates · hash].
+  func encode(into writer: inout ByteWriter) {
+    if let factor = secondFactor {
+      writer.byte(1)
+      writer.string(factor.secret.encoded)
+      let algorithms = OneTimeCodeParameters.Algorithm.allCases
+      writer.byte(UInt8(algorithms.firstIndex(of: factor.parameters.algorithm) ?? 0))
+      writer.byte(UInt8(factor.parameters.digits))
+      writer.varint(UInt64(factor.parameters.period))
+      writer.byte(factor.isConfirmed ? 1 : 0)
+      writer.varint(factor.lastUsedStep.map { $0 &+ 1 } ?? 0)
+      writer.date(factor.createdAt)
+    } else {
+      writer.byte(0)
+    }
+    writer.varint(UInt64(recoveryCodes.count))
+    for code in recoveryCodes { writer.string(code.encoded) }
+    writer.varint(UInt64(tokens.count))
+    for token in tokens {
+      writer.byte(UInt8(StoredToken.Purpose.allCases.firstIndex(of: token.purpose) ?? 0))
+      writer.string(token.hash.encoded)
+      writer.string(token.securityStamp.rawValue)
+      writer.date(token.expiresAt)
+    }
+    writer.varint(UInt64(apiKeys.count))
+    for stored in apiKeys {
+      let key = stored.key
+      writer.uuid(key.id.rawValue)
+      writer.string(key.name)
+      writer.varint(UInt64(key.scopes.count))
+      for scope in key.scopes {
+        writer.string(scope.resourceType)
+        writer.varint(UInt64(scope.actions.count))
+        for action in scope.actions { writer.string(action.rawValue) }
+      }
+      writer.date(key.createdAt)
+      writer.principal(key.createdBy)
+      var present: UInt8 = 0
+      if key.expiresAt != nil { present |= 1 }
+      if key.lastUsedAt != nil { present |= 2 }
+      if key.revokedAt != nil { present |= 4 }
+      writer.byte(present)
+      for date in [key.expiresAt, key.lastUsedAt, key.revokedAt] {
+        if let date { writer.date(date) }
+      }
+      writer.string(stored.hash.encoded)
+    }
+  }
+
+  init?(decoding reader: inout ByteReader, user: UserID) {
+    self.init()
+    switch reader.byte() {
+    case 0: break
+    case 1:
+      let algorithms = OneTimeCodeParameters.Algorithm.allCases
+      guard let secret = reader.string(), let algorithm = reader.byte(),
+        Int(algorithm) < algorithms.count, let digits = reader.byte(), digits == 6 || digits == 8,
+        let period = reader.varint(), (15...300).contains(period), let confirmed = reader.byte(),
+        confirmed <= 1, let lastUsed = reader.varint(), let created = reader.date()
+      else { return nil }
+      secondFactor = SecondFactorState(
+        secret: SealedSecret(encoded: secret),
+        parameters: OneTimeCodeParameters(
+          algorithm: algorithms[Int(algorithm)], digits: Int(digits), period: Int(period)),
+        isConfirmed: confirmed == 1, lastUsedStep: lastUsed == 0 ? nil : lastUsed - 1,
+        createdAt: created)
+    default: return nil
+    }
+    guard let codeCount = reader.varint(), codeCount <= UInt64(reader.remaining) else {
+      return nil
+    }
+    var codes: [PasswordHash] = []
+    for _ in 0..<codeCount {
+      guard let code = reader.string() else { return nil }
+      codes.append(PasswordHash(encoded: code))
+    }
+    recoveryCodes = codes
+    guard let tokenCount = reader.varint(), tokenCount <= UInt64(reader.remaining) else {
+      return nil
+    }
+    var tokens: [StoredToken] = []
+    let purposes = StoredToken.Purpose.allCases
+    for _ in 0..<tokenCount {
+      guard let purpose = reader.byte(), Int(purpose) < purposes.count,
+        let hash = reader.string(), let stamp = reader.string(), let expires = reader.date()
+      else { return nil }
+      tokens.append(
+        StoredToken(
+          purpose: purposes[Int(purpose)], hash: PasswordHash(encoded: hash),
+          securityStamp: SecurityStamp(rawValue: stamp), expiresAt: expires))
+    }
+    self.tokens = tokens
+    guard let keyCount = reader.varint(), keyCount <= UInt64(reader.remaining / 16) else {
+      return nil
+    }
+    var keys: [StoredAPIKey] = []
+    for _ in 0..<keyCount {
+      guard let id = reader.uuid(), let name = reader.string(), let scopeCount = reader.varint(),
+        scopeCount <= UInt64(reader.remaining)
+      else { return nil }
+      var scopes: [APIKeyScope] = []
+      for _ in 0..<scopeCount {
+        guard let type = reader.string(), let actionCount = reader.varint(),
+          actionCount <= UInt64(reader.remaining)
+        else { return nil }
+        var actions: [Action] = []
+        for _ in 0..<actionCount {
+          guard let action = reader.string() else { return nil }
+          actions.append(Action(rawValue: action))
+        }
+        scopes.append(APIKeyScope(resourceType: type, actions: actions))
+      }
+      guard let created = reader.date(), let createdBy = reader.principal(),
+        let present = reader.byte(), present & ~7 == 0
+      else { return nil }
+      var dates: [Date?] = []
+      for bit in [UInt8(1), 2, 4] {
+        if present & bit != 0 {
+          guard let date = reader.date() else { return nil }
+          dates.append(date)
+        } else {
+          dates.append(nil)
+        }
+      }
+      guard let hash = reader.string() else { return nil }
+      keys.append(
+        StoredAPIKey(
+          key: APIKey(
+            id: APIKeyID(rawValue: id), userID: user, name: name, scopes: scopes,
+            createdAt: created, createdBy: createdBy, expiresAt: dates[0], lastUsedAt: dates[1],
+            revokedAt: dates[2]),
+          hash: PasswordHash(encoded: hash)))
+    }
+    apiKeys = keys
   }
 }
 

@@ -1,0 +1,552 @@
+import UMKCrypto
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// What a user presents at the code step of a sign-in.
+public enum SecondFactorCode: Sendable {
+  /// The current code of their authenticator app (spaces are ignored).
+  case authenticator(String)
+  /// One of their unused recovery codes (case, spaces and hyphens are ignored).
+  case recovery(Secret)
+}
+
+/// How a signed-in user proves it is them before weakening their account (removing their
+/// second factor) or replacing their recovery codes.
+public enum Reauthentication: Sendable {
+  /// Their password.
+  case password(Secret)
+  /// A code of their second factor.
+  case secondFactor(SecondFactorCode)
+}
+
+/// A second factor being enrolled: what the user's authenticator app needs, shown once.
+public struct SecondFactorEnrollment: Sendable {
+  /// The shared secret in base32 (RFC 4648), for typing into an app.
+  public let secret: Secret
+  /// The `otpauth://totp/…` URI, for a QR code.
+  public let uri: Secret
+  /// How codes are computed.
+  public let parameters: OneTimeCodeParameters
+}
+
+extension UserDirectory {
+  // MARK: Enrolment
+
+  /// Starts enrolling an authenticator app (TOTP, RFC 6238) for the signed-in user.
+  ///
+  /// The directory makes a 160-bit secret from the configured random source (the kernel's
+  /// CSPRNG by default) and returns it once, with its `otpauth://` URI; it is stored sealed
+  /// with the configured ``AccountSecuritySettings/keyring`` (or, without one, as is — see the
+  /// Security Model article). Nothing changes at sign-in until
+  /// ``confirmSecondFactor(for:code:by:)`` proves the app works. Starting again replaces an
+  /// unconfirmed enrolment.
+  ///
+  /// - Parameters:
+  ///   - id: The user; only the user themself may enrol.
+  ///   - principal: Who acts: `.user(id)`.
+  /// - Returns: The secret and URI for the app.
+  /// - Throws: ``UserManagementError/Code/notAuthorized`` for anyone else,
+  ///   ``UserManagementError/Code/invalidOperation`` when a factor is already enrolled.
+  public func enrollSecondFactor(for id: UserID, by principal: Principal)
+    async throws(UserManagementError) -> SecondFactorEnrollment
+  {
+    let settings = configuration.accountSecurity
+    return try await commitWithRetry { () async throws(UserManagementError) in
+      let record = try await ownRecord(id, principal)
+      guard !record.security.hasSecondFactor else {
+        throw UserManagementError(
+          .invalidOperation, "A second factor is already enrolled; remove it first.")
+      }
+      var secret = [UInt8](repeating: 0, count: 20)
+      configuration.random.fillSecret(&secret)
+      defer { Platform.secureZero(bytes: &secret) }
+      var updated = record
+      updated.security.secondFactor = SecondFactorState(
+        secret: SealedSecret.seal(
+          secret, context: Self.sealingContext(id), keyring: settings.keyring,
+          random: configuration.random),
+        parameters: settings.oneTimeCodes, isConfirmed: false, lastUsedStep: nil,
+        createdAt: configuration.now())
+      updated.user.version += 1
+      let enrollment = Self.enrollment(
+        secret: secret, username: record.user.username.rawValue, issuer: settings.issuer,
+        parameters: settings.oneTimeCodes)
+      return (
+        ChangeSet(preconditions: [.userVersion(id, record.user.version)], users: [updated]),
+        enrollment
+      )
+    }
+  }
+
+  /// Completes an enrolment with a current code from the app, and returns ten recovery codes,
+  /// shown once (the directory keeps only their keyed hashes).
+  ///
+  /// - Parameters:
+  ///   - id: The user; only the user themself may confirm.
+  ///   - code: The app's current code.
+  ///   - principal: Who acts: `.user(id)`.
+  /// - Returns: The recovery codes, `xxxx-xxxx-xxxx-xxxx`.
+  /// - Throws: ``UserManagementError/Code/invalidCredentials`` for a wrong code,
+  ///   ``UserManagementError/Code/invalidOperation`` when no enrolment is in progress.
+  public func confirmSecondFactor(for id: UserID, code: String, by principal: Principal)
+    async throws(UserManagementError) -> [Secret]
+  {
+    try await commitWithRetry { () async throws(UserManagementError) in
+      let record = try await ownRecord(id, principal)
+      guard let factor = record.security.secondFactor, !factor.isConfirmed else {
+        throw UserManagementError(
+          .invalidOperation, "No second-factor enrolment is in progress; start one first.")
+      }
+      guard let step = try matchingStep(code, factor, of: record) else {
+        throw UserManagementError(.invalidCredentials, "The code is not correct.")
+      }
+      let now = configuration.now()
+      let (codes, hashes) = makeRecoveryCodes()
+      var updated = record
+      updated.security.secondFactor?.isConfirmed = true
+      updated.security.secondFactor?.lastUsedStep = step
+      updated.security.recoveryCodes = hashes
+      updated.user.version += 1
+      updated.user.updatedAt = now
+      let audit = event(
+        .secondFactorEnrolled, by: principal, on: target(record),
+        [FieldChange(field: "secondFactor", oldValue: nil, newValue: "totp")], at: now)
+      return (
+        ChangeSet(
+          preconditions: [.userVersion(id, record.user.version)], users: [updated],
+          auditEvents: [audit]), codes
+      )
+    }
+  }
+
+  /// Removes the signed-in user's own second factor and recovery codes, after they prove it
+  /// is them. Their security stamp changes, so their other sessions end.
+  ///
+  /// - Parameters:
+  ///   - id: The user; only the user themself may remove it.
+  ///   - proof: Their password or a code of the factor.
+  ///   - principal: Who acts: `.user(id)`.
+  /// - Returns: The user after the change (with its new security stamp).
+  /// - Throws: ``UserManagementError/Code/invalidCredentials`` for a wrong proof,
+  ///   ``UserManagementError/Code/throttled``, ``UserManagementError/Code/invalidOperation``
+  ///   when no factor is enrolled.
+  public func removeSecondFactor(
+    for id: UserID, proof: Reauthentication, by principal: Principal
+  ) async throws(UserManagementError) -> User {
+    try await commitWithRetry { () async throws(UserManagementError) in
+      let record = try await ownRecord(id, principal)
+      guard record.security.secondFactor != nil else {
+        throw UserManagementError(.invalidOperation, "No second factor is enrolled.")
+      }
+      var updated = try await reauthenticate(record, proof)
+      let now = configuration.now()
+      updated.security.secondFactor = nil
+      updated.security.recoveryCodes = []
+      updated.security.tokens.removeAll { $0.purpose == .signInChallenge }
+      updated.user.securityStamp = newSecurityStamp()
+      updated.user.version += 1
+      updated.user.updatedAt = now
+      let audit = event(
+        .secondFactorRemoved, by: principal, on: target(record),
+        [FieldChange(field: "secondFactor", oldValue: "totp", newValue: nil)], at: now)
+      return (
+        ChangeSet(
+          preconditions: [.userVersion(id, record.user.version)], users: [updated],
+          auditEvents: [audit], throttleUpdates: [Self.resetThrottle(id)]), updated.user
+      )
+    }
+  }
+
+  /// Removes another user's second factor and recovery codes, for a user who lost their
+  /// device. The administrator never sees the factor. The user's security stamp changes.
+  ///
+  /// - Parameters:
+  ///   - id: The user.
+  ///   - principal: An active administrator (not the user themself, who uses
+  ///     ``removeSecondFactor(for:proof:by:)``) or a system principal.
+  /// - Returns: The user after the change.
+  /// - Throws: ``UserManagementError/Code/notAuthorized``,
+  ///   ``UserManagementError/Code/selfModificationForbidden``,
+  ///   ``UserManagementError/Code/userNotFound``,
+  ///   ``UserManagementError/Code/invalidOperation`` when no factor is enrolled.
+  public func resetSecondFactor(of id: UserID, by principal: Principal)
+    async throws(UserManagementError) -> User
+  {
+    try await commitWithRetry { () async throws(UserManagementError) in
+      let acting = try await acting(principal, requireAdmin: true)
+      guard acting.userID != id else {
+        throw UserManagementError(
+          .selfModificationForbidden,
+          "Remove your own second factor with your password or a code, not by a reset.")
+      }
+      guard let record = try await fromStore({ try await self.store.user(id: id) }) else {
+        throw .userNotFound()
+      }
+      guard record.security.secondFactor != nil else {
+        throw UserManagementError(.invalidOperation, "The user has no second factor.")
+      }
+      let now = configuration.now()
+      var updated = record
+      updated.security.secondFactor = nil
+      updated.security.recoveryCodes = []
+      updated.security.tokens.removeAll { $0.purpose == .signInChallenge }
+      updated.user.securityStamp = newSecurityStamp()
+      updated.user.version += 1
+      updated.user.updatedAt = now
+      let audit = event(
+        .secondFactorReset, by: principal, on: target(record),
+        [FieldChange(field: "secondFactor", oldValue: "totp", newValue: nil)], at: now)
+      return (
+        ChangeSet(
+          preconditions: acting.preconditions + [.userVersion(id, record.user.version)],
+          users: [updated], auditEvents: [audit]), updated.user
+      )
+    }
+  }
+
+  /// Replaces the signed-in user's recovery codes with ten new ones, after they prove it is
+  /// them; the old codes stop working.
+  ///
+  /// - Parameters:
+  ///   - id: The user; only the user themself may do this.
+  ///   - proof: Their password or a code of the factor.
+  ///   - principal: Who acts: `.user(id)`.
+  /// - Returns: The new codes, shown once.
+  /// - Throws: ``UserManagementError/Code/invalidCredentials``,
+  ///   ``UserManagementError/Code/throttled``, ``UserManagementError/Code/invalidOperation``
+  ///   when no factor is enrolled.
+  public func regenerateRecoveryCodes(
+    for id: UserID, proof: Reauthentication, by principal: Principal
+  ) async throws(UserManagementError) -> [Secret] {
+    try await commitWithRetry { () async throws(UserManagementError) in
+      let record = try await ownRecord(id, principal)
+      guard record.security.hasSecondFactor else {
+        throw UserManagementError(.invalidOperation, "No second factor is enrolled.")
+      }
+      var updated = try await reauthenticate(record, proof)
+      let now = configuration.now()
+      let (codes, hashes) = makeRecoveryCodes()
+      updated.security.recoveryCodes = hashes
+      updated.user.version += 1
+      updated.user.updatedAt = now
+      let audit = event(
+        .recoveryCodesRegenerated, by: principal, on: target(record), [.secret("recoveryCodes")],
+        at: now)
+      return (
+        ChangeSet(
+          preconditions: [.userVersion(id, record.user.version)], users: [updated],
+          auditEvents: [audit], throttleUpdates: [Self.resetThrottle(id)]), codes
+      )
+    }
+  }
+
+  /// How many unused recovery codes the user has left.
+  ///
+  /// - Parameters:
+  ///   - id: The user.
+  ///   - principal: The user themself, an active administrator or a system principal.
+  /// - Returns: The count.
+  /// - Throws: ``UserManagementError/Code/notAuthorized``,
+  ///   ``UserManagementError/Code/userNotFound``.
+  public func remainingRecoveryCodes(of id: UserID, by principal: Principal)
+    async throws(UserManagementError) -> Int
+  {
+    let acting = try await acting(
+      principal, requireAdmin: false, allowingPendingPasswordChange: true,
+      allowingPendingEnrollment: true)
+    guard acting.isAdmin || acting.userID == id else { throw .notAuthorized() }
+    guard let record = try await fromStore({ try await self.store.user(id: id) }) else {
+      throw .userNotFound()
+    }
+    return record.security.recoveryCodes.count
+  }
+
+  // MARK: Sign-in
+
+  /// Completes a sign-in whose password step answered
+  /// ``SignInResult/secondFactorRequired(_:)``.
+  ///
+  /// An authenticator code is accepted for the current 30-second step or one step either side
+  /// (clock skew), and only if its step is later than the last accepted one: a code is never
+  /// accepted twice, even by two servers at once, because the step is recorded in the same
+  /// commit that completes the sign-in. A recovery code is used up. Wrong codes count towards
+  /// the same throttle as passwords. The challenge is single-use: it is consumed by the
+  /// sign-in it completes.
+  ///
+  /// - Parameters:
+  ///   - challenge: The challenge's token from the password step.
+  ///   - code: The code the user typed.
+  /// - Returns: The signed-in user.
+  /// - Throws: ``UserManagementError/Code/invalidToken`` for a challenge that is malformed,
+  ///   unknown, used, expired, or older than a change of the user's credentials;
+  ///   ``UserManagementError/Code/invalidCredentials`` for a wrong code (the challenge stays
+  ///   valid); ``UserManagementError/Code/throttled``;
+  ///   ``UserManagementError/Code/accountInactive``.
+  public func completeSignIn(_ challenge: Secret, with code: SecondFactorCode)
+    async throws(UserManagementError) -> AuthenticatedUser
+  {
+    let credential: SignInEvent.Credential =
+      switch code {
+      case .authenticator: .authenticatorCode
+      case .recovery: .recoveryCode
+      }
+    return try await reportingSignIn(credential) {
+      (account: inout UserID?) async throws(UserManagementError) in
+      guard let parsed = SecurityToken.parse(challenge, as: .signInChallenge) else {
+        throw Self.invalidChallenge()
+      }
+      account = parsed.user
+      let signedIn = try await commitWithRetry { () async throws(UserManagementError) in
+        guard let record = try await fromStore({ try await self.store.user(id: parsed.user) })
+        else { throw Self.invalidChallenge() }
+        let now = configuration.now()
+        guard
+          let index = Self.liveToken(
+            challenge, .signInChallenge, in: record, at: now),
+          record.security.hasSecondFactor
+        else { throw Self.invalidChallenge() }
+        guard record.user.status == .active else {
+          throw UserManagementError(.accountInactive, "The account is inactive.")
+        }
+        var updated = try await acceptSecondFactor(code, of: record)
+        updated.security.tokens.remove(at: index)
+        updated.security.tokens.removeAll { $0.expiresAt <= now }
+        updated.user.version += 1
+        var events: [AuditEvent] = []
+        if case .recovery = code {
+          events.append(
+            event(
+              .recoveryCodeUsed, by: .user(record.id), on: target(record),
+              [
+                FieldChange(
+                  field: "remainingRecoveryCodes", oldValue: nil,
+                  newValue: String(updated.security.recoveryCodes.count))
+              ], at: now))
+        }
+        return (
+          ChangeSet(
+            preconditions: [.userVersion(record.id, record.user.version)], users: [updated],
+            auditEvents: events, throttleUpdates: [Self.resetThrottle(record.id)]),
+          updated.user
+        )
+      }
+      return (self.signedIn(signedIn, rehashed: false), false)
+    }
+  }
+
+  /// Stores a new sign-in challenge for a user whose password was just verified.
+  func issueSignInChallenge(for id: UserID) async throws(UserManagementError) -> SignInChallenge {
+    let lifetime = configuration.accountSecurity.signInChallengeLifetime
+    return try await commitWithRetry { () async throws(UserManagementError) in
+      guard let record = try await fromStore({ try await self.store.user(id: id) }) else {
+        throw Self.invalidCredentials()
+      }
+      let now = configuration.now()
+      let token = SecurityToken.make(.signInChallenge, user: id, random: configuration.random)
+      let expiresAt = now.addingTimeInterval(lifetime.timeInterval)
+      var updated = record
+      Self.store(
+        StoredToken(
+          purpose: .signInChallenge,
+          hash: SecurityToken.hash(token, random: configuration.random),
+          securityStamp: record.user.securityStamp, expiresAt: expiresAt),
+        in: &updated, at: now, keeping: 5)
+      updated.user.version += 1
+      return (
+        ChangeSet(preconditions: [.userVersion(id, record.user.version)], users: [updated]),
+        SignInChallenge(token: token, expiresAt: expiresAt)
+      )
+    }
+  }
+
+  // MARK: Machinery
+
+  /// The record of the signed-in user acting on themself.
+  private func ownRecord(_ id: UserID, _ principal: Principal)
+    async throws(UserManagementError) -> UserRecord
+  {
+    let acting = try await acting(
+      principal, requireAdmin: false, allowingPendingEnrollment: true)
+    guard acting.userID == id else {
+      throw .notAuthorized("Only the user themself can manage their second factor.")
+    }
+    guard let record = try await fromStore({ try await self.store.user(id: id) }) else {
+      throw .userNotFound()
+    }
+    return record
+  }
+
+  /// Checks a password or a second-factor code of the user acting on themself.
+  private func reauthenticate(_ record: UserRecord, _ proof: Reauthentication)
+    async throws(UserManagementError) -> UserRecord
+  {
+    switch proof {
+    case .password(let password):
+      guard password.byteCount <= configuration.passwordPolicy.maximumBytes,
+        let stored = record.passwordHash
+      else { throw Self.invalidCredentials() }
+      _ = try await checkCredential(
+        password, against: stored, of: record, kind: .password, resettingThrottle: false)
+      return record
+    case .secondFactor(let code):
+      return try await acceptSecondFactor(code, of: record)
+    }
+  }
+
+  /// Checks a code under the password throttle; returns the record with the code's step
+  /// recorded or the recovery code removed (and the secret sealed again under the current
+  /// key), for the caller to commit with a throttle reset.
+  private func acceptSecondFactor(_ code: SecondFactorCode, of record: UserRecord)
+    async throws(UserManagementError) -> UserRecord
+  {
+    guard let factor = record.security.secondFactor, factor.isConfirmed else {
+      throw Self.wrongCode()
+    }
+    try await reserveAttempt(for: record.id, kind: .password) {
+      () async throws(UserManagementError) in
+    }
+    var updated = record
+    switch code {
+    case .authenticator(let typed):
+      guard let step = try matchingStep(typed, factor, of: record) else {
+        throw Self.wrongCode()
+      }
+      updated.security.secondFactor?.lastUsedStep = step
+      if let keyring = configuration.accountSecurity.keyring,
+        factor.secret.keyID != keyring.current.id
+      {
+        var secret = try factor.secret.open(
+          context: Self.sealingContext(record.id), keyring: keyring)
+        defer { Platform.secureZero(bytes: &secret) }
+        updated.security.secondFactor?.secret = SealedSecret.seal(
+          secret, context: Self.sealingContext(record.id), keyring: keyring,
+          random: configuration.random)
+      }
+    case .recovery(let typed):
+      guard let normalized = RecoveryCode.normalize(typed) else { throw Self.wrongCode() }
+      // Every stored code is checked, so the time does not say which one matched.
+      var match: Int?
+      for (index, hash) in record.security.recoveryCodes.enumerated()
+      where SecurityToken.matches(normalized, hash) {
+        match = index
+      }
+      guard let match else { throw Self.wrongCode() }
+      updated.security.recoveryCodes.remove(at: match)
+    }
+    return updated
+  }
+
+  /// The step whose code was typed, if it is valid and later than the last used one.
+  private func matchingStep(_ typed: String, _ factor: SecondFactorState, of record: UserRecord)
+    throws(UserManagementError) -> UInt64?
+  {
+    guard let presented = OneTimeCodeParameters.normalize(typed) else { return nil }
+    var secret = try factor.secret.open(
+      context: Self.sealingContext(record.id), keyring: configuration.accountSecurity.keyring)
+    defer { Platform.secureZero(bytes: &secret) }
+    return factor.parameters.matchingStep(
+      presented, secret: secret, at: configuration.now(), after: factor.lastUsedStep)
+  }
+
+  private func makeRecoveryCodes() -> ([Secret], [PasswordHash]) {
+    var codes: [Secret] = []
+    var hashes: [PasswordHash] = []
+    for _ in 0..<RecoveryCode.count {
+      let code = RecoveryCode.generate(random: configuration.random)
+      codes.append(code)
+      if let normalized = RecoveryCode.normalize(code) {
+        hashes.append(SecurityToken.hash(normalized, random: configuration.random))
+      }
+    }
+    return (codes, hashes)
+  }
+
+  /// The index of a stored token of `purpose` that `token` matches and that is still live:
+  /// not expired, and issued under the user's current security stamp.
+  static func liveToken(
+    _ token: Secret, _ purpose: StoredToken.Purpose, in record: UserRecord, at now: Date
+  ) -> Int? {
+    var match: Int?
+    for (index, stored) in record.security.tokens.enumerated()
+    where stored.purpose == purpose && SecurityToken.matches(token, stored.hash) {
+      match = index
+    }
+    guard let match else { return nil }
+    let stored = record.security.tokens[match]
+    guard stored.expiresAt > now, stored.securityStamp == record.user.securityStamp else {
+      return nil
+    }
+    return match
+  }
+
+  /// Adds a token, dropping expired and stale ones and the oldest of its purpose beyond
+  /// `keeping`.
+  static func store(
+    _ token: StoredToken, in record: inout UserRecord, at now: Date, keeping limit: Int
+  ) {
+    var tokens = record.security.tokens.filter {
+      $0.expiresAt > now && $0.securityStamp == record.user.securityStamp
+    }
+    let same = tokens.indices.filter { tokens[$0].purpose == token.purpose }
+    if same.count >= limit {
+      let drop = Set(same.prefix(same.count - limit + 1))
+      tokens = tokens.enumerated().filter { !drop.contains($0.offset) }.map(\.element)
+    }
+    tokens.append(token)
+    record.security.tokens = tokens
+  }
+
+  static func sealingContext(_ id: UserID) -> [UInt8] {
+    Array("umk-totp-secret:\(id)".utf8)
+  }
+
+  static func resetThrottle(_ id: UserID) -> ThrottleUpdate {
+    ThrottleUpdate(user: id, kind: .password, operation: .reset)
+  }
+
+  func target(_ record: UserRecord) -> AuditTarget {
+    .user(record.id, username: record.user.username.rawValue)
+  }
+
+  static func invalidChallenge() -> UserManagementError {
+    UserManagementError(
+      .invalidToken, "The sign-in has expired or was already completed; sign in again.")
+  }
+
+  static func wrongCode() -> UserManagementError {
+    UserManagementError(.invalidCredentials, "The code is not correct.")
+  }
+
+  private static func enrollment(
+    secret: [UInt8], username: String, issuer: String, parameters: OneTimeCodeParameters
+  ) -> SecondFactorEnrollment {
+    let base32 = Base32.encode(secret)
+    let label = percentEncode(issuer) + ":" + percentEncode(username)
+    let uri =
+      "otpauth://totp/\(label)?secret=\(base32)&issuer=\(percentEncode(issuer))"
+      + "&algorithm=\(parameters.algorithm.rawValue)&digits=\(parameters.digits)"
+      + "&period=\(parameters.period)"
+    return SecondFactorEnrollment(secret: Secret(base32), uri: Secret(uri), parameters: parameters)
+  }
+
+  /// Percent-encodes everything but RFC 3986's unreserved characters.
+  static func percentEncode(_ text: String) -> String {
+    var out = ""
+    for byte in text.utf8 {
+      switch byte {
+      case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2D, 0x2E, 0x5F, 0x7E:
+        out.unicodeScalars.append(Unicode.Scalar(byte))
+      default:
+        let hex = Array("0123456789ABCDEF".unicodeScalars)
+        out.unicodeScalars.append("%")
+        out.unicodeScalars.append(hex[Int(byte >> 4)])
+        out.unicodeScalars.append(hex[Int(byte & 0xF)])
+      }
+    }
+    return out
+  }
+}
