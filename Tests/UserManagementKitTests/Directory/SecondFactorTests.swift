@@ -204,7 +204,7 @@ struct SecondFactorTests {
     _ = try await h.directory.completeSignIn(
       challenge.token,
       with: .authenticator(try authenticatorCode(enrolled.secret, at: h.clock.now)))
-    let state = try await h.store.loginThrottle(for: enrolled.user.id, kind: .password)
+    let state = await h.store.loginThrottle(for: enrolled.user.id, kind: .password)
     #expect(state.consecutiveFailures == 0)
   }
 
