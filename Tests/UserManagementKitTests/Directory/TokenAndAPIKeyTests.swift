@@ -308,7 +308,8 @@ struct AccountSecurityRedactionTests {
     let payload = String(stored.dropFirst("$umk-plain$".count))
     for shown in texts { #expect(!shown.contains(payload)) }
     // The base32 secret in the record is sealed or plain, never shown by description.
-    #expect("\(record.security.secondFactor?.secret as Any)".contains("SealedSecret(plain)"))
+    let sealedDescription = record.security.secondFactor.map { "\($0.secret)" } ?? ""
+    #expect(sealedDescription == "SealedSecret(plain)")
     let sealedKey = try SecretKey(id: "k1", bytes: [UInt8](repeating: 3, count: 32))
     #expect("\(sealedKey)" == "SecretKey(k1, <redacted>)")
   }
