@@ -59,6 +59,9 @@ public struct DirectoryStoreConformance: Sendable {
     case concurrentInsertsOfOneUsername
     /// Concurrent read-modify-write updates never lose an update.
     case concurrentUpdatesAreSerializable
+    /// A user's account-security state (second factor, recovery codes, tokens, API keys) and
+    /// the e-mail-verified flag round-trip exactly, through inserts and updates.
+    case accountSecurityRoundTrips
 
     /// The check's name.
     public var description: String { rawValue }
@@ -116,6 +119,7 @@ public struct DirectoryStoreConformance: Sendable {
     case .auditEventsRoundTrip: try await auditEventsRoundTrip(store, fixtures)
     case .concurrentInsertsOfOneUsername: try await concurrentInserts(store, fixtures)
     case .concurrentUpdatesAreSerializable: try await concurrentUpdates(store, fixtures)
+    case .accountSecurityRoundTrips: try await accountSecurityRoundTrips(store, fixtures)
     }
   }
 }
@@ -405,6 +409,15 @@ extension DirectoryStoreConformance {
     }
     try await store.commit(
       ChangeSet(throttleUpdates: [
+        ThrottleUpdate(
+          user: admin.id, kind: .password, operation: .withdrawFailure(at: f.now, restoring: nil))
+      ]))
+    let withdrawn = try await store.loginThrottle(for: admin.id, kind: .password)
+    try expect(
+      withdrawn.consecutiveFailures == 20 && withdrawn.lastFailure == nil,
+      "a withdrawal takes back one failure and restores the time it replaced")
+    try await store.commit(
+      ChangeSet(throttleUpdates: [
         ThrottleUpdate(user: admin.id, kind: .password, operation: .reset)
       ]))
     try expect(
@@ -590,6 +603,63 @@ extension DirectoryStoreConformance {
 // MARK: - Helpers
 
 extension DirectoryStoreConformance {
+  private func accountSecurityRoundTrips(_ store: any DirectoryStore, _ f: Fixtures)
+    async throws
+  {
+    var admin = f.record("admin@example.com", role: .admin, emailVerified: true)
+    let key = APIKey(
+      id: APIKeyID(rawValue: f.id()), userID: admin.id, name: "CI deploy",
+      scopes: [
+        APIKeyScope(resourceType: "dashboard", actions: [.view, "export"]), .everything,
+      ], createdAt: f.now, createdBy: .user(admin.id),
+      expiresAt: f.now.addingTimeInterval(86_400), lastUsedAt: f.now.addingTimeInterval(60))
+    admin.security = AccountSecurity(
+      secondFactor: SecondFactorState(
+        secret: SealedSecret(encoded: "$umk-plain$AAECAwQFBgcICQoLDA0ODxAREhM"),
+        parameters: OneTimeCodeParameters(algorithm: .sha256, digits: 8, period: 60),
+        isConfirmed: true, lastUsedStep: 29_512_093, createdAt: f.now),
+      recoveryCodes: [PasswordHash(encoded: "$token$one"), PasswordHash(encoded: "$token$two")],
+      tokens: [
+        StoredToken(
+          purpose: .passwordReset, hash: PasswordHash(encoded: "$token$reset"),
+          securityStamp: SecurityStamp(rawValue: "stamp"),
+          expiresAt: f.now.addingTimeInterval(1800)),
+        StoredToken(
+          purpose: .signInChallenge, hash: PasswordHash(encoded: "$token$challenge"),
+          securityStamp: SecurityStamp(rawValue: "stamp"), expiresAt: f.now),
+      ],
+      apiKeys: [
+        StoredAPIKey(key: key, hash: PasswordHash(encoded: "$token$key")),
+        StoredAPIKey(
+          key: APIKey(
+            id: APIKeyID(rawValue: f.id()), userID: admin.id, name: "old", scopes: [.everything],
+            createdAt: f.now, createdBy: .system("conformance"), revokedAt: f.now),
+          hash: PasswordHash(encoded: "$token$old")),
+      ])
+    try await store.commit(ChangeSet(users: [admin]))
+    let read = try await store.user(id: admin.id)
+    try expect(read == admin, "the account-security state reads back exactly")
+    try expect(read?.user.hasSecondFactor == true, "the user says it has a second factor")
+    try expect(read?.user.emailVerified == true, "the e-mail-verified flag is kept")
+    try expect(
+      try await store.profile(id: admin.id) == admin.user, "profile(id:) agrees with the record")
+    var next = admin
+    next.user.version = 2
+    next.security.secondFactor?.lastUsedStep = 29_512_094
+    next.security.recoveryCodes.removeFirst()
+    next.security.tokens = []
+    try await store.commit(
+      ChangeSet(preconditions: [.userVersion(admin.id, 1)], users: [next]))
+    try expect(try await store.user(id: admin.id) == next, "an update of the state applies")
+    var cleared = next
+    cleared.user.version = 3
+    cleared.security = .none
+    try await store.commit(ChangeSet(users: [cleared]))
+    let last = try await store.user(id: admin.id)
+    try expect(last == cleared && last?.security.isEmpty == true, "clearing the state applies")
+    try expect(last?.user.hasSecondFactor == false, "without a factor, the user says so")
+  }
+
   private func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw ConformanceFailure(message()) }
   }
@@ -618,7 +688,7 @@ extension DirectoryStoreConformance {
     func record(
       _ username: String, role: Role = .generalUser, status: UserStatus = .active,
       policies: Set<PolicyID> = [], id: UserID? = nil, version: UInt64 = 1,
-      createdAt: Date? = nil
+      createdAt: Date? = nil, emailVerified: Bool = false
     ) -> UserRecord {
       // The fixtures only use valid addresses; fall back to a placeholder rather than trap.
       let name = (try? Username(username)) ?? (try? Username("invalid@example.com"))
@@ -629,7 +699,8 @@ extension DirectoryStoreConformance {
         apiAccessEnabled: false, hasAPIPassword: false, hasPassword: true,
         mustChangePassword: false, version: version,
         securityStamp: SecurityStamp(rawValue: "stamp"), createdAt: createdAt ?? now,
-        updatedAt: createdAt ?? now, createdBy: .system("conformance"))
+        updatedAt: createdAt ?? now, createdBy: .system("conformance"),
+        emailVerified: emailVerified)
       return UserRecord(
         user: user, passwordHash: PasswordHash(encoded: "$test$hash"), apiPasswordHash: nil)
     }
