@@ -1,0 +1,129 @@
+import Foundation
+import Logging
+import PostgresNIO
+import UserManagementKit
+
+extension PostgresDirectoryStore {
+  /// One page of users, by keyset pagination over sort keys computed in Swift.
+  ///
+  /// The database narrows the candidates (exact conditions, and for an ASCII search text the
+  /// trigram index); `UserFilter.matches(_:)` decides, so the page equals the reference
+  /// definition exactly.
+  ///
+  /// - Parameter query: The query.
+  /// - Returns: The page.
+  public func users(matching query: UserQuery) async throws -> UserPage {
+    let sort = query.sort
+    let column = Self.keyColumn(sort.field)
+    let direction = sort.descending ? "DESC" : "ASC"
+    var after = query.after.map { cursor in
+      (Keys.normalized(cursor.position.primary), Keys.normalized(cursor.position.usernameKey))
+    }
+    let exact = Self.isExact(query.filter)
+    let batch = exact ? query.limit + 1 : max(query.limit + 1, 200)
+    var users: [User] = []
+    while users.count <= query.limit {
+      var builder = SQLBuilder(
+        "SELECT profile::text, \(column), username_key FROM umk_users WHERE true")
+      try Self.appendConditions(query.filter, to: &builder)
+      if let position = after {
+        let (primary, key) = position
+        builder.append(" AND (\(column), username_key) \(sort.descending ? "<" : ">") (")
+        try builder.bind(primary)
+        builder.append(", ")
+        try builder.bind(key)
+        builder.append(")")
+      }
+      builder.append(" ORDER BY \(column) \(direction), username_key \(direction) LIMIT ")
+      try builder.bind(Int64(batch))
+      let sql = builder.query
+      let rows = try await run("list users") { connection in
+        try await Self.collect(
+          try await connection.query(sql, logger: logger).decode((String, String, String).self))
+      }
+      for (profile, _, _) in rows {
+        let user = try JSONText.decode(User.self, profile)
+        if query.filter.matches(user) { users.append(user) }
+      }
+      guard rows.count == batch, let last = rows.last else { break }
+      after = (last.1, last.2)
+    }
+    let more = users.count > query.limit
+    if more { users.removeLast(users.count - query.limit) }
+    let next =
+      more ? users.last.map { UserCursor(sort: sort, position: sort.position(of: $0)) } : nil
+    return UserPage(users: users, nextCursor: next)
+  }
+
+  /// The number of users matching the filter.
+  ///
+  /// - Parameter filter: The filter.
+  /// - Returns: The count.
+  public func userCount(matching filter: UserFilter) async throws -> Int {
+    var builder = SQLBuilder()
+    let exact = Self.isExact(filter)
+    builder.append(exact ? "SELECT count(*) FROM umk_users WHERE true" : "SELECT profile::text FROM umk_users WHERE true")
+    try Self.appendConditions(filter, to: &builder)
+    let sql = builder.query
+    if exact {
+      let counts = try await run("count users") { connection in
+        try await Self.collect(try await connection.query(sql, logger: logger).decode(Int64.self))
+      }
+      return Int(clamping: counts.first ?? 0)
+    }
+    return try await run("count users") { connection in
+      var count = 0
+      for try await profile in try await connection.query(sql, logger: logger).decode(
+        String.self)
+      {
+        if filter.matches(try JSONText.decode(User.self, profile)) { count += 1 }
+      }
+      return count
+    }
+  }
+
+  /// Whether the SQL conditions alone decide the filter (no search text).
+  static func isExact(_ filter: UserFilter) -> Bool {
+    filter.normalizedSearch == nil
+  }
+
+  static func keyColumn(_ field: UserSort.Field) -> String {
+    switch field {
+    case .username: "username_key"
+    case .firstName: "first_key"
+    case .lastName: "last_key"
+    case .createdAt: "created_key"
+    }
+  }
+
+  /// Appends the filter's conditions. A search text becomes a `LIKE` pre-filter only when it
+  /// is ASCII: then a match by `UserFilter.matches(_:)` implies a byte match in the stored
+  /// lowercased text, so the pre-filter never drops a user the reference would keep.
+  static func appendConditions(_ filter: UserFilter, to builder: inout SQLBuilder)
+    throws(UserManagementError)
+  {
+    if let status = filter.status {
+      builder.append(" AND status = ")
+      try builder.bind(status.rawValue)
+    }
+    if let role = filter.role {
+      builder.append(" AND role = ")
+      try builder.bind(role.rawValue)
+    }
+    if let apiAccess = filter.apiAccess {
+      builder.append(" AND api_access = ")
+      try builder.bind(apiAccess)
+    }
+    if let policy = filter.policy {
+      builder.append(
+        " AND EXISTS (SELECT 1 FROM umk_user_policies p WHERE p.user_id = umk_users.id"
+          + " AND p.policy_id = ")
+      try builder.bind(policy.rawValue)
+      builder.append(")")
+    }
+    if let needle = filter.normalizedSearch, needle.utf8.allSatisfy({ $0 < 0x80 }) {
+      builder.append(" AND search LIKE ")
+      try builder.bind(Keys.containsPattern(needle))
+    }
+  }
+}
