@@ -42,8 +42,7 @@ struct CommitCheck {
 
   // MARK: Checks
 
-  mutating func preconditions(_ preconditions: [CommitPrecondition]) throws(UserManagementError)
-  {
+  mutating func preconditions(_ preconditions: [CommitPrecondition]) throws(UserManagementError) {
     for precondition in preconditions {
       switch precondition {
       case .userVersion(let id, let version):

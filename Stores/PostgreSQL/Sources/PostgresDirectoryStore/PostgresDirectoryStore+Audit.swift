@@ -9,6 +9,7 @@ extension PostgresDirectoryStore {
   ///
   /// - Parameter query: The query.
   /// - Returns: The events.
+  /// - Throws: `UserManagementError` with code `storage_failure`.
   public func auditEvents(matching query: AuditQuery) async throws -> [AuditEvent] {
     let limit = max(0, query.limit)
     if limit == 0 { return [] }

@@ -29,41 +29,76 @@ extension PostgresDirectoryStore {
       }
       policyDocuments.append((policy, try JSONText.encode(policy)))
     }
-    let commitID = UUID()
-    let progress = CommitProgress()
-    do {
-      let sequence = try await client.withConnection { connection in
-        try await connection.query("BEGIN", logger: logger)
-        let sequence: Int64
-        do {
-          sequence = try await apply(
-            changes, rows: rows, auditRows: auditRows, policyDocuments: policyDocuments,
-            commitID: commitID, on: connection, progress: progress)
-          if let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
-        } catch {
-          _ = try? await connection.query("ROLLBACK", logger: logger)
-          throw error
+    var attempt = 0
+    while true {
+      attempt += 1
+      let commitID = UUID()
+      let progress = CommitProgress()
+      do {
+        let sequence = try await client.withConnection { connection in
+          try await connection.query("BEGIN", logger: logger)
+          progress.begun = true
+          let sequence: Int64
+          do {
+            sequence = try await apply(
+              changes, rows: rows, auditRows: auditRows, policyDocuments: policyDocuments,
+              commitID: commitID, on: connection, progress: progress)
+            if let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
+          } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+          }
+          progress.commitSent = true
+          try await Self.untilClosed(connection) { [logger] in
+            try await connection.query("COMMIT", logger: logger)
+          }
+          return sequence
         }
-        progress.commitSent = true
-        try await connection.query("COMMIT", logger: logger)
-        return sequence
-      }
-      noteCommitted(through: sequence)
-    } catch let error as UserManagementError {
-      throw error
-    } catch {
-      if progress.commitSent, !Self.serverAnswered(error) {
-        try await resolveOutcome(of: commitID, backendPID: progress.backendPID, error: error)
+        noteCommitted(through: sequence)
         return
+      } catch let error as UserManagementError {
+        throw error
+      } catch {
+        // A pooled connection the server had closed fails at `BEGIN`, before anything was
+        // sent: try again on another connection.
+        if !progress.begun, attempt <= 2, Self.isConnectionLoss(error) { continue }
+        if progress.commitSent, !Self.serverAnswered(error) {
+          try await resolveOutcome(of: commitID, backendPID: progress.backendPID, error: error)
+          return
+        }
+        throw Self.mapCommitError(error)
       }
-      throw Self.mapCommitError(error)
+    }
+  }
+
+  /// Runs `body`, or throws as soon as the connection closes, whichever comes first.
+  ///
+  /// postgres-nio 1.33.2 can leave a query sent as the server terminates the connection
+  /// waiting for ever; watching the connection's close turns that into a connection loss the
+  /// commit resolves. A query left waiting is abandoned (it holds nothing but memory).
+  static func untilClosed(
+    _ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> Void
+  ) async throws {
+    let outcome = OneOutcome()
+    try await withCheckedThrowingContinuation {
+      (continuation: CheckedContinuation<Void, any Error>) in
+      outcome.install(continuation)
+      connection.closeFuture.whenComplete { _ in outcome.resume(.failure(ConnectionClosed())) }
+      Task {
+        do {
+          try await body()
+          outcome.resume(.success(()))
+        } catch {
+          outcome.resume(.failure(error))
+        }
+      }
     }
   }
 
   /// Whether the server itself reported `error` (so the transaction's outcome is known: it
   /// failed), rather than the connection failing.
   static func serverAnswered(_ error: any Error) -> Bool {
-    (error as? PSQLError)?.serverInfo != nil
+    (error as? PSQLError)?.serverInfo != nil && !isConnectionLoss(error)
   }
 
   /// The library's error for a failure the database reported inside a commit: a constraint of
@@ -391,7 +426,12 @@ extension PostgresDirectoryStore {
 
 /// How far a commit got, for deciding what a lost connection means.
 final class CommitProgress: Sendable {
-  private let storage = Mutex((pid: Int32(0), sent: false))
+  private let storage = Mutex((pid: Int32(0), begun: false, sent: false))
+
+  var begun: Bool {
+    get { storage.withLock { $0.begun } }
+    set { storage.withLock { $0.begun = newValue } }
+  }
 
   var backendPID: Int32 {
     get { storage.withLock { $0.pid } }
@@ -401,6 +441,34 @@ final class CommitProgress: Sendable {
   var commitSent: Bool {
     get { storage.withLock { $0.sent } }
     set { storage.withLock { $0.sent = newValue } }
+  }
+}
+
+/// The connection closed while a statement was outstanding.
+struct ConnectionClosed: Error {}
+
+/// A continuation resumed by whichever of several racers finishes first.
+final class OneOutcome: Sendable {
+  private let state = Mutex<(CheckedContinuation<Void, any Error>?, Result<Void, any Error>?)>(
+    (nil, nil))
+
+  func install(_ continuation: CheckedContinuation<Void, any Error>) {
+    let early: Result<Void, any Error>? = state.withLock { state in
+      if let result = state.1 { return result }
+      state.0 = continuation
+      return nil
+    }
+    if let early { continuation.resume(with: early) }
+  }
+
+  func resume(_ result: Result<Void, any Error>) {
+    let continuation: CheckedContinuation<Void, any Error>? = state.withLock { state in
+      guard state.1 == nil else { return nil }
+      state.1 = result
+      defer { state.0 = nil }
+      return state.0
+    }
+    continuation?.resume(with: result)
   }
 }
 

@@ -12,6 +12,7 @@ extension PostgresDirectoryStore {
   ///
   /// - Parameter query: The query.
   /// - Returns: The page.
+  /// - Throws: `UserManagementError` with code `storage_failure`.
   public func users(matching query: UserQuery) async throws -> UserPage {
     let sort = query.sort
     let column = Self.keyColumn(sort.field)
@@ -59,10 +60,14 @@ extension PostgresDirectoryStore {
   ///
   /// - Parameter filter: The filter.
   /// - Returns: The count.
+  /// - Throws: `UserManagementError` with code `storage_failure`.
   public func userCount(matching filter: UserFilter) async throws -> Int {
     var builder = SQLBuilder()
     let exact = Self.isExact(filter)
-    builder.append(exact ? "SELECT count(*) FROM umk_users WHERE true" : "SELECT profile::text FROM umk_users WHERE true")
+    builder.append(
+      exact
+        ? "SELECT count(*) FROM umk_users WHERE true"
+        : "SELECT profile::text FROM umk_users WHERE true")
     try Self.appendConditions(filter, to: &builder)
     let sql = builder.query
     if exact {

@@ -21,20 +21,26 @@ extension PostgresDirectoryStore {
   public static func migrate(client: PostgresClient, logger: Logger = quietLogger) async throws
     -> Int
   {
-    do {
-      return try await client.withConnection { connection in
-        try await connection.query("BEGIN", logger: logger)
-        do {
-          let version = try await migrate(connection, logger: logger)
-          try await connection.query("COMMIT", logger: logger)
-          return version
-        } catch {
-          _ = try? await connection.query("ROLLBACK", logger: logger)
-          throw error
+    var attempt = 0
+    while true {
+      attempt += 1
+      do {
+        return try await client.withConnection { connection in
+          try await connection.query("BEGIN", logger: logger)
+          do {
+            let version = try await migrate(connection, logger: logger)
+            try await connection.query("COMMIT", logger: logger)
+            return version
+          } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+          }
         }
+      } catch {
+        // A migration is one transaction: one lost with its connection can run again.
+        if attempt <= 2, isConnectionLoss(error) { continue }
+        throw failure(error, "create or upgrade its schema")
       }
-    } catch {
-      throw failure(error, "create or upgrade its schema")
     }
   }
 

@@ -123,13 +123,38 @@ public final class PostgresDirectoryStore: DirectoryStore {
 
   /// Runs `body` on a pooled connection, reporting anything but the library's own errors as
   /// `storage_failure`.
+  ///
+  /// Reads are idempotent, so one that meets a pooled connection the server has closed (after a
+  /// restart, say) is tried again on another connection, up to twice.
   func run<T: Sendable>(
     _ what: String, _ body: (PostgresConnection) async throws -> sending T
   ) async throws(UserManagementError) -> T {
-    do {
-      return try await client.withConnection { connection in try await body(connection) }
-    } catch {
-      throw Self.failure(error, what)
+    var attempt = 0
+    while true {
+      do {
+        return try await client.withConnection { connection in try await body(connection) }
+      } catch {
+        attempt += 1
+        if attempt <= 2 && Self.isConnectionLoss(error) { continue }
+        throw Self.failure(error, what)
+      }
+    }
+  }
+
+  /// Whether `error` says the connection was lost (closed, reset, or the server process
+  /// terminated) rather than the server refusing a statement.
+  static func isConnectionLoss(_ error: any Error) -> Bool {
+    if error is ConnectionClosed { return true }
+    guard let error = error as? PSQLError else { return false }
+    if let state = error.serverInfo?[.sqlState] {
+      // admin_shutdown, crash_shutdown, cannot_connect_now; connection exceptions.
+      return state.hasPrefix("57P") || state.hasPrefix("08")
+    }
+    switch error.code {
+    case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown:
+      return true
+    default:
+      return false
     }
   }
 
@@ -152,6 +177,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
   ///
   /// - Parameter id: The identifier.
   /// - Returns: The record, or `nil`.
+  /// - Throws: `UserManagementError` with code `storage_failure`.
   public func user(id: UserID) async throws -> UserRecord? {
     let rows = try await run("read a user") { connection in
       try await Self.collect(
@@ -166,10 +192,12 @@ public final class PostgresDirectoryStore: DirectoryStore {
   ///
   /// - Parameter usernameKey: A canonical username.
   /// - Returns: The record, or `nil`.
+  /// - Throws: `UserManagementError` with code `storage_failure`.
   public func user(usernameKey: String) async throws -> UserRecord? {
     let key = Keys.normalized(usernameKey)
     let rows = try await run("read a user") { connection in
-      try await Self.collect(try await connection.execute(RecordByUsername(key: key), logger: logger))
+      try await Self.collect(
+        try await connection.execute(RecordByUsername(key: key), logger: logger))
     }
     return try rows.first.map { row throws(UserManagementError) in
       try JSONText.record(profile: row.0, credentials: row.1)
@@ -180,9 +208,11 @@ public final class PostgresDirectoryStore: DirectoryStore {
   ///
   /// - Parameter id: The identifier.
   /// - Returns: The user, or `nil`.
+  /// - Throws: `UserManagementError` with code `storage_failure`.
   public func profile(id: UserID) async throws -> User? {
     let rows = try await run("read a user") { connection in
-      try await Self.collect(try await connection.execute(ProfileByID(id: id.rawValue), logger: logger))
+      try await Self.collect(
+        try await connection.execute(ProfileByID(id: id.rawValue), logger: logger))
     }
     return try rows.first.map { text throws(UserManagementError) in
       try JSONText.decode(User.self, text)
@@ -193,10 +223,12 @@ public final class PostgresDirectoryStore: DirectoryStore {
   ///
   /// - Parameter usernameKey: A canonical username.
   /// - Returns: The user, or `nil`.
+  /// - Throws: `UserManagementError` with code `storage_failure`.
   public func profile(usernameKey: String) async throws -> User? {
     let key = Keys.normalized(usernameKey)
     let rows = try await run("read a user") { connection in
-      try await Self.collect(try await connection.execute(ProfileByUsername(key: key), logger: logger))
+      try await Self.collect(
+        try await connection.execute(ProfileByUsername(key: key), logger: logger))
     }
     return try rows.first.map { text throws(UserManagementError) in
       try JSONText.decode(User.self, text)
@@ -209,6 +241,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
   ///   - user: The user.
   ///   - kind: The credential.
   /// - Returns: The counter.
+  /// - Throws: `UserManagementError` with code `storage_failure`.
   public func loginThrottle(for user: UserID, kind: CredentialKind) async throws
     -> LoginThrottleState
   {
@@ -234,6 +267,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
   ///
   /// - Parameter id: The identifier.
   /// - Returns: The policy, or `nil`.
+  /// - Throws: `UserManagementError` with code `storage_failure`.
   public func policy(id: PolicyID) async throws -> Policy? {
     try await policies(where: "id", id.rawValue).first
   }
@@ -242,6 +276,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
   ///
   /// - Parameter nameKey: A lowercased policy name.
   /// - Returns: The policy, or `nil`.
+  /// - Throws: `UserManagementError` with code `storage_failure`.
   public func policy(nameKey: String) async throws -> Policy? {
     try await policies(where: "name_key", Keys.normalized(nameKey)).first
   }
@@ -249,6 +284,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
   /// Every policy, ordered by name key.
   ///
   /// - Returns: The policies.
+  /// - Throws: `UserManagementError` with code `storage_failure`.
   public func policies() async throws -> [Policy] {
     try await policies(where: nil, "")
   }
@@ -265,8 +301,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
     let query = builder.query
     let texts = try await run("read policies") { connection in
       var texts: [String] = []
-      for try await text in try await connection.query(query, logger: logger).decode(String.self)
-      {
+      for try await text in try await connection.query(query, logger: logger).decode(String.self) {
         texts.append(text)
       }
       return texts
