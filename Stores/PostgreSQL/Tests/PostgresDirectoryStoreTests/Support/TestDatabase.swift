@@ -5,7 +5,6 @@ import PostgresNIO
 import Testing
 import UserManagementKit
 
-
 /// A database of its own for one test, on the server `Scripts/with-postgres` started.
 struct TestDatabase: Sendable {
   let url: PostgresStoreURL
@@ -60,6 +59,18 @@ struct TestDatabase: Sendable {
       group.addTask { await client.run() }
       defer { group.cancelAll() }
       try await client.query(PostgresQuery(unsafeSQL: sql))
+    }
+  }
+
+  /// Runs `body` with another running client of this database.
+  func withClient<T: Sendable>(_ body: @Sendable (PostgresClient) async throws -> T)
+    async throws -> T
+  {
+    let client = PostgresClient(configuration: Self.configuration(url))
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await client.run() }
+      defer { group.cancelAll() }
+      return try await body(client)
     }
   }
 

@@ -1,0 +1,107 @@
+import Foundation
+import PostgresDirectoryStore
+import PostgresNIO
+import Testing
+import UserManagementKit
+
+/// Lost connections, and what the schema refuses on its own.
+@Suite("Failures and schema", .timeLimit(.minutes(2)))
+struct FailureTests {
+  /// The connection killed after every write of a commit but before `COMMIT`: the commit fails
+  /// as a storage failure, nothing of it is applied, and the next commit works and takes the
+  /// next audit number.
+  @Test(.timeLimit(.minutes(1)))
+  func connectionKilledMidCommitAppliesNothing() async throws {
+    try await TestDatabase.with { database in
+      // The store has a client of its own; the test kills and inspects through another.
+      try await database.withClient { storeClient in
+        let killer = database
+        let store = try await PostgresDirectoryStore.open(
+          client: storeClient, logger: database.logger,
+          hooks: .init(beforeCommit: { pid in
+            try await killer.execute("SELECT pg_terminate_backend(\(pid))")
+          }))
+        let admin = try Fixtures.record("admin@example.com", role: .admin)
+        do {
+          try await store.commit(ChangeSet(users: [admin], auditEvents: [Fixtures.event(admin)]))
+          Issue.record("the commit should have failed")
+        } catch let error as UserManagementError {
+          #expect(error.code == .storageFailure)
+        }
+        #expect(try await database.value(Int64.self, "SELECT count(*) FROM umk_users") == 0)
+        #expect(try await database.value(Int64.self, "SELECT count(*) FROM umk_audit") == 0)
+        #expect(try await database.value(Int64.self, "SELECT audit_seq FROM umk_directory") == 0)
+
+        let healthy = try await PostgresDirectoryStore.open(client: storeClient)
+        try await healthy.commit(ChangeSet(users: [admin], auditEvents: [Fixtures.event(admin)]))
+        #expect(try await healthy.user(id: admin.id) == admin)
+        #expect(try await database.values(Int64.self, "SELECT seq FROM umk_audit") == [1])
+      }
+    }
+  }
+
+  /// A database whose schema is newer than this build is refused, and says so.
+  @Test func newerSchemaIsRefused() async throws {
+    try await TestDatabase.with { database in
+      _ = try await database.openStore()
+      try await database.execute(
+        "UPDATE umk_schema SET version = \(PostgresDirectoryStore.schemaVersion + 1)")
+      do {
+        _ = try await database.openStore()
+        Issue.record("a newer schema should be refused")
+      } catch let error as UserManagementError {
+        #expect(error.code == .unsupportedStoreFormat)
+        #expect(error.context["schemaVersion"] == String(PostgresDirectoryStore.schemaVersion + 1))
+      }
+    }
+  }
+
+  /// Servers opening one empty database at once migrate it once, and all open.
+  @Test func concurrentOpensMigrateOnce() async throws {
+    try await TestDatabase.with { database in
+      try await withThrowingTaskGroup(of: Int.self) { group in
+        for _ in 0..<4 {
+          group.addTask { try await PostgresDirectoryStore.migrate(client: database.client) }
+        }
+        var before: [Int] = []
+        for try await version in group { before.append(version) }
+        #expect(before.sorted() == [0, 1, 1, 1])
+      }
+      #expect(
+        try await database.value(Int.self, "SELECT version FROM umk_schema")
+          == PostgresDirectoryStore.schemaVersion)
+    }
+  }
+
+  /// The rules hold in the database too: SQL that bypasses the store is refused.
+  @Test(arguments: [
+    (
+      "duplicate canonical username",
+      "INSERT INTO umk_users SELECT gen_random_uuid(), username_key, status, role, version, api_access, first_key, last_key, created_key, search, profile, credentials FROM umk_users LIMIT 1",
+      "23505"
+    ),
+    ("unknown role", "UPDATE umk_users SET role = 'root'", "23514"),
+    ("version zero", "UPDATE umk_users SET version = 0", "23514"),
+    ("deleting a held policy", "DELETE FROM umk_policies", "23503"),
+    ("deleting a user", "DELETE FROM umk_users", "23P01"),
+    ("no active administrator left", "UPDATE umk_users SET status = 'inactive'", "23514"),
+  ])
+  func databaseKeepsTheRules(_ rule: String, _ sql: String, _ state: String) async throws {
+    try await TestDatabase.with { database in
+      let store = try await database.openStore()
+      let policy = Fixtures.policy("Held")
+      try await store.commit(
+        ChangeSet(
+          users: [
+            try Fixtures.record("admin@example.com", role: .admin),
+            try Fixtures.record("holder@example.com", policies: [policy.id]),
+          ], policies: [.put(policy)]))
+      do {
+        try await database.transaction([sql])
+        Issue.record("\(rule) should be refused")
+      } catch let error as PSQLError {
+        #expect(error.serverInfo?[.sqlState] == state, "\(rule)")
+      }
+    }
+  }
+}
