@@ -54,9 +54,11 @@ extension PostgresDirectoryStore {
   /// Each subscription holds one pooled connection that `LISTEN`s for a wake-up and then reads
   /// the events past the last sequence number it delivered, so a lost notification delays
   /// events but never drops them. If the connection fails, the subscription reconnects and
-  /// carries on from the same sequence number.
+  /// carries on from the same sequence number; it gives up, ending the stream, when the
+  /// database has been unreachable for about ten seconds.
   ///
-  /// - Returns: The stream; it ends when the consumer stops or ``close()`` is called.
+  /// - Returns: The stream; it ends when the consumer stops, ``close()`` is called, or the
+  ///   database stays unreachable.
   public func subscribeToAuditEvents() -> AsyncStream<AuditEvent> {
     let (stream, continuation) = AsyncStream<AuditEvent>.makeStream()
     let token = UUID()

@@ -334,7 +334,13 @@ extension PostgresDirectoryStore {
         """, logger: logger)
     }
     let finalRows = check.finalRows(rows)
-    if !finalRows.isEmpty {
+    var auditWritten = false
+    if !finalRows.isEmpty, !auditRows.isEmpty {
+      // The common case, users and their audit events, in one statement.
+      try await Self.writeUsersAndAudit(
+        finalRows, auditRows, firstSequence: firstSequence, on: connection, logger: logger)
+      auditWritten = true
+    } else if !finalRows.isEmpty {
       try await Self.writeUsers(finalRows, on: connection, logger: logger)
     }
     if !granted.isEmpty {
@@ -368,7 +374,7 @@ extension PostgresDirectoryStore {
           last_failure = EXCLUDED.last_failure
         """, logger: logger)
     }
-    if !auditRows.isEmpty {
+    if !auditRows.isEmpty, !auditWritten {
       let sequences = auditRows.indices.map { firstSequence + Int64($0) }
       let times = auditRows.map(\.time)
       let actors = auditRows.map(\.actor)
@@ -386,6 +392,51 @@ extension PostgresDirectoryStore {
         """, logger: logger)
     }
     return firstSequence + eventCount - 1
+  }
+
+  /// Upserts users and inserts audit events (and wakes subscribers) in one statement.
+  static func writeUsersAndAudit(
+    _ rows: [UserRow], _ auditRows: [AuditRow], firstSequence: Int64,
+    on connection: PostgresConnection, logger: Logger
+  ) async throws {
+    let ids = rows.map(\.id)
+    let keys = rows.map(\.usernameKey)
+    let statuses = rows.map(\.status)
+    let roles = rows.map(\.role)
+    let versions = rows.map(\.version)
+    let access = rows.map(\.apiAccess)
+    let firsts = rows.map(\.firstKey)
+    let lasts = rows.map(\.lastKey)
+    let created = rows.map(\.createdKey)
+    let search = rows.map(\.search)
+    let profiles = rows.map(\.profile)
+    let credentials = rows.map(\.credentials)
+    let sequences = auditRows.indices.map { firstSequence + Int64($0) }
+    let times = auditRows.map(\.time)
+    let actors = auditRows.map(\.actor)
+    let targetUsers = auditRows.map(\.targetUser)
+    let targetPolicies = auditRows.map(\.targetPolicy)
+    let events = auditRows.map(\.event)
+    let last = String(firstSequence + Int64(auditRows.count) - 1)
+    try await connection.query(
+      """
+      WITH u AS (
+        INSERT INTO umk_users (id, username_key, status, role, version, api_access, first_key,
+          last_key, created_key, search, profile, credentials)
+        SELECT i, k, s, r, v, a, f, l, c, q, p::json, d::json
+        FROM unnest(\(ids)::uuid[], \(keys)::text[], \(statuses)::text[], \(roles)::text[], \(versions)::int8[], \(access)::bool[], \(firsts)::text[], \(lasts)::text[], \(created)::text[], \(search)::text[], \(profiles)::text[], \(credentials)::text[])
+          AS x(i, k, s, r, v, a, f, l, c, q, p, d)
+        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, role = EXCLUDED.role,
+          version = EXCLUDED.version, api_access = EXCLUDED.api_access,
+          first_key = EXCLUDED.first_key, last_key = EXCLUDED.last_key,
+          created_key = EXCLUDED.created_key, search = EXCLUDED.search,
+          profile = EXCLUDED.profile, credentials = EXCLUDED.credentials),
+      a AS (
+        INSERT INTO umk_audit (seq, time, actor, target_user, target_policy, event)
+        SELECT s, t, a, NULLIF(u, '')::uuid, NULLIF(p, '')::uuid, e::json
+        FROM unnest(\(sequences)::int8[], \(times)::float8[], \(actors)::text[], \(targetUsers)::text[], \(targetPolicies)::text[], \(events)::text[]) AS x(s, t, a, u, p, e))
+      SELECT pg_notify('umk_audit', \(last))
+      """, logger: logger)
   }
 
   static func writeUsers(_ rows: [UserRow], on connection: PostgresConnection, logger: Logger)

@@ -20,8 +20,11 @@ extension PostgresDirectoryStore {
     var after = query.after.map { cursor in
       (Keys.normalized(cursor.position.primary), Keys.normalized(cursor.position.usernameKey))
     }
-    let exact = Self.isExact(query.filter)
-    let batch = exact ? query.limit + 1 : max(query.limit + 1, 200)
+    // The SQL conditions decide exactly, or (for ASCII search text) nearly: fetch one page.
+    // Search text the database cannot pre-filter is matched in Swift over larger batches.
+    let prefiltered =
+      query.filter.normalizedSearch.map { $0.utf8.allSatisfy { $0 < 0x80 } } ?? true
+    let batch = prefiltered ? query.limit + 1 : max(query.limit + 1, 200)
     var users: [User] = []
     while users.count <= query.limit {
       var builder = SQLBuilder(
