@@ -324,6 +324,59 @@ func concurrentWriters(_ url: PostgresStoreURL, pairs: Int, commits: Int) async 
     reference: median(reference), target: 0.5, pairs: pairs)
 }
 
+/// The race of two admins deactivating each other, run against the reference's kind of SQL:
+/// each checks "another active admin remains" and then updates, in READ COMMITTED, as a host
+/// writing its own tables would. Prints how many active admins are left (the rule wants ≥ 1).
+func referenceRace(_ url: PostgresStoreURL, rounds: Int) async throws {
+  try await withClient(url, connections: 4) { client in
+    var broken = 0
+    for _ in 0..<rounds {
+      try await client.query("DROP TABLE IF EXISTS ref_people")
+      try await client.query(
+        "CREATE TABLE ref_people (id int PRIMARY KEY, role text NOT NULL, status text NOT NULL)")
+      try await client.query(
+        "INSERT INTO ref_people VALUES (1, 'admin', 'active'), (2, 'admin', 'active')")
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for (actor, target) in [(1, 2), (2, 1)] {
+          group.addTask {
+            try await client.withConnection { connection in
+              try await connection.query("BEGIN", logger: logger)
+              var others: Int64 = 0
+              for try await count in try await connection.query(
+                """
+                SELECT count(*) FROM ref_people
+                WHERE role = 'admin' AND status = 'active' AND id <> \(actor)
+                """, logger: logger
+              ).decode(Int64.self) {
+                others = count
+              }
+              try await connection.query("SELECT pg_sleep(0.2)", logger: logger)
+              if others >= 1 {
+                try await connection.query(
+                  "UPDATE ref_people SET status = 'inactive' WHERE id = \(target)", logger: logger)
+              }
+              try await connection.query("COMMIT", logger: logger)
+            }
+          }
+        }
+        try await group.waitForAll()
+      }
+      var left: Int64 = 0
+      for try await count in try await client.query(
+        "SELECT count(*) FROM ref_people WHERE role = 'admin' AND status = 'active'"
+      ).decode(Int64.self) {
+        left = count
+      }
+      if left == 0 { broken += 1 }
+    }
+    print(
+      "{\"benchmark\":\"postgres.race.reference-sql\",\"rounds\":\(rounds),"
+        + "\"rounds_leaving_no_active_admin\":\(broken),"
+        + "\"note\":\"the same race against PostgresDirectoryStore: CrossProcessRaceTests, never 0\"}"
+    )
+  }
+}
+
 /// A child of ``concurrentWriters``: 8 tasks, each committing updates of its own user.
 func writer(_ arguments: [String]) async throws {
   guard arguments.count == 5, let half = Int(arguments[2]), let commits = Int(arguments[3]),
@@ -429,6 +482,9 @@ func main() async throws {
     }
     if wanted("postgres.commit.16-writers") {
       try await concurrentWriters(url, pairs: pairs, commits: quick ? 25 : 100)
+    }
+    if wanted("postgres.race") {
+      try await referenceRace(url, rounds: 5)
     }
   default:
     throw BenchFailure(description: "unknown command \(command)")
