@@ -16,7 +16,7 @@ extension UserDirectory {
       principal, requireAdmin: false, allowingPendingPasswordChange: true,
       allowingPendingEnrollment: true)
     if let user = acting.user, user.id == id { return user }
-    try requireNoPendingPasswordChange(acting)
+    try requireNothingPending(acting)
     guard acting.isAdmin else { throw .notAuthorized() }
     guard let user = try await fromStore({ try await self.store.profile(id: id) }) else {
       throw .userNotFound()
@@ -42,7 +42,7 @@ extension UserDirectory {
     if let user = acting.user, let key, user.username.canonical.utf8.elementsEqual(key.utf8) {
       return user
     }
-    try requireNoPendingPasswordChange(acting)
+    try requireNothingPending(acting)
     guard acting.isAdmin else { throw .notAuthorized() }
     guard let key,
       let user = try await fromStore({ try await self.store.profile(usernameKey: key) })
@@ -92,10 +92,18 @@ extension UserDirectory {
     return try await fromStore { try await self.store.userCount(matching: filter) }
   }
 
-  private func requireNoPendingPasswordChange(_ acting: Acting) throws(UserManagementError) {
-    if configuration.requirePasswordChangeBeforeActing, acting.user?.mustChangePassword == true {
+  /// Refuses a user who may only act on themself for now: one who must change their password
+  /// first, or enrol a second factor first.
+  func requireNothingPending(_ acting: Acting) throws(UserManagementError) {
+    guard let user = acting.user else { return }
+    if configuration.requirePasswordChangeBeforeActing, user.mustChangePassword {
       throw UserManagementError(
         .passwordChangeRequired, "Change your password before doing anything else.")
+    }
+    if !user.hasSecondFactor && configuration.accountSecurity.requiresSecondFactor(user) {
+      throw UserManagementError(
+        .secondFactorEnrollmentRequired,
+        "Set up an authenticator app for two-factor sign-in before doing anything else.")
     }
   }
 

@@ -43,7 +43,7 @@ public final class UserDirectory: Sendable {
     public var requirePasswordChangeAfterAdminReset: Bool
     /// Whether the library itself refuses to let a user act while they must change their
     /// password (``User/mustChangePassword``): every operation but reading their own record and
-    /// ``UserDirectory/changeOwnPassword(of:current:new:)`` then fails with
+    /// ``UserDirectory/changeOwnPassword(of:current:new:secondFactor:)`` then fails with
     /// ``UserManagementError/Code/passwordChangeRequired``. Off by default, leaving the
     /// enforcement to the host (``AuthenticatedUser/mustChangePassword`` tells it when).
     public var requirePasswordChangeBeforeActing: Bool
