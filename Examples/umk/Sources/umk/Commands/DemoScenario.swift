@@ -175,8 +175,13 @@ struct DemoScenario {
     }
 
     log.step("Sign-in")
-    let signedIn = try await directory.authenticate(
-      username: "GRACE.HOPPER@example.com", password: Secret("nanoseconds are 30 cm"))
+    guard
+      let signedIn = try await directory.authenticate(
+        username: "GRACE.HOPPER@example.com", password: Secret("nanoseconds are 30 cm")
+      ).signedIn
+    else {
+      throw Failure(.demoFailed, "Grace has no second factor, yet a code was asked for.")
+    }
     log.ok(
       "\(signedIn.user.username) signed in; must change password: \(signedIn.mustChangePassword)")
     try await refused("Signing in with a wrong password") {
