@@ -102,6 +102,7 @@ extension UMK.User {
       Output.line("  password: \(user.hasPassword ? "set" : "none")")
       if user.mustChangePassword { Output.line("  must change password at next sign-in") }
       Output.line("  API password: \(user.hasAPIPassword ? "set" : "none")")
+      Output.line("  second factor: \(user.hasSecondFactor ? "on" : "off")")
       Output.line("  version: \(user.version)")
       Output.line("  created: \(Output.timestamp(user.createdAt)) by \(user.createdBy)")
       Output.line("  updated: \(Output.timestamp(user.updatedAt))")
