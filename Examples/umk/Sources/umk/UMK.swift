@@ -28,8 +28,9 @@ struct UMK: AsyncParsableCommand {
       """,
     version: "0.1.0",
     subcommands: [
-      Init.self, User.self, API.self, Login.self, Passwd.self, SecondFactor.self, Policy.self,
-      Authorize.self, Audit.self, Import.self, Export.self, Hash.self, Demo.self,
+      Init.self, User.self, API.self, Login.self, Passwd.self, PasswordReset.self,
+      SecondFactor.self, Policy.self, Authorize.self, Audit.self, Import.self, Export.self,
+      Hash.self, Demo.self,
     ]
   )
 

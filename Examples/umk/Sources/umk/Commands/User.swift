@@ -9,7 +9,7 @@ extension UMK {
       abstract: "Add, show, list and edit users.",
       subcommands: [
         Add.self, Show.self, List.self, Edit.self, Activate.self, Deactivate.self, SetRole.self,
-        SetPolicies.self,
+        SetPolicies.self, VerifyEmail.self,
       ])
   }
 }
@@ -103,6 +103,7 @@ extension UMK.User {
       if user.mustChangePassword { Output.line("  must change password at next sign-in") }
       Output.line("  API password: \(user.hasAPIPassword ? "set" : "none")")
       Output.line("  second factor: \(user.hasSecondFactor ? "on" : "off")")
+      Output.line("  e-mail: \(user.emailVerified ? "verified" : "not verified")")
       Output.line("  version: \(user.version)")
       Output.line("  created: \(Output.timestamp(user.createdAt)) by \(user.createdBy)")
       Output.line("  updated: \(Output.timestamp(user.updatedAt))")

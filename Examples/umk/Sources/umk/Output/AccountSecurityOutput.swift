@@ -41,3 +41,22 @@ struct SecondFactorStatusOutput: Encodable {
   /// How many unused recovery codes are left.
   let remainingRecoveryCodes: Int
 }
+
+/// `password reset-token --json`, `user verify-email issue --json`: `{"username","token"}`,
+/// the token shown this once.
+struct TokenOutput: Encodable {
+  /// The user.
+  let username: String
+  /// The token.
+  let token: String
+
+  /// The output form of a token.
+  ///
+  /// - Parameters:
+  ///   - username: The user.
+  ///   - token: The token.
+  init(username: String, token: Secret) {
+    self.username = username
+    self.token = token.revealForDisplay()
+  }
+}
