@@ -7,6 +7,10 @@ enum StandardInput {
   /// The most bytes read from standard input for secrets (far above any password policy).
   static let maximumSecretBytes = 64 * 1024
 
+  /// Whether standard input is a terminal (secrets are then typed without echo, one per
+  /// prompt).
+  static var isTerminal: Bool { isatty(STDIN_FILENO) == 1 }
+
   /// All of standard input, as bytes.
   static func readAll(limit: Int) throws(Failure) -> [UInt8] {
     var bytes: [UInt8] = []
@@ -169,5 +173,5 @@ enum Terminal {
 
 extension String {
   /// The string with its first character uppercased, for prompts.
-  fileprivate var capitalizingFirst: String { prefix(1).uppercased() + dropFirst() }
+  var capitalizingFirst: String { prefix(1).uppercased() + dropFirst() }
 }
