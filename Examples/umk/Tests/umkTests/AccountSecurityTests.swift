@@ -121,6 +121,19 @@ struct AccountSecurityTests {
       let old = try umk(
         login + ["--recovery-code-stdin"], stdin: UMK.gracePassword + "\n" + recoveryCodes[1])
       #expect(try old.error().code == "invalid_credentials", "\(old)")
+      // Her password changes only with a code as well.
+      let changed = "a different long passphrase 42"
+      let passwd = ["passwd", "grace@example.com", "--password-stdin", "--json"]
+      let passwordOnlyChange = try umk(passwd, stdin: UMK.gracePassword + "\n" + changed)
+      #expect(try passwordOnlyChange.error().code == "second_factor_required")
+      let withCode = try umk(
+        passwd + ["--recovery-code-stdin"],
+        stdin: UMK.gracePassword + "\n" + changed + "\n" + fresh[1])
+      #expect(withCode.status == 0, "\(withCode)")
+      let back = try umk(
+        passwd + ["--recovery-code-stdin"],
+        stdin: changed + "\n" + UMK.gracePassword + "\n" + fresh[2])
+      #expect(back.status == 0, "\(back)")
       let removed = try umk(
         ["2fa", "remove", "--recovery-code-stdin"] + Self.asGrace, stdin: fresh[0])
       #expect(removed.status == 0, "\(removed)")

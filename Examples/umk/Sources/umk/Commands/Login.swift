@@ -131,7 +131,10 @@ extension UMK {
     /// The command's help.
     static let configuration = CommandConfiguration(
       abstract: "Change your own password, proving the current one.",
-      discussion: "Standard input holds the current password, a newline, then the new one.")
+      discussion:
+        "Standard input holds the current password, a newline, then the new one. An account "
+        + "with a second factor also needs a code: add --code-stdin (or --recovery-code-stdin) "
+        + "and a third line.")
 
     /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
@@ -140,6 +143,15 @@ extension UMK {
     /// `--password-stdin` (required).
     @Flag(help: "Read the current and new passwords from standard input (required).")
     var passwordStdin = false
+    /// `--code-stdin`.
+    @Flag(
+      help: ArgumentHelp(
+        "For an account with a second factor: after the two passwords, read an authenticator "
+          + "code from standard input."))
+    var codeStdin = false
+    /// `--recovery-code-stdin`.
+    @Flag(help: "Likewise, with a recovery code.")
+    var recoveryCodeStdin = false
 
     /// Requires `--password-stdin`.
     ///
@@ -156,7 +168,24 @@ extension UMK {
     /// - Parameter session: The open store.
     /// - Throws: `invalid_credentials`, `weak_password`, … (exit 1).
     func run(in session: Session) async throws {
-      let (current, new) = try StandardInput.twoSecrets()
+      if codeStdin && recoveryCodeStdin {
+        throw Failure.usage("Give either --code-stdin or --recovery-code-stdin, not both.")
+      }
+      let kind: CodeKind? = codeStdin ? .authenticator : recoveryCodeStdin ? .recovery : nil
+      let current: Secret
+      let new: Secret
+      var code: SecondFactorCode?
+      if let kind, !StandardInput.isTerminal {
+        let typed: Secret
+        (current, new, typed) = try StandardInput.threeSecrets(
+          names: ("current password", "new password", kind.name))
+        code = kind.code(typed)
+      } else {
+        (current, new) = try StandardInput.twoSecrets()
+        if let kind {
+          code = kind.code(try StandardInput.secret(prompt: kind.name.capitalizingFirst + ": "))
+        }
+      }
       guard let user = try await session.profile(username) else {
         // The same answer as a wrong password, after the same work: the library's sign-in
         // spends one password verification on an unknown user, so timing tells nothing.
@@ -164,7 +193,7 @@ extension UMK {
         throw UserManagementError(.invalidCredentials, "The username or password is incorrect.")
       }
       let changed = try await session.directory.changeOwnPassword(
-        of: user.id, current: current, new: new)
+        of: user.id, current: current, new: new, secondFactor: code)
       await session.show(
         changed, by: .user(changed.id), json: global.json, verb: "Changed the password of")
     }

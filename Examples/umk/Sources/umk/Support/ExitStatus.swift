@@ -19,7 +19,7 @@ enum ExitStatus: Int32 {
   ///
   /// Every other code — the library's rules (`not_authorized`, `throttled`,
   /// `self_modification_forbidden`, `second_factor_enrollment_required`, `invalid_token`, …),
-  /// `umk`'s `second_factor_required`, and any code a later library adds — exits with
+  /// `second_factor_required`, and any code a later library adds — exits with
   /// ``refused``. `encryption_key_unavailable` (an authenticator secret sealed under a key the
   /// keyring lacks) is a store error: the store holds what this configuration cannot open.
   static let byCode: [UserManagementError.Code: ExitStatus] = [
@@ -65,9 +65,6 @@ extension UserManagementError.Code {
   /// `umk`'s own: an import has problems, listed in the error's `details`; nothing was
   /// imported (exit 65 or 1, see ``ExitStatus/init(importProblems:)``).
   static let importRefused = Self(rawValue: "import_refused")
-  /// `umk`'s own: the password was right but the account has a second factor, and no code
-  /// was given (`login` off a terminal without `--code-stdin`; exit 1).
-  static let secondFactorRequired = Self(rawValue: "second_factor_required")
   /// `umk`'s own: the demo did not go as scripted (exit 1).
   static let demoFailed = Self(rawValue: "demo_failed")
 }

@@ -66,6 +66,30 @@ enum StandardInput {
     return (Secret(bytes: first), Secret(bytes: second))
   }
 
+  /// Three secrets on standard input, one per line (for `passwd` with a code: current, new,
+  /// then the code); off a terminal only.
+  static func threeSecrets(names: (String, String, String)) throws(Failure)
+    -> (Secret, Secret, Secret)
+  {
+    var bytes = try readAll(limit: maximumSecretBytes)
+    defer { for index in bytes.indices { bytes[index] = 0 } }
+    var lines: [ArraySlice<UInt8>] = []
+    var start = bytes.startIndex
+    for _ in 0..<2 {
+      guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+        throw Failure.usage(
+          "Standard input must hold the \(names.0), the \(names.1) and the \(names.2), one "
+            + "per line.")
+      }
+      var line = bytes[start..<newline]
+      if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+      lines.append(line)
+      start = newline + 1
+    }
+    lines.append(strippingOneNewline(bytes[start...]))
+    return (Secret(bytes: lines[0]), Secret(bytes: lines[1]), Secret(bytes: lines[2]))
+  }
+
   /// The bytes without one trailing `\n` or `\r\n`.
   ///
   /// - Parameter bytes: The bytes.
