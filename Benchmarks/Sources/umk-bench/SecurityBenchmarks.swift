@@ -367,9 +367,11 @@ struct SecurityBenchmark {
       // Keys of users who hold the scoped type's policy (or are administrators) are allowed.
       extra.append(("allowed_fraction", Unit.ratioJSON(Double(allowed) / Double(attempted))))
     }
+    // The target (200,000/s per core) is for verifying a key; authorizing a request
+    // afterwards reads the user and their policies again, and is reported for information.
     return BenchmarkResult(
       name: name.rawValue, unit: .opsPerSecond, ours: Measure.median(rates), reference: nil,
-      target: 200_000, pairs: rates.count, extra: extra)
+      target: authorize ? nil : 200_000, pairs: rates.count, extra: extra)
   }
 
   // MARK: - Two-factor sign-in
