@@ -178,12 +178,7 @@ extension UserDirectory {
       }
       let now = configuration.now()
       var (updated, events) = try verify(proof, of: record, by: principal, at: now)
-      updated.security.secondFactor = nil
-      updated.security.recoveryCodes = []
-      updated.security.tokens.removeAll { $0.purpose == .signInChallenge }
-      updated.user.securityStamp = newSecurityStamp()
-      updated.user.version += 1
-      updated.user.updatedAt = now
+      clearSecondFactor(of: &updated, at: now)
       events.append(
         event(
           .secondFactorRemoved, by: principal, on: target(record),
@@ -227,12 +222,7 @@ extension UserDirectory {
       }
       let now = configuration.now()
       var updated = record
-      updated.security.secondFactor = nil
-      updated.security.recoveryCodes = []
-      updated.security.tokens.removeAll { $0.purpose == .signInChallenge }
-      updated.user.securityStamp = newSecurityStamp()
-      updated.user.version += 1
-      updated.user.updatedAt = now
+      clearSecondFactor(of: &updated, at: now)
       let audit = event(
         .secondFactorReset, by: principal, on: target(record),
         [FieldChange(field: "secondFactor", oldValue: "totp", newValue: nil)], at: now)
@@ -415,6 +405,17 @@ extension UserDirectory {
   }
 
   // MARK: Machinery
+
+  /// Removes the factor, its recovery codes and pending challenges, and changes the stamp so
+  /// the user's sessions end: the same for a user's removal and an administrator's reset.
+  private func clearSecondFactor(of record: inout UserRecord, at now: Date) {
+    record.security.secondFactor = nil
+    record.security.recoveryCodes = []
+    record.security.tokens.removeAll { $0.purpose == .signInChallenge }
+    record.user.securityStamp = newSecurityStamp()
+    record.user.version += 1
+    record.user.updatedAt = now
+  }
 
   /// The record of the signed-in user acting on themself.
   private func ownRecord(_ id: UserID, _ principal: Principal)
