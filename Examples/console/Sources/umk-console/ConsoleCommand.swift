@@ -46,6 +46,16 @@ struct ConsoleCommand: AsyncParsableCommand {
   @Flag(help: "Read the first administrator's password from standard input (one line).")
   var passwordStdin = false
 
+  @Option(help: "Users per page on the Administration page.")
+  var pageSize = 50
+
+  @Option(help: "Failed sign-ins allowed per username before delays begin.")
+  var signInFreeAttempts = 5
+
+  @Option(
+    help: "The first delay after the free attempts, in seconds; it doubles with each failure.")
+  var signInDelay = 1
+
   @Flag(help: "Mark cookies Secure (when a TLS proxy is in front).")
   var secureCookies = false
 
@@ -58,18 +68,22 @@ struct ConsoleCommand: AsyncParsableCommand {
     let signInLogger = logger
     let directory = UserDirectory(
       store: try FileDirectoryStore(directory: store),
-      configuration: UserDirectory.Configuration(signInObserver: { event in
-        signInLogger.info(
-          "sign-in",
-          metadata: [
-            "outcome": "\(event.outcome)", "user": "\(event.userID.map(\.description) ?? "-")",
-          ])
-      }))
+      configuration: UserDirectory.Configuration(
+        loginThrottle: LoginThrottlePolicy(
+          freeAttempts: signInFreeAttempts, baseDelay: .seconds(max(1, signInDelay))),
+        signInObserver: { event in
+          signInLogger.info(
+            "sign-in",
+            metadata: [
+              "outcome": "\(event.outcome)", "user": "\(event.userID.map(\.description) ?? "-")",
+            ])
+        }))
     try await bootstrapIfEmpty(directory, logger: logger)
 
     let console = UserConsole(
       directory: directory, sessionStorage: MemoryPersistDriver(),
-      configuration: .init(pathPrefix: prefix, secureCookies: secureCookies), logger: logger)
+      configuration: .init(pathPrefix: prefix, secureCookies: secureCookies, pageSize: pageSize),
+      logger: logger)
     let router = Router()
     console.addRoutes(to: router)
     // Hummingbird logs "Server started and listening on HOST:PORT" once it is.
