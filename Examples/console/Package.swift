@@ -19,6 +19,7 @@ let package = Package(
   products: [
     .library(name: "UMKConsole", targets: ["UMKConsole"]),
     .executable(name: "umk-console", targets: ["umk-console"]),
+    .executable(name: "umk-console-seed", targets: ["umk-console-seed"]),
   ],
   dependencies: [
     .package(name: "UserManagementKit", path: "../.."),
@@ -48,6 +49,15 @@ let package = Package(
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Fills a store with many users for Scripts/bench.
+    .executableTarget(
+      name: "umk-console-seed",
+      dependencies: [
+        .product(name: "UserManagementKit", package: "UserManagementKit"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: swiftSettings

@@ -15,6 +15,9 @@ extension ConsoleApp {
   func auditRows(_ events: [AuditEvent], visitor: Visitor) async throws -> [HTML] {
     var names: [UserID: String] = [:]
     var rows: [HTML] = []
+    let policyNames = Dictionary(
+      try await directory.policies(by: visitor.principal).map { ($0.id.description, $0.name) },
+      uniquingKeysWith: { first, _ in first })
     for event in events {
       let actor: String
       switch event.actor {
@@ -35,12 +38,24 @@ extension ConsoleApp {
       case .user(_, let username): target = username
       case .policy(_, let name): target = "policy \(name)"
       }
-      let changes = event.changes.map(\.description).joined(separator: "; ")
+      let changes = event.changes.map { Self.changeText($0, policyNames: policyNames) }
+        .joined(separator: "; ")
       rows.append(
         "<tr><td>\(Self.timeText(event.time))</td><td>\(actor)</td><td>\(event.action.rawValue)</td><td>\(target)</td><td>\(changes)</td></tr>"
       )
     }
     return rows
+  }
+
+  /// A field change as text, policy ids shown by name where the policy still exists.
+  static func changeText(_ change: FieldChange, policyNames: [String: String]) -> String {
+    guard change.field == "policies", !change.isSecret else { return change.description }
+    func names(_ value: String?) -> String {
+      guard let value, !value.isEmpty else { return "none" }
+      return value.split(separator: ",").map { policyNames[String($0)] ?? String($0) }.joined(
+        separator: ", ")
+    }
+    return "policies: \(names(change.oldValue)) → \(names(change.newValue))"
   }
 
   func auditTable(_ rows: [HTML], caption: String) -> HTML {

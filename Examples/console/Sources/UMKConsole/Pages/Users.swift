@@ -71,7 +71,18 @@ extension ConsoleApp {
     }
     let policies = try await directory.policies(by: visitor.principal)
     let page = try await directory.users(userQuery, by: visitor.principal)
-    let total = try await directory.userCount(matching: filter, by: visitor.principal)
+    // Counting every match of a search or filter scans the whole directory (~30 ms for a
+    // search over 100,000 users), far more than the page itself: only the unfiltered total,
+    // which the store keeps, is counted; a filtered list says how many it shows.
+    let countText: String
+    if filter == UserFilter() {
+      let total = try await directory.userCount(by: visitor.principal)
+      countText = "\(total) \(total == 1 ? "user" : "users") found"
+    } else if userQuery.after == nil && page.nextCursor == nil {
+      countText = "\(page.users.count) \(page.users.count == 1 ? "user" : "users") found"
+    } else {
+      countText = "More than \(configuration.pageSize) users found; showing \(page.users.count)"
+    }
     let policyNames = Dictionary(uniqueKeysWithValues: policies.map { ($0.id, $0.name) })
 
     let rows = page.users.map { user in userRow(user, visitor: visitor, policyNames: policyNames) }
@@ -121,7 +132,7 @@ extension ConsoleApp {
       </select></div>
       <button type="submit">Filter</button>
       </form>
-      <p class="count" role="status">\(total) \(total == 1 ? "user" : "users") found</p>
+      <p class="count">\(countText)</p>
       <table class="users">
       <caption class="visually-hidden">Users</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">Username</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">API access</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
