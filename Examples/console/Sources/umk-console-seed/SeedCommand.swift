@@ -34,13 +34,17 @@ struct SeedCommand: AsyncParsableCommand {
       let clock = ContinuousClock()
       let rounds = 50
       let elapsed = try clock.measure {
-        for _ in 0..<rounds { _ = try hasher.verify(Secret("measure-the-hash-2026"), against: hash) }
+        for _ in 0..<rounds {
+          _ = try hasher.verify(Secret("measure-the-hash-2026"), against: hash)
+        }
       }
-      let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+      let milliseconds =
+        Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
       let each = milliseconds / Double(rounds)
       print(
         "Argon2id verification: \((each * 10).rounded() / 10) ms; maximumConcurrentHashes = "
-          + "\(configuration.maximumConcurrentHashes); bound = \(Int((Double(configuration.maximumConcurrentHashes) * 1000 / each).rounded())) sign-ins/s")
+          + "\(configuration.maximumConcurrentHashes); bound = \(Int((Double(configuration.maximumConcurrentHashes) * 1000 / each).rounded())) sign-ins/s"
+      )
       return
     }
     guard let password = readLine(strippingNewline: true), !password.isEmpty else {
@@ -71,7 +75,8 @@ struct SeedCommand: AsyncParsableCommand {
       portable.append(
         PortableUser(
           username: "user\(index)@example.com", firstName: firstNames[index % firstNames.count],
-          lastName: lastNames[index % lastNames.count], status: index % 7 == 0 ? .inactive : .active,
+          lastName: lastNames[index % lastNames.count],
+          status: index % 7 == 0 ? .inactive : .active,
           role: role, policies: role == .generalUser && index % 3 == 0 ? ["Reports viewer"] : []))
     }
     let result = try await directory.importUsers(portable, by: principal)
