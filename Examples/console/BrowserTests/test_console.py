@@ -1,6 +1,7 @@
 """The seed's whole scenario in a real browser, in order: each test builds on the previous."""
 
 import json
+import os
 import re
 
 from conftest import (
@@ -43,6 +44,19 @@ def test_sign_in_page_and_wrong_password(browser):
     expect(page.get_by_role("alert")).to_have_text("The username or password is not right.")
     sign_in(page, "nobody@example.com", "not the password")
     expect(page.get_by_role("alert")).to_have_text("The username or password is not right.")
+
+
+def test_sign_in_issues_a_new_session_id(browser):
+    page = new_page(browser)
+    page.goto("/sign-in")
+    (before,) = page.context.cookies()
+    assert before["httpOnly"] and before["sameSite"] == "Strict"
+    sign_in(page, ADMIN_USERNAME, os.environ["ADMIN_PASSWORD"])
+    expect(page.get_by_role("heading", name="Administration")).to_be_visible()
+    (after,) = page.context.cookies()
+    assert after["value"] != before["value"]
+    assert after["httpOnly"] and after["sameSite"] == "Strict"
+    page.context.close()
 
 
 def test_admin_lands_on_administration(admin: Page):
@@ -115,7 +129,7 @@ def test_create_user_with_typed_password(admin: Page):
                 policies=["Reports viewer", "Project editor"], shots=True)
     expect(admin.get_by_role("status")).to_have_text("The user was added.")
     expect(admin.get_by_role("heading", name="User Details")).to_be_visible()
-    expect(admin.get_by_text("Project editor, Reports viewer")).to_be_visible()
+    expect(admin.get_by_text("Project editor, Reports viewer", exact=True)).to_be_visible()
     state["grace"] = user_id_from_url(admin)
 
 
@@ -260,7 +274,7 @@ def test_user_details_and_edit_in_two_steps(admin: Page):
     check_page(admin, "edit-user-step2")
     admin.get_by_role("button", name="Update User").click()
     expect(admin.get_by_role("status")).to_have_text("The user was updated.")
-    expect(admin.get_by_text("Grace Brewster Hopper")).to_be_visible()
+    expect(admin.get_by_text("Grace Brewster Hopper", exact=True)).to_be_visible()
     expect(admin.get_by_role("definition").filter(has_text=re.compile("^Project editor$"))).to_be_visible()
 
 
@@ -284,7 +298,7 @@ def test_forged_username_on_edit_changes_nothing(admin: Page):
     assert response.status == 400
     assert "The username cannot be changed" in response.text()
     admin.goto(f"/admin/users/{state['grace']}")
-    expect(admin.get_by_text("Grace Brewster Hopper")).to_be_visible()
+    expect(admin.get_by_text("Grace Brewster Hopper", exact=True)).to_be_visible()
 
 
 def test_bad_input_gets_a_message(admin: Page):
