@@ -156,9 +156,15 @@ final class ConsoleApp: Sendable {
   }
 
   /// Starts a new session (always a new id) and returns its cookie.
+  ///
+  /// A visitor's session (before sign-in) lasts 30 minutes at most, so that opening the sign-in
+  /// page again and again cannot keep many sessions alive for long.
   func startSession(_ session: ConsoleSession, replacing request: Request) async throws -> Cookie {
     _ = try? await sessions.delete(request: request)
-    return try await sessions.save(session: session, expiresIn: configuration.sessionDuration)
+    let lifetime =
+      session.userID == nil
+      ? min(configuration.sessionDuration, .seconds(1800)) : configuration.sessionDuration
+    return try await sessions.save(session: session, expiresIn: lifetime)
   }
 
   // MARK: Unsafe requests

@@ -80,8 +80,10 @@ struct ConsoleCommand: AsyncParsableCommand {
         }))
     try await bootstrapIfEmpty(directory, logger: logger)
 
+    // The in-memory session store is a service: it removes expired sessions every 10 minutes.
+    let sessions = MemoryPersistDriver()
     let console = UserConsole(
-      directory: directory, sessionStorage: MemoryPersistDriver(),
+      directory: directory, sessionStorage: sessions,
       configuration: .init(pathPrefix: prefix, secureCookies: secureCookies, pageSize: pageSize),
       logger: logger)
     let router = Router()
@@ -89,7 +91,7 @@ struct ConsoleCommand: AsyncParsableCommand {
     // Hummingbird logs "Server started and listening on HOST:PORT" once it is.
     let app = Application(
       router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil),
-      logger: logger)
+      services: [sessions], logger: logger)
     try await app.runService()
   }
 
