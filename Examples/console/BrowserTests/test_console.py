@@ -72,7 +72,7 @@ def test_import_and_list_policies(admin: Page):
     expect(admin.get_by_role("status")).to_have_text("The policies were imported.")
     for policy in POLICIES:
         expect(admin.get_by_role("link", name=policy["name"])).to_be_visible()
-    check_page(admin, "policies")
+    check_page(admin)
 
 
 def test_import_of_bad_json_is_refused(admin: Page):
@@ -351,6 +351,7 @@ def test_policy_delete_refused_while_held(admin: Page):
     admin.get_by_role("button", name="Delete policy").click()
     expect(admin.get_by_role("status")).to_have_text("The policy was deleted.")
     expect(admin.get_by_role("link", name="Unused")).to_have_count(0)
+    check_page(admin, "policies")
 
 
 def test_audit_trail_with_filters(admin: Page):

@@ -29,7 +29,7 @@ extension ConsoleApp {
       border: 1px solid #8c959f; background: #fff; color: var(--ink); cursor: pointer; text-decoration: none; }
     button.primary, a.button.primary { background: var(--accent); border-color: var(--accent); color: var(--accent-ink); }
     button.danger { background: var(--danger); border-color: var(--danger); color: #fff; }
-    form .primary { margin-top: 1rem; }
+    form button.primary { display: block; margin-top: 1rem; }
     button.link { border: 0; background: none; color: var(--accent); padding: 0; text-decoration: underline; }
     .help { color: var(--muted); font-size: .88rem; margin: .2rem 0 .4rem; }
     .error { background: #ffebe9; border: 1px solid #ff8182; color: #82071e; padding: .6rem .8rem; border-radius: 6px; }

@@ -114,7 +114,7 @@ extension ConsoleApp {
       <select id="policies" name="policies" multiple size="\(min(max(policies.count, 2), 8))" aria-describedby="policies-help">
       \(options)
       </select>
-      <p id="policies-help" class="help">For General Users only; administrators may do everything.</p>
+      <p id="policies-help" class="help">For General Users only (administrators may do everything). Hold Ctrl, or ⌘ on a Mac, to choose several.</p>
       """
     let title = editing == nil ? "Create User Account" : "Edit User Account"
     return layout(
