@@ -1,0 +1,126 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdAuth
+import Logging
+import UserManagementKit
+
+/// The outcome of the first sign-in step.
+///
+/// Two-factor sign-in will add a case here (a challenge answered on a second page); the
+/// handler that shows pages switches on it, so the new step slots in there.
+enum SignInStep: Sendable {
+  /// The user is signed in.
+  case signedIn(User)
+}
+
+extension ConsoleApp {
+  /// Checks a username and password: the console's per-username throttle first (so unknown
+  /// usernames are throttled like real ones), then the directory.
+  func signIn(username: String, password: Secret) async throws(UserManagementError) -> SignInStep {
+    if let refusal = await throttle.refusal(for: username) {
+      throw UserManagementError(.throttled, refusal)
+    }
+    do {
+      let result = try await directory.authenticate(username: username, password: password)
+      await throttle.succeed(username)
+      return .signedIn(result.user)
+    } catch {
+      switch error.code {
+      case .invalidCredentials:
+        await throttle.fail(username)
+        throw error
+      case .throttled:
+        throw UserManagementError(.throttled, SignInThrottle.message(for: error))
+      default:
+        throw error
+      }
+    }
+  }
+
+  func signInPage(csrf: String, username: String = "", message: String? = nil, info: String? = nil)
+    -> HTML
+  {
+    layout(
+      title: "Sign in", visitor: nil,
+      body: """
+        <h1>Sign in</h1>
+        \(notice(info))\(alert(message))
+        <form method="post" action="\(path("/sign-in"))" class="card narrow">
+        \(csrfField(csrf))
+        <label for="username">Username</label>
+        <input id="username" name="username" type="email" autocomplete="username" required maxlength="254" value="\(username)">
+        <label for="password">Password</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required>
+        <button type="submit" class="primary">Sign in</button>
+        </form>
+        """)
+  }
+
+  /// GET /sign-in: a fresh anonymous session carries the form's CSRF token.
+  func showSignIn(_ request: Request) async throws -> Response {
+    if let session = try? await sessions.load(request: request), session.userID != nil {
+      if (try? await visitor(request, allowingPendingPasswordChange: true)) != nil {
+        return redirect(to: path("/"))
+      }
+    }
+    let csrf = Tokens.make()
+    let cookie = try await startSession(
+      ConsoleSession(userID: nil, stamp: nil, csrf: csrf), replacing: request)
+    let query = request.uri.queryParameters
+    let info: String? =
+      query["ended"] != nil
+      ? "Your session has ended. Sign in again."
+      : query["signed-out"] != nil ? "You are signed out." : nil
+    var response = html(.ok, signInPage(csrf: csrf, info: info))
+    response.setCookie(cookie)
+    return response
+  }
+
+  /// POST /sign-in.
+  func submitSignIn(_ request: Request) async throws -> Response {
+    guard let session = try? await sessions.load(request: request) else {
+      throw Finished(response: forgedRequestPage(visitor: nil))
+    }
+    let form = try await self.form(request, csrf: session.csrf, visitor: nil)
+    let username = form.text("username")
+    let password = Secret(form["password"] ?? "")
+    let step: SignInStep
+    do {
+      step = try await signIn(username: username, password: password)
+    } catch {
+      let message: String =
+        switch error.code {
+        case .invalidCredentials: "The username or password is not right."
+        case .throttled, .accountInactive: error.message
+        default: "Signing in failed; try again."
+        }
+      return html(
+        error.code == .throttled ? .tooManyRequests : .unauthorized,
+        signInPage(csrf: session.csrf, username: username, message: message))
+    }
+    switch step {
+    case .signedIn(let user):
+      logger.info("Signed in", metadata: ["user": "\(user.id)"])
+      let cookie = try await startSession(
+        ConsoleSession(
+          userID: user.id.description, stamp: user.securityStamp.rawValue, csrf: Tokens.make()),
+        replacing: request)
+      var response = redirect(to: user.mustChangePassword ? path("/account/password") : path("/"))
+      response.setCookie(cookie)
+      return response
+    }
+  }
+
+  /// POST /sign-out.
+  func submitSignOut(_ request: Request) async throws -> Response {
+    let visitor = try await visitor(request, allowingPendingPasswordChange: true)
+    _ = try await form(request, csrf: visitor.csrf, visitor: visitor)
+    return await endSession(request, reason: "signed-out")
+  }
+
+  /// GET /: the Administration page for administrators, My account for everyone else.
+  func home(_ request: Request) async throws -> Response {
+    let visitor = try await visitor(request)
+    return redirect(to: visitor.isAdmin ? path("/admin/users") : path("/account"))
+  }
+}
