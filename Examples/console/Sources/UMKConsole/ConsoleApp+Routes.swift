@@ -30,7 +30,21 @@ extension ConsoleApp {
     get("") { app, request, _ in try await app.home(request) }
     get("sign-in") { app, request, _ in try await app.showSignIn(request) }
     post("sign-in") { app, request, _ in try await app.submitSignIn(request) }
+    get("sign-in/code") { app, request, _ in try await app.showSignInCode(request) }
+    post("sign-in/code") { app, request, _ in try await app.submitSignInCode(request) }
     post("sign-out") { app, request, _ in try await app.submitSignOut(request) }
+    post("account/two-factor/enroll") { app, request, _ in
+      try await app.submitEnrollSecondFactor(request)
+    }
+    post("account/two-factor/confirm") { app, request, _ in
+      try await app.submitConfirmSecondFactor(request)
+    }
+    post("account/two-factor/remove") { app, request, _ in
+      try await app.submitRemoveSecondFactor(request)
+    }
+    post("admin/users/:id/two-factor/reset") { app, request, id in
+      try await app.submitResetSecondFactor(request, id: id)
+    }
     get("account") { app, request, _ in try await app.showAccount(request) }
     post("account") { app, request, _ in try await app.submitAccount(request) }
     get("account/password") { app, request, _ in try await app.showPassword(request) }

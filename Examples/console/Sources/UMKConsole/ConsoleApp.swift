@@ -19,6 +19,9 @@ struct ConsoleSession: Codable, Sendable {
   var stamp: String?
   /// The synchronizer token every form of this session carries.
   var csrf: String
+  /// Between the password step and the code step of a two-factor sign-in: the directory's
+  /// challenge. Sessions live on the server, so the token never reaches the browser.
+  var challenge: String? = nil
 }
 
 /// A request that ends early with a ready response: a redirect, a refusal, a message page.

@@ -26,6 +26,7 @@ extension ConsoleApp {
         </form>
         </section>
         <p><a href="\(path("/account/password"))">Change my password</a></p>
+        \(secondFactorSection(visitor))
         """)
   }
 
@@ -57,6 +58,10 @@ extension ConsoleApp {
   }
 
   func passwordPage(_ visitor: Visitor, message: String? = nil) -> HTML {
+    let codeField: HTML = """
+      <label for="code">Code from your authenticator app</label>
+      <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="10">
+      """
     let must: HTML =
       visitor.user.mustChangePassword
       ? "<p role=\"status\" class=\"notice\">An administrator set your password. Choose your own before you continue.</p>"
@@ -76,6 +81,7 @@ extension ConsoleApp {
         <p id="new-help" class="help">At least \(directory.configuration.passwordPolicy.minimumLength) characters; common passwords and your username are refused.</p>
         <label for="confirm">Confirm new password</label>
         <input id="confirm" name="confirm" type="password" autocomplete="new-password" required>
+        \(visitor.user.hasSecondFactor ? codeField : "")
         <button type="submit" class="primary">Change password</button>
         </form>
         """)
@@ -100,8 +106,10 @@ extension ConsoleApp {
     }
     let user: User
     do {
+      let typedCode = form.text("code")
       user = try await directory.changeOwnPassword(
-        of: visitor.user.id, current: Secret(form["current"] ?? ""), new: Secret(new))
+        of: visitor.user.id, current: Secret(form["current"] ?? ""), new: Secret(new),
+        secondFactor: typedCode.isEmpty ? nil : .authenticator(typedCode))
     } catch {
       let message =
         error.code == .invalidCredentials ? "The current password is not right." : error.message

@@ -5,12 +5,11 @@ import Logging
 import UserManagementKit
 
 /// The outcome of the first sign-in step.
-///
-/// Two-factor sign-in will add a case here (a challenge answered on a second page); the
-/// handler that shows pages switches on it, so the new step slots in there.
 enum SignInStep: Sendable {
   /// The user is signed in.
   case signedIn(User)
+  /// The password was right and the user has a second factor: the code page follows.
+  case secondFactorRequired(SignInChallenge)
 }
 
 extension ConsoleApp {
@@ -21,9 +20,14 @@ extension ConsoleApp {
       throw UserManagementError(.throttled, refusal)
     }
     do {
-      let result = try await directory.authenticate(username: username, password: password)
-      await throttle.succeed(username)
-      return .signedIn(result.user)
+      switch try await directory.authenticate(username: username, password: password) {
+      case .signedIn(let result):
+        await throttle.succeed(username)
+        return .signedIn(result.user)
+      case .secondFactorRequired(let challenge):
+        // Not a success yet: the console's counter is cleared only when a code completes it.
+        return .secondFactorRequired(challenge)
+      }
     } catch {
       switch error.code {
       case .invalidCredentials:
@@ -100,15 +104,30 @@ extension ConsoleApp {
     }
     switch step {
     case .signedIn(let user):
-      logger.info("Signed in", metadata: ["user": "\(user.id)"])
+      return try await signedIn(user, replacing: request)
+    case .secondFactorRequired(let challenge):
+      // A new anonymous session holds the challenge until the code page completes it.
       let cookie = try await startSession(
         ConsoleSession(
-          userID: user.id.description, stamp: user.securityStamp.rawValue, csrf: Tokens.make()),
+          userID: nil, stamp: nil, csrf: Tokens.make(),
+          challenge: challenge.token.revealForDisplay()),
         replacing: request)
-      var response = redirect(to: user.mustChangePassword ? path("/account/password") : path("/"))
+      var response = redirect(to: path("/sign-in/code"))
       response.setCookie(cookie)
       return response
     }
+  }
+
+  /// Starts the signed-in session (a new id) and sends the user on.
+  func signedIn(_ user: User, replacing request: Request) async throws -> Response {
+    logger.info("Signed in", metadata: ["user": "\(user.id)"])
+    let cookie = try await startSession(
+      ConsoleSession(
+        userID: user.id.description, stamp: user.securityStamp.rawValue, csrf: Tokens.make()),
+      replacing: request)
+    var response = redirect(to: user.mustChangePassword ? path("/account/password") : path("/"))
+    response.setCookie(cookie)
+    return response
   }
 
   /// POST /sign-out.

@@ -250,11 +250,13 @@ extension ConsoleApp {
         <dt>Policies</dt><dd>\(held.isEmpty ? "None" : held.joined(separator: ", "))</dd>
         <dt>Direct API access</dt><dd>\(user.apiAccessEnabled ? "Enabled" : "Disabled")\(user.hasAPIPassword ? ", API password set" : "")</dd>
         <dt>Must change password</dt><dd>\(user.mustChangePassword ? "Yes" : "No")</dd>
+        <dt>Two-factor sign-in</dt><dd>\(user.hasSecondFactor ? "On" : "Off")</dd>
         <dt>Created</dt><dd>\(Self.timeText(user.createdAt))</dd>
         <dt>Updated</dt><dd>\(Self.timeText(user.updatedAt))</dd>
         </dl>
         <div class="actions">\(statusControl)\(apiToggle)\(apiPassword)
         <form method="post" action="\(path("/admin/users/\(id)/unlock"))" class="inline">\(csrfField(visitor.csrf))<button type="submit">Reset failed sign-ins</button></form>
+        \(user.hasSecondFactor && user.id != visitor.user.id ? HTML("<form method=\"post\" action=\"\(path("/admin/users/\(id)/two-factor/reset"))\" class=\"inline\">\(csrfField(visitor.csrf))<button type=\"submit\">Reset two-factor sign-in</button></form>") : "")
         </div>
         </section>
         <section aria-labelledby="history-heading">
