@@ -92,19 +92,9 @@ extension UserDirectory {
     return try await fromStore { try await self.store.userCount(matching: filter) }
   }
 
-  /// Refuses a user who may only act on themself for now: one who must change their password
-  /// first, or enrol a second factor first.
+  /// Refuses an acting user with a pending step (see the overload that takes a `User`).
   func requireNothingPending(_ acting: Acting) throws(UserManagementError) {
-    guard let user = acting.user else { return }
-    if configuration.requirePasswordChangeBeforeActing, user.mustChangePassword {
-      throw UserManagementError(
-        .passwordChangeRequired, "Change your password before doing anything else.")
-    }
-    if !user.hasSecondFactor && configuration.accountSecurity.requiresSecondFactor(user) {
-      throw UserManagementError(
-        .secondFactorEnrollmentRequired,
-        "Set up an authenticator app for two-factor sign-in before doing anything else.")
-    }
+    if let user = acting.user { try requireNothingPending(user) }
   }
 
   // MARK: Audit

@@ -59,10 +59,8 @@ extension UserDirectory {
     }
     return try await commitWithRetry { () async throws(UserManagementError) in
       let now = configuration.now()
-      let record = try await fromStore { try await self.store.user(id: parsed.user) }
-      guard liveToken(token, .passwordReset, in: record, at: now) != nil, let record,
-        record.user.status == .active
-      else { throw Self.invalidToken() }
+      let record = try await activeRecord(
+        redeeming: token, .passwordReset, of: parsed.user, at: now)
       try configuration.passwordPolicy.validate(newPassword, username: record.user.username)
       try await requireDifferent(newPassword, fromAPIPasswordOf: record)
       let hasher = configuration.passwordHasher
@@ -146,10 +144,8 @@ extension UserDirectory {
     }
     return try await commitWithRetry { () async throws(UserManagementError) in
       let now = configuration.now()
-      let record = try await fromStore { try await self.store.user(id: parsed.user) }
-      guard liveToken(token, .emailVerification, in: record, at: now) != nil, let record,
-        record.user.status == .active
-      else { throw Self.invalidToken() }
+      let record = try await activeRecord(
+        redeeming: token, .emailVerification, of: parsed.user, at: now)
       var updated = record
       updated.user.emailVerified = true
       updated.security.tokens.removeAll { $0.purpose == .emailVerification }
@@ -213,6 +209,18 @@ extension UserDirectory {
           auditEvents: [audit]), token
       )
     }
+  }
+
+  /// The active user whose live token of `purpose` `token` is; otherwise the one answer for
+  /// every failure, so the error never says which.
+  private func activeRecord(
+    redeeming token: Secret, _ purpose: StoredToken.Purpose, of id: UserID, at now: Date
+  ) async throws(UserManagementError) -> UserRecord {
+    let record = try await fromStore { try await self.store.user(id: id) }
+    guard liveToken(token, purpose, in: record, at: now) != nil, let record,
+      record.user.status == .active
+    else { throw Self.invalidToken() }
+    return record
   }
 
   static func invalidToken() -> UserManagementError {
