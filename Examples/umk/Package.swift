@@ -31,7 +31,8 @@ let package = Package(
     // End-to-end tests: they run the built `umk` binary as a subprocess.
     .testTarget(
       name: "umkTests",
-      dependencies: ["umk"],
+      // _UMKCrypto computes the authenticator codes a phone app would show (TOTP, RFC 6238).
+      dependencies: ["umk", .product(name: "_UMKCrypto", package: "UserManagementKit")],
       // The expected help texts, read by path (`Support/Snapshot.swift`), not as resources.
       exclude: ["Snapshots"],
       swiftSettings: swiftSettings

@@ -2,7 +2,8 @@ import Foundation
 import UserManagementKit
 
 /// The benchmark runner of `BENCHMARKS.md`: the directory targets of issue 2, the crypto
-/// targets of issue 3 and the file-backed store against SQLite.
+/// targets of issue 3, the file-backed store against SQLite, and two-factor sign-in and API
+/// keys (issue 14).
 ///
 /// ```text
 /// umk-bench [--quick] [--output FILE] [--strict] [NAME…]
@@ -15,7 +16,8 @@ import UserManagementKit
 /// is excluded from every figure. The crypto benchmarks share one worker (`--worker crypto`),
 /// except those that measure memory, which get a fresh one each; the store benchmarks run in
 /// one worker at 100,000 users (`--worker store`) and one at a million (`--worker store-1m`),
-/// which times opening in fresh `open-store` child processes. Results go to standard output (or
+/// which times opening in fresh `open-store` child processes; the security benchmarks share one
+/// worker (`--worker security`). Results go to standard output (or
 /// `--output FILE`) as one JSON object per line; progress goes to standard error.
 @main
 struct UMKBench {
@@ -88,12 +90,15 @@ struct UMKBench {
       let names = store.filter { $0.worker == label }.map(\.rawValue)
       if !names.isEmpty { plan.append((label, names)) }
     }
+    let security = SecurityBenchmarkName.allCases.map(\.rawValue).filter(selected)
+    if !security.isEmpty { plan.append((SecurityBenchmark.worker, security)) }
     if list {
       for scale in Scale.all {
         for kind in BenchmarkKind.allCases { print(kind.name(at: scale)) }
       }
       for benchmark in CryptoBenchmark.all { print(benchmark.name) }
       for benchmark in StoreBenchmarkName.allCases { print(benchmark.rawValue) }
+      for benchmark in SecurityBenchmarkName.allCases { print(benchmark.rawValue) }
       return 0
     }
     guard !plan.isEmpty else {
@@ -181,8 +186,19 @@ struct UMKBench {
         return 1
       }
     }
+    if label == SecurityBenchmark.worker {
+      do {
+        let results = try await SecurityBenchmark.run(names: names, quick: quick)
+        return results.allSatisfy(\.ok) ? 0 : missedTargetStatus
+      } catch {
+        Output.log("umk-bench: \(label): \(error)")
+        return 1
+      }
+    }
     guard let scale = Scale.named(label) else {
-      Output.log("umk-bench: --worker needs a scale, \(cryptoWorker) or \(StoreBenchmark.worker)")
+      Output.log(
+        "umk-bench: --worker needs a scale, \(cryptoWorker), \(StoreBenchmark.worker) or "
+          + "\(SecurityBenchmark.worker)")
       return 1
     }
     let selected = Set(BenchmarkKind.allCases.filter { names.contains($0.name(at: scale)) })

@@ -8,8 +8,9 @@
 ///
 /// The audit trail records changes; sign-ins change nothing (or only a failure counter), so
 /// they are reported here instead: set ``UserDirectory/Configuration/signInObserver`` and the
-/// directory calls it once per ``UserDirectory/authenticate(username:password:)`` and
-/// ``UserDirectory/authenticateAPI(username:apiPassword:)``, after the outcome is decided.
+/// directory calls it once per ``UserDirectory/authenticate(username:password:)``,
+/// ``UserDirectory/completeSignIn(_:with:)``, ``UserDirectory/authenticateAPI(username:apiPassword:)``
+/// and ``UserDirectory/authenticateAPIKey(_:)``, after the outcome is decided.
 /// ASVS 5.0 (V16) asks for authentication events to be logged; this is what to log.
 ///
 /// An event never carries a secret, a hash, or the username as typed (people type passwords

@@ -135,7 +135,7 @@ public struct APIPasswordGenerator: Sendable {
     }
   }
 
-  static func checksum(of bytes: [UInt8]) -> [UInt8] {
+  static func checksum(of bytes: some Collection<UInt8>) -> [UInt8] {
     var value = CRC32.checksum(bytes)
     var digits = [UInt8](repeating: base62[0], count: checksumLength)
     for index in stride(from: checksumLength - 1, through: 0, by: -1) {

@@ -72,7 +72,7 @@ public struct UserUpdate: Sendable {
   /// The new, complete set of policies (General Users only).
   public var policies: Set<PolicyID>?
   /// A new login password set by an administrator for another user. (Users change their own
-  /// with ``UserDirectory/changeOwnPassword(of:current:new:)``.)
+  /// with ``UserDirectory/changeOwnPassword(of:current:new:secondFactor:)``.)
   public var password: NewSecret?
   /// Enable or disable direct API access. Disabling removes the API password.
   public var apiAccessEnabled: Bool?

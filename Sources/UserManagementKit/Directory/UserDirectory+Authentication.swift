@@ -62,9 +62,9 @@ extension UserDirectory {
       verified.needsRehash && configuration.rehashOnSignIn
       ? await rehash(record, password: password, verifiedHash: stored) : nil
     if twoStep {
-      return (
-        .secondFactorRequired(try await issueSignInChallenge(for: record.id)), rehashed != nil
-      )
+      let challenge = try await issueSignInChallenge(
+        for: record.id, verifiedUnder: record.user.securityStamp)
+      return (.secondFactorRequired(challenge), rehashed != nil)
     }
     let user = rehashed?.user ?? record.user
     return (.signedIn(signedIn(user, rehashed: rehashed != nil)), rehashed != nil)

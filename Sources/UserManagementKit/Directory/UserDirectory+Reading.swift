@@ -16,7 +16,7 @@ extension UserDirectory {
       principal, requireAdmin: false, allowingPendingPasswordChange: true,
       allowingPendingEnrollment: true)
     if let user = acting.user, user.id == id { return user }
-    try requireNoPendingPasswordChange(acting)
+    try requireNothingPending(acting)
     guard acting.isAdmin else { throw .notAuthorized() }
     guard let user = try await fromStore({ try await self.store.profile(id: id) }) else {
       throw .userNotFound()
@@ -42,7 +42,7 @@ extension UserDirectory {
     if let user = acting.user, let key, user.username.canonical.utf8.elementsEqual(key.utf8) {
       return user
     }
-    try requireNoPendingPasswordChange(acting)
+    try requireNothingPending(acting)
     guard acting.isAdmin else { throw .notAuthorized() }
     guard let key,
       let user = try await fromStore({ try await self.store.profile(usernameKey: key) })
@@ -92,11 +92,9 @@ extension UserDirectory {
     return try await fromStore { try await self.store.userCount(matching: filter) }
   }
 
-  private func requireNoPendingPasswordChange(_ acting: Acting) throws(UserManagementError) {
-    if configuration.requirePasswordChangeBeforeActing, acting.user?.mustChangePassword == true {
-      throw UserManagementError(
-        .passwordChangeRequired, "Change your password before doing anything else.")
-    }
+  /// Refuses an acting user with a pending step (see the overload that takes a `User`).
+  func requireNothingPending(_ acting: Acting) throws(UserManagementError) {
+    if let user = acting.user { try requireNothingPending(user) }
   }
 
   // MARK: Audit

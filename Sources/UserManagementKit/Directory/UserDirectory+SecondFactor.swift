@@ -6,21 +6,50 @@ import UMKCrypto
   import Foundation
 #endif
 
-/// What a user presents at the code step of a sign-in.
-public enum SecondFactorCode: Sendable {
+/// What a user presents at the code step of a sign-in. Never shown: `description` and
+/// `dump` say only which kind of code it is.
+public enum SecondFactorCode: Sendable, CustomStringConvertible, CustomDebugStringConvertible,
+  CustomReflectable
+{
   /// The current code of their authenticator app (spaces are ignored).
   case authenticator(String)
   /// One of their unused recovery codes (case, spaces and hyphens are ignored).
   case recovery(Secret)
+
+  /// `authenticator(<redacted>)` or `recovery(<redacted>)`.
+  public var description: String {
+    switch self {
+    case .authenticator: "authenticator(<redacted>)"
+    case .recovery: "recovery(<redacted>)"
+    }
+  }
+  /// The same as ``description``.
+  public var debugDescription: String { description }
+  /// A mirror with no children.
+  public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .enum) }
 }
 
 /// How a signed-in user proves it is them before weakening their account (removing their
-/// second factor) or replacing their recovery codes.
-public enum Reauthentication: Sendable {
+/// second factor) or replacing their recovery codes. Never shown by `description` or `dump`.
+public enum Reauthentication: Sendable, CustomStringConvertible, CustomDebugStringConvertible,
+  CustomReflectable
+{
   /// Their password.
   case password(Secret)
   /// A code of their second factor.
   case secondFactor(SecondFactorCode)
+
+  /// `password(<redacted>)` or `secondFactor(<redacted>)`.
+  public var description: String {
+    switch self {
+    case .password: "password(<redacted>)"
+    case .secondFactor: "secondFactor(<redacted>)"
+    }
+  }
+  /// The same as ``description``.
+  public var debugDescription: String { description }
+  /// A mirror with no children.
+  public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .enum) }
 }
 
 /// A second factor being enrolled: what the user's authenticator app needs, shown once.
@@ -137,26 +166,28 @@ extension UserDirectory {
   public func removeSecondFactor(
     for id: UserID, proof: Reauthentication, by principal: Principal
   ) async throws(UserManagementError) -> User {
-    try await commitWithRetry { () async throws(UserManagementError) in
+    let first = try await ownRecord(id, principal)
+    guard first.security.secondFactor != nil else {
+      throw UserManagementError(.invalidOperation, "No second factor is enrolled.")
+    }
+    try await prove(proof, for: first)
+    return try await commitWithRetry { () async throws(UserManagementError) in
       let record = try await ownRecord(id, principal)
       guard record.security.secondFactor != nil else {
         throw UserManagementError(.invalidOperation, "No second factor is enrolled.")
       }
-      var updated = try await reauthenticate(record, proof)
       let now = configuration.now()
-      updated.security.secondFactor = nil
-      updated.security.recoveryCodes = []
-      updated.security.tokens.removeAll { $0.purpose == .signInChallenge }
-      updated.user.securityStamp = newSecurityStamp()
-      updated.user.version += 1
-      updated.user.updatedAt = now
-      let audit = event(
-        .secondFactorRemoved, by: principal, on: target(record),
-        [FieldChange(field: "secondFactor", oldValue: "totp", newValue: nil)], at: now)
+      var (updated, events) = try verify(proof, of: record, by: principal, at: now)
+      clearSecondFactor(of: &updated, at: now)
+      events.append(
+        event(
+          .secondFactorRemoved, by: principal, on: target(record),
+          [FieldChange(field: "secondFactor", oldValue: "totp", newValue: nil)], at: now))
       return (
         ChangeSet(
           preconditions: [.userVersion(id, record.user.version)], users: [updated],
-          auditEvents: [audit], throttleUpdates: [Self.resetThrottle(id)]), updated.user
+          auditEvents: events, throttleUpdates: Self.throttleUpdates(after: proof, of: id)),
+        updated.user
       )
     }
   }
@@ -191,12 +222,7 @@ extension UserDirectory {
       }
       let now = configuration.now()
       var updated = record
-      updated.security.secondFactor = nil
-      updated.security.recoveryCodes = []
-      updated.security.tokens.removeAll { $0.purpose == .signInChallenge }
-      updated.user.securityStamp = newSecurityStamp()
-      updated.user.version += 1
-      updated.user.updatedAt = now
+      clearSecondFactor(of: &updated, at: now)
       let audit = event(
         .secondFactorReset, by: principal, on: target(record),
         [FieldChange(field: "secondFactor", oldValue: "totp", newValue: nil)], at: now)
@@ -222,24 +248,31 @@ extension UserDirectory {
   public func regenerateRecoveryCodes(
     for id: UserID, proof: Reauthentication, by principal: Principal
   ) async throws(UserManagementError) -> [Secret] {
-    try await commitWithRetry { () async throws(UserManagementError) in
+    let first = try await ownRecord(id, principal)
+    guard first.security.hasSecondFactor else {
+      throw UserManagementError(.invalidOperation, "No second factor is enrolled.")
+    }
+    try await prove(proof, for: first)
+    return try await commitWithRetry { () async throws(UserManagementError) in
       let record = try await ownRecord(id, principal)
       guard record.security.hasSecondFactor else {
         throw UserManagementError(.invalidOperation, "No second factor is enrolled.")
       }
-      var updated = try await reauthenticate(record, proof)
       let now = configuration.now()
+      var (updated, events) = try verify(proof, of: record, by: principal, at: now)
       let (codes, hashes) = makeRecoveryCodes()
       updated.security.recoveryCodes = hashes
       updated.user.version += 1
       updated.user.updatedAt = now
-      let audit = event(
-        .recoveryCodesRegenerated, by: principal, on: target(record), [.secret("recoveryCodes")],
-        at: now)
+      events.append(
+        event(
+          .recoveryCodesRegenerated, by: principal, on: target(record),
+          [.secret("recoveryCodes")], at: now))
       return (
         ChangeSet(
           preconditions: [.userVersion(id, record.user.version)], users: [updated],
-          auditEvents: [audit], throttleUpdates: [Self.resetThrottle(id)]), codes
+          auditEvents: events, throttleUpdates: Self.throttleUpdates(after: proof, of: id)),
+        codes
       )
     }
   }
@@ -258,7 +291,10 @@ extension UserDirectory {
     let acting = try await acting(
       principal, requireAdmin: false, allowingPendingPasswordChange: true,
       allowingPendingEnrollment: true)
-    guard acting.isAdmin || acting.userID == id else { throw .notAuthorized() }
+    if acting.userID != id {
+      try requireNothingPending(acting)
+      guard acting.isAdmin else { throw .notAuthorized() }
+    }
     guard let record = try await fromStore({ try await self.store.user(id: id) }) else {
       throw .userNotFound()
     }
@@ -300,32 +336,31 @@ extension UserDirectory {
         throw Self.invalidChallenge()
       }
       account = parsed.user
+      // The challenge is checked before the attempt is reserved (a forged one costs nothing
+      // against the account), and the attempt is reserved once, not once per retry.
+      let first = try await fromStore { try await self.store.user(id: parsed.user) }
+      guard liveToken(challenge, .signInChallenge, in: first, at: configuration.now()) != nil,
+        first?.security.hasSecondFactor == true
+      else { throw Self.invalidChallenge() }
+      try await reserveAttempt(for: parsed.user, kind: .password) {
+        () async throws(UserManagementError) in
+      }
       let signedIn = try await commitWithRetry { () async throws(UserManagementError) in
-        guard let record = try await fromStore({ try await self.store.user(id: parsed.user) })
-        else { throw Self.invalidChallenge() }
+        let record = try await fromStore { try await self.store.user(id: parsed.user) }
         let now = configuration.now()
-        guard
-          let index = Self.liveToken(
-            challenge, .signInChallenge, in: record, at: now),
+        guard let record, let index = liveToken(challenge, .signInChallenge, in: record, at: now),
           record.security.hasSecondFactor
         else { throw Self.invalidChallenge() }
         guard record.user.status == .active else {
           throw UserManagementError(.accountInactive, "The account is inactive.")
         }
-        var updated = try await acceptSecondFactor(code, of: record)
+        var updated = try verifySecondFactor(code, of: record)
         updated.security.tokens.remove(at: index)
         updated.security.tokens.removeAll { $0.expiresAt <= now }
         updated.user.version += 1
         var events: [AuditEvent] = []
         if case .recovery = code {
-          events.append(
-            event(
-              .recoveryCodeUsed, by: .user(record.id), on: target(record),
-              [
-                FieldChange(
-                  field: "remainingRecoveryCodes", oldValue: nil,
-                  newValue: String(updated.security.recoveryCodes.count))
-              ], at: now))
+          events.append(recoveryCodeUsed(updated, by: .user(record.id), at: now))
         }
         return (
           ChangeSet(
@@ -339,10 +374,16 @@ extension UserDirectory {
   }
 
   /// Stores a new sign-in challenge for a user whose password was just verified.
-  func issueSignInChallenge(for id: UserID) async throws(UserManagementError) -> SignInChallenge {
+  func issueSignInChallenge(for id: UserID, verifiedUnder stamp: SecurityStamp)
+    async throws(UserManagementError) -> SignInChallenge
+  {
     let lifetime = configuration.accountSecurity.signInChallengeLifetime
     return try await commitWithRetry { () async throws(UserManagementError) in
-      guard let record = try await fromStore({ try await self.store.user(id: id) }) else {
+      // The stamp the password was verified under: a password changed meanwhile must not
+      // carry the old password's success over to the new one.
+      guard let record = try await fromStore({ try await self.store.user(id: id) }),
+        record.user.securityStamp == stamp
+      else {
         throw Self.invalidCredentials()
       }
       let now = configuration.now()
@@ -365,6 +406,17 @@ extension UserDirectory {
 
   // MARK: Machinery
 
+  /// Removes the factor, its recovery codes and pending challenges, and changes the stamp so
+  /// the user's sessions end: the same for a user's removal and an administrator's reset.
+  private func clearSecondFactor(of record: inout UserRecord, at now: Date) {
+    record.security.secondFactor = nil
+    record.security.recoveryCodes = []
+    record.security.tokens.removeAll { $0.purpose == .signInChallenge }
+    record.user.securityStamp = newSecurityStamp()
+    record.user.version += 1
+    record.user.updatedAt = now
+  }
+
   /// The record of the signed-in user acting on themself.
   private func ownRecord(_ id: UserID, _ principal: Principal)
     async throws(UserManagementError) -> UserRecord
@@ -380,9 +432,12 @@ extension UserDirectory {
     return record
   }
 
-  /// Checks a password or a second-factor code of the user acting on themself.
-  private func reauthenticate(_ record: UserRecord, _ proof: Reauthentication)
-    async throws(UserManagementError) -> UserRecord
+  /// Proves the user's identity before a change that weakens or replaces their second
+  /// factor: a password is verified now (it neither counts nor clears the throttle); for a
+  /// code, one attempt is reserved now and the code is checked, and used up, by
+  /// ``verify(_:of:by:at:)`` inside the change's commit.
+  private func prove(_ proof: Reauthentication, for record: UserRecord)
+    async throws(UserManagementError)
   {
     switch proof {
     case .password(let password):
@@ -391,23 +446,53 @@ extension UserDirectory {
       else { throw Self.invalidCredentials() }
       _ = try await checkCredential(
         password, against: stored, of: record, kind: .password, resettingThrottle: false)
-      return record
-    case .secondFactor(let code):
-      return try await acceptSecondFactor(code, of: record)
+    case .secondFactor:
+      try await reserveAttempt(for: record.id, kind: .password) {
+        () async throws(UserManagementError) in
+      }
     }
   }
 
-  /// Checks a code under the password throttle; returns the record with the code's step
-  /// recorded or the recovery code removed (and the secret sealed again under the current
-  /// key), for the caller to commit with a throttle reset.
-  private func acceptSecondFactor(_ code: SecondFactorCode, of record: UserRecord)
-    async throws(UserManagementError) -> UserRecord
+  /// The record with a code proof used up (and its audit event for a recovery code); a
+  /// password proof was checked by ``prove(_:for:)``.
+  private func verify(
+    _ proof: Reauthentication, of record: UserRecord, by principal: Principal, at now: Date
+  ) throws(UserManagementError) -> (UserRecord, [AuditEvent]) {
+    guard case .secondFactor(let code) = proof else { return (record, []) }
+    let updated = try verifySecondFactor(code, of: record)
+    guard case .recovery = code else { return (updated, []) }
+    return (updated, [recoveryCodeUsed(updated, by: principal, at: now)])
+  }
+
+  /// A completed proof with a code clears the throttle; a password alone does not (for a user
+  /// with a second factor, only the code does).
+  private static func throttleUpdates(after proof: Reauthentication, of id: UserID)
+    -> [ThrottleUpdate]
+  {
+    if case .secondFactor = proof { return [resetThrottle(id)] }
+    return []
+  }
+
+  func recoveryCodeUsed(_ updated: UserRecord, by principal: Principal, at now: Date)
+    -> AuditEvent
+  {
+    event(
+      .recoveryCodeUsed, by: principal, on: target(updated),
+      [
+        FieldChange(
+          field: "remainingRecoveryCodes", oldValue: nil,
+          newValue: String(updated.security.recoveryCodes.count))
+      ], at: now)
+  }
+
+  /// Checks a code (its attempt already reserved under the throttle); returns the record with
+  /// the code's step recorded or the recovery code removed (and the secret sealed again under
+  /// the current key), for the caller to commit with a throttle reset.
+  func verifySecondFactor(_ code: SecondFactorCode, of record: UserRecord)
+    throws(UserManagementError) -> UserRecord
   {
     guard let factor = record.security.secondFactor, factor.isConfirmed else {
       throw Self.wrongCode()
-    }
-    try await reserveAttempt(for: record.id, kind: .password) {
-      () async throws(UserManagementError) in
     }
     var updated = record
     switch code {
@@ -467,15 +552,20 @@ extension UserDirectory {
 
   /// The index of a stored token of `purpose` that `token` matches and that is still live:
   /// not expired, and issued under the user's current security stamp.
-  static func liveToken(
-    _ token: Secret, _ purpose: StoredToken.Purpose, in record: UserRecord, at now: Date
+  func liveToken(
+    _ token: Secret, _ purpose: StoredToken.Purpose, in record: UserRecord?, at now: Date
   ) -> Int? {
     var match: Int?
-    for (index, stored) in record.security.tokens.enumerated()
-    where stored.purpose == purpose && SecurityToken.matches(token, stored.hash) {
-      match = index
+    var checked = false
+    for (index, stored) in (record?.security.tokens ?? []).enumerated()
+    where stored.purpose == purpose {
+      checked = true
+      if SecurityToken.matches(token, stored.hash) { match = index }
     }
-    guard let match else { return nil }
+    // With nothing to check against, one keyed hash all the same: the time does not say
+    // whether the user exists or has a token outstanding.
+    if !checked { _ = SecurityToken.matches(token, dummyHash.keyHash) }
+    guard let record, let match else { return nil }
     let stored = record.security.tokens[match]
     guard stored.expiresAt > now, stored.securityStamp == record.user.securityStamp else {
       return nil

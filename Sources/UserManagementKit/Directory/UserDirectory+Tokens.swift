@@ -13,8 +13,10 @@ extension UserDirectory {
   /// The token (`umk_reset_…`, ≈ 178 random bits) is single-use, expires after
   /// ``AccountSecuritySettings/passwordResetTokenLifetime`` (30 minutes by default), is
   /// stored only as a keyed hash, and dies when the user's security stamp changes (any
-  /// password change, deactivation or role change). At most three are outstanding per user;
-  /// a fourth replaces the oldest.
+  /// password change, deactivation or role change). At most three are outstanding per user
+  /// (a fourth replaces the oldest), and at most one is issued a minute: a request within a
+  /// minute of the last one returns `nil` and writes nothing, so a flood of requests neither
+  /// grows the audit trail nor pushes out the link already sent.
   ///
   /// **Timing contract.** For an unknown or inactive username the answer is `nil`, after the
   /// same lookup and the same token generation and hashing as for a real user; only a real
@@ -32,8 +34,8 @@ extension UserDirectory {
   {
     try await issueToken(
       .passwordReset, for: username,
-      lifetime: configuration.accountSecurity
-        .passwordResetTokenLifetime)
+      lifetime: configuration.accountSecurity.passwordResetTokenLifetime,
+      by: .system("password reset"))
   }
 
   /// Sets a new password with a token from ``passwordResetToken(for:)``.
@@ -57,10 +59,8 @@ extension UserDirectory {
     }
     return try await commitWithRetry { () async throws(UserManagementError) in
       let now = configuration.now()
-      guard let record = try await fromStore({ try await self.store.user(id: parsed.user) }),
-        record.user.status == .active,
-        Self.liveToken(token, .passwordReset, in: record, at: now) != nil
-      else { throw Self.invalidToken() }
+      let record = try await activeRecord(
+        redeeming: token, .passwordReset, of: parsed.user, at: now)
       try configuration.passwordPolicy.validate(newPassword, username: record.user.username)
       try await requireDifferent(newPassword, fromAPIPasswordOf: record)
       let hasher = configuration.passwordHasher
@@ -82,7 +82,10 @@ extension UserDirectory {
       return (
         ChangeSet(
           preconditions: [.userVersion(record.id, record.user.version)], users: [updated],
-          auditEvents: [audit], throttleUpdates: [Self.resetThrottle(record.id)]),
+          auditEvents: [audit],
+          // A reset unlocks a password-only account; for a user with a second factor only a
+          // code clears the failures, or a token holder would get fresh code guesses.
+          throttleUpdates: record.security.hasSecondFactor ? [] : [Self.resetThrottle(record.id)]),
         updated.user
       )
     }
@@ -103,7 +106,8 @@ extension UserDirectory {
   /// - Returns: The token to mail.
   /// - Throws: ``UserManagementError/Code/notAuthorized``,
   ///   ``UserManagementError/Code/userNotFound``,
-  ///   ``UserManagementError/Code/accountInactive``.
+  ///   ``UserManagementError/Code/accountInactive``,
+  ///   ``UserManagementError/Code/invalidOperation`` within a minute of the last token.
   public func emailVerificationToken(for id: UserID, by principal: Principal)
     async throws(UserManagementError) -> Secret
   {
@@ -118,8 +122,12 @@ extension UserDirectory {
     guard
       let token = try await issueToken(
         .emailVerification, for: record.username.rawValue,
-        lifetime: configuration.accountSecurity.emailVerificationTokenLifetime)
-    else { throw UserManagementError(.accountInactive, "The account is inactive.") }
+        lifetime: configuration.accountSecurity.emailVerificationTokenLifetime, by: principal)
+    else {
+      throw UserManagementError(
+        .invalidOperation,
+        "A verification link was issued less than a minute ago; try again in a minute.")
+    }
     return token
   }
 
@@ -136,10 +144,8 @@ extension UserDirectory {
     }
     return try await commitWithRetry { () async throws(UserManagementError) in
       let now = configuration.now()
-      guard let record = try await fromStore({ try await self.store.user(id: parsed.user) }),
-        record.user.status == .active,
-        Self.liveToken(token, .emailVerification, in: record, at: now) != nil
-      else { throw Self.invalidToken() }
+      let record = try await activeRecord(
+        redeeming: token, .emailVerification, of: parsed.user, at: now)
       var updated = record
       updated.user.emailVerified = true
       updated.security.tokens.removeAll { $0.purpose == .emailVerification }
@@ -161,7 +167,8 @@ extension UserDirectory {
   /// Issues a token for the active user of `username`, or does the same work and returns
   /// `nil` when there is none.
   private func issueToken(
-    _ kind: SecurityToken.Kind, for username: String, lifetime: Duration
+    _ kind: SecurityToken.Kind, for username: String, lifetime: Duration,
+    by principal: Principal
   ) async throws(UserManagementError) -> Secret? {
     var profile: User?
     if let key = Username.lookupKey(username) {
@@ -181,6 +188,13 @@ extension UserDirectory {
         record.user.status == .active
       else { return (nil, nil) }
       let now = configuration.now()
+      // One token a minute per purpose: repeated requests (a flood, or a person pressing the
+      // button twice) write nothing and do not push out the link already sent.
+      let issuedRecently = record.security.tokens.contains {
+        $0.purpose == purpose && $0.securityStamp == record.user.securityStamp
+          && $0.expiresAt.timeIntervalSince(now) > lifetime.timeInterval - 60
+      }
+      if issuedRecently { return (nil, nil) }
       var updated = record
       Self.store(
         StoredToken(
@@ -188,14 +202,25 @@ extension UserDirectory {
           expiresAt: now.addingTimeInterval(lifetime.timeInterval)),
         in: &updated, at: now, keeping: 3)
       updated.user.version += 1
-      let audit = event(
-        action, by: .system("token issuer"), on: target(record), [.secret("token")], at: now)
+      let audit = event(action, by: principal, on: target(record), [.secret("token")], at: now)
       return (
         ChangeSet(
           preconditions: [.userVersion(record.id, record.user.version)], users: [updated],
           auditEvents: [audit]), token
       )
     }
+  }
+
+  /// The active user whose live token of `purpose` `token` is; otherwise the one answer for
+  /// every failure, so the error never says which.
+  private func activeRecord(
+    redeeming token: Secret, _ purpose: StoredToken.Purpose, of id: UserID, at now: Date
+  ) async throws(UserManagementError) -> UserRecord {
+    let record = try await fromStore { try await self.store.user(id: id) }
+    guard liveToken(token, purpose, in: record, at: now) != nil, let record,
+      record.user.status == .active
+    else { throw Self.invalidToken() }
+    return record
   }
 
   static func invalidToken() -> UserManagementError {

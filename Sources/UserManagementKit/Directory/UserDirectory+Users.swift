@@ -158,7 +158,7 @@ extension UserDirectory {
   ///
   /// Administrators may change anything of another user. Nobody changes their own status or
   /// role. A General User may change only their own first and last name. Passwords of one's
-  /// own account change only with ``changeOwnPassword(of:current:new:)``.
+  /// own account change only with ``changeOwnPassword(of:current:new:secondFactor:)``.
   ///
   /// - Parameters:
   ///   - id: The user to edit.
@@ -380,21 +380,25 @@ extension UserDirectory {
 
   /// Changes one's own password, proving the current one. Clears "must change password".
   ///
-  /// Failed proofs count towards the sign-in throttle.
+  /// Failed proofs count towards the sign-in throttle. A user with a second factor must also
+  /// give a code: the password alone never changes their password, and neither the password
+  /// nor a change of it clears the failures that wrong codes counted.
   ///
   /// - Parameters:
   ///   - id: The user, who is also the acting principal.
   ///   - current: The current password.
   ///   - new: The new password; it must satisfy the password policy.
+  ///   - code: A code of the user's second factor; required when they have one.
   /// - Returns: The user after the change (with a new security stamp).
   /// - Throws: ``UserManagementError``: ``UserManagementError/Code/invalidCredentials``
-  ///   when `current` is wrong, ``UserManagementError/Code/throttled``,
+  ///   when `current` or `code` is wrong, ``UserManagementError/Code/secondFactorRequired``
+  ///   when a code is needed and none was given, ``UserManagementError/Code/throttled``,
   ///   ``UserManagementError/Code/weakPassword``, or
   ///   ``UserManagementError/Code/notAuthorized`` for an inactive user.
   @discardableResult
-  public func changeOwnPassword(of id: UserID, current: Secret, new: Secret)
-    async throws(UserManagementError) -> User
-  {
+  public func changeOwnPassword(
+    of id: UserID, current: Secret, new: Secret, secondFactor code: SecondFactorCode? = nil
+  ) async throws(UserManagementError) -> User {
     // The record's version pins the hash the current password was proven against; if the user
     // changed meanwhile (a rehash at sign-in, a reset), the commit fails and the retry proves
     // the password again.
@@ -414,10 +418,29 @@ extension UserDirectory {
         try await burnVerification(current)
         throw Self.invalidCredentials()
       }
-      _ = try await checkCredential(current, against: stored, of: record, kind: .password)
+      let twoFactor = record.security.hasSecondFactor
+      _ = try await checkCredential(
+        current, against: stored, of: record, kind: .password, resettingThrottle: !twoFactor)
       _ = try await acting(
         .user(id), requireAdmin: false, allowingPendingPasswordChange: true,
         allowingPendingEnrollment: true)
+      var proven = record
+      var events: [AuditEvent] = []
+      if twoFactor {
+        guard let code else {
+          throw UserManagementError(
+            .secondFactorRequired,
+            "Enter a code from your authenticator app (or a recovery code) to change your "
+              + "password.")
+        }
+        try await reserveAttempt(for: id, kind: .password) {
+          () async throws(UserManagementError) in
+        }
+        proven = try verifySecondFactor(code, of: record)
+        if case .recovery = code {
+          events.append(recoveryCodeUsed(proven, by: .user(id), at: configuration.now()))
+        }
+      }
       try configuration.passwordPolicy.validate(new, username: record.user.username)
       try await requireDifferent(new, fromAPIPasswordOf: record)
       let hasher = configuration.passwordHasher
@@ -425,16 +448,22 @@ extension UserDirectory {
         try hasher.hash(new)
       }
       let now = configuration.now()
-      var updated = record
+      var updated = proven
       updated.passwordHash = newHash
       updated.user.mustChangePassword = false
       updated.user.securityStamp = newSecurityStamp()
       updated.user.version += 1
       updated.user.updatedAt = now
-      let audit = event(
-        .passwordChanged, by: .user(id), on: .user(id, username: updated.user.username.rawValue),
-        [.secret("password")], at: now)
-      return (ChangeSet(users: [updated], auditEvents: [audit]), updated.user)
+      events.append(
+        event(
+          .passwordChanged, by: .user(id), on: .user(id, username: updated.user.username.rawValue),
+          [.secret("password")], at: now))
+      return (
+        ChangeSet(
+          users: [updated], auditEvents: events,
+          throttleUpdates: twoFactor ? [Self.resetThrottle(id)] : []),
+        updated.user
+      )
     }
   }
 }
@@ -478,12 +507,25 @@ extension UserDirectory {
         passwordHash: secrets?.password?.hash, apiPasswordHash: secrets?.apiPassword?.hash)
     else { return nil }
     var record = outcome.record
+    var changes = outcome.changes
     if outcome.credentialsChanged { record.user.securityStamp = newSecurityStamp() }
+    // Disabling direct API access ends every API credential: the API password (above) and the
+    // keys, which are revoked rather than suspended, so enabling access again revives none.
+    if !record.user.apiAccessEnabled {
+      for index in record.security.apiKeys.indices
+      where record.security.apiKeys[index].key.revokedAt == nil {
+        record.security.apiKeys[index].key.revokedAt = now
+        changes.append(
+          FieldChange(
+            field: "apiKey", oldValue: record.security.apiKeys[index].key.id.description,
+            newValue: nil))
+      }
+    }
     record.user.version += 1
     record.user.updatedAt = now
     let audit = event(
       outcome.action, by: acting.principal,
-      on: .user(target.id, username: record.user.username.rawValue), outcome.changes, at: now)
+      on: .user(target.id, username: record.user.username.rawValue), changes, at: now)
     return Planned(record: record, event: audit, throttleUpdates: outcome.throttleUpdates)
   }
 

@@ -43,7 +43,7 @@ public final class UserDirectory: Sendable {
     public var requirePasswordChangeAfterAdminReset: Bool
     /// Whether the library itself refuses to let a user act while they must change their
     /// password (``User/mustChangePassword``): every operation but reading their own record and
-    /// ``UserDirectory/changeOwnPassword(of:current:new:)`` then fails with
+    /// ``UserDirectory/changeOwnPassword(of:current:new:secondFactor:)`` then fails with
     /// ``UserManagementError/Code/passwordChangeRequired``. Off by default, leaving the
     /// enforcement to the host (``AuthenticatedUser/mustChangePassword`` tells it when).
     public var requirePasswordChangeBeforeActing: Bool
@@ -194,20 +194,30 @@ extension UserDirectory {
       if requireAdmin && user.role != .admin {
         throw .notAuthorized()
       }
-      if configuration.requirePasswordChangeBeforeActing && user.mustChangePassword
-        && !allowingPendingPasswordChange
-      {
-        throw UserManagementError(
-          .passwordChangeRequired, "Change your password before doing anything else.")
-      }
-      if !allowingPendingEnrollment && !user.hasSecondFactor
-        && configuration.accountSecurity.requiresSecondFactor(user)
-      {
-        throw UserManagementError(
-          .secondFactorEnrollmentRequired,
-          "Set up an authenticator app for two-factor sign-in before doing anything else.")
-      }
+      try requireNothingPending(
+        user, exceptPasswordChange: allowingPendingPasswordChange,
+        exceptEnrollment: allowingPendingEnrollment)
       return Acting(principal: principal, user: user)
+    }
+  }
+
+  /// Refuses a user who may act only on themself for now: one who must change their password
+  /// first, or enrol a second factor first (unless the operation is that very step).
+  func requireNothingPending(
+    _ user: User, exceptPasswordChange: Bool = false, exceptEnrollment: Bool = false
+  ) throws(UserManagementError) {
+    if configuration.requirePasswordChangeBeforeActing && user.mustChangePassword
+      && !exceptPasswordChange
+    {
+      throw UserManagementError(
+        .passwordChangeRequired, "Change your password before doing anything else.")
+    }
+    if !exceptEnrollment && !user.hasSecondFactor
+      && configuration.accountSecurity.requiresSecondFactor(user)
+    {
+      throw UserManagementError(
+        .secondFactorEnrollmentRequired,
+        "Set up an authenticator app for two-factor sign-in before doing anything else.")
     }
   }
 

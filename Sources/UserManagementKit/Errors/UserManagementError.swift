@@ -94,6 +94,8 @@ public struct UserManagementError: Error, Sendable, Hashable, CustomStringConver
     /// ``UserDirectory/AccountSecuritySettings/secondFactorRequirement``).
     public static let secondFactorEnrollmentRequired = Code(
       rawValue: "second_factor_enrollment_required")
+    /// The operation needs a code of the user's second factor as well as their password.
+    public static let secondFactorRequired = Code(rawValue: "second_factor_required")
     /// A password-reset, e-mail-verification or sign-in-challenge token is malformed, unknown,
     /// used, expired, or was issued before the user's credentials, status or role changed.
     /// The error never says which.

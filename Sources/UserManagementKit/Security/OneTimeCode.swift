@@ -22,11 +22,11 @@ public struct OneTimeCodeParameters: Hashable, Sendable, Codable {
   }
 
   /// The hash function.
-  public var algorithm: Algorithm
+  public let algorithm: Algorithm
   /// The number of digits: 6 or 8.
-  public var digits: Int
+  public let digits: Int
   /// The time step in seconds: 15–300.
-  public var period: Int
+  public let period: Int
 
   /// Creates parameters; out-of-range values are clamped to the nearest valid one.
   ///
@@ -43,6 +43,23 @@ public struct OneTimeCodeParameters: Hashable, Sendable, Codable {
   /// The parameters every authenticator app supports.
   public static let standard = OneTimeCodeParameters()
 
+  private enum CodingKeys: String, CodingKey {
+    case algorithm, digits, period
+  }
+
+  /// Decodes parameters through ``init(algorithm:digits:period:)``, so decoded values are
+  /// clamped like constructed ones.
+  ///
+  /// - Parameter decoder: The decoder.
+  /// - Throws: `DecodingError` for missing or malformed fields.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      algorithm: try container.decode(Algorithm.self, forKey: .algorithm),
+      digits: try container.decode(Int.self, forKey: .digits),
+      period: try container.decode(Int.self, forKey: .period))
+  }
+
   var hash: OneTimePassword.Algorithm {
     switch algorithm {
     case .sha1: .sha1
@@ -54,7 +71,7 @@ public struct OneTimeCodeParameters: Hashable, Sendable, Codable {
   /// The time step containing `time`.
   func step(at time: Date) -> UInt64 {
     let seconds = time.timeIntervalSince1970
-    guard seconds > 0 else { return 0 }
+    guard seconds > 0, seconds < 1e15, period > 0 else { return 0 }
     return UInt64(seconds) / UInt64(period)
   }
 

@@ -71,15 +71,16 @@ enum SecurityToken {
   static func parse(_ token: Secret, as kind: Kind) -> Parsed? {
     token.withUnsafeBytes { bytes -> Parsed? in
       let prefix = kind.prefix
-      guard bytes.count == kind.length, bytes.starts(with: prefix),
-        bytes.dropFirst(prefix.count).allSatisfy({ decodeDigit($0) != nil })
-      else { return nil }
+      guard bytes.count == kind.length, bytes.starts(with: prefix) else { return nil }
+      for index in prefix.count..<bytes.count where decodeDigit(bytes[index]) == nil {
+        return nil
+      }
+      // The checksum is not secret (it is computed from the token's public shape), so it is
+      // compared directly, without a copy.
       let checksumStart = bytes.count - APIPasswordGenerator.checksumLength
-      guard
-        ConstantTime.equals(
-          APIPasswordGenerator.checksum(of: Array(bytes[..<checksumStart])),
-          Array(bytes[checksumStart...]))
-      else { return nil }
+      let expected = APIPasswordGenerator.checksum(
+        of: UnsafeRawBufferPointer(rebasing: bytes[..<checksumStart]))
+      guard expected.elementsEqual(bytes[checksumStart...]) else { return nil }
       let userStart = prefix.count
       guard let user = decode(bytes[userStart..<userStart + idLength]) else { return nil }
       var key: APIKeyID?

@@ -102,3 +102,40 @@ public struct User: Hashable, Sendable, Codable, Identifiable {
   /// Whether the user is an active administrator, the only kind of user who may manage.
   public var isActiveAdmin: Bool { status == .active && role == .admin }
 }
+
+extension User {
+  private enum CodingKeys: String, CodingKey {
+    case id, username, firstName, lastName, status, role, policies, apiAccessEnabled
+    case hasAPIPassword, hasPassword, mustChangePassword, version, securityStamp, createdAt
+    case updatedAt, createdBy, emailVerified, hasSecondFactor
+  }
+
+  /// Decodes a user; `emailVerified` and `hasSecondFactor`, added in 0.1, default to `false`
+  /// when absent, so users encoded before them still decode.
+  ///
+  /// - Parameter decoder: The decoder.
+  /// - Throws: `DecodingError` for missing or malformed fields.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      id: try container.decode(UserID.self, forKey: .id),
+      username: try container.decode(Username.self, forKey: .username),
+      firstName: try container.decode(String.self, forKey: .firstName),
+      lastName: try container.decode(String.self, forKey: .lastName),
+      status: try container.decode(UserStatus.self, forKey: .status),
+      role: try container.decode(Role.self, forKey: .role),
+      policies: try container.decode(Set<PolicyID>.self, forKey: .policies),
+      apiAccessEnabled: try container.decode(Bool.self, forKey: .apiAccessEnabled),
+      hasAPIPassword: try container.decode(Bool.self, forKey: .hasAPIPassword),
+      hasPassword: try container.decode(Bool.self, forKey: .hasPassword),
+      mustChangePassword: try container.decode(Bool.self, forKey: .mustChangePassword),
+      version: try container.decode(UInt64.self, forKey: .version),
+      securityStamp: try container.decode(SecurityStamp.self, forKey: .securityStamp),
+      createdAt: try container.decode(Date.self, forKey: .createdAt),
+      updatedAt: try container.decode(Date.self, forKey: .updatedAt),
+      createdBy: try container.decode(Principal.self, forKey: .createdBy),
+      emailVerified: try container.decodeIfPresent(Bool.self, forKey: .emailVerified) ?? false,
+      hasSecondFactor: try container.decodeIfPresent(Bool.self, forKey: .hasSecondFactor)
+        ?? false)
+  }
+}

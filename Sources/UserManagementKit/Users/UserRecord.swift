@@ -50,3 +50,24 @@ public struct UserRecord: Hashable, Sendable, Codable {
   /// The canonical username, the uniqueness key.
   public var usernameKey: String { user.username.canonical }
 }
+
+extension UserRecord {
+  private enum CodingKeys: String, CodingKey {
+    case user, passwordHash, apiPasswordHash, security
+  }
+
+  /// Decodes a record through ``init(user:passwordHash:apiPasswordHash:security:)``, so the
+  /// user's credential and second-factor flags are derived from what is stored, never taken
+  /// from the encoded user. `security`, added in 0.1, defaults to none when absent.
+  ///
+  /// - Parameter decoder: The decoder.
+  /// - Throws: `DecodingError` for missing or malformed fields.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      user: try container.decode(User.self, forKey: .user),
+      passwordHash: try container.decodeIfPresent(PasswordHash.self, forKey: .passwordHash),
+      apiPasswordHash: try container.decodeIfPresent(PasswordHash.self, forKey: .apiPasswordHash),
+      security: try container.decodeIfPresent(AccountSecurity.self, forKey: .security) ?? .none)
+  }
+}

@@ -194,10 +194,12 @@ struct APIKeyTests {
       _ = try await f.h.directory.authenticateAPIKey(live.secret)
     }
     _ = try await f.h.directory.setAPIAccess(true, of: f.grace.id, by: f.h.asAdmin)
-    _ = try await f.h.directory.authenticateAPIKey(live.secret)
+    let fresh = try await f.h.directory.createAPIKey(
+      for: f.grace.id, name: "fresh", scopes: scopes, by: f.h.asAdmin)
+    _ = try await f.h.directory.authenticateAPIKey(fresh.secret)
     _ = try await f.h.directory.setStatus(.inactive, of: f.grace.id, by: f.h.asAdmin)
     await expectError(.invalidCredentials) {
-      _ = try await f.h.directory.authenticateAPIKey(live.secret)
+      _ = try await f.h.directory.authenticateAPIKey(fresh.secret)
     }
     // A key of one user presented with another user's id in it fails its checksum.
     var bytes = Array(live.secret.revealForDisplay().utf8)

@@ -20,16 +20,18 @@ struct UMK: AsyncParsableCommand {
       names the acting user without a password: anyone who can write the store directory \
       can act as every user. Keep it mode 0700, owned by the operator account.
 
-      Secrets are read only from standard input (--password-stdin) or generated \
-      (--generate-password, printed once); never from arguments or the environment.
+      Secrets are read only from standard input (--password-stdin, --code-stdin, \
+      --token-stdin, --key-stdin) or generated (--generate-password, API keys, tokens, \
+      recovery codes: printed once); never from arguments or the environment.
 
       Exit status: 0 success; 1 refused by a rule, denied, or invalid credentials; 64 usage \
       error; 65 malformed input (hash, import file, policy JSON); 74 store error.
       """,
     version: "0.1.0",
     subcommands: [
-      Init.self, User.self, API.self, Login.self, Passwd.self, Policy.self, Authorize.self,
-      Audit.self, Import.self, Export.self, Hash.self, Demo.self,
+      Init.self, User.self, API.self, APIKeys.self, Login.self, Passwd.self, PasswordReset.self,
+      SecondFactor.self, Policy.self, Authorize.self, Audit.self, Import.self, Export.self,
+      Hash.self, Demo.self,
     ]
   )
 

@@ -82,6 +82,32 @@ struct ExitStatusTests {
     .init(
       arguments: ["api", "login", "ada@example.com", "--password-stdin"], stdin: "umk_nope",
       status: 1, code: "invalid_credentials"),
+    .init(
+      arguments: ["password", "reset", "--token-stdin"],
+      stdin: "umk_reset_nope\nanother fine passphrase", status: 1, code: "invalid_token"),
+    .init(
+      arguments: ["user", "verify-email", "confirm", "--token-stdin"], stdin: "umk_verify_nope",
+      status: 1, code: "invalid_token"),
+    .init(
+      arguments: ["password", "reset-token", "ada@example.com"] + grace, status: 1,
+      code: "not_authorized"),
+    .init(
+      arguments: ["2fa", "confirm", "--code-stdin"] + grace, stdin: "123456", status: 1,
+      code: "invalid_operation"),
+    .init(
+      arguments: ["2fa", "remove", "--password-stdin"] + grace, stdin: UMK.gracePassword,
+      status: 1, code: "invalid_operation"),
+    .init(
+      arguments: ["2fa", "reset", "ada@example.com"] + grace, status: 1, code: "not_authorized"),
+    .init(
+      arguments: ["api-key", "create", "ada@example.com", "--name", "CI", "--scope", "*:*"] + ada,
+      status: 1, code: "api_access_disabled"),
+    .init(
+      arguments: ["api-key", "list", "ada@example.com"] + grace, status: 1,
+      code: "not_authorized"),
+    .init(
+      arguments: ["api-key", "check", "--key-stdin", "view", "dashboard", "sales"],
+      stdin: "umk_key_nope", status: 1, code: "invalid_credentials"),
   ]
 
   /// Wrong command lines: exit 64.
@@ -106,6 +132,32 @@ struct ExitStatusTests {
     .init(arguments: ["login", "ada@example.com"], status: 64, code: "usage"),
     .init(arguments: ["api", "password", "ada@example.com"] + ada, status: 64, code: "usage"),
     .init(arguments: ["user", "edit", "ada@example.com"] + ada, status: 64, code: "usage"),
+    .init(
+      arguments: [
+        "login", "ada@example.com", "--password-stdin", "--code-stdin",
+        "--recovery-code-stdin",
+      ], status: 64, code: "usage"),
+    .init(arguments: ["2fa", "confirm"] + ada, status: 64, code: "usage"),
+    .init(arguments: ["2fa", "remove"] + ada, status: 64, code: "usage"),
+    .init(
+      arguments: ["2fa", "remove", "--password-stdin", "--code-stdin"] + ada, status: 64,
+      code: "usage"),
+    .init(arguments: ["password", "reset"], status: 64, code: "usage"),
+    .init(
+      arguments: ["api-key", "create", "ada@example.com", "--name", "CI", "--scope", "dashboard"]
+        + ada, status: 64, code: "usage"),
+    .init(
+      arguments: ["api-key", "create", "ada@example.com", "--name", "CI"] + ada, status: 64,
+      code: "usage"),
+    .init(
+      arguments: [
+        "api-key", "create", "ada@example.com", "--name", "CI", "--scope", "*:*", "--expires-in",
+        "60", "--expires-at", "2030-01-01",
+      ] + ada, status: 64, code: "usage"),
+    .init(
+      arguments: ["api-key", "revoke", "ada@example.com", "not-a-uuid"] + ada, status: 64,
+      code: "usage"),
+    .init(arguments: ["api-key", "check", "view", "dashboard", "x"], status: 64, code: "usage"),
   ]
 
   /// Malformed input: exit 65.

@@ -16,11 +16,14 @@ struct HelpTests {
     var testDescription: String { "umk \(arguments.joined(separator: " "))" }
   }
 
-  /// `umk --help`, a group's help and an operator command's help.
+  /// `umk --help`, groups' help and commands' help.
   static let cases: [HelpCase] = [
     .init(arguments: ["--help"], snapshot: "umk-help.txt"),
     .init(arguments: ["user", "--help"], snapshot: "umk-user-help.txt"),
     .init(arguments: ["user", "add", "--help"], snapshot: "umk-user-add-help.txt"),
+    .init(arguments: ["2fa", "--help"], snapshot: "umk-2fa-help.txt"),
+    .init(arguments: ["login", "--help"], snapshot: "umk-login-help.txt"),
+    .init(arguments: ["api-key", "create", "--help"], snapshot: "umk-api-key-create-help.txt"),
   ]
 
   /// The help text, exactly.

@@ -175,8 +175,13 @@ struct DemoScenario {
     }
 
     log.step("Sign-in")
-    let signedIn = try await directory.authenticate(
-      username: "GRACE.HOPPER@example.com", password: Secret("nanoseconds are 30 cm"))
+    guard
+      let signedIn = try await directory.authenticate(
+        username: "GRACE.HOPPER@example.com", password: Secret("nanoseconds are 30 cm")
+      ).signedIn
+    else {
+      throw Failure(.demoFailed, "Grace has no second factor, yet a code was asked for.")
+    }
     log.ok(
       "\(signedIn.user.username) signed in; must change password: \(signedIn.mustChangePassword)")
     try await refused("Signing in with a wrong password") {
@@ -186,6 +191,28 @@ struct DemoScenario {
     try await refused("Signing in as someone who does not exist (same answer, same cost)") {
       _ = try await directory.authenticate(
         username: "mallory@example.com", password: Secret("wrong guess"))
+    }
+
+    log.step("Scoped API keys")
+    let key = try await directory.createAPIKey(
+      for: grace.id, name: "Dashboard reader",
+      scopes: [APIKeyScope(resourceType: "dashboard", actions: [.view])], by: asGrace)
+    log.ok(
+      "Grace created the key \"\(key.key.name)\" (\(key.key.scopes.map(\.description).joined())); "
+        + "shown once: \(key.secret.revealForDisplay())")
+    let keyRequest = try await directory.authenticateAPIKey(key.secret)
+    let sales = Resource(type: "dashboard", id: "sales")
+    let project = Resource(type: "task", id: "t-19", parentID: "7")
+    for (action, resource) in [(Action.view, sales), (.edit, project)] {
+      let decision = try await directory.explain(keyRequest, to: action, on: resource)
+      log.note(
+        "\(decision.isAllowed ? "✔" : "✘") key \(action) \(resource.type) \(resource.id): "
+          + "\(decision)")
+    }
+    _ = try await directory.revokeAPIKey(key.key.id, of: grace.id, by: asAda)
+    log.ok("Ada revoked the key")
+    try await refused("Using the revoked key") {
+      _ = try await directory.authenticateAPIKey(key.secret)
     }
 
     log.step("Authorization")

@@ -9,7 +9,7 @@ extension UMK {
       abstract: "Add, show, list and edit users.",
       subcommands: [
         Add.self, Show.self, List.self, Edit.self, Activate.self, Deactivate.self, SetRole.self,
-        SetPolicies.self,
+        SetPolicies.self, VerifyEmail.self,
       ])
   }
 }
@@ -102,6 +102,8 @@ extension UMK.User {
       Output.line("  password: \(user.hasPassword ? "set" : "none")")
       if user.mustChangePassword { Output.line("  must change password at next sign-in") }
       Output.line("  API password: \(user.hasAPIPassword ? "set" : "none")")
+      Output.line("  second factor: \(user.hasSecondFactor ? "on" : "off")")
+      Output.line("  e-mail: \(user.emailVerified ? "verified" : "not verified")")
       Output.line("  version: \(user.version)")
       Output.line("  created: \(Output.timestamp(user.createdAt)) by \(user.createdBy)")
       Output.line("  updated: \(Output.timestamp(user.updatedAt))")

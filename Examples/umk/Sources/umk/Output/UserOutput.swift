@@ -142,7 +142,9 @@ struct UserPageOutput: Encodable {
   }
 }
 
-/// A successful `login`: `{"user":…,"mustChangePassword":bool,"rehashed":bool}`.
+/// A successful `login`: `{"user":…,"mustChangePassword":bool,"rehashed":bool,
+/// "mustEnrollSecondFactor":bool,"secondFactor"?:"authenticator"|"recovery",
+/// "remainingRecoveryCodes"?:int}`.
 struct LoginOutput: Encodable {
   /// The user.
   let user: UserOutput
@@ -150,4 +152,10 @@ struct LoginOutput: Encodable {
   let mustChangePassword: Bool
   /// Whether the stored hash was upgraded.
   let rehashed: Bool
+  /// The kind of code that completed a two-step sign-in; absent for a password-only one.
+  let secondFactor: String?
+  /// Whether a second factor must be enrolled before anything else.
+  let mustEnrollSecondFactor: Bool
+  /// How many recovery codes are left, after signing in with one.
+  let remainingRecoveryCodes: Int?
 }

@@ -18,8 +18,10 @@ enum ExitStatus: Int32 {
   /// The exit status of each error code that does not exit with ``refused``: the one table.
   ///
   /// Every other code — the library's rules (`not_authorized`, `throttled`,
-  /// `self_modification_forbidden`, …) and any code a later library adds — exits with
-  /// ``refused``.
+  /// `self_modification_forbidden`, `second_factor_enrollment_required`, `invalid_token`, …),
+  /// `second_factor_required`, and any code a later library adds — exits with
+  /// ``refused``. `encryption_key_unavailable` (an authenticator secret sealed under a key the
+  /// keyring lacks) is a store error: the store holds what this configuration cannot open.
   static let byCode: [UserManagementError.Code: ExitStatus] = [
     .usage: .usage,
     .invalidCursor: .usage,
@@ -30,6 +32,7 @@ enum ExitStatus: Int32 {
     .corruptStore: .storeError,
     .insecureStore: .storeError,
     .unsupportedStoreFormat: .storeError,
+    .encryptionKeyUnavailable: .storeError,
   ]
 
   /// The codes that make an import line *malformed* rather than refused by a rule: an import

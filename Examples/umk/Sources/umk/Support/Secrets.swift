@@ -7,6 +7,10 @@ enum StandardInput {
   /// The most bytes read from standard input for secrets (far above any password policy).
   static let maximumSecretBytes = 64 * 1024
 
+  /// Whether standard input is a terminal (secrets are then typed without echo, one per
+  /// prompt).
+  static var isTerminal: Bool { isatty(STDIN_FILENO) == 1 }
+
   /// All of standard input, as bytes.
   static func readAll(limit: Int) throws(Failure) -> [UInt8] {
     var bytes: [UInt8] = []
@@ -60,6 +64,30 @@ enum StandardInput {
     if first.last == UInt8(ascii: "\r") { first = first.dropLast() }
     let second = strippingOneNewline(bytes[(newline + 1)...])
     return (Secret(bytes: first), Secret(bytes: second))
+  }
+
+  /// Three secrets on standard input, one per line (for `passwd` with a code: current, new,
+  /// then the code); off a terminal only.
+  static func threeSecrets(names: (String, String, String)) throws(Failure)
+    -> (Secret, Secret, Secret)
+  {
+    var bytes = try readAll(limit: maximumSecretBytes)
+    defer { for index in bytes.indices { bytes[index] = 0 } }
+    var lines: [ArraySlice<UInt8>] = []
+    var start = bytes.startIndex
+    for _ in 0..<2 {
+      guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+        throw Failure.usage(
+          "Standard input must hold the \(names.0), the \(names.1) and the \(names.2), one "
+            + "per line.")
+      }
+      var line = bytes[start..<newline]
+      if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+      lines.append(line)
+      start = newline + 1
+    }
+    lines.append(strippingOneNewline(bytes[start...]))
+    return (Secret(bytes: lines[0]), Secret(bytes: lines[1]), Secret(bytes: lines[2]))
   }
 
   /// The bytes without one trailing `\n` or `\r\n`.
@@ -169,5 +197,5 @@ enum Terminal {
 
 extension String {
   /// The string with its first character uppercased, for prompts.
-  fileprivate var capitalizingFirst: String { prefix(1).uppercased() + dropFirst() }
+  var capitalizingFirst: String { prefix(1).uppercased() + dropFirst() }
 }

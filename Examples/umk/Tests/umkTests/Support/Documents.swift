@@ -126,7 +126,8 @@ struct UserPage: Decodable {
   let nextCursor: String?
 }
 
-/// `login`: `{"user","mustChangePassword","rehashed"}`.
+/// `login`: `{"user","mustChangePassword","rehashed","mustEnrollSecondFactor",
+/// "secondFactor"?,"remainingRecoveryCodes"?}`.
 struct LoginDocument: Decodable {
   /// The user.
   let user: UserJSON
@@ -134,6 +135,12 @@ struct LoginDocument: Decodable {
   let mustChangePassword: Bool
   /// Whether the hash was upgraded.
   let rehashed: Bool
+  /// Whether a second factor must be enrolled now.
+  let mustEnrollSecondFactor: Bool
+  /// `authenticator` or `recovery` after a two-step sign-in.
+  let secondFactor: String?
+  /// The recovery codes left, after signing in with one.
+  let remainingRecoveryCodes: Int?
 }
 
 /// A policy.
@@ -370,4 +377,97 @@ struct DemoDocument: Decodable {
     /// The `message` field.
     let message: String?
   }
+}
+
+/// `2fa enroll`: `{"secret","uri","algorithm","digits","period"}`.
+struct EnrollmentDocument: Decodable {
+  /// The `secret` field (base32).
+  let secret: String
+  /// The `uri` field.
+  let uri: String
+  /// The `algorithm` field.
+  let algorithm: String
+  /// The `digits` field.
+  let digits: Int
+  /// The `period` field.
+  let period: Int
+}
+
+/// `2fa confirm`, `2fa recovery-codes regenerate`: `{"recoveryCodes":[…]}`.
+struct RecoveryCodesDocument: Decodable {
+  /// The `recoveryCodes` field.
+  let recoveryCodes: [String]
+}
+
+/// `2fa recovery-codes status`: `{"username","secondFactor","remainingRecoveryCodes"}`.
+struct SecondFactorStatusDocument: Decodable {
+  /// The `username` field.
+  let username: String
+  /// The `secondFactor` field.
+  let secondFactor: Bool
+  /// The `remainingRecoveryCodes` field.
+  let remainingRecoveryCodes: Int
+}
+
+/// `password reset-token`, `user verify-email issue`: `{"username","token"}`.
+struct TokenDocument: Decodable {
+  /// The `username` field.
+  let username: String
+  /// The `token` field.
+  let token: String
+}
+
+/// An API key: never its secret.
+struct APIKeyJSON: Decodable {
+  /// The keys every API key has, and no other.
+  static let keys: Set<String> = [
+    "id", "user", "name", "scopes", "createdAt", "createdBy", "expiresAt", "lastUsedAt",
+    "revokedAt",
+  ]
+  /// The `id` field.
+  let id: String
+  /// The `user` field.
+  let user: String
+  /// The `name` field.
+  let name: String
+  /// The `scopes` field.
+  let scopes: [String]
+  /// The `createdAt` field.
+  let createdAt: String
+  /// The `createdBy` field.
+  let createdBy: String
+  /// The `expiresAt` field.
+  let expiresAt: String?
+  /// The `lastUsedAt` field.
+  let lastUsedAt: String?
+  /// The `revokedAt` field.
+  let revokedAt: String?
+}
+
+/// `api-key create`: `{"key":…,"secret"}`; `api-key revoke`: `{"key":…}`.
+struct APIKeyDocument: Decodable {
+  /// The key.
+  let key: APIKeyJSON
+  /// The secret key, after `create`.
+  let secret: String?
+}
+
+/// `api-key list`: `{"keys":[…]}`.
+struct APIKeyListDocument: Decodable {
+  /// The keys.
+  let keys: [APIKeyJSON]
+}
+
+/// The keys of `api-key list`'s keys.
+struct APIKeyListKeys: Decodable {
+  /// Each key's keys.
+  let keys: [JSONKeys]
+}
+
+/// `api-key check`: `{"key":…,"decision":…}`.
+struct APIKeyDecisionDocument: Decodable {
+  /// The key.
+  let key: APIKeyJSON
+  /// The decision, as `authorize` prints it.
+  let decision: DecisionDocument
 }

@@ -1,0 +1,102 @@
+import HTTPTypes
+import Hummingbird
+import Testing
+import UMKConsole
+import UserManagementKit
+
+/// The console mounted under a prefix on a host's router (of the test's own context type),
+/// driven without a browser: headers, cookies, and the refusals that need no signed-in user.
+@Suite struct RoutingTests {
+  func withConsole(_ test: (RouterClient) async throws -> Void) async throws {
+    let console = UserConsole(
+      directory: UserDirectory(store: InMemoryDirectoryStore()),
+      sessionStorage: MemoryPersistDriver(),
+      configuration: .init(pathPrefix: "/console", secureCookies: true))
+    let router = Router(context: TestRequestContext.self)
+    console.addRoutes(to: router)
+    try await test(RouterClient(router))
+  }
+
+  func formHeaders(cookie: String, site: String? = nil) throws -> HTTPFields {
+    var headers = HTTPFields()
+    headers[.cookie] = cookie
+    headers[.contentType] = "application/x-www-form-urlencoded"
+    if let site { headers[try #require(HTTPField.Name("Sec-Fetch-Site"))] = site }
+    return headers
+  }
+
+  @Test func theSignInPageCarriesTheSecurityHeaders() async throws {
+    try await withConsole { client in
+      let response = try await client.execute(.get, "/console/sign-in")
+      #expect(response.status == .ok)
+      let csp = try #require(response.headers[.contentSecurityPolicy])
+      #expect(csp.contains("default-src 'none'"))
+      #expect(!csp.contains("script-src"))
+      let nosniff = try #require(HTTPField.Name("X-Content-Type-Options"))
+      #expect(response.headers[nosniff] == "nosniff")
+      #expect(response.headers[try #require(HTTPField.Name("Referrer-Policy"))] == "no-referrer")
+      #expect(response.headers[.cacheControl] == "no-store")
+    }
+  }
+
+  @Test func theSessionCookieIsHttpOnlyStrictAndSecure() async throws {
+    try await withConsole { client in
+      let response = try await client.execute(.get, "/console/sign-in")
+      let cookie = try #require(response.headers[.setCookie])
+      #expect(cookie.contains("HttpOnly"))
+      #expect(cookie.contains("SameSite=Strict"))
+      #expect(cookie.contains("Secure"))
+      #expect(cookie.contains("Path=/console"))
+    }
+  }
+
+  @Test func pagesWithoutASessionRedirectToSignIn() async throws {
+    try await withConsole { client in
+      let response = try await client.execute(.get, "/console/admin/users")
+      #expect(response.status == .seeOther)
+      #expect(response.headers[.location] == "/console/sign-in")
+    }
+  }
+
+  @Test func aSignInPostWithoutItsTokenIsRefused() async throws {
+    try await withConsole { client in
+      let page = try await client.execute(.get, "/console/sign-in")
+      let cookie = try #require(page.headers[.setCookie]?.split(separator: ";").first)
+      let response = try await client.execute(
+        .post, "/console/sign-in", headers: try formHeaders(cookie: String(cookie)),
+        body: "username=a%40example.com&password=x")
+      #expect(response.status == .forbidden)
+      #expect(response.body.contains("Request refused"))
+    }
+  }
+
+  @Test func aCrossSitePostIsRefusedEvenWithItsToken() async throws {
+    try await withConsole { client in
+      let page = try await client.execute(.get, "/console/sign-in")
+      let cookie = try #require(page.headers[.setCookie]?.split(separator: ";").first)
+      let after = try #require(page.body.split(separator: "name=\"csrf\" value=\"").last)
+      let token = after.prefix { $0 != "\"" }
+      let response = try await client.execute(
+        .post, "/console/sign-in",
+        headers: try formHeaders(cookie: String(cookie), site: "cross-site"),
+        body: "csrf=\(token)&username=a%40example.com&password=x")
+      #expect(response.status == .forbidden)
+    }
+  }
+
+  @Test func theTokenOfTheFormIsAcceptedFromTheSameOrigin() async throws {
+    try await withConsole { client in
+      let page = try await client.execute(.get, "/console/sign-in")
+      let cookie = try #require(page.headers[.setCookie]?.split(separator: ";").first)
+      let after = try #require(page.body.split(separator: "name=\"csrf\" value=\"").last)
+      let token = after.prefix { $0 != "\"" }
+      let response = try await client.execute(
+        .post, "/console/sign-in",
+        headers: try formHeaders(cookie: String(cookie), site: "same-origin"),
+        body: "csrf=\(token)&username=nobody%40example.com&password=wrong")
+      // Past the CSRF check: the directory's answer, the same for every unknown account.
+      #expect(response.status == .unauthorized)
+      #expect(response.body.contains("The username or password is not right."))
+    }
+  }
+}

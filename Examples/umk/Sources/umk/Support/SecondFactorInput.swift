@@ -1,0 +1,83 @@
+import ArgumentParser
+import UserManagementKit
+
+/// Which kind of second-factor code standard input holds.
+enum CodeKind: String {
+  /// The current code of an authenticator app.
+  case authenticator
+  /// One of the user's unused recovery codes.
+  case recovery
+
+  /// What the code is called in prompts and messages.
+  var name: String { self == .authenticator ? "authenticator code" : "recovery code" }
+
+  /// The library's form of a code read from standard input.
+  ///
+  /// An authenticator code is a short-lived six- or eight-digit number that the library takes
+  /// as text; a recovery code stays a ``Secret``.
+  ///
+  /// - Parameter secret: What standard input held.
+  /// - Returns: The code.
+  func code(_ secret: Secret) -> SecondFactorCode {
+    switch self {
+    case .authenticator: .authenticator(secret.revealForDisplay())
+    case .recovery: .recovery(secret)
+    }
+  }
+}
+
+/// `--password-stdin | --code-stdin | --recovery-code-stdin`: how a user proves it is them
+/// before removing their second factor or replacing their recovery codes.
+struct ProofSource: ParsableArguments {
+  /// `--password-stdin`.
+  @Flag(help: "Prove it is you with your password, read from standard input.")
+  var passwordStdin = false
+  /// `--code-stdin`.
+  @Flag(help: "Prove it is you with a current authenticator code, read from standard input.")
+  var codeStdin = false
+  /// `--recovery-code-stdin`.
+  @Flag(
+    help: "Prove it is you with an unused recovery code (it is used up), read from standard input."
+  )
+  var recoveryCodeStdin = false
+
+  /// Requires exactly one proof.
+  ///
+  /// - Throws: `ValidationError` (exit 64).
+  func validate() throws {
+    guard [passwordStdin, codeStdin, recoveryCodeStdin].filter({ $0 }).count == 1 else {
+      throw ValidationError(
+        "Give exactly one of --password-stdin, --code-stdin and --recovery-code-stdin.")
+    }
+  }
+
+  /// Reads the proof from standard input.
+  ///
+  /// - Returns: The proof.
+  /// - Throws: A usage ``Failure`` when standard input cannot be read.
+  func read() throws(Failure) -> Reauthentication {
+    if passwordStdin { return .password(try StandardInput.secret()) }
+    let kind: CodeKind = codeStdin ? .authenticator : .recovery
+    return .secondFactor(
+      kind.code(try StandardInput.secret(prompt: kind.name.capitalizingFirst + ": ")))
+  }
+}
+
+extension OperatorContext {
+  /// The acting user's id: `--as` always names a user.
+  var actingUserID: UserID? {
+    if case .user(let id) = principal { return id }
+    return nil
+  }
+
+  /// The acting user's id, for the commands a user runs on themself (`2fa enroll`, …).
+  ///
+  /// - Returns: The id.
+  /// - Throws: `not_authorized` when the principal is not a user (never, for `--as`).
+  func selfID() throws(Failure) -> UserID {
+    guard let id = actingUserID else {
+      throw Failure(.notAuthorized, "Only a user may act on their own second factor.")
+    }
+    return id
+  }
+}

@@ -1,0 +1,220 @@
+import Synchronization
+import Testing
+import UserManagementKit
+import UserManagementKitTesting
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// Regressions for the independent review of two-factor sign-in, tokens and keys: each test
+/// failed before its fix.
+@Suite("Account security: review regressions")
+struct AccountSecurityHardeningTests {
+  /// Four wrong codes, with the delay they earn waited out once.
+  private func failCodes(_ h: Harness, times: Int = 4) async throws {
+    for _ in 0..<times {
+      let challenge = try await h.challenge("grace@example.com")
+      await expectError(.invalidCredentials) {
+        _ = try await h.directory.completeSignIn(challenge.token, with: .authenticator("000000"))
+      }
+    }
+  }
+
+  @Test func thePasswordAloneNeitherChangesTheirPasswordNorClearsCodeFailures() async throws {
+    let h = try await Harness(throttle: LoginThrottlePolicy(freeAttempts: 4))
+    let enrolled = try await h.enroll(try await h.add("grace@example.com"))
+    try await failCodes(h)
+    h.clock.advance(by: 3600)
+    let other = Secret("another perfectly fine passphrase")
+    await expectError(.secondFactorRequired) {
+      _ = try await h.directory.changeOwnPassword(
+        of: enrolled.user.id, current: Harness.password, new: other)
+    }
+    #expect(
+      await h.store.loginThrottle(for: enrolled.user.id, kind: .password).consecutiveFailures
+        == 4)
+    // With a code, the change goes through and clears the failures.
+    _ = try await h.directory.changeOwnPassword(
+      of: enrolled.user.id, current: Harness.password, new: other,
+      secondFactor: .authenticator(try authenticatorCode(enrolled.secret, at: h.clock.now)))
+    #expect(
+      await h.store.loginThrottle(for: enrolled.user.id, kind: .password).consecutiveFailures
+        == 0)
+  }
+
+  @Test func aResetTokenDoesNotClearCodeFailuresOfATwoFactorUser() async throws {
+    let h = try await Harness(throttle: LoginThrottlePolicy(freeAttempts: 4))
+    let enrolled = try await h.enroll(try await h.add("grace@example.com"))
+    try await failCodes(h)
+    let token = try #require(try await h.directory.passwordResetToken(for: "grace@example.com"))
+    _ = try await h.directory.resetPassword(
+      token: token, newPassword: Secret("another perfectly fine passphrase"))
+    #expect(
+      await h.store.loginThrottle(for: enrolled.user.id, kind: .password).consecutiveFailures
+        == 4)
+  }
+
+  @Test func removingAFactorWithThePasswordDoesNotClearCodeFailures() async throws {
+    let h = try await Harness(throttle: LoginThrottlePolicy(freeAttempts: 4))
+    let enrolled = try await h.enroll(try await h.add("grace@example.com"))
+    try await failCodes(h, times: 2)
+    _ = try await h.directory.regenerateRecoveryCodes(
+      for: enrolled.user.id, proof: .password(Harness.password), by: .user(enrolled.user.id))
+    #expect(
+      await h.store.loginThrottle(for: enrolled.user.id, kind: .password).consecutiveFailures
+        == 2)
+  }
+
+  @Test func anAdministratorWhoMustEnrolCannotReadOthers() async throws {
+    let h = try await Harness(accountSecurity: .init(secondFactorRequirement: .administrators))
+    let grace = try await h.directory.addUser(
+      NewUser(
+        username: "grace@example.com", firstName: "Grace", lastName: "Hopper",
+        password: .typed(Harness.password)), by: .system("seed")
+    ).user
+    await expectError(.secondFactorEnrollmentRequired) {
+      _ = try await h.directory.user(grace.id, by: h.asAdmin)
+    }
+    await expectError(.secondFactorEnrollmentRequired) {
+      _ = try await h.directory.user(named: "grace@example.com", by: h.asAdmin)
+    }
+    await expectError(.secondFactorEnrollmentRequired) {
+      _ = try await h.directory.remainingRecoveryCodes(of: grace.id, by: h.asAdmin)
+    }
+    // Their own record stays readable.
+    _ = try await h.directory.user(h.admin.id, by: h.asAdmin)
+  }
+
+  @Test func codesAndProofsAreNeverShown() {
+    let code = SecondFactorCode.authenticator("123456")
+    let recovery = SecondFactorCode.recovery(Secret("abcd-efgh-jkmn-pqrs"))
+    var dumped = ""
+    dump(Reauthentication.secondFactor(code), to: &dumped)
+    dump(Reauthentication.password(Secret("hunter2 hunter2")), to: &dumped)
+    dump(recovery, to: &dumped)
+    for shown in ["\(code)", "\(recovery)", String(reflecting: code), dumped] {
+      #expect(!shown.contains("123456") && !shown.contains("abcd") && !shown.contains("hunter2"))
+    }
+  }
+
+  @Test func usersAndRecordsEncodedBeforeTheNewFieldsStillDecode() async throws {
+    let h = try await Harness()
+    var json = String(decoding: try JSONEncoder().encode(h.admin), as: UTF8.self)
+    for field in ["emailVerified", "hasSecondFactor"] {
+      for form in [",\"\(field)\":false", "\"\(field)\":false,"] {
+        json = json.replacing(form, with: "")
+      }
+    }
+    #expect(!json.contains("emailVerified") && !json.contains("hasSecondFactor"))
+    let decoded = try JSONDecoder().decode(User.self, from: Data(json.utf8))
+    #expect(decoded == h.admin)
+    // A record's flags come from what it stores, never from the encoded user.
+    let record = try #require(await h.store.user(id: h.admin.id))
+    let forged = String(decoding: try JSONEncoder().encode(record), as: UTF8.self)
+      .replacing("\"hasSecondFactor\":false", with: "\"hasSecondFactor\":true")
+    #expect(forged.contains("\"hasSecondFactor\":true"))
+    let decodedRecord = try JSONDecoder().decode(UserRecord.self, from: Data(forged.utf8))
+    #expect(!decodedRecord.user.hasSecondFactor)
+  }
+
+  @Test func decodedCodeParametersAreClamped() throws {
+    let json = #"{"algorithm":"SHA1","digits":7,"period":0}"#
+    let parameters = try JSONDecoder().decode(OneTimeCodeParameters.self, from: Data(json.utf8))
+    #expect(parameters.digits == 6 && parameters.period == 15)
+  }
+
+  @Test func aCorrectCodeIsNotThrottledByContention() async throws {
+    /// Fails the first commit that updates a user with a version conflict, as a concurrent
+    /// change of the user would.
+    final class ConflictOnce: ForwardingDirectoryStore, Sendable {
+      let base: any DirectoryStore
+      let armed = Mutex(false)
+      init(_ base: any DirectoryStore) { self.base = base }
+      func commit(_ changes: ChangeSet) async throws {
+        let conflict = armed.withLock { armed in
+          defer { if !changes.users.isEmpty { armed = false } }
+          return armed && !changes.users.isEmpty
+        }
+        if conflict { throw UserManagementError(.versionConflict, "injected") }
+        try await base.commit(changes)
+      }
+    }
+    let memory = InMemoryDirectoryStore()
+    let store = ConflictOnce(memory)
+    let clock = TestClock()
+    let directory = UserDirectory(
+      store: store,
+      configuration: .init(
+        passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2),
+        loginThrottle: LoginThrottlePolicy(freeAttempts: 2), now: clock.function))
+    let admin = try await directory.bootstrap(
+      NewUser(
+        username: "admin@example.com", firstName: "Ada", lastName: "Admin",
+        password: .typed(Harness.password))
+    ).user
+    let enrollment = try await directory.enrollSecondFactor(for: admin.id, by: .user(admin.id))
+    _ = try await directory.confirmSecondFactor(
+      for: admin.id, code: try authenticatorCode(enrollment.secret, at: clock.now),
+      by: .user(admin.id))
+    clock.advance(by: 30)
+    func challenge() async throws -> Secret {
+      guard
+        case .secondFactorRequired(let challenge) = try await directory.authenticate(
+          username: "admin@example.com", password: Harness.password)
+      else { throw UserManagementError(.invalidOperation, "no challenge") }
+      return challenge.token
+    }
+    let wrong = try await challenge()
+    await expectError(.invalidCredentials) {
+      _ = try await directory.completeSignIn(wrong, with: .authenticator("000000"))
+    }
+    // One failure counted; the right code's commit conflicts once and is retried without
+    // reserving a second attempt, which would have reached the throttle.
+    let right = try await challenge()
+    store.armed.withLock { $0 = true }
+    _ = try await directory.completeSignIn(
+      right, with: .authenticator(try authenticatorCode(enrollment.secret, at: clock.now)))
+  }
+
+  @Test func resetRequestsAreLimitedToOneAMinute() async throws {
+    let h = try await Harness()
+    try await h.add("grace@example.com")
+    let first = try await h.directory.passwordResetToken(for: "grace@example.com")
+    #expect(first != nil)
+    for _ in 0..<20 {
+      #expect(try await h.directory.passwordResetToken(for: "grace@example.com") == nil)
+    }
+    #expect(try await h.allEvents().filter { $0.action == .passwordResetRequested }.count == 1)
+    h.clock.advance(by: 61)
+    #expect(try await h.directory.passwordResetToken(for: "grace@example.com") != nil)
+    // The first link still works: a flood does not push it out.
+    _ = try await h.directory.resetPassword(
+      token: try #require(first), newPassword: Secret("another perfectly fine passphrase"))
+  }
+
+  @Test func disablingAPIAccessRevokesEveryKey() async throws {
+    let h = try await Harness()
+    let grace = try await h.add("grace@example.com", apiAccess: true)
+    let key = try await h.directory.createAPIKey(
+      for: grace.id, name: "k", scopes: [.everything], by: .user(grace.id))
+    _ = try await h.directory.setAPIAccess(false, of: grace.id, by: h.asAdmin)
+    _ = try await h.directory.setAPIAccess(true, of: grace.id, by: h.asAdmin)
+    await expectError(.invalidCredentials) {
+      _ = try await h.directory.authenticateAPIKey(key.secret)
+    }
+    let keys = try await h.directory.apiKeys(of: grace.id, by: h.asAdmin)
+    #expect(keys.allSatisfy { $0.revokedAt != nil })
+  }
+
+  @Test func aRecoveryCodeUsedAsProofIsAudited() async throws {
+    let h = try await Harness()
+    let enrolled = try await h.enroll(try await h.add("grace@example.com"))
+    _ = try await h.directory.regenerateRecoveryCodes(
+      for: enrolled.user.id, proof: .secondFactor(.recovery(enrolled.recoveryCodes[0])),
+      by: .user(enrolled.user.id))
+    #expect(try await h.allEvents().contains { $0.action == .recoveryCodeUsed })
+  }
+}
