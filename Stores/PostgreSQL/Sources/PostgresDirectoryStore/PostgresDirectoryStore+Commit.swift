@@ -7,28 +7,49 @@ import UserManagementKit
 extension PostgresDirectoryStore {
   /// Applies a change set in one transaction, or nothing.
   ///
-  /// The transaction first updates the directory row (the serialization point), then reads the
-  /// rows the change set touches, checks the contract of ``UserManagementKit/ChangeSet`` in
-  /// Swift, writes, and commits. A connection lost before `COMMIT` was sent fails the commit
-  /// with nothing applied; one lost after is resolved by looking the commit's id up once the
-  /// old server process has gone, so the caller learns the true outcome.
+  /// The transaction first locks the directory row (the serialization point), reads the rows
+  /// the change set touches, checks the contract of ``UserManagementKit/ChangeSet`` in Swift,
+  /// writes, and commits. Commits that arrive while another is in flight in this process are
+  /// applied together in the next transaction (group commit): each is checked against the
+  /// state its predecessors in the group left, one that fails its checks writes nothing and
+  /// gets its own error, and all that pass become durable with one `COMMIT`. A connection lost
+  /// before `COMMIT` was sent fails the commit with nothing applied; one lost after is resolved
+  /// by looking the commit's id up once the old server process has gone, so the caller learns
+  /// the true outcome.
   ///
   /// - Parameter changes: The change set.
   /// - Throws: `UserManagementError` naming the failed check, or `storage_failure`.
   public func commit(_ changes: ChangeSet) async throws {
     // Everything slow-ish (encoding) happens before the lock.
-    var rows: [UserRow] = []
-    for record in changes.users { rows.append(try UserRow(record)) }
-    var auditRows: [AuditRow] = []
-    for event in changes.auditEvents { auditRows.append(try AuditRow(event)) }
-    var policyDocuments: [(Policy, String)] = []
-    for change in changes.policies {
-      guard case .put(let policy) = change else { continue }
-      guard Int64(exactly: policy.version) != nil else {
-        throw UserManagementError(.invalidOperation, "The policy's version is out of range.")
+    let prepared = try PreparedCommit(changes)
+    try await commitQueue.submit(prepared) { batch in await self.commit(batch) }
+  }
+
+  /// Commits a group of change sets: together in one transaction when there are several, and
+  /// each alone again if the group's transaction fails for a reason other than a check.
+  func commit(_ batch: [PreparedCommit]) async -> [Result<Void, any Error>] {
+    if batch.count > 1 {
+      do {
+        return try await commitTogether(batch)
+      } catch {
+        // Nothing of the group was applied (the server refused a statement, or the connection
+        // closed before `COMMIT`): give each its own transaction and its own outcome.
       }
-      policyDocuments.append((policy, try JSONText.encode(policy)))
     }
+    var results: [Result<Void, any Error>] = []
+    for member in batch {
+      do {
+        try await commitAlone(member)
+        results.append(.success(()))
+      } catch {
+        results.append(.failure(error))
+      }
+    }
+    return results
+  }
+
+  /// One change set in a transaction of its own.
+  private func commitAlone(_ prepared: PreparedCommit) async throws {
     var attempt = 0
     while true {
       attempt += 1
@@ -41,8 +62,7 @@ extension PostgresDirectoryStore {
           let sequence: Int64
           do {
             sequence = try await apply(
-              changes, rows: rows, auditRows: auditRows, policyDocuments: policyDocuments,
-              commitID: commitID, on: connection, progress: progress)
+              prepared, commitID: commitID, on: connection, progress: progress)
             if let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
           } catch {
             _ = try? await connection.query("ROLLBACK", logger: logger)
@@ -69,6 +89,62 @@ extension PostgresDirectoryStore {
         throw Self.mapCommitError(error)
       }
     }
+  }
+
+  /// Several change sets in one transaction. A member whose checks fail has written nothing
+  /// (checks come before writes) and gets its error; the others commit together.
+  ///
+  /// - Throws: Only when nothing of the group was applied and each member may be tried alone.
+  ///   A group whose `COMMIT` was sent and whose outcome was then learned returns results.
+  private func commitTogether(_ batch: [PreparedCommit]) async throws
+    -> [Result<Void, any Error>]
+  {
+    let commitIDs = batch.map { _ in UUID() }
+    let progress = CommitProgress()
+    let checks = Mutex<[UserManagementError?]>([])
+    do {
+      let sequence = try await client.withConnection { connection in
+        try await connection.query("BEGIN", logger: logger)
+        progress.begun = true
+        var last: Int64 = 0
+        do {
+          for (member, commitID) in zip(batch, commitIDs) {
+            do {
+              last = try await apply(member, commitID: commitID, on: connection, progress: progress)
+              checks.withLock { $0.append(nil) }
+            } catch let failure as UserManagementError {
+              checks.withLock { $0.append(failure) }
+            }
+          }
+          if checks.withLock({ $0.allSatisfy { $0 != nil } }) {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            return last
+          }
+          if let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
+        } catch {
+          _ = try? await connection.query("ROLLBACK", logger: logger)
+          throw error
+        }
+        progress.commitSent = true
+        try await Self.untilClosed(connection) { [logger] in
+          try await connection.query("COMMIT", logger: logger)
+        }
+        return last
+      }
+      noteCommitted(through: sequence)
+    } catch {
+      guard progress.commitSent, !Self.serverAnswered(error) else { throw error }
+      // The group's fate is one: learn it from the id of a member that wrote.
+      let checked = checks.withLock { $0 }
+      guard let index = checked.firstIndex(where: { $0 == nil }) else { throw error }
+      do {
+        try await resolveOutcome(
+          of: commitIDs[index], backendPID: progress.backendPID, error: error)
+      } catch {
+        return checked.map { _ in .failure(error) }
+      }
+    }
+    return checks.withLock { $0 }.map { $0.map { .failure($0) } ?? .success(()) }
   }
 
   /// Runs `body`, or throws as soon as the connection closes, whichever comes first.
@@ -176,36 +252,18 @@ extension PostgresDirectoryStore {
 
   /// Checks and writes, inside the open transaction. Returns the audit sequence number of the
   /// last event written (or the current one when there is none).
+  ///
+  /// Checks come before any write, so a change set that fails them (a `UserManagementError`)
+  /// leaves the transaction as it found it.
   private func apply(
-    _ changes: ChangeSet, rows: [UserRow], auditRows: [AuditRow],
-    policyDocuments: [(Policy, String)], commitID: UUID, on connection: PostgresConnection,
+    _ prepared: PreparedCommit, commitID: UUID, on connection: PostgresConnection,
     progress: CommitProgress
   ) async throws -> Int64 {
-    // 1. The serialization point: the directory row, which also reserves the audit numbers and
-    // records the commit's id in the ring of recent commits.
-    let eventCount = Int64(auditRows.count)
-    let slots = Int64(Schema.commitSlots)
-    var firstSequence: Int64 = 0
-    var userCount: Int64 = 0
-    var activeAdmins: Int64 = 0
-    for try await (sequence, users, admins, pid) in try await connection.query(
-      """
-      WITH d AS (
-        UPDATE umk_directory SET audit_seq = audit_seq + \(eventCount), commits = commits + 1
-        WHERE id = 1 RETURNING audit_seq, commits, user_count, active_admins),
-      c AS (
-        INSERT INTO umk_commits (slot, commit_id) SELECT (commits % \(slots))::int, \(commitID)
-        FROM d ON CONFLICT (slot) DO UPDATE SET commit_id = EXCLUDED.commit_id)
-      SELECT audit_seq - \(eventCount) + 1, user_count, active_admins, pg_backend_pid() FROM d
-      """, logger: logger
-    ).decode((Int64, Int64, Int64, Int32).self) {
-      firstSequence = sequence
-      userCount = users
-      activeAdmins = admins
-      progress.backendPID = pid
-    }
+    let changes = prepared.changes
+    let rows = prepared.rows
+    let auditRows = prepared.auditRows
 
-    // 2. Read what the change set touches.
+    // What the change set touches.
     var userIDs = Set(changes.users.map(\.id.rawValue))
     var throttleKeys: [(UUID, String)] = []
     var policyIDs = Set<UUID>()
@@ -227,27 +285,52 @@ extension PostgresDirectoryStore {
       }
     }
     for record in changes.users { policyIDs.formUnion(record.user.policies.map(\.rawValue)) }
+    let ids = Array(userIDs)
     let newKeys = zip(changes.users, rows).filter { $0.0.user.version == 1 }.map(\.1.usernameKey)
 
+    // 1. The serialization point: the directory row, locked, read in the same statement as the
+    // users. The users come from the statement's snapshot, which may predate the lock; they
+    // are current exactly when no commit updated the directory row in between, which the
+    // statement tells (a commit always updates that row). Otherwise they are read again.
+    var auditSequence: Int64 = 0
+    var userCount: Int64 = 0
+    var activeAdmins: Int64 = 0
+    var fresh = false
     var existing: [UUID: User] = [:]
     var takenKeys = Set<String>()
-    if !userIDs.isEmpty {
-      let ids = Array(userIDs)
-      for try await (key, profile) in try await connection.query(
-        """
-        SELECT username_key, profile::text FROM umk_users
-        WHERE id = ANY(\(ids)) OR username_key = ANY(\(newKeys))
-        """, logger: logger
-      ).decode((String, String).self) {
-        let user = try JSONText.decode(User.self, profile)
+    for try await row in try await connection.execute(
+      LockAndReadUsers(ids: ids, keys: newKeys), logger: logger)
+    {
+      auditSequence = row.auditSequence
+      userCount = row.userCount
+      activeAdmins = row.activeAdmins
+      fresh = row.commitsSinceSnapshot == 0
+      progress.backendPID = Int32(clamping: row.backendPID)
+      if let (key, user) = row.user {
         takenKeys.insert(key)
         existing[user.id.rawValue] = user
       }
     }
+    if !fresh, !(ids.isEmpty && newKeys.isEmpty) {
+      existing = [:]
+      takenKeys = []
+      for try await row in try await connection.query(
+        """
+        SELECT username_key, \(unescaped: UserColumns.list) FROM umk_users
+        WHERE id = ANY(\(ids)) OR username_key = ANY(\(newKeys))
+        """, logger: logger
+      ) {
+        let cells = row.makeRandomAccess()
+        let user = try UserColumns.user(cells, at: 1)
+        takenKeys.insert(try cells[0].decode(String.self))
+        existing[user.id.rawValue] = user
+      }
+    }
 
+    // 2. Policies and sign-in counters, when the change set touches any.
     var storedPolicies: [UUID: Policy] = [:]
     var policyIDsByName: [String: UUID] = [:]
-    let putNameKeys = policyDocuments.map { Keys.normalized($0.0.nameKey) }
+    let putNameKeys = prepared.policyDocuments.map { Keys.normalized($0.0.nameKey) }
     if !policyIDs.isEmpty || !putNameKeys.isEmpty {
       let ids = Array(policyIDs)
       for try await (id, key, document) in try await connection.query(
@@ -301,8 +384,9 @@ extension PostgresDirectoryStore {
     }
     try check.checkAdministrators()
 
-    // 4. Writes: released policy holdings, deleted policies, policies, users, new holdings,
-    // counters, audit.
+    // 4. Writes: released policy holdings, deleted policies, policies; then users, counters,
+    // audit events and the directory row in one statement; then new holdings (which need the
+    // users).
     let (released, granted) = check.holdingChanges()
     if !released.isEmpty {
       let users = released.map(\.0)
@@ -320,7 +404,7 @@ extension PostgresDirectoryStore {
     let finalPolicies = check.stagedPolicyPuts
     if !finalPolicies.isEmpty {
       let documents = Dictionary(
-        policyDocuments.map { ($0.0.id, $0.1) }, uniquingKeysWith: { _, last in last })
+        prepared.policyDocuments.map { ($0.0.id, $0.1) }, uniquingKeysWith: { _, last in last })
       let ids = finalPolicies.map(\.id.rawValue)
       let keys = finalPolicies.map { Keys.normalized($0.nameKey) }
       let versions = finalPolicies.map { Int64(clamping: $0.version) }
@@ -333,16 +417,22 @@ extension PostgresDirectoryStore {
           document = EXCLUDED.document
         """, logger: logger)
     }
-    let finalRows = check.finalRows(rows)
-    var auditWritten = false
-    if !finalRows.isEmpty, !auditRows.isEmpty {
-      // The common case, users and their audit events, in one statement.
-      try await Self.writeUsersAndAudit(
-        finalRows, auditRows, firstSequence: firstSequence, on: connection, logger: logger)
-      auditWritten = true
-    } else if !finalRows.isEmpty {
-      try await Self.writeUsers(finalRows, on: connection, logger: logger)
+
+    var throttleResults: [ThrottleKeyPair: LoginThrottleState] = [:]
+    var throttleOrder: [ThrottleKeyPair] = []
+    for update in changes.throttleUpdates {
+      let key = ThrottleKeyPair(user: update.user.rawValue, kind: update.kind.rawValue)
+      if throttleResults[key] == nil { throttleOrder.append(key) }
+      throttleResults[key] = update.applied(to: throttleResults[key] ?? throttles[key] ?? .clear)
     }
+    let lastSequence = auditSequence + Int64(auditRows.count)
+    for try await _ in try await connection.execute(
+      WriteCommit(
+        users: check.finalRows(rows),
+        throttles: throttleOrder.map { ($0, throttleResults[$0] ?? .clear) },
+        audit: auditRows, firstSequence: auditSequence + 1, commitID: commitID),
+      logger: logger)
+    {}
     if !granted.isEmpty {
       let users = granted.map(\.0)
       let policies = granted.map(\.1)
@@ -352,126 +442,39 @@ extension PostgresDirectoryStore {
         SELECT * FROM unnest(\(users)::uuid[], \(policies)::uuid[])
         """, logger: logger)
     }
-    if !changes.throttleUpdates.isEmpty {
-      var results: [ThrottleKeyPair: LoginThrottleState] = [:]
-      var order: [ThrottleKeyPair] = []
-      for update in changes.throttleUpdates {
-        let key = ThrottleKeyPair(user: update.user.rawValue, kind: update.kind.rawValue)
-        if results[key] == nil { order.append(key) }
-        results[key] = update.applied(to: results[key] ?? throttles[key] ?? .clear)
-      }
-      let users = order.map(\.user)
-      let kinds = order.map(\.kind)
-      let failures = order.map { Int64(results[$0]?.consecutiveFailures ?? 0) }
-      let hasTime = order.map { results[$0]?.lastFailure != nil }
-      let times = order.map { results[$0]?.lastFailure?.timeIntervalSinceReferenceDate ?? 0 }
-      try await connection.query(
-        """
-        INSERT INTO umk_throttles (user_id, kind, failures, last_failure)
-        SELECT u, k, f, CASE WHEN h THEN t END
-        FROM unnest(\(users)::uuid[], \(kinds)::text[], \(failures)::int8[], \(hasTime)::bool[], \(times)::float8[]) AS x(u, k, f, h, t)
-        ON CONFLICT (user_id, kind) DO UPDATE SET failures = EXCLUDED.failures,
-          last_failure = EXCLUDED.last_failure
-        """, logger: logger)
-    }
-    if !auditRows.isEmpty, !auditWritten {
-      let sequences = auditRows.indices.map { firstSequence + Int64($0) }
-      let times = auditRows.map(\.time)
-      let actors = auditRows.map(\.actor)
-      let targetUsers = auditRows.map(\.targetUser)
-      let targetPolicies = auditRows.map(\.targetPolicy)
-      let events = auditRows.map(\.event)
-      let last = String(firstSequence + eventCount - 1)
-      try await connection.query(
-        """
-        WITH a AS (
-          INSERT INTO umk_audit (seq, time, actor, target_user, target_policy, event)
-          SELECT s, t, a, NULLIF(u, '')::uuid, NULLIF(p, '')::uuid, e::json
-          FROM unnest(\(sequences)::int8[], \(times)::float8[], \(actors)::text[], \(targetUsers)::text[], \(targetPolicies)::text[], \(events)::text[]) AS x(s, t, a, u, p, e))
-        SELECT pg_notify('umk_audit', \(last))
-        """, logger: logger)
-    }
-    return firstSequence + eventCount - 1
-  }
-
-  /// Upserts users and inserts audit events (and wakes subscribers) in one statement.
-  static func writeUsersAndAudit(
-    _ rows: [UserRow], _ auditRows: [AuditRow], firstSequence: Int64,
-    on connection: PostgresConnection, logger: Logger
-  ) async throws {
-    let ids = rows.map(\.id)
-    let keys = rows.map(\.usernameKey)
-    let statuses = rows.map(\.status)
-    let roles = rows.map(\.role)
-    let versions = rows.map(\.version)
-    let access = rows.map(\.apiAccess)
-    let firsts = rows.map(\.firstKey)
-    let lasts = rows.map(\.lastKey)
-    let created = rows.map(\.createdKey)
-    let search = rows.map(\.search)
-    let profiles = rows.map(\.profile)
-    let credentials = rows.map(\.credentials)
-    let sequences = auditRows.indices.map { firstSequence + Int64($0) }
-    let times = auditRows.map(\.time)
-    let actors = auditRows.map(\.actor)
-    let targetUsers = auditRows.map(\.targetUser)
-    let targetPolicies = auditRows.map(\.targetPolicy)
-    let events = auditRows.map(\.event)
-    let last = String(firstSequence + Int64(auditRows.count) - 1)
-    try await connection.query(
-      """
-      WITH u AS (
-        INSERT INTO umk_users (id, username_key, status, role, version, api_access, first_key,
-          last_key, created_key, search, profile, credentials)
-        SELECT i, k, s, r, v, a, f, l, c, q, p::json, d::json
-        FROM unnest(\(ids)::uuid[], \(keys)::text[], \(statuses)::text[], \(roles)::text[], \(versions)::int8[], \(access)::bool[], \(firsts)::text[], \(lasts)::text[], \(created)::text[], \(search)::text[], \(profiles)::text[], \(credentials)::text[])
-          AS x(i, k, s, r, v, a, f, l, c, q, p, d)
-        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, role = EXCLUDED.role,
-          version = EXCLUDED.version, api_access = EXCLUDED.api_access,
-          first_key = EXCLUDED.first_key, last_key = EXCLUDED.last_key,
-          created_key = EXCLUDED.created_key, search = EXCLUDED.search,
-          profile = EXCLUDED.profile, credentials = EXCLUDED.credentials),
-      a AS (
-        INSERT INTO umk_audit (seq, time, actor, target_user, target_policy, event)
-        SELECT s, t, a, NULLIF(u, '')::uuid, NULLIF(p, '')::uuid, e::json
-        FROM unnest(\(sequences)::int8[], \(times)::float8[], \(actors)::text[], \(targetUsers)::text[], \(targetPolicies)::text[], \(events)::text[]) AS x(s, t, a, u, p, e))
-      SELECT pg_notify('umk_audit', \(last))
-      """, logger: logger)
-  }
-
-  static func writeUsers(_ rows: [UserRow], on connection: PostgresConnection, logger: Logger)
-    async throws
-  {
-    let ids = rows.map(\.id)
-    let keys = rows.map(\.usernameKey)
-    let statuses = rows.map(\.status)
-    let roles = rows.map(\.role)
-    let versions = rows.map(\.version)
-    let access = rows.map(\.apiAccess)
-    let firsts = rows.map(\.firstKey)
-    let lasts = rows.map(\.lastKey)
-    let created = rows.map(\.createdKey)
-    let search = rows.map(\.search)
-    let profiles = rows.map(\.profile)
-    let credentials = rows.map(\.credentials)
-    try await connection.query(
-      """
-      INSERT INTO umk_users (id, username_key, status, role, version, api_access, first_key,
-        last_key, created_key, search, profile, credentials)
-      SELECT i, k, s, r, v, a, f, l, c, q, p::json, d::json
-      FROM unnest(\(ids)::uuid[], \(keys)::text[], \(statuses)::text[], \(roles)::text[], \(versions)::int8[], \(access)::bool[], \(firsts)::text[], \(lasts)::text[], \(created)::text[], \(search)::text[], \(profiles)::text[], \(credentials)::text[])
-        AS x(i, k, s, r, v, a, f, l, c, q, p, d)
-      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, role = EXCLUDED.role,
-        version = EXCLUDED.version, api_access = EXCLUDED.api_access,
-        first_key = EXCLUDED.first_key, last_key = EXCLUDED.last_key,
-        created_key = EXCLUDED.created_key, search = EXCLUDED.search,
-        profile = EXCLUDED.profile, credentials = EXCLUDED.credentials
-      """, logger: logger)
+    return lastSequence
   }
 
   /// Remembers that this process has seen the audit trail up to `sequence`.
   func noteCommitted(through sequence: Int64) {
     state.withLock { $0.lastKnownSequence = max($0.lastKnownSequence, sequence) }
+  }
+}
+
+/// A change set with its rows encoded, ready to commit.
+struct PreparedCommit: Sendable {
+  let changes: ChangeSet
+  let rows: [UserRow]
+  let auditRows: [AuditRow]
+  let policyDocuments: [(Policy, String)]
+
+  init(_ changes: ChangeSet) throws(UserManagementError) {
+    self.changes = changes
+    var rows: [UserRow] = []
+    for record in changes.users { rows.append(try UserRow(record)) }
+    self.rows = rows
+    var auditRows: [AuditRow] = []
+    for event in changes.auditEvents { auditRows.append(try AuditRow(event)) }
+    self.auditRows = auditRows
+    var policyDocuments: [(Policy, String)] = []
+    for change in changes.policies {
+      guard case .put(let policy) = change else { continue }
+      guard Int64(exactly: policy.version) != nil else {
+        throw UserManagementError(.invalidOperation, "The policy's version is out of range.")
+      }
+      policyDocuments.append((policy, try JSONText.encode(policy)))
+    }
+    self.policyDocuments = policyDocuments
   }
 }
 

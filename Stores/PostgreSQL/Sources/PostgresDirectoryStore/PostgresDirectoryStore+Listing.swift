@@ -28,7 +28,7 @@ extension PostgresDirectoryStore {
     var users: [User] = []
     while users.count <= query.limit {
       var builder = SQLBuilder(
-        "SELECT profile::text, \(column), username_key FROM umk_users WHERE true")
+        "SELECT \(column), username_key, \(UserColumns.list) FROM umk_users WHERE true")
       try Self.appendConditions(query.filter, to: &builder)
       if let position = after {
         let (primary, key) = position
@@ -42,15 +42,20 @@ extension PostgresDirectoryStore {
       try builder.bind(Int64(batch))
       let sql = builder.query
       let rows = try await run("list users") { connection in
-        try await Self.collect(
-          try await connection.query(sql, logger: logger).decode((String, String, String).self))
+        var rows: [(String, String, User)] = []
+        for try await row in try await connection.query(sql, logger: logger) {
+          let cells = row.makeRandomAccess()
+          rows.append(
+            (
+              try cells[0].decode(String.self), try cells[1].decode(String.self),
+              try UserColumns.user(cells, at: 2)
+            ))
+        }
+        return rows
       }
-      for (profile, _, _) in rows {
-        let user = try JSONText.decode(User.self, profile)
-        if query.filter.matches(user) { users.append(user) }
-      }
+      for (_, _, user) in rows where query.filter.matches(user) { users.append(user) }
       guard rows.count == batch, let last = rows.last else { break }
-      after = (last.1, last.2)
+      after = (last.0, last.1)
     }
     let more = users.count > query.limit
     if more { users.removeLast(users.count - query.limit) }
@@ -70,7 +75,7 @@ extension PostgresDirectoryStore {
     builder.append(
       exact
         ? "SELECT count(*) FROM umk_users WHERE true"
-        : "SELECT profile::text FROM umk_users WHERE true")
+        : "SELECT \(UserColumns.list) FROM umk_users WHERE true")
     try Self.appendConditions(filter, to: &builder)
     let sql = builder.query
     if exact {
@@ -81,10 +86,8 @@ extension PostgresDirectoryStore {
     }
     return try await run("count users") { connection in
       var count = 0
-      for try await profile in try await connection.query(sql, logger: logger).decode(
-        String.self)
-      {
-        if filter.matches(try JSONText.decode(User.self, profile)) { count += 1 }
+      for try await row in try await connection.query(sql, logger: logger) {
+        if filter.matches(try UserColumns.user(row.makeRandomAccess(), at: 0)) { count += 1 }
       }
       return count
     }

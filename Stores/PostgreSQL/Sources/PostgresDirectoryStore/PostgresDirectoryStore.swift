@@ -23,6 +23,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
   let logger: Logger
   let hooks: TestHooks
   let state = Mutex(SharedState())
+  let commitQueue = CommitQueue()
 
   struct SharedState {
     /// The highest audit sequence number this process has seen committed.
@@ -95,9 +96,9 @@ public final class PostgresDirectoryStore: DirectoryStore {
     _ body: @Sendable (PostgresDirectoryStore) async throws -> Result
   ) async throws -> Result {
     let client = PostgresClient(configuration: url.clientConfiguration)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { await client.run() }
-      defer { group.cancelAll() }
+    // The client stops within a few seconds of `body` even if a connection never reports its
+    // close.
+    return try await ClientLifetime.with(client) {
       let store = try await open(client: client, logger: logger)
       defer { store.close() }
       return try await body(store)
@@ -184,7 +185,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
         try await connection.execute(RecordByID(id: id.rawValue), logger: logger))
     }
     return try rows.first.map { row throws(UserManagementError) in
-      try JSONText.record(profile: row.0, credentials: row.1)
+      try JSONText.record(row.0, credentials: row.1)
     }
   }
 
@@ -200,7 +201,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
         try await connection.execute(RecordByUsername(key: key), logger: logger))
     }
     return try rows.first.map { row throws(UserManagementError) in
-      try JSONText.record(profile: row.0, credentials: row.1)
+      try JSONText.record(row.0, credentials: row.1)
     }
   }
 
@@ -214,9 +215,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
       try await Self.collect(
         try await connection.execute(ProfileByID(id: id.rawValue), logger: logger))
     }
-    return try rows.first.map { text throws(UserManagementError) in
-      try JSONText.decode(User.self, text)
-    }
+    return rows.first
   }
 
   /// The user with this canonical username, read without the credential column.
@@ -230,9 +229,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
       try await Self.collect(
         try await connection.execute(ProfileByUsername(key: key), logger: logger))
     }
-    return try rows.first.map { text throws(UserManagementError) in
-      try JSONText.decode(User.self, text)
-    }
+    return rows.first
   }
 
   /// The failed sign-in counter of one credential of a user.

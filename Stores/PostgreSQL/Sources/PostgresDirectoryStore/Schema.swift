@@ -32,26 +32,43 @@ enum Schema {
       )
       """,
       "INSERT INTO umk_directory (id) VALUES (1)",
+      // Every slot exists from the start, so that a commit overwrites one in place (a heap-only
+      // update: no index names `commit_id`; the rare look-up after a lost connection scans).
       """
       CREATE TABLE umk_commits (
         slot int PRIMARY KEY CHECK (slot >= 0),
-        commit_id uuid NOT NULL UNIQUE
+        commit_id uuid
       )
       """,
+      "INSERT INTO umk_commits (slot) SELECT generate_series(0, \(commitSlots - 1))",
       """
       CREATE TABLE umk_users (
         id uuid PRIMARY KEY,
         username_key text COLLATE "C" NOT NULL UNIQUE,
+        username text NOT NULL,
+        first_name text NOT NULL,
+        last_name text NOT NULL,
         status text NOT NULL CHECK (status IN ('active', 'inactive')),
         role text NOT NULL CHECK (role IN ('admin', 'general')),
-        version bigint NOT NULL CHECK (version >= 1),
+        policies uuid[] NOT NULL,
         api_access boolean NOT NULL,
+        has_api_password boolean NOT NULL,
+        has_password boolean NOT NULL,
+        must_change_password boolean NOT NULL,
+        email_verified boolean NOT NULL,
+        has_second_factor boolean NOT NULL,
+        version bigint NOT NULL CHECK (version >= 1),
+        security_stamp text NOT NULL,
+        created_at double precision NOT NULL,
+        updated_at double precision NOT NULL,
+        created_by_user uuid,
+        created_by_system text,
         first_key text COLLATE "C" NOT NULL,
         last_key text COLLATE "C" NOT NULL,
         created_key text COLLATE "C" NOT NULL,
         search text NOT NULL,
-        profile json NOT NULL,
-        credentials json NOT NULL
+        credentials json NOT NULL,
+        CHECK ((created_by_user IS NULL) <> (created_by_system IS NULL))
       )
       """,
       "CREATE INDEX umk_users_first ON umk_users (first_key, username_key)",
@@ -97,8 +114,14 @@ enum Schema {
         event json NOT NULL
       )
       """,
-      "CREATE INDEX umk_audit_target_user ON umk_audit (target_user, seq)",
-      "CREATE INDEX umk_audit_target_policy ON umk_audit (target_policy, seq)",
+      """
+      CREATE INDEX umk_audit_target_user ON umk_audit (target_user, seq)
+        WHERE target_user IS NOT NULL
+      """,
+      """
+      CREATE INDEX umk_audit_target_policy ON umk_audit (target_policy, seq)
+        WHERE target_policy IS NOT NULL
+      """,
       "CREATE INDEX umk_audit_actor ON umk_audit (actor, seq)",
       // The directory's counters follow every write of a user, whoever writes it.
       """
@@ -124,9 +147,17 @@ enum Schema {
         RETURN NULL;
       END $$
       """,
+      // Only the writes that change the counts run the function.
       """
-      CREATE TRIGGER umk_users_count AFTER INSERT OR UPDATE ON umk_users
+      CREATE TRIGGER umk_users_count_inserts AFTER INSERT ON umk_users
         FOR EACH ROW EXECUTE FUNCTION umk_count_users()
+      """,
+      """
+      CREATE TRIGGER umk_users_count_updates AFTER UPDATE ON umk_users
+        FOR EACH ROW
+        WHEN ((OLD.status = 'active' AND OLD.role = 'admin')
+          IS DISTINCT FROM (NEW.status = 'active' AND NEW.role = 'admin'))
+        EXECUTE FUNCTION umk_count_users()
       """,
       "CREATE FUNCTION umk_forbid_delete() RETURNS trigger LANGUAGE plpgsql AS $$ "
         + "BEGIN RAISE EXCEPTION 'users are never deleted' USING ERRCODE = '23P01'; END $$",
@@ -147,9 +178,14 @@ enum Schema {
         RETURN NULL;
       END $$
       """,
+      // The condition is evaluated at each update of the row and queues the check only when
+      // that update leaves no active administrator; the check then runs at commit, against
+      // the row as the transaction leaves it.
       """
       CREATE CONSTRAINT TRIGGER umk_last_active_administrator AFTER UPDATE ON umk_directory
-        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION umk_check_admins()
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+        WHEN (NEW.user_count > 0 AND NEW.active_admins < 1)
+        EXECUTE FUNCTION umk_check_admins()
       """,
     ]
   ]

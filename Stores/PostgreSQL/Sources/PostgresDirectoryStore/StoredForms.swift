@@ -11,18 +11,37 @@ struct StoredCredentials: Codable {
 }
 
 /// The columns of one user row, computed in Swift before any lock is taken.
-struct UserRow {
+///
+/// The profile is stored column by column (not as one JSON document), so that reading a user
+/// costs a few fixed-size fields and strings in PostgreSQL's binary format rather than a JSON
+/// parse.
+struct UserRow: Sendable {
   var id: UUID
   var usernameKey: String
+  var username: String
+  var firstName: String
+  var lastName: String
   var status: String
   var role: String
-  var version: Int64
+  /// The policy ids, comma-separated (arrays of arrays do not survive `unnest`).
+  var policies: String
   var apiAccess: Bool
+  var hasAPIPassword: Bool
+  var hasPassword: Bool
+  var mustChangePassword: Bool
+  var emailVerified: Bool
+  var hasSecondFactor: Bool
+  var version: Int64
+  var securityStamp: String
+  var createdAt: Double
+  var updatedAt: Double
+  /// `user` or `system`, with `createdBy` holding the user id or the system name.
+  var createdByKind: String
+  var createdBy: String
   var firstKey: String
   var lastKey: String
   var createdKey: String
   var search: String
-  var profile: String
   var credentials: String
 
   init(_ record: UserRecord) throws(UserManagementError) {
@@ -32,19 +51,100 @@ struct UserRow {
     }
     id = user.id.rawValue
     usernameKey = Keys.normalized(user.username.canonical)
+    username = user.username.rawValue
+    firstName = user.firstName
+    lastName = user.lastName
     status = user.status.rawValue
     role = user.role.rawValue
-    self.version = version
+    policies = user.policies.map(\.rawValue.uuidString).sorted().joined(separator: ",")
     apiAccess = user.apiAccessEnabled
+    hasAPIPassword = user.hasAPIPassword
+    hasPassword = user.hasPassword
+    mustChangePassword = user.mustChangePassword
+    emailVerified = user.emailVerified
+    hasSecondFactor = user.hasSecondFactor
+    self.version = version
+    securityStamp = user.securityStamp.rawValue
+    createdAt = user.createdAt.timeIntervalSinceReferenceDate
+    updatedAt = user.updatedAt.timeIntervalSinceReferenceDate
+    switch user.createdBy {
+    case .user(let creator):
+      createdByKind = "user"
+      createdBy = creator.rawValue.uuidString
+    case .system(let name):
+      createdByKind = "system"
+      createdBy = name
+    }
     firstKey = Keys.normalized(UserSort(.firstName).position(of: user).primary)
     lastKey = Keys.normalized(UserSort(.lastName).position(of: user).primary)
     createdKey = UserSort(.createdAt).position(of: user).primary
     search = Keys.searchText(user)
-    profile = try JSONText.encode(user)
     credentials = try JSONText.encode(
       StoredCredentials(
         passwordHash: record.passwordHash, apiPasswordHash: record.apiPasswordHash,
         security: record.security))
+  }
+}
+
+/// The profile columns of `umk_users`, and the ``UserManagementKit/User`` they make.
+enum UserColumns {
+  /// The columns in the order ``user(_:at:)`` reads them.
+  static let list = """
+    id, username, first_name, last_name, status, role, policies, api_access, has_api_password, \
+    has_password, must_change_password, email_verified, has_second_factor, version, \
+    security_stamp, created_at, updated_at, created_by_user, created_by_system
+    """
+
+  /// How many columns ``list`` names.
+  static let count = 19
+
+  /// The user in the columns of `row` from `offset` on.
+  static func user(_ row: PostgresRandomAccessRow, at offset: Int) throws(UserManagementError)
+    -> User
+  {
+    do {
+      let id = try row[offset].decode(UUID.self)
+      let status = try row[offset + 4].decode(String.self)
+      let role = try row[offset + 5].decode(String.self)
+      let version = try row[offset + 13].decode(Int64.self)
+      let createdByUser = try row[offset + 17].decode(UUID?.self)
+      let createdBySystem = try row[offset + 18].decode(String?.self)
+      guard let userStatus = UserStatus(rawValue: status), let userRole = Role(rawValue: role),
+        let userVersion = UInt64(exactly: version)
+      else { throw corrupt(nil) }
+      let creator: Principal
+      if let createdByUser {
+        creator = .user(UserID(rawValue: createdByUser))
+      } else if let createdBySystem {
+        creator = .system(createdBySystem)
+      } else {
+        throw corrupt(nil)
+      }
+      return User(
+        id: UserID(rawValue: id), username: try Username(row[offset + 1].decode(String.self)),
+        firstName: try row[offset + 2].decode(String.self),
+        lastName: try row[offset + 3].decode(String.self), status: userStatus, role: userRole,
+        policies: Set(try row[offset + 6].decode([UUID].self).map(PolicyID.init(rawValue:))),
+        apiAccessEnabled: try row[offset + 7].decode(Bool.self),
+        hasAPIPassword: try row[offset + 8].decode(Bool.self),
+        hasPassword: try row[offset + 9].decode(Bool.self),
+        mustChangePassword: try row[offset + 10].decode(Bool.self), version: userVersion,
+        securityStamp: SecurityStamp(rawValue: try row[offset + 14].decode(String.self)),
+        createdAt: Date(timeIntervalSinceReferenceDate: try row[offset + 15].decode(Double.self)),
+        updatedAt: Date(timeIntervalSinceReferenceDate: try row[offset + 16].decode(Double.self)),
+        createdBy: creator, emailVerified: try row[offset + 11].decode(Bool.self),
+        hasSecondFactor: try row[offset + 12].decode(Bool.self))
+    } catch let error as UserManagementError where error.code == .corruptStore {
+      throw error
+    } catch {
+      throw corrupt(error)
+    }
+  }
+
+  private static func corrupt(_ error: (any Error)?) -> UserManagementError {
+    UserManagementError(
+      .corruptStore, "A user row of the PostgreSQL store could not be read.",
+      underlyingError: error)
   }
 }
 
@@ -104,15 +204,15 @@ enum JSONText {
     }
   }
 
-  static func record(profile: String, credentials: String) throws(UserManagementError)
+  static func record(_ user: User, credentials: String) throws(UserManagementError)
     -> UserRecord
   {
-    let user = try decode(User.self, profile)
     let stored = try decode(StoredCredentials.self, credentials)
     return UserRecord(
       user: user, passwordHash: stored.passwordHash, apiPasswordHash: stored.apiPasswordHash,
       security: stored.security)
   }
+
 }
 
 /// SQL text with numbered parameters, built piece by piece.

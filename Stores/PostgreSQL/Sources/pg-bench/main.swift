@@ -80,29 +80,41 @@ enum Reference {
   }
 }
 
+/// The columns of a user row, as a host reading the table by hand would decode them.
+typealias UserTuple = (
+  UUID, String, String, String, String, String, [UUID], Bool, Bool, Bool, Bool, Bool, Bool, Int64,
+  String, Double, Double, UUID?, String?
+)
+
+let userColumns = """
+  id, username, first_name, last_name, status, role, policies, api_access, has_api_password, \
+  has_password, must_change_password, email_verified, has_second_factor, version, \
+  security_stamp, created_at, updated_at, created_by_user, created_by_system
+  """
+
 struct LookupByUsername: PostgresPreparedStatement {
-  static let sql = "SELECT profile::text FROM umk_users WHERE username_key = $1"
-  typealias Row = String
+  static let sql = "SELECT \(userColumns) FROM umk_users WHERE username_key = $1"
+  typealias Row = UserTuple
   var key: String
   func makeBindings() throws -> PostgresBindings {
     var bindings = PostgresBindings()
     bindings.append(key)
     return bindings
   }
-  func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
+  func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(UserTuple.self) }
 }
 
 struct SearchPage: PostgresPreparedStatement {
   static let sql =
-    "SELECT profile::text FROM umk_users WHERE search LIKE $1 ORDER BY username_key LIMIT 51"
-  typealias Row = String
+    "SELECT \(userColumns) FROM umk_users WHERE search LIKE $1 ORDER BY username_key LIMIT 51"
+  typealias Row = UserTuple
   var pattern: String
   func makeBindings() throws -> PostgresBindings {
     var bindings = PostgresBindings()
     bindings.append(pattern)
     return bindings
   }
-  func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
+  func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(UserTuple.self) }
 }
 
 func report(
@@ -126,11 +138,7 @@ func withClient<T: Sendable>(
   var configuration = url.clientConfiguration
   configuration.options.maximumConnections = connections
   let client = PostgresClient(configuration: configuration)
-  return try await withThrowingTaskGroup(of: Void.self) { group in
-    group.addTask { await client.run() }
-    defer { group.cancelAll() }
-    return try await body(client)
-  }
+  return try await ClientLifetime.with(client) { try await body(client) }
 }
 
 /// Resets the database: the store's tables and the reference's.

@@ -12,6 +12,9 @@
 //   delete-policy       deletes the policy named "Contested"
 //   fail COUNT          records COUNT failed sign-ins for admin0@example.com, one commit each
 //   event               commits one audit event about admin0@example.com
+//   bump TASKS COUNT    TASKS concurrent tasks each bump the version of target@example.com
+//                       COUNT times (read, then commit version + 1 with its audit event,
+//                       retrying conflicts); prints one line per bump
 import Foundation
 import PostgresDirectoryStore
 import UserManagementKit
@@ -24,9 +27,9 @@ func code(of error: any Error) -> String {
   (error as? UserManagementError)?.code.rawValue ?? "other:\(type(of: error))"
 }
 
-/// Commits, retrying version conflicts after re-reading (up to 100 times).
-func retrying(_ attempt: () async throws -> Void) async -> String {
-  for _ in 0..<100 {
+/// Commits, retrying version conflicts after re-reading (up to `times` times).
+func retrying(times: Int = 100, _ attempt: () async throws -> Void) async -> String {
+  for _ in 0..<times {
     do {
       try await attempt()
       return "ok"
@@ -152,6 +155,34 @@ func run(_ arguments: [String]) async throws {
       try await store.commit(
         ChangeSet(auditEvents: [event(.system("worker-\(index)"), admin, .userUpdated)]))
       print("ok")
+    case "bump":
+      let tasks = extra.first ?? 1
+      let count = extra.dropFirst().first ?? 1
+      let outcomes = await withTaskGroup(of: [String].self) { group in
+        for task in 0..<tasks {
+          group.addTask {
+            var lines: [String] = []
+            for number in 0..<count {
+              lines.append(
+                await retrying(times: 10_000) {
+                  guard var target = try await store.user(usernameKey: "target@example.com")
+                  else { throw WorkerFailure(description: "no target") }
+                  target.user.lastName = "W\(index)-\(task)-\(number)"
+                  target.user.version += 1
+                  try await store.commit(
+                    ChangeSet(
+                      users: [target],
+                      auditEvents: [event(.system("worker-\(index)"), target.user, .userUpdated)]))
+                })
+            }
+            return lines
+          }
+        }
+        var all: [String] = []
+        for await lines in group { all += lines }
+        return all
+      }
+      for line in outcomes { print(line) }
     default:
       throw WorkerFailure(description: "unknown scenario \(scenario)")
     }

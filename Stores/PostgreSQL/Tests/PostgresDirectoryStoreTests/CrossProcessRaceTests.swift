@@ -94,6 +94,28 @@ struct CrossProcessRaceTests {
     }
   }
 
+  /// One user updated by read-modify-write from 3 processes of 4 tasks each (so commits race
+  /// both across processes and inside each process's group commit): no update is lost. A
+  /// commit that checked a stale read would write a version another commit already wrote, and
+  /// the final version would fall short of the number of successful updates.
+  @Test func readModifyWriteLosesNoUpdate() async throws {
+    try await TestDatabase.with { database in
+      let store = try await database.openStore()
+      let target = try Fixtures.record("target@example.com")
+      try await store.commit(
+        ChangeSet(users: [try Fixtures.record("admin0@example.com", role: .admin), target]))
+      let outputs = try await Workers.race(
+        "bump", url: database.url, workers: Array(repeating: ["4", "10"], count: 3))
+      let outcomes: [String] = outputs.flatMap { $0 }
+      #expect(outcomes.count == 120)
+      #expect(outcomes.allSatisfy { $0 == "ok" })
+      #expect(try await store.user(id: target.id)?.user.version == 121)
+      let sequences = try await database.values(
+        Int64.self, "SELECT seq FROM umk_audit ORDER BY seq")
+      #expect(sequences == Array(1...120))
+    }
+  }
+
   /// Failed sign-ins recorded by several processes at once are all counted.
   @Test func failedSignInsAllCounted() async throws {
     try await TestDatabase.with { database in

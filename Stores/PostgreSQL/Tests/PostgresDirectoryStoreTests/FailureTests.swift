@@ -40,6 +40,44 @@ struct FailureTests {
     }
   }
 
+  /// Commits made at once through one store are committed in groups; a member that fails its
+  /// checks gets its own error and writes nothing (not even an audit number), and the others
+  /// commit.
+  @Test func groupCommitKeepsEachOutcomeApart() async throws {
+    try await TestDatabase.with { database in
+      let store = try await database.openStore()
+      let taken = try Fixtures.record("taken0@example.com")
+      try await store.commit(
+        ChangeSet(users: [try Fixtures.record("admin@example.com", role: .admin), taken]))
+      let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
+        for number in 0..<40 {
+          // Every fourth change set names a username that is already taken.
+          let record = try Fixtures.record(
+            number % 4 == 0 ? "TAKEN0@example.com" : "new\(number)@example.com")
+          group.addTask {
+            do {
+              try await store.commit(
+                ChangeSet(users: [record], auditEvents: [Fixtures.event(record)]))
+              return "ok"
+            } catch let error as UserManagementError {
+              return error.code.rawValue
+            }
+          }
+        }
+        var outcomes: [String] = []
+        for try await outcome in group { outcomes.append(outcome) }
+        return outcomes
+      }
+      #expect(outcomes.filter { $0 == "ok" }.count == 30)
+      #expect(outcomes.filter { $0 == "username_taken" }.count == 10)
+      #expect(try await store.userCount(matching: UserFilter()) == 32)
+      #expect(
+        try await database.values(Int64.self, "SELECT seq FROM umk_audit ORDER BY seq")
+          == Array(1...30))
+      #expect(try await database.value(Int64.self, "SELECT audit_seq FROM umk_directory") == 30)
+    }
+  }
+
   /// A database whose schema is newer than this build is refused, and says so.
   @Test func newerSchemaIsRefused() async throws {
     try await TestDatabase.with { database in
@@ -77,7 +115,7 @@ struct FailureTests {
   @Test(arguments: [
     (
       "duplicate canonical username",
-      "INSERT INTO umk_users SELECT gen_random_uuid(), username_key, status, role, version, api_access, first_key, last_key, created_key, search, profile, credentials FROM umk_users LIMIT 1",
+      "INSERT INTO umk_users SELECT gen_random_uuid(), username_key, username, first_name, last_name, status, role, policies, api_access, has_api_password, has_password, must_change_password, email_verified, has_second_factor, version, security_stamp, created_at, updated_at, created_by_user, created_by_system, first_key, last_key, created_key, search, credentials FROM umk_users LIMIT 1",
       "23505"
     ),
     ("unknown role", "UPDATE umk_users SET role = 'root'", "23514"),

@@ -39,14 +39,14 @@ struct TestDatabase: Sendable {
     var url = server
     url.database = name
     let client = PostgresClient(configuration: configuration(url))
-    let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { group in
-      group.addTask { await client.run() }
-      defer { group.cancelAll() }
-      do {
-        return .success(try await body(TestDatabase(url: url, client: client)))
-      } catch {
-        return .failure(error)
-      }
+    let result: Result<T, any Error>
+    do {
+      result = .success(
+        try await ClientLifetime.with(client) {
+          try await body(TestDatabase(url: url, client: client))
+        })
+    } catch {
+      result = .failure(error)
     }
     try? await admin(server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     return try result.get()
@@ -55,9 +55,7 @@ struct TestDatabase: Sendable {
   /// Runs one statement on the server's own database, with a client of its own.
   static func admin(_ server: PostgresStoreURL, _ sql: String) async throws {
     let client = PostgresClient(configuration: server.clientConfiguration)
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { await client.run() }
-      defer { group.cancelAll() }
+    try await ClientLifetime.with(client) {
       try await client.query(PostgresQuery(unsafeSQL: sql))
     }
   }
@@ -67,11 +65,7 @@ struct TestDatabase: Sendable {
     async throws -> T
   {
     let client = PostgresClient(configuration: Self.configuration(url))
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { await client.run() }
-      defer { group.cancelAll() }
-      return try await body(client)
-    }
+    return try await ClientLifetime.with(client) { try await body(client) }
   }
 
   /// Opens a store on this database.
