@@ -57,11 +57,48 @@ public struct UserFilter: Hashable, Sendable {
     if let policy, !user.policies.contains(policy) { return false }
     if let apiAccess, user.apiAccessEnabled != apiAccess { return false }
     if let needle = normalizedSearch {
-      return user.firstName.lowercased().contains(needle)
-        || user.lastName.lowercased().contains(needle)
-        || user.username.rawValue.lowercased().contains(needle)
+      return Self.lowercased(user.firstName, contains: needle)
+        || Self.lowercased(user.lastName, contains: needle)
+        || Self.lowercased(user.username.rawValue, contains: needle)
     }
     return true
+  }
+
+  /// Whether `text.lowercased()` contains `needle` (lowercased already), compared by
+  /// `Character` as Swift compares strings.
+  ///
+  /// When both are ASCII without a carriage return, every byte is a character of its own and
+  /// lowercasing is per byte, so a byte search that lowercases as it goes gives the same answer
+  /// without allocating; anything else takes the general path.
+  static func lowercased(_ text: String, contains needle: String) -> Bool {
+    let quick = text.utf8.withContiguousStorageIfAvailable { haystack -> Bool? in
+      let found = needle.utf8.withContiguousStorageIfAvailable { needle -> Bool? in
+        asciiSearch(haystack, for: needle)
+      }
+      return found ?? nil
+    }
+    if case .some(.some(let answer)) = quick { return answer }
+    return text.lowercased().contains(needle)
+  }
+
+  /// The byte search of ``lowercased(_:contains:)``, or `nil` when a byte is outside ASCII or
+  /// is a carriage return (which joins a following line feed into one character).
+  private static func asciiSearch(
+    _ haystack: UnsafeBufferPointer<UInt8>, for needle: UnsafeBufferPointer<UInt8>
+  ) -> Bool? {
+    for byte in needle where byte >= 0x80 || byte == 0x0D { return nil }
+    for byte in haystack where byte >= 0x80 || byte == 0x0D { return nil }
+    guard needle.count <= haystack.count else { return false }
+    guard !needle.isEmpty else { return true }
+    candidates: for start in 0...(haystack.count - needle.count) {
+      for offset in 0..<needle.count {
+        var byte = haystack[start + offset]
+        if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
+        if byte != needle[offset] { continue candidates }
+      }
+      return true
+    }
+    return false
   }
 }
 
