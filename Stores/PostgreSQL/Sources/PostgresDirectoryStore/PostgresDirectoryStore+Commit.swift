@@ -62,7 +62,7 @@ extension PostgresDirectoryStore {
           let sequence: Int64
           do {
             sequence = try await apply(
-              prepared, commitID: commitID, on: connection, progress: progress)
+              prepared, commitID: commitID, notify: true, on: connection, progress: progress)
             if let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
           } catch {
             _ = try? await connection.query("ROLLBACK", logger: logger)
@@ -107,11 +107,14 @@ extension PostgresDirectoryStore {
         try await connection.query("BEGIN", logger: logger)
         progress.begun = true
         var last: Int64 = 0
+        var notify = false
         do {
           for (member, commitID) in zip(batch, commitIDs) {
             do {
-              last = try await apply(member, commitID: commitID, on: connection, progress: progress)
+              last = try await apply(
+                member, commitID: commitID, notify: false, on: connection, progress: progress)
               checks.withLock { $0.append(nil) }
+              notify = notify || !member.auditRows.isEmpty
             } catch let failure as UserManagementError {
               checks.withLock { $0.append(failure) }
             }
@@ -119,6 +122,11 @@ extension PostgresDirectoryStore {
           if checks.withLock({ $0.allSatisfy { $0 != nil } }) {
             _ = try? await connection.query("ROLLBACK", logger: logger)
             return last
+          }
+          // One wake-up for the group's events, not one per member.
+          if notify {
+            try await connection.query(
+              "SELECT pg_notify('umk_audit', \(String(last)))", logger: logger)
           }
           if let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
         } catch {
@@ -254,9 +262,10 @@ extension PostgresDirectoryStore {
   /// last event written (or the current one when there is none).
   ///
   /// Checks come before any write, so a change set that fails them (a `UserManagementError`)
-  /// leaves the transaction as it found it.
+  /// leaves the transaction as it found it. With `notify`, the write wakes audit subscribers
+  /// (a group of commits wakes them once, itself).
   private func apply(
-    _ prepared: PreparedCommit, commitID: UUID, on connection: PostgresConnection,
+    _ prepared: PreparedCommit, commitID: UUID, notify: Bool, on connection: PostgresConnection,
     progress: CommitProgress
   ) async throws -> Int64 {
     let changes = prepared.changes
@@ -430,7 +439,8 @@ extension PostgresDirectoryStore {
       WriteCommit(
         users: check.finalRows(rows),
         throttles: throttleOrder.map { ($0, throttleResults[$0] ?? .clear) },
-        audit: auditRows, firstSequence: auditSequence + 1, commitID: commitID),
+        audit: auditRows, firstSequence: auditSequence + 1, commitID: commitID,
+        notify: notify && !auditRows.isEmpty),
       logger: logger)
     {}
     if !granted.isEmpty {

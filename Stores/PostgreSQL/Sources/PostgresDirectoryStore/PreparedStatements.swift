@@ -187,6 +187,8 @@ struct WriteCommit: PostgresPreparedStatement {
   var audit: [AuditRow]
   var firstSequence: Int64
   var commitID: UUID
+  /// Whether to wake audit subscribers.
+  var notify: Bool
 
   func makeBindings() throws -> PostgresBindings {
     var bindings = PostgresBindings()
@@ -229,7 +231,7 @@ struct WriteCommit: PostgresPreparedStatement {
     bindings.append(firstSequence + Int64(audit.count) - 1)
     bindings.append(Int64(Schema.commitSlots))
     bindings.append(commitID)
-    bindings.append(!audit.isEmpty)
+    bindings.append(notify)
     return bindings
   }
 
