@@ -18,8 +18,8 @@ struct CommitCheck {
   private var staged: [UUID: User] = [:]
   private var stagedOrder: [UUID] = []
   private var lastRowIndex: [UUID: Int] = [:]
-  private var newKeys = Set<String>()
-  private var adminDelta: Int64 = 0
+  private(set) var newKeys = Set<String>()
+  private(set) var adminDelta: Int64 = 0
   private var holderDelta: [UUID: Int64] = [:]
 
   init(
@@ -175,6 +175,14 @@ struct CommitCheck {
   /// The policies to insert or update, in the order the change set first named them.
   var stagedPolicyPuts: [Policy] {
     stagedPolicyOrder.compactMap { stagedPolicies[$0] ?? nil }
+  }
+
+  /// The final record of each user the change set writes, with its row.
+  func finalUsers(_ rows: [UserRow]) -> [(UserRow, User)] {
+    stagedOrder.compactMap { id in
+      guard let index = lastRowIndex[id], let user = staged[id] else { return nil }
+      return (rows[index], user)
+    }
   }
 
   /// The row of each user's final record in the change set.

@@ -61,8 +61,9 @@ extension PostgresDirectoryStore {
           progress.begun = true
           let sequence: Int64
           do {
+            var direct: PendingWrites? = nil
             sequence = try await apply(
-              prepared, commitID: commitID, notify: true, on: connection, progress: progress)
+              prepared, commitID: commitID, pending: &direct, on: connection, progress: progress)
             if let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
           } catch {
             _ = try? await connection.query("ROLLBACK", logger: logger)
@@ -107,14 +108,17 @@ extension PostgresDirectoryStore {
         try await connection.query("BEGIN", logger: logger)
         progress.begun = true
         var last: Int64 = 0
-        var notify = false
+        var wroteEvents = false
+        // The members' rows wait here and go to the database in one statement.
+        var pending: PendingWrites? = PendingWrites()
         do {
           for (member, commitID) in zip(batch, commitIDs) {
             do {
               last = try await apply(
-                member, commitID: commitID, notify: false, on: connection, progress: progress)
+                member, commitID: commitID, pending: &pending, on: connection,
+                progress: progress)
               checks.withLock { $0.append(nil) }
-              notify = notify || !member.auditRows.isEmpty
+              wroteEvents = wroteEvents || !member.auditRows.isEmpty
             } catch let failure as UserManagementError {
               checks.withLock { $0.append(failure) }
             }
@@ -123,8 +127,10 @@ extension PostgresDirectoryStore {
             _ = try? await connection.query("ROLLBACK", logger: logger)
             return last
           }
-          // One wake-up for the group's events, not one per member.
-          if notify {
+          // The staged rows, and one wake-up for the group's events.
+          if let staged = pending, !staged.isEmpty {
+            try await staged.flush(on: connection, notify: wroteEvents, logger: logger)
+          } else if wroteEvents {
             try await connection.query(
               "SELECT pg_notify('umk_audit', \(String(last)))", logger: logger)
           }
@@ -262,11 +268,16 @@ extension PostgresDirectoryStore {
   /// last event written (or the current one when there is none).
   ///
   /// Checks come before any write, so a change set that fails them (a `UserManagementError`)
-  /// leaves the transaction as it found it. With `notify`, the write wakes audit subscribers
-  /// (a group of commits wakes them once, itself).
+  /// leaves the transaction as it found it.
+  ///
+  /// - Parameter pending: `nil` for a commit of its own, which writes at once and wakes audit
+  ///   subscribers. In a group, the rows earlier members staged: this member sees them over
+  ///   what it reads, and stages its own users, counters and events there too, unless it
+  ///   changes policies or holdings, whose statements need the database to hold everything
+  ///   before them (then the staged rows are written first, and this member's at once).
   private func apply(
-    _ prepared: PreparedCommit, commitID: UUID, notify: Bool, on connection: PostgresConnection,
-    progress: CommitProgress
+    _ prepared: PreparedCommit, commitID: UUID, pending: inout PendingWrites?,
+    on connection: PostgresConnection, progress: CommitProgress
   ) async throws -> Int64 {
     let changes = prepared.changes
     let rows = prepared.rows
@@ -336,6 +347,17 @@ extension PostgresDirectoryStore {
       }
     }
 
+    // What earlier members of the group staged, over what the database holds.
+    if let staged = pending {
+      auditSequence += Int64(staged.audit.count)
+      userCount += staged.insertedUsers
+      activeAdmins += staged.adminDelta
+      for id in userIDs {
+        if let user = staged.users[id]?.user { existing[id] = user }
+      }
+      for key in newKeys where staged.insertedKeys.contains(key) { takenKeys.insert(key) }
+    }
+
     // 2. Policies and sign-in counters, when the change set touches any.
     var storedPolicies: [UUID: Policy] = [:]
     var policyIDsByName: [String: UUID] = [:]
@@ -370,6 +392,13 @@ extension PostgresDirectoryStore {
       }
     }
 
+    if let staged = pending {
+      for (user, kind) in throttleKeys {
+        let key = ThrottleKeyPair(user: user, kind: kind)
+        if let state = staged.throttles[key] { throttles[key] = state }
+      }
+    }
+
     // 3. The checks of the contract, in the order the reference store makes them.
     var check = CommitCheck(
       existing: existing, takenKeys: takenKeys, policies: storedPolicies,
@@ -397,6 +426,31 @@ extension PostgresDirectoryStore {
     // audit events and the directory row in one statement; then new holdings (which need the
     // users).
     let (released, granted) = check.holdingChanges()
+    let finalPolicies = check.stagedPolicyPuts
+    var throttleResults: [ThrottleKeyPair: LoginThrottleState] = [:]
+    var throttleOrder: [ThrottleKeyPair] = []
+    for update in changes.throttleUpdates {
+      let key = ThrottleKeyPair(user: update.user.rawValue, kind: update.kind.rawValue)
+      if throttleResults[key] == nil { throttleOrder.append(key) }
+      throttleResults[key] = update.applied(to: throttleResults[key] ?? throttles[key] ?? .clear)
+    }
+    let lastSequence = auditSequence + Int64(auditRows.count)
+    let onlyRows =
+      released.isEmpty && granted.isEmpty && deletedPolicies.isEmpty && finalPolicies.isEmpty
+    if var staged = pending {
+      if onlyRows {
+        staged.stage(
+          check.finalUsers(rows), newKeys: check.newKeys, adminDelta: check.adminDelta,
+          throttles: throttleOrder.map { ($0, throttleResults[$0] ?? .clear) },
+          audit: auditRows, commitID: commitID, auditSequence: auditSequence)
+        pending = staged
+        return lastSequence
+      }
+      if !staged.isEmpty {
+        try await staged.flush(on: connection, notify: false, logger: logger)
+        pending = PendingWrites()
+      }
+    }
     if !released.isEmpty {
       let users = released.map(\.0)
       let policies = released.map(\.1)
@@ -410,7 +464,6 @@ extension PostgresDirectoryStore {
       try await connection.query(
         "DELETE FROM umk_policies WHERE id = ANY(\(deletedPolicies))", logger: logger)
     }
-    let finalPolicies = check.stagedPolicyPuts
     if !finalPolicies.isEmpty {
       let documents = Dictionary(
         prepared.policyDocuments.map { ($0.0.id, $0.1) }, uniquingKeysWith: { _, last in last })
@@ -427,20 +480,12 @@ extension PostgresDirectoryStore {
         """, logger: logger)
     }
 
-    var throttleResults: [ThrottleKeyPair: LoginThrottleState] = [:]
-    var throttleOrder: [ThrottleKeyPair] = []
-    for update in changes.throttleUpdates {
-      let key = ThrottleKeyPair(user: update.user.rawValue, kind: update.kind.rawValue)
-      if throttleResults[key] == nil { throttleOrder.append(key) }
-      throttleResults[key] = update.applied(to: throttleResults[key] ?? throttles[key] ?? .clear)
-    }
-    let lastSequence = auditSequence + Int64(auditRows.count)
     for try await _ in try await connection.execute(
       WriteCommit(
         users: check.finalRows(rows),
         throttles: throttleOrder.map { ($0, throttleResults[$0] ?? .clear) },
-        audit: auditRows, firstSequence: auditSequence + 1, commitID: commitID,
-        notify: notify && !auditRows.isEmpty),
+        audit: auditRows, firstSequence: auditSequence + 1, commitIDs: [commitID],
+        notify: pending == nil && !auditRows.isEmpty),
       logger: logger)
     {}
     if !granted.isEmpty {
@@ -458,6 +503,60 @@ extension PostgresDirectoryStore {
   /// Remembers that this process has seen the audit trail up to `sequence`.
   func noteCommitted(through sequence: Int64) {
     state.withLock { $0.lastKnownSequence = max($0.lastKnownSequence, sequence) }
+  }
+}
+
+/// The rows the members of a group commit have staged and not yet written: users (the last
+/// record of each), sign-in counters (the last state of each), audit events in order, and the
+/// members' commit ids.
+struct PendingWrites {
+  private(set) var users: [UUID: (row: UserRow, user: User)] = [:]
+  private var userOrder: [UUID] = []
+  private(set) var throttles: [ThrottleKeyPair: LoginThrottleState] = [:]
+  private var throttleOrder: [ThrottleKeyPair] = []
+  private(set) var audit: [AuditRow] = []
+  private var commitIDs: [UUID] = []
+  /// The directory's audit sequence before the first staged event.
+  private var baseSequence: Int64 = 0
+  /// Users the staged rows add, and their canonical usernames.
+  private(set) var insertedUsers: Int64 = 0
+  private(set) var insertedKeys = Set<String>()
+  /// The change in active administrators the staged rows make.
+  private(set) var adminDelta: Int64 = 0
+
+  var isEmpty: Bool { commitIDs.isEmpty }
+
+  /// Stages one member's writes; `auditSequence` is the sequence before its first event.
+  mutating func stage(
+    _ finalUsers: [(UserRow, User)], newKeys: Set<String>, adminDelta: Int64,
+    throttles: [(ThrottleKeyPair, LoginThrottleState)], audit: [AuditRow], commitID: UUID,
+    auditSequence: Int64
+  ) {
+    if commitIDs.isEmpty { baseSequence = auditSequence }
+    for (row, user) in finalUsers {
+      if users[row.id] == nil { userOrder.append(row.id) }
+      users[row.id] = (row, user)
+    }
+    for (key, state) in throttles {
+      if self.throttles[key] == nil { throttleOrder.append(key) }
+      self.throttles[key] = state
+    }
+    self.audit += audit
+    commitIDs.append(commitID)
+    insertedUsers += Int64(newKeys.count)
+    insertedKeys.formUnion(newKeys)
+    self.adminDelta += adminDelta
+  }
+
+  /// Writes everything staged in one statement.
+  func flush(on connection: PostgresConnection, notify: Bool, logger: Logger) async throws {
+    for try await _ in try await connection.execute(
+      WriteCommit(
+        users: userOrder.compactMap { users[$0]?.row },
+        throttles: throttleOrder.compactMap { key in throttles[key].map { (key, $0) } },
+        audit: audit, firstSequence: baseSequence + 1, commitIDs: commitIDs, notify: notify),
+      logger: logger)
+    {}
   }
 }
 

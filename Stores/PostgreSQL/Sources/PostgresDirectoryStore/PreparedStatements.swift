@@ -172,11 +172,13 @@ struct WriteCommit: PostgresPreparedStatement {
       FROM unnest($31::int8[], $32::float8[], $33::text[], $34::text[], $35::text[], $36::text[])
         AS x(s, t, a, u, p, e)),
     d AS (
-      UPDATE umk_directory SET audit_seq = $37::int8, commits = commits + 1 WHERE id = 1
+      UPDATE umk_directory SET audit_seq = $37::int8,
+        commits = commits + cardinality($39::uuid[]) WHERE id = 1
       RETURNING commits),
     c AS (
-      UPDATE umk_commits SET commit_id = $39::uuid FROM d
-      WHERE slot = (d.commits % $38::int8)::int)
+      UPDATE umk_commits SET commit_id = x.id
+      FROM d, unnest($39::uuid[]) WITH ORDINALITY AS x(id, n)
+      WHERE slot = ((d.commits - cardinality($39::uuid[]) + x.n) % $38::int8)::int)
     SELECT pg_notify('umk_audit', $37::int8::text) WHERE $40::bool
     """
 
@@ -186,7 +188,8 @@ struct WriteCommit: PostgresPreparedStatement {
   var throttles: [(ThrottleKeyPair, LoginThrottleState)]
   var audit: [AuditRow]
   var firstSequence: Int64
-  var commitID: UUID
+  /// The ids of the commits the statement completes, in order: one slot of the ring each.
+  var commitIDs: [UUID]
   /// Whether to wake audit subscribers.
   var notify: Bool
 
@@ -230,7 +233,7 @@ struct WriteCommit: PostgresPreparedStatement {
     bindings.append(audit.map(\.event))
     bindings.append(firstSequence + Int64(audit.count) - 1)
     bindings.append(Int64(Schema.commitSlots))
-    bindings.append(commitID)
+    bindings.append(commitIDs)
     bindings.append(notify)
     return bindings
   }

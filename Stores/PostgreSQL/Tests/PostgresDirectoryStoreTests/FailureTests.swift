@@ -78,6 +78,75 @@ struct FailureTests {
     }
   }
 
+  /// Groups that mix change sets the group stages (users, counters, events) with ones that
+  /// write at once (policy holdings): everything lands, in order, and the directory's counters
+  /// and audit numbers agree with the rows.
+  @Test func groupsMixingStagedAndImmediateWritesKeepTheCounts() async throws {
+    try await TestDatabase.with { database in
+      let store = try await database.openStore()
+      let admin = try Fixtures.record("admin@example.com", role: .admin)
+      let policy = Fixtures.policy("Shared")
+      try await store.commit(ChangeSet(users: [admin], policies: [.put(policy)]))
+      let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+        for number in 0..<60 {
+          group.addTask {
+            if number % 2 == 1 {
+              try await store.commit(
+                ChangeSet(
+                  auditEvents: [Fixtures.event(admin)],
+                  throttleUpdates: [
+                    ThrottleUpdate(
+                      user: admin.id, kind: .password, operation: .recordFailure(at: Fixtures.now))
+                  ]))
+              return 1
+            }
+            // Every fifth new user holds the policy (a holding: written at once).
+            let record = try Fixtures.record(
+              "member\(number)@example.com", role: number % 9 == 0 ? .admin : .generalUser,
+              policies: number % 5 == 0 ? [policy.id] : [])
+            try await store.commit(
+              ChangeSet(users: [record], auditEvents: [Fixtures.event(record, .userCreated)]))
+            // And is renamed right after (an update of the row just written).
+            var renamed = record
+            renamed.user.lastName = "Renamed"
+            renamed.user.version = 2
+            try await store.commit(
+              ChangeSet(users: [renamed], auditEvents: [Fixtures.event(renamed)]))
+            return 0
+          }
+        }
+        var failures = 0
+        for try await failure in group { failures += failure }
+        return failures
+      }
+      let created = 60 - failures
+      let events = Int64(failures + 2 * created)
+      #expect(
+        try await database.values(Int64.self, "SELECT seq FROM umk_audit ORDER BY seq")
+          == Array(1...events))
+      #expect(try await database.value(Int64.self, "SELECT audit_seq FROM umk_directory") == events)
+      #expect(
+        try await store.loginThrottle(for: admin.id, kind: .password).consecutiveFailures
+          == failures)
+      #expect(
+        try await database.value(Int64.self, "SELECT user_count FROM umk_directory")
+          == Int64(created + 1))
+      #expect(
+        try await database.value(Int64.self, "SELECT active_admins FROM umk_directory")
+          == (try await database.value(
+            Int64.self,
+            "SELECT count(*) FROM umk_users WHERE status = 'active' AND role = 'admin'")))
+      #expect(
+        try await database.value(Int64.self, "SELECT count(*) FROM umk_user_policies")
+          == (try await database.value(
+            Int64.self, "SELECT count(*) FROM umk_users WHERE cardinality(policies) > 0")))
+      #expect(
+        try await database.value(
+          Int64.self, "SELECT count(*) FROM umk_users WHERE last_name = 'Renamed' AND version = 2")
+          == Int64(created))
+    }
+  }
+
   /// A database whose schema is newer than this build is refused, and says so.
   @Test func newerSchemaIsRefused() async throws {
     try await TestDatabase.with { database in
