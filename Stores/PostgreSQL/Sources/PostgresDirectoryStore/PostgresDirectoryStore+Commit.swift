@@ -270,11 +270,19 @@ extension PostgresDirectoryStore {
   /// Checks come before any write, so a change set that fails them (a `UserManagementError`)
   /// leaves the transaction as it found it.
   ///
-  /// - Parameter pending: `nil` for a commit of its own, which writes at once and wakes audit
-  ///   subscribers. In a group, the rows earlier members staged: this member sees them over
-  ///   what it reads, and stages its own users, counters and events there too, unless it
-  ///   changes policies or holdings, whose statements need the database to hold everything
-  ///   before them (then the staged rows are written first, and this member's at once).
+  /// - Parameters:
+  ///   - prepared: The change set, encoded.
+  ///   - commitID: Its id, for the ring of recent commits.
+  ///   - pending: `nil` for a commit of its own, which writes at once and wakes audit
+  ///     subscribers. In a group, the rows earlier members staged: this member sees them over
+  ///     what it reads, and stages its own users, counters and events there too, unless it
+  ///     changes policies or holdings, whose statements need the database to hold everything
+  ///     before them (then the staged rows are written first, and this member's at once).
+  ///   - connection: The connection of the open transaction.
+  ///   - progress: Where the server process id is noted.
+  /// - Returns: The audit sequence number of the member's last event.
+  /// - Throws: `UserManagementError` when a check fails (nothing written), or what the
+  ///   database reports.
   private func apply(
     _ prepared: PreparedCommit, commitID: UUID, pending: inout PendingWrites?,
     on connection: PostgresConnection, progress: CommitProgress
