@@ -48,8 +48,74 @@ extension PostgresDirectoryStore {
     return results
   }
 
-  /// One change set in a transaction of its own.
+  /// One change set on its own: in two round trips when it changes only users, sign-in
+  /// counters and audit events and no other commit lands between its read and its write (the
+  /// common case), else in a transaction that holds the directory row.
   private func commitAlone(_ prepared: PreparedCommit) async throws {
+    for _ in 0..<3 {
+      switch try await commitInOneStatement(prepared) {
+      case .committed: return
+      case .raced: continue
+      case .needsTransaction: return try await commitInTransaction(prepared)
+      }
+    }
+    try await commitInTransaction(prepared)
+  }
+
+  /// What came of a commit tried in one statement.
+  private enum OneStatementOutcome {
+    /// It committed.
+    case committed
+    /// Another commit landed between the read and the write, which wrote nothing.
+    case raced
+    /// It changes policies or policy holdings, which the one statement does not write.
+    case needsTransaction
+  }
+
+  /// Reads what the change set touches (one snapshot, no lock), checks it, and writes in one
+  /// statement that runs as its own transaction and writes only if the directory's commit
+  /// count is still the one read: then no commit landed in between, so the checks hold.
+  private func commitInOneStatement(_ prepared: PreparedCommit) async throws
+    -> OneStatementOutcome
+  {
+    var attempt = 0
+    while true {
+      attempt += 1
+      let commitID = UUID()
+      let progress = CommitProgress()
+      do {
+        let outcome: (OneStatementOutcome, Int64) = try await client.withConnection {
+          connection in
+          var direct: PendingWrites? = nil
+          do {
+            let sequence = try await apply(
+              prepared, commitID: commitID, pending: &direct, readOnly: true,
+              on: connection, progress: progress)
+            return (.committed, sequence)
+          } catch is CommitRace {
+            return (.raced, 0)
+          } catch is NeedsTransaction {
+            return (.needsTransaction, 0)
+          }
+        }
+        if case .committed = outcome.0 { noteCommitted(through: outcome.1) }
+        return outcome.0
+      } catch let error as UserManagementError {
+        throw error
+      } catch {
+        // Reads are idempotent: a closed pooled connection before the write is tried again.
+        if !progress.commitSent, attempt <= 2, Self.isConnectionLoss(error) { continue }
+        if progress.commitSent, !Self.serverAnswered(error) {
+          try await resolveOutcome(of: commitID, backendPID: progress.backendPID, error: error)
+          return .committed
+        }
+        throw Self.mapCommitError(error)
+      }
+    }
+  }
+
+  /// One change set in a transaction that holds the directory row.
+  private func commitInTransaction(_ prepared: PreparedCommit) async throws {
     var attempt = 0
     while true {
       attempt += 1
@@ -63,7 +129,8 @@ extension PostgresDirectoryStore {
           do {
             var direct: PendingWrites? = nil
             sequence = try await apply(
-              prepared, commitID: commitID, pending: &direct, on: connection, progress: progress)
+              prepared, commitID: commitID, pending: &direct, readOnly: false, on: connection,
+              progress: progress)
             if let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
           } catch {
             _ = try? await connection.query("ROLLBACK", logger: logger)
@@ -115,7 +182,7 @@ extension PostgresDirectoryStore {
           for (member, commitID) in zip(batch, commitIDs) {
             do {
               last = try await apply(
-                member, commitID: commitID, pending: &pending, on: connection,
+                member, commitID: commitID, pending: &pending, readOnly: false, on: connection,
                 progress: progress)
               checks.withLock { $0.append(nil) }
               wroteEvents = wroteEvents || !member.auditRows.isEmpty
@@ -278,13 +345,17 @@ extension PostgresDirectoryStore {
   ///     what it reads, and stages its own users, counters and events there too, unless it
   ///     changes policies or holdings, whose statements need the database to hold everything
   ///     before them (then the staged rows are written first, and this member's at once).
+  ///   - readOnly: Whether the connection is outside a transaction: then nothing is locked, the
+  ///     reads share one snapshot, and the change set is written by one statement that writes
+  ///     only if no commit landed since the reads (else it throws `CommitRace`); a change set
+  ///     with policy or holding statements throws `NeedsTransaction` before writing anything.
   ///   - connection: The connection of the open transaction.
-  ///   - progress: Where the server process id is noted.
+  ///   - progress: Where the server process id is noted, and whether the write was sent.
   /// - Returns: The audit sequence number of the member's last event.
   /// - Throws: `UserManagementError` when a check fails (nothing written), or what the
   ///   database reports.
   private func apply(
-    _ prepared: PreparedCommit, commitID: UUID, pending: inout PendingWrites?,
+    _ prepared: PreparedCommit, commitID: UUID, pending: inout PendingWrites?, readOnly: Bool,
     on connection: PostgresConnection, progress: CommitProgress
   ) async throws -> Int64 {
     let changes = prepared.changes
@@ -324,15 +395,23 @@ extension PostgresDirectoryStore {
     var userCount: Int64 = 0
     var activeAdmins: Int64 = 0
     var fresh = false
+    var commitsRead: Int64 = 0
     var existing: [UUID: User] = [:]
     var takenKeys = Set<String>()
-    for try await row in try await connection.execute(
-      LockAndReadUsers(ids: ids, keys: newKeys), logger: logger)
-    {
+    let read: [LockAndReadUsers.Row]
+    if readOnly {
+      read = try await Self.collect(
+        try await connection.execute(ReadUsers(ids: ids, keys: newKeys), logger: logger))
+    } else {
+      read = try await Self.collect(
+        try await connection.execute(LockAndReadUsers(ids: ids, keys: newKeys), logger: logger))
+    }
+    for row in read {
       auditSequence = row.auditSequence
       userCount = row.userCount
       activeAdmins = row.activeAdmins
-      fresh = row.commitsSinceSnapshot == 0
+      commitsRead = row.commits
+      fresh = readOnly || row.commitsSinceSnapshot == 0
       progress.backendPID = Int32(clamping: row.backendPID)
       if let (key, user) = row.user {
         takenKeys.insert(key)
@@ -458,6 +537,24 @@ extension PostgresDirectoryStore {
         try await staged.flush(on: connection, notify: false, logger: logger)
         pending = PendingWrites()
       }
+    }
+    if readOnly {
+      guard onlyRows else { throw NeedsTransaction() }
+      if let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
+      let write = WriteCommit(
+        users: check.finalRows(rows),
+        throttles: throttleOrder.map { ($0, throttleResults[$0] ?? .clear) },
+        audit: auditRows, firstSequence: auditSequence + 1, commitIDs: [commitID],
+        notify: !auditRows.isEmpty, expectedCommits: commitsRead)
+      let applied = Mutex<Int64>(0)
+      progress.commitSent = true
+      try await Self.untilClosed(connection) { [logger] in
+        for try await count in try await connection.execute(write, logger: logger) {
+          applied.withLock { $0 = count }
+        }
+      }
+      guard applied.withLock({ $0 }) == 1 else { throw CommitRace() }
+      return lastSequence
     }
     if !released.isEmpty {
       let users = released.map(\.0)
@@ -617,6 +714,14 @@ final class CommitProgress: Sendable {
 
 /// The connection closed while a statement was outstanding.
 struct ConnectionClosed: Error {}
+
+/// A commit written in one statement found that another commit landed after its reads; it
+/// wrote nothing.
+struct CommitRace: Error {}
+
+/// A change set with policy or holding statements, which a commit in one statement does not
+/// write; nothing was written.
+struct NeedsTransaction: Error {}
 
 /// A continuation resumed by whichever of several racers finishes first.
 final class OneOutcome: Sendable {

@@ -90,7 +90,8 @@ struct LockAndReadUsers: PostgresPreparedStatement {
       SELECT audit_seq, commits, user_count, active_admins FROM umk_directory WHERE id = 1
       FOR UPDATE)
     SELECT audit_seq, user_count, active_admins,
-      commits - (SELECT commits FROM umk_directory WHERE id = 1), pg_backend_pid()::int8, u.*
+      commits - (SELECT commits FROM umk_directory WHERE id = 1), pg_backend_pid()::int8,
+      commits, u.*
     FROM d LEFT JOIN (
       SELECT username_key AS key, \(UserColumns.list) FROM umk_users
       WHERE id = ANY($1::uuid[]) OR username_key = ANY($2::text[])) u ON true
@@ -102,6 +103,8 @@ struct LockAndReadUsers: PostgresPreparedStatement {
     var activeAdmins: Int64
     var commitsSinceSnapshot: Int64
     var backendPID: Int64
+    /// The directory's commit count.
+    var commits: Int64
     /// The canonical username and the user, when the row has one.
     var user: (key: String, user: User)?
   }
@@ -117,16 +120,50 @@ struct LockAndReadUsers: PostgresPreparedStatement {
   }
 
   func decodeRow(_ row: PostgresRow) throws -> Row {
+    try Self.decode(row)
+  }
+
+  static func decode(_ row: PostgresRow) throws -> Row {
     let cells = row.makeRandomAccess()
     var result = Row(
       auditSequence: try cells[0].decode(Int64.self), userCount: try cells[1].decode(Int64.self),
       activeAdmins: try cells[2].decode(Int64.self),
       commitsSinceSnapshot: try cells[3].decode(Int64.self),
-      backendPID: try cells[4].decode(Int64.self), user: nil)
-    if let key = try cells[5].decode(String?.self) {
-      result.user = (key, try UserColumns.user(cells, at: 6))
+      backendPID: try cells[4].decode(Int64.self), commits: try cells[5].decode(Int64.self),
+      user: nil)
+    if let key = try cells[6].decode(String?.self) {
+      result.user = (key, try UserColumns.user(cells, at: 7))
     }
     return result
+  }
+}
+
+/// Reads the directory row and the users a commit touches in one snapshot, without a lock:
+/// the first step of a commit that writes in one statement, which then checks that the
+/// directory's commit count is still the one read here.
+struct ReadUsers: PostgresPreparedStatement {
+  static let sql = """
+    SELECT d.audit_seq, d.user_count, d.active_admins, 0::int8, pg_backend_pid()::int8,
+      d.commits, u.*
+    FROM umk_directory d LEFT JOIN (
+      SELECT username_key AS key, \(UserColumns.list) FROM umk_users
+      WHERE id = ANY($1::uuid[]) OR username_key = ANY($2::text[])) u ON true
+    WHERE d.id = 1
+    """
+
+  typealias Row = LockAndReadUsers.Row
+  var ids: [UUID]
+  var keys: [String]
+
+  func makeBindings() throws -> PostgresBindings {
+    var bindings = PostgresBindings()
+    bindings.append(ids)
+    bindings.append(keys)
+    return bindings
+  }
+
+  func decodeRow(_ row: PostgresRow) throws -> Row {
+    try LockAndReadUsers.decode(row)
   }
 }
 
@@ -135,7 +172,10 @@ struct LockAndReadUsers: PostgresPreparedStatement {
 /// in one statement. Empty arrays write nothing.
 struct WriteCommit: PostgresPreparedStatement {
   static let sql = """
-    WITH u AS (
+    WITH g AS (
+      SELECT 1 FROM umk_directory WHERE id = 1 AND ($41::int8 IS NULL OR commits = $41::int8)
+      FOR UPDATE),
+    u AS (
       INSERT INTO umk_users (id, username_key, username, first_name, last_name, status, role,
         policies, api_access, has_api_password, has_password, must_change_password,
         email_verified, has_second_factor, version, security_stamp, created_at, updated_at,
@@ -149,6 +189,7 @@ struct WriteCommit: PostgresPreparedStatement {
         $14::bool[], $15::int8[], $16::text[], $17::float8[], $18::float8[], $19::text[],
         $20::text[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[])
         AS x(i, k, n, fn, ln, s, r, p, a, ha, hp, mc, ev, sf, v, st, ca, ua, ck, cb, f, l, c, q, d)
+      WHERE EXISTS (SELECT 1 FROM g)
       ON CONFLICT (id) DO UPDATE SET first_name = EXCLUDED.first_name,
         last_name = EXCLUDED.last_name, status = EXCLUDED.status, role = EXCLUDED.role,
         policies = EXCLUDED.policies, api_access = EXCLUDED.api_access,
@@ -164,25 +205,30 @@ struct WriteCommit: PostgresPreparedStatement {
       SELECT u, k, f, CASE WHEN h THEN t END
       FROM unnest($26::uuid[], $27::text[], $28::int8[], $29::bool[], $30::float8[])
         AS x(u, k, f, h, t)
+      WHERE EXISTS (SELECT 1 FROM g)
       ON CONFLICT (user_id, kind) DO UPDATE SET failures = EXCLUDED.failures,
         last_failure = EXCLUDED.last_failure),
     a AS (
       INSERT INTO umk_audit (seq, time, actor, target_user, target_policy, event)
       SELECT s, t, a, NULLIF(u, '')::uuid, NULLIF(p, '')::uuid, e::json
       FROM unnest($31::int8[], $32::float8[], $33::text[], $34::text[], $35::text[], $36::text[])
-        AS x(s, t, a, u, p, e)),
+        AS x(s, t, a, u, p, e)
+      WHERE EXISTS (SELECT 1 FROM g)),
     d AS (
       UPDATE umk_directory SET audit_seq = $37::int8,
-        commits = commits + cardinality($39::uuid[]) WHERE id = 1
+        commits = commits + cardinality($39::uuid[])
+      WHERE id = 1 AND EXISTS (SELECT 1 FROM g)
       RETURNING commits),
     c AS (
       UPDATE umk_commits SET commit_id = x.id
       FROM d, unnest($39::uuid[]) WITH ORDINALITY AS x(id, n)
-      WHERE slot = ((d.commits - cardinality($39::uuid[]) + x.n) % $38::int8)::int)
-    SELECT pg_notify('umk_audit', $37::int8::text) WHERE $40::bool
+      WHERE slot = ((d.commits - cardinality($39::uuid[]) + x.n) % $38::int8)::int),
+    n AS (SELECT pg_notify('umk_audit', $37::int8::text) WHERE $40::bool AND EXISTS (SELECT 1 FROM g))
+    SELECT (SELECT count(*) FROM g), (SELECT count(*) FROM n)
     """
 
-  typealias Row = Void
+  /// Whether the statement wrote (1) or found the directory changed and wrote nothing (0).
+  typealias Row = Int64
 
   var users: [UserRow]
   var throttles: [(ThrottleKeyPair, LoginThrottleState)]
@@ -192,6 +238,10 @@ struct WriteCommit: PostgresPreparedStatement {
   var commitIDs: [UUID]
   /// Whether to wake audit subscribers.
   var notify: Bool
+  /// The directory's commit count the writes were checked against, when the statement is
+  /// not inside a transaction that holds the directory row: the statement then writes only if
+  /// no commit came in between. `nil` inside such a transaction.
+  var expectedCommits: Int64? = nil
 
   func makeBindings() throws -> PostgresBindings {
     var bindings = PostgresBindings()
@@ -235,8 +285,11 @@ struct WriteCommit: PostgresPreparedStatement {
     bindings.append(Int64(Schema.commitSlots))
     bindings.append(commitIDs)
     bindings.append(notify)
+    bindings.append(expectedCommits)
     return bindings
   }
 
-  func decodeRow(_ row: PostgresRow) throws {}
+  func decodeRow(_ row: PostgresRow) throws -> Row {
+    try row.decode((Int64, Int64).self).0
+  }
 }

@@ -7,11 +7,13 @@ import UserManagementKit
 /// Lost connections, and what the schema refuses on its own.
 @Suite("Failures and schema", .timeLimit(.minutes(2)))
 struct FailureTests {
-  /// The connection killed after every write of a commit but before `COMMIT`: the commit fails
-  /// as a storage failure, nothing of it is applied, and the next commit works and takes the
-  /// next audit number.
-  @Test(.timeLimit(.minutes(1)))
-  func connectionKilledMidCommitAppliesNothing() async throws {
+  /// The connection killed just before a commit's last step: the commit fails as a storage
+  /// failure, nothing of it is applied, and the next commit works and takes the next audit
+  /// number. A change set of users and events is written by one statement (killed before it is
+  /// sent); one that also writes a policy runs in a transaction (killed after every write,
+  /// before `COMMIT`).
+  @Test(.timeLimit(.minutes(1)), arguments: [false, true])
+  func connectionKilledMidCommitAppliesNothing(withPolicy: Bool) async throws {
     try await TestDatabase.with { database in
       // The store has a client of its own; the test kills and inspects through another.
       try await database.withClient { storeClient in
@@ -22,13 +24,16 @@ struct FailureTests {
             try await killer.execute("SELECT pg_terminate_backend(\(pid))")
           }))
         let admin = try Fixtures.record("admin@example.com", role: .admin)
+        let policies: [PolicyChange] = withPolicy ? [.put(Fixtures.policy("Killed"))] : []
         do {
-          try await store.commit(ChangeSet(users: [admin], auditEvents: [Fixtures.event(admin)]))
+          try await store.commit(
+            ChangeSet(users: [admin], policies: policies, auditEvents: [Fixtures.event(admin)]))
           Issue.record("the commit should have failed")
         } catch let error as UserManagementError {
           #expect(error.code == .storageFailure)
         }
         #expect(try await database.value(Int64.self, "SELECT count(*) FROM umk_users") == 0)
+        #expect(try await database.value(Int64.self, "SELECT count(*) FROM umk_policies") == 0)
         #expect(try await database.value(Int64.self, "SELECT count(*) FROM umk_audit") == 0)
         #expect(try await database.value(Int64.self, "SELECT audit_seq FROM umk_directory") == 0)
 
