@@ -69,14 +69,20 @@ extension StoreEngine {
         return batch.map { _ in locked.map { _ in () } }
       }
       defer { lockFile.unlock() }
-      announceWrite()
-      let refreshed = Result { () throws(UserManagementError) in try refresh(&io, repair: true) }
+      announceWrite(&io)
+      let refreshed = Result { () throws(UserManagementError) in
+        try refresh(&io, repair: true)
+        // Never write into a log of an older format: migrate first (opening normally has).
+        if io.needsMigration { try compact(&io) }
+      }
       if case .failure(let error) = refreshed { return batch.map { _ in .failure(error) } }
       guard let log = io.logFile else { return batch.map { _ in .failure(.storeClosed()) } }
       var results: [Result<Void, UserManagementError>] = []
       let start = io.logEnd
+      let capacity = io.logCapacity
+      let chunkSize = files.logChunkSize
       let firstSequence = io.manifest.sequence
-      let outcome = memory.withLock { memory -> (Int, [AuditEvent])? in
+      let outcome = memory.withLock { memory -> (Int, Int, [AuditEvent])? in
         var applied: [AppliedChange] = []
         var commits = ByteWriter()
         var count = 0
@@ -113,16 +119,26 @@ extension StoreEngine {
           writer.varint(UInt64(count))
           writer.bytes.append(contentsOf: commits.bytes)
         }
+        // Written over the preallocated zeros, so the sync has no size to make durable. A
+        // frame that does not fit takes the next chunks of zeros along in the same write.
+        let frameLength = bytes.count
+        if start + frameLength > capacity {
+          let end = StoreFormat.roundUp(start + frameLength, to: chunkSize)
+          bytes.append(contentsOf: repeatElement(0, count: end - start - frameLength))
+        }
         let written = Result { () throws(StoreIOError) in
           try bytes.withBytes { raw throws(StoreIOError) in try log.writeAll(raw, at: start) }
           try log.sync()
         }
         if case .failure(let error) = written {
           for change in applied.reversed() { memory.state.rollBack(change) }
-          // Best effort: the record was not acknowledged, so cut it off. Were this to fail
-          // too, the bytes are unsynced and would be cut as a torn tail after a crash, or by
-          // the next writer if they are incomplete.
-          try? log.truncate(to: start)
+          // Best effort: the record was not acknowledged, so put the zeros back. Were this to
+          // fail too, the bytes are unsynced and would be dropped as a torn frame after a
+          // crash, or cleared by the next writer (which reads past the end first) if they
+          // are incomplete.
+          let zeros = [UInt8](repeating: 0, count: frameLength)
+          try? zeros.withBytes { raw throws(StoreIOError) in try log.writeAll(raw, at: start) }
+          io.tailUnverified = true
           let failure = UserManagementError.storage(error)
           io.failure = failure
           results = results.map { result in result.flatMap { .failure(failure) } }
@@ -131,10 +147,11 @@ extension StoreEngine {
         let events = batch.indices.filter { results[$0].isSuccess }.flatMap {
           batch[$0].auditEvents
         }
-        return (bytes.count, events)
+        return (frameLength, bytes.count, events)
       }
-      guard let (written, events) = outcome else { return results }
+      guard let (written, total, events) = outcome else { return results }
       io.logEnd = start + written
+      io.logCapacity = max(io.logCapacity, start + total)
       io.manifest.sequence = firstSequence + UInt64(results.count(where: \.isSuccess))
       publish(events: events)
       return results
