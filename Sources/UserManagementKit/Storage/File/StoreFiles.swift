@@ -347,7 +347,7 @@ struct StoreFiles {
   func readAll(_ file: any StoreFile, from offset: Int = 0) throws(StoreIOError) -> [UInt8] {
     let size = try file.size()
     guard size > offset else { return [] }
-    return try file.read(count: size - offset, at: offset)
+    return try file.readUninitialized(count: size - offset, at: offset)
   }
 
   /// Writes a file atomically: to `name.tmp`, synced, then renamed over `name`. The caller
