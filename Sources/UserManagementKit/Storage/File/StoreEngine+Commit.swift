@@ -39,8 +39,17 @@ extension StoreEngine {
   }
 
   /// Writes pending commits in groups until none are left. Runs on `writer`.
+  ///
+  /// After a group, its callers are resumed and usually commit again within microseconds; the
+  /// writer gives them a moment (at most ``gatheringTime``) to queue up as many commits as the
+  /// last group held, so that several callers share one write and sync instead of trickling
+  /// into groups of one or two, and a caller committing alone finds the writer still running
+  /// instead of waiting for a thread to wake up. No commit waits for this: the writer takes
+  /// the group as soon as it is complete, and only the writer's thread lingers.
   private func drain() {
+    var previousGroup = 0
     while true {
+      if previousGroup > 0 { gather(previousGroup) }
       let batch = pending.withLock { pending in
         let count = min(pending.items.count, options.maximumGroupCommit)
         defer { pending.items.removeFirst(count) }
@@ -48,6 +57,7 @@ extension StoreEngine {
         return Array(pending.items.prefix(count))
       }
       if batch.isEmpty { return }
+      previousGroup = batch.count
       let (results, compactionDue) = writeBatch(batch.map(\.changes))
       for (item, result) in zip(batch, results) {
         switch result {
@@ -57,6 +67,20 @@ extension StoreEngine {
       }
       // After the callers have their answers: compaction never delays an acknowledgement.
       if compactionDue { compactIfDue() }
+    }
+  }
+
+  /// The longest the writer waits for the callers of the last group to commit again.
+  static let gatheringTime: UInt64 = 100_000  // nanoseconds
+
+  /// Waits, yielding the core, until `count` commits are pending or ``gatheringTime`` has
+  /// passed. Runs on `writer`.
+  private func gather(_ count: Int) {
+    let deadline = DispatchTime.now().uptimeNanoseconds + Self.gatheringTime
+    while pending.withLock({ $0.items.count }) < count,
+      DispatchTime.now().uptimeNanoseconds < deadline
+    {
+      Platform.yieldThread()
     }
   }
 
