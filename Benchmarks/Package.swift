@@ -10,7 +10,10 @@ let package = Package(
     .macOS(.v15)
   ],
   dependencies: [
-    .package(name: "UserManagementKit", path: "..")
+    .package(name: "UserManagementKit", path: ".."),
+    // The second reference of the store benchmarks (its DatabasePool, as an app would use it).
+    // Only this package depends on it; the library depends on nothing.
+    .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
   ],
   targets: [
     .executableTarget(
@@ -19,6 +22,7 @@ let package = Package(
         .product(name: "UserManagementKit", package: "UserManagementKit"),
         .product(name: "UserManagementKitTesting", package: "UserManagementKit"),
         .product(name: "_UMKCrypto", package: "UserManagementKit"),
+        .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: [
         .enableUpcomingFeature("ExistentialAny"),

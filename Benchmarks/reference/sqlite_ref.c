@@ -25,6 +25,10 @@
  *   group BASE N       T threads, each with its own connection, thread t making N updates of
  *                      users user_for(BASE + j*T + t), each its own transaction; timed from the
  *                      moment all threads are ready until the last one finishes
+ *   serial BASE N T    the same updates as `group BASE N` with T threads, but through the one
+ *                      main connection, the threads taking turns on a mutex of this process
+ *                      (one update, its own transaction, per turn): how an app with one
+ *                      connection serializes writers; timed like `group`
  *   quit               (or end of input) close and exit
  *
  * Each update is what an optimistic-concurrency store does: set a new first name, increment
@@ -640,6 +644,74 @@ static void command_group(uint64_t base, long per_thread) {
     free(threads);
 }
 
+/* serial: T threads, one connection, writes serialized by a mutex of the process           */
+
+static pthread_mutex_t serial_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct {
+    pthread_barrier_t *ready;
+    size_t thread, threads;
+    uint64_t base;
+    long count;
+    long retries;
+    int rc;
+} serial_work;
+
+static void *serial_thread(void *argument) {
+    serial_work *work = argument;
+    pthread_barrier_wait(work->ready);
+    work->rc = SQLITE_DONE;
+    for (long j = 0; j < work->count && work->rc == SQLITE_DONE; j++) {
+        uint64_t k = work->base + (uint64_t)j * work->threads + work->thread;
+        pthread_mutex_lock(&serial_mutex);
+        work->rc = update_one(main_db, update_stmt, k, &work->retries);
+        pthread_mutex_unlock(&serial_mutex);
+    }
+    return NULL;
+}
+
+static void command_serial(uint64_t base, long per_thread, long thread_count) {
+    if (!main_db || user_count == 0 || thread_count < 1) {
+        answer_error("serial", "the database is not open");
+        return;
+    }
+    if (!update_stmt &&
+        check(main_db, sqlite3_prepare_v3(main_db, update_sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                          &update_stmt, NULL), "prepare UPDATE"))
+        return;
+    size_t count = (size_t)thread_count;
+    pthread_barrier_t ready;
+    pthread_barrier_init(&ready, NULL, (unsigned)count + 1);
+    serial_work *work = calloc(count, sizeof *work);
+    pthread_t *threads = calloc(count, sizeof *threads);
+    for (size_t t = 0; t < count; t++) {
+        work[t] = (serial_work){.ready = &ready, .thread = t, .threads = count, .base = base,
+                                .count = per_thread};
+        pthread_create(&threads[t], NULL, serial_thread, &work[t]);
+    }
+    pthread_barrier_wait(&ready);
+    double start = now();
+    for (size_t t = 0; t < count; t++) pthread_join(threads[t], NULL);
+    double seconds = now() - start;
+    pthread_barrier_destroy(&ready);
+    long retries = 0;
+    int failed = 0;
+    for (size_t t = 0; t < count && !failed; t++) {
+        retries += work[t].retries;
+        if (work[t].rc == SQLITE_NOTFOUND) {
+            answer_error("serial", "an UPDATE matched no row");
+            failed = 1;
+        } else if (check(main_db, work[t].rc, "UPDATE")) {
+            failed = 1;
+        }
+    }
+    if (!failed)
+        printf("{\"seconds\":%.9f,\"busy_retries\":%ld}\n", seconds, retries);
+    fflush(stdout);
+    free(work);
+    free(threads);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
@@ -664,6 +736,7 @@ int main(int argc, char **argv) {
         char *command = strtok(line, " ");
         char *first = strtok(NULL, " ");
         char *second = strtok(NULL, " ");
+        char *third = strtok(NULL, " ");
         if (!command) continue;
         if (strcmp(command, "populate") == 0 && first) command_populate(first);
         else if (strcmp(command, "close") == 0) {
@@ -678,6 +751,8 @@ int main(int argc, char **argv) {
         else if (strcmp(command, "group-open") == 0 && first) command_group_open(atol(first));
         else if (strcmp(command, "group") == 0 && first && second)
             command_group(strtoull(first, NULL, 10), atol(second));
+        else if (strcmp(command, "serial") == 0 && first && second && third)
+            command_serial(strtoull(first, NULL, 10), atol(second), atol(third));
         else if (strcmp(command, "quit") == 0) break;
         else answer_error("unknown command", command);
     }

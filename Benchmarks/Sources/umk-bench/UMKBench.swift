@@ -9,6 +9,7 @@ import UserManagementKit
 /// umk-bench [--quick] [--output FILE] [--strict] [NAME…]
 /// umk-bench --list
 /// umk-bench open-store DIR [USERNAME]
+/// umk-bench grdb-ref --serve DIR
 /// ```
 ///
 /// Each scale runs in a worker process of its own (the same executable, started with
@@ -32,6 +33,9 @@ struct UMKBench {
     }
     if arguments.first == "open-store" {
       exit(await StoreBenchmark.openStoreCommand(Array(arguments.dropFirst())))
+    }
+    if arguments.first == "grdb-ref" {
+      exit(await GRDBReference.serveCommand(Array(arguments.dropFirst())))
     }
     exit(runner(arguments))
   }

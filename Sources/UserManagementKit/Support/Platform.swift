@@ -47,6 +47,12 @@ enum Platform {
     }
   }
 
+  /// Lets another runnable thread have this core (`sched_yield`): for a thread that waits a
+  /// few microseconds for others to hand it work.
+  static func yieldThread() {
+    _ = sched_yield()
+  }
+
   /// The C library's description of an `errno` value, such as "No space left on device".
   static func errorDescription(_ code: Int32) -> String {
     String(cString: strerror(code))

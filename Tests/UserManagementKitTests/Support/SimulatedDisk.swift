@@ -42,7 +42,12 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
   static let sectorSize = 512
 
   /// Options that compact often, for tests on a simulated disk.
-  static let storeOptions = FileDirectoryStore.Options(minimumCompactionLogSize: 4096)
+  static let storeOptions: FileDirectoryStore.Options = {
+    var options = FileDirectoryStore.Options(minimumCompactionLogSize: 4096)
+    // Small chunks, so that the workloads cross chunk boundaries of the preallocated log.
+    options.logChunkSize = 1024
+    return options
+  }()
 
   /// Opens a store in `/store` on this disk.
   func openStore() throws(UserManagementError) -> FileDirectoryStore {
@@ -169,34 +174,7 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
         guard let node = state.nodes[id] else { continue }
         result.entries[path] = id
         result.durableEntries[path] = id
-        var data = node.durable
-        if node.data.count > node.durable.count, node.data.starts(with: node.durable) {
-          let extra = node.data[node.durable.count...]
-          switch tear {
-          case .drop: break
-          case .keep: data.append(contentsOf: extra)
-          case .half: data.append(contentsOf: extra.prefix(extra.count / 2))
-          case .zeroed:
-            let middle = node.durable.count + extra.count / 2
-            let boundary = min(
-              node.data.count,
-              (middle + Self.sectorSize - 1) / Self.sectorSize * Self.sectorSize)
-            let kept = boundary - node.durable.count
-            data.append(contentsOf: extra.prefix(kept))
-            data.append(contentsOf: [UInt8](repeating: 0, count: extra.count - kept))
-          case .hole:
-            data.append(contentsOf: extra)
-            let first =
-              (node.durable.count + Self.sectorSize - 1) / Self.sectorSize * Self.sectorSize
-            if first + Self.sectorSize <= data.count {
-              data.replaceSubrange(
-                first..<first + Self.sectorSize,
-                with: [UInt8](repeating: 0, count: Self.sectorSize))
-            }
-          }
-        } else if tear == .keep {
-          data = node.data
-        }
+        let data = Self.survivor(durable: node.durable, written: node.data, tear: tear)
         result.nodes[id] = Node(data: data, durable: data)
       }
       return result
@@ -204,6 +182,57 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
     let disk = SimulatedDisk()
     disk.state.withLock { $0 = image }
     return disk
+  }
+
+  /// What a file holds after a crash: its durable bytes, plus what `tear` keeps of the bytes
+  /// written since its last sync — appended past the durable end (a log of format 1, or a
+  /// growing file) or written over bytes it had (a preallocated log of format 2). The
+  /// unsynced bytes are the range from the first to the last byte that differs (and any new
+  /// length); a tear keeps a prefix of that range, or all of it but a sector, or none, and
+  /// the rest reads as the old bytes (zeros past the durable end).
+  static func survivor(durable: [UInt8], written: [UInt8], tear: Tear) -> [UInt8] {
+    if written.count < durable.count {
+      // Truncated since the last sync: the cut survives only if everything did.
+      return tear == .keep ? written : durable
+    }
+    var old = durable
+    old.append(contentsOf: [UInt8](repeating: 0, count: written.count - durable.count))
+    guard let first = old.indices.first(where: { old[$0] != written[$0] }) else {
+      // Nothing changed but (perhaps) the length, with zeros: a lost size change is dropped.
+      return tear == .drop ? durable : written
+    }
+    let end = (old.indices.last { old[$0] != written[$0] } ?? first) + 1
+    // The length the file has after the crash: a size change survives unless dropped.
+    let length = tear == .drop ? durable.count : written.count
+    var result = old
+    let kept: Range<Int>
+    switch tear {
+    case .drop:
+      kept = first..<first
+    case .keep:
+      kept = first..<end
+    case .half:
+      kept = first..<first + (end - first) / 2
+    case .zeroed:
+      let middle = first + (end - first) / 2
+      let boundary = min(end, (middle + sectorSize - 1) / sectorSize * sectorSize)
+      kept = first..<boundary
+    case .hole:
+      kept = first..<end
+    }
+    result.replaceSubrange(kept, with: written[kept])
+    if tear == .hole {
+      let sector = (first + sectorSize - 1) / sectorSize * sectorSize
+      if sector + sectorSize <= end {
+        result.replaceSubrange(
+          sector..<sector + sectorSize, with: old[sector..<sector + sectorSize])
+      }
+    }
+    if tear == .half && written.count > durable.count && first >= durable.count {
+      // An append cut short: the file ends where the written half does (as format 1 saw it).
+      return Array(result.prefix(max(durable.count, kept.upperBound)))
+    }
+    return Array(result.prefix(max(length, tear == .drop ? 0 : kept.upperBound)))
   }
 
   /// A copy of the disk as it is (no crash), with no faults planned.

@@ -61,6 +61,9 @@ public final class FileDirectoryStore: DirectoryStore {
     public var minimumCompactionLogSize: Int
     /// The most commits one write and sync carries. Default 512.
     public var maximumGroupCommit: Int
+    /// The size of the zero-filled chunks the log is preallocated in (1 MiB). Tests set it
+    /// small to cross chunk boundaries often; any positive size reads back the same.
+    package var logChunkSize = 1 << 20
 
     /// Creates options.
     ///

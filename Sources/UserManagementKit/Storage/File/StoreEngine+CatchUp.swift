@@ -66,6 +66,9 @@ extension StoreEngine {
   /// Brings this process up to date with the files. The caller holds `io` and the `flock`.
   func refresh(_ io: inout IO, repair: Bool) throws(UserManagementError) {
     let observed = counter.load()
+    // Another process wrote since this one last caught up: what follows this process's end
+    // of the log must be read.
+    if observed != io.known { io.tailUnverified = true }
     guard let log = io.logFile else { throw .storeClosed() }
     let next = files.path(StoreFormat.snapshotName(io.manifest.generation + 1))
     let fileSystem = files.fileSystem
@@ -73,34 +76,46 @@ extension StoreEngine {
       (try !log.isLinked() || fileSystem.fileExists(next), try log.size())
     }
     var events: [AuditEvent] = []
-    if size > io.logEnd && !io.stale {
-      // Another process appended. Its writer may have died before its sync, so make the
-      // bytes durable before believing them: this process must never serve a commit that a
-      // power loss could still take back.
-      do {
-        try log.sync()
-      } catch {
-        // The bytes may never reach the disk, and a second sync on this descriptor would
-        // likely report success: stop serving anything until the store is reopened.
-        poison(&io, .storage(error))
-        throw .storage(error)
+    if io.tailUnverified && size > io.logEnd && !io.stale {
+      // Another process wrote over the log's preallocated zeros (also when superseded: the
+      // events belong to subscribers).
+      let start = io.logEnd
+      let read = try Self.readLog(files, io: &io)
+      if read.dirtyEnd > start {
+        // Its writer may have died before its sync, so make the bytes durable before
+        // believing them: this process must never serve a commit that a power loss could
+        // still take back. (Synced after reading, before serving: the writer, which would
+        // need the lock this process holds, cannot have changed them in between.)
+        do {
+          try log.sync()
+        } catch {
+          // The bytes may never reach the disk, and a second sync on this descriptor would
+          // likely report success: stop serving anything until the store is reopened.
+          poison(&io, .storage(error))
+          throw .storage(error)
+        }
       }
-      // Read what was appended (also when superseded: the events belong to subscribers).
-      let (records, end) = try Self.readLog(files, io: &io)
       memory.withLock { memory in
-        for record in records {
+        for record in read.records {
           record.apply(to: &memory.state)
           events.append(contentsOf: record.auditEvents)
         }
       }
-      if case .tornTail(let offset) = end, repair, !superseded {
-        do {
-          try Self.cutTornTail(log, at: offset)
-        } catch {
-          io.failure = .storage(error)
-          throw .storage(error)
+      if case .tornTail(let offset) = read.end {
+        if repair && !superseded {
+          do {
+            try Self.clearTornTail(log, from: offset, to: read.dirtyEnd)
+          } catch {
+            io.failure = .storage(error)
+            throw .storage(error)
+          }
+          io.tailUnverified = false
         }
+      } else {
+        io.tailUnverified = false
       }
+    } else if size <= io.logEnd {
+      io.tailUnverified = false
     }
     if superseded || io.stale || size < io.logEnd {
       // Hand over what the old log held now, whatever the reload below does.

@@ -39,8 +39,17 @@ extension StoreEngine {
   }
 
   /// Writes pending commits in groups until none are left. Runs on `writer`.
+  ///
+  /// After a group, its callers are resumed and usually commit again within microseconds; the
+  /// writer gives them a moment (at most ``gatheringTime``) to queue up as many commits as the
+  /// last group held, so that several callers share one write and sync instead of trickling
+  /// into groups of one or two, and a caller committing alone finds the writer still running
+  /// instead of waiting for a thread to wake up. No commit waits for this: the writer takes
+  /// the group as soon as it is complete, and only the writer's thread lingers.
   private func drain() {
+    var previousGroup = 0
     while true {
+      if previousGroup > 0 { gather(previousGroup) }
       let batch = pending.withLock { pending in
         let count = min(pending.items.count, options.maximumGroupCommit)
         defer { pending.items.removeFirst(count) }
@@ -48,6 +57,7 @@ extension StoreEngine {
         return Array(pending.items.prefix(count))
       }
       if batch.isEmpty { return }
+      previousGroup = batch.count
       let (results, compactionDue) = writeBatch(batch.map(\.changes))
       for (item, result) in zip(batch, results) {
         switch result {
@@ -60,6 +70,20 @@ extension StoreEngine {
     }
   }
 
+  /// The longest the writer waits for the callers of the last group to commit again.
+  static let gatheringTime: UInt64 = 100_000  // nanoseconds
+
+  /// Waits, yielding the core, until `count` commits are pending or ``gatheringTime`` has
+  /// passed. Runs on `writer`.
+  private func gather(_ count: Int) {
+    let deadline = DispatchTime.now().uptimeNanoseconds + Self.gatheringTime
+    while pending.withLock({ $0.items.count }) < count,
+      DispatchTime.now().uptimeNanoseconds < deadline
+    {
+      Platform.yieldThread()
+    }
+  }
+
   /// Checks, applies and durably writes a group of change sets; returns each one's outcome.
   /// - Returns: Each change set's outcome, and whether the log has outgrown the snapshot.
   private func writeBatch(_ batch: [ChangeSet]) -> ([Result<Void, UserManagementError>], Bool) {
@@ -69,14 +93,20 @@ extension StoreEngine {
         return batch.map { _ in locked.map { _ in () } }
       }
       defer { lockFile.unlock() }
-      announceWrite()
-      let refreshed = Result { () throws(UserManagementError) in try refresh(&io, repair: true) }
+      announceWrite(&io)
+      let refreshed = Result { () throws(UserManagementError) in
+        try refresh(&io, repair: true)
+        // Never write into a log of an older format: migrate first (opening normally has).
+        if io.needsMigration { try compact(&io) }
+      }
       if case .failure(let error) = refreshed { return batch.map { _ in .failure(error) } }
       guard let log = io.logFile else { return batch.map { _ in .failure(.storeClosed()) } }
       var results: [Result<Void, UserManagementError>] = []
       let start = io.logEnd
+      let capacity = io.logCapacity
+      let chunkSize = files.logChunkSize
       let firstSequence = io.manifest.sequence
-      let outcome = memory.withLock { memory -> (Int, [AuditEvent])? in
+      let outcome = memory.withLock { memory -> (Int, Int, [AuditEvent])? in
         var applied: [AppliedChange] = []
         var commits = ByteWriter()
         var count = 0
@@ -113,16 +143,26 @@ extension StoreEngine {
           writer.varint(UInt64(count))
           writer.bytes.append(contentsOf: commits.bytes)
         }
+        // Written over the preallocated zeros, so the sync has no size to make durable. A
+        // frame that does not fit takes the next chunks of zeros along in the same write.
+        let frameLength = bytes.count
+        if start + frameLength > capacity {
+          let end = StoreFormat.roundUp(start + frameLength, to: chunkSize)
+          bytes.append(contentsOf: repeatElement(0, count: end - start - frameLength))
+        }
         let written = Result { () throws(StoreIOError) in
           try bytes.withBytes { raw throws(StoreIOError) in try log.writeAll(raw, at: start) }
           try log.sync()
         }
         if case .failure(let error) = written {
           for change in applied.reversed() { memory.state.rollBack(change) }
-          // Best effort: the record was not acknowledged, so cut it off. Were this to fail
-          // too, the bytes are unsynced and would be cut as a torn tail after a crash, or by
-          // the next writer if they are incomplete.
-          try? log.truncate(to: start)
+          // Best effort: the record was not acknowledged, so put the zeros back. Were this to
+          // fail too, the bytes are unsynced and would be dropped as a torn frame after a
+          // crash, or cleared by the next writer (which reads past the end first) if they
+          // are incomplete.
+          let zeros = [UInt8](repeating: 0, count: frameLength)
+          try? zeros.withBytes { raw throws(StoreIOError) in try log.writeAll(raw, at: start) }
+          io.tailUnverified = true
           let failure = UserManagementError.storage(error)
           io.failure = failure
           results = results.map { result in result.flatMap { .failure(failure) } }
@@ -131,10 +171,11 @@ extension StoreEngine {
         let events = batch.indices.filter { results[$0].isSuccess }.flatMap {
           batch[$0].auditEvents
         }
-        return (bytes.count, events)
+        return (frameLength, bytes.count, events)
       }
-      guard let (written, events) = outcome else { return results }
+      guard let (written, total, events) = outcome else { return results }
       io.logEnd = start + written
+      io.logCapacity = max(io.logCapacity, start + total)
       io.manifest.sequence = firstSequence + UInt64(results.count(where: \.isSuccess))
       publish(events: events)
       return results

@@ -15,7 +15,7 @@ extension StoreEngine {
       try self.io.withLock { io throws(UserManagementError) in
         let lockFile = try self.lockForWriting(&io)
         defer { lockFile.unlock() }
-        self.announceWrite()
+        self.announceWrite(&io)
         try self.refresh(&io, repair: true)
         try self.compact(&io)
       }
@@ -33,6 +33,7 @@ extension StoreEngine {
     manifest.generation = generation
     let fileSystem = files.fileSystem
     let snapshot: [UInt8]
+    let newLog: [UInt8]
     do {
       if state.audit.count > 0 {
         let number = manifest.nextAuditSegment
@@ -44,9 +45,9 @@ extension StoreEngine {
         manifest.nextAuditSegment = number + 1
       }
       snapshot = StoreFiles.encodeSnapshot(state, manifest: manifest)
-      try files.writeAtomically(
-        StoreFormat.logName(generation),
-        StoreFiles.encodeLogHeader(generation: generation, baseSequence: manifest.sequence))
+      newLog = StoreFiles.encodeNewLog(
+        generation: generation, baseSequence: manifest.sequence, chunkSize: files.logChunkSize)
+      try files.writeAtomically(StoreFormat.logName(generation), newLog)
       try files.writeAtomically(StoreFormat.snapshotName(generation), snapshot)
       try fileSystem.syncDirectory(files.directory)
     } catch {
@@ -69,6 +70,10 @@ extension StoreEngine {
     io.logEnd =
       StoreFiles.encodeLogHeader(generation: generation, baseSequence: manifest.sequence)
       .count
+    io.logCapacity = newLog.count
+    io.logVersion = StoreFormat.currentVersion
+    io.snapshotVersion = StoreFormat.currentVersion
+    io.tailUnverified = false
     io.snapshotBytes = snapshot.count
     let sealedEvents = state.audit
     memory.withLock { memory in
@@ -113,7 +118,7 @@ extension StoreEngine {
       guard isCompactionDue(io), let lockFile = try? lockForWriting(&io) else { return }
       defer { lockFile.unlock() }
       guard (try? refresh(&io, repair: true)) != nil, isCompactionDue(io) else { return }
-      announceWrite()
+      announceWrite(&io)
       try? compact(&io)
     }
   }

@@ -13,7 +13,7 @@ extension StoreEngine {
   /// write next): creates the first generation of an empty directory or a missing log, syncs
   /// the directory (a compaction that died before its directory sync leaves entries that a
   /// power loss could still undo, and commits must not be appended to such a generation),
-  /// and cuts a torn tail off the log.
+  /// and clears a torn frame off the log's end (overwrites it with zeros).
   ///
   /// - Returns: The commits read from the log.
   @discardableResult
@@ -41,10 +41,11 @@ extension StoreEngine {
       return try load(files, into: &io, state: &state, repair: repair)
     }
     var next = io
-    let (loaded, manifest, snapshotBytes) = try files.readSnapshot(generation)
+    let (loaded, manifest, snapshotBytes, snapshotVersion) = try files.readSnapshot(generation)
     var nextState = loaded
     next.manifest = manifest
     next.snapshotBytes = snapshotBytes
+    next.snapshotVersion = snapshotVersion
     let logName = StoreFormat.logName(generation)
     if !names.contains(logName) {
       // A compaction renamed its snapshot into place but crashed before its log.
@@ -54,7 +55,9 @@ extension StoreEngine {
       try withIO { () throws(StoreIOError) in
         try files.writeAtomically(
           logName,
-          StoreFiles.encodeLogHeader(generation: generation, baseSequence: manifest.sequence))
+          StoreFiles.encodeNewLog(
+            generation: generation, baseSequence: manifest.sequence,
+            chunkSize: files.logChunkSize))
       }
     }
     if repair {
@@ -74,15 +77,21 @@ extension StoreEngine {
     }
     next.logFile = log
     next.logEnd = 0
-    let (records, end) = try readLog(files, io: &next)
+    let read = try readLog(files, io: &next)
+    let records = read.records
     for record in records { record.apply(to: &nextState) }
-    if case .tornTail(let offset) = end, repair {
-      do {
-        try cutTornTail(log, at: offset)
-      } catch {
-        // A failed truncate or sync is a failed write: no more writes until reopened.
-        io.failure = .storage(error)
-        throw .storage(error)
+    next.tailUnverified = false
+    if case .tornTail(let offset) = read.end {
+      if repair {
+        do {
+          try clearTornTail(log, from: offset, to: read.dirtyEnd)
+        } catch {
+          // A failed write or sync is a failed write: no more writes until reopened.
+          io.failure = .storage(error)
+          throw .storage(error)
+        }
+      } else {
+        next.tailUnverified = true
       }
     }
     if let previous = io.logFile, previous !== log { previous.close() }
@@ -104,19 +113,33 @@ extension StoreEngine {
       )
       try files.fileSystem.syncDirectory(files.directory)
       try files.writeAtomically(
-        StoreFormat.logName(1), StoreFiles.encodeLogHeader(generation: 1, baseSequence: 0))
+        StoreFormat.logName(1),
+        StoreFiles.encodeNewLog(generation: 1, baseSequence: 0, chunkSize: files.logChunkSize))
       try files.fileSystem.syncDirectory(files.directory)
     }
   }
 
+  /// What reading the log found.
+  struct LogRead {
+    /// The commits read, in order.
+    var records: [CommitRecord]
+    /// How the log ended (a torn frame's offset is a file offset).
+    var end: StoreFormat.ScanEnd
+    /// The file offset where the zeros that end the file begin: past the last complete
+    /// record unless a torn frame (or damage) lies there.
+    var dirtyEnd: Int
+  }
+
   /// Reads and checks the log from `io.logEnd` to its end, advancing `io.logEnd` past the
-  /// last complete record and `io.manifest.sequence` to its commit.
-  static func readLog(_ files: StoreFiles, io: inout IO) throws(UserManagementError)
-    -> (records: [CommitRecord], end: StoreFormat.ScanEnd)
-  {
+  /// last complete record and `io.manifest.sequence` to its commit, and noting the log's
+  /// size (and, reading from its start, its format version).
+  static func readLog(_ files: StoreFiles, io: inout IO) throws(UserManagementError) -> LogRead {
     guard let log = io.logFile else { throw .storeClosed() }
     let start = io.logEnd
     let bytes = try withIO { () throws(StoreIOError) in try files.readAll(log, from: start) }
+    io.logCapacity = start + bytes.count
+    let dirtyEnd = start + bytes.withUnsafeBytes { StoreFormat.startOfTrailingZeros($0) }
+    var version = io.logVersion
     let name = StoreFormat.logName(io.manifest.generation)
     let manifest = io.manifest
     var sequence = io.manifest.sequence
@@ -125,7 +148,7 @@ extension StoreEngine {
     let end = try bytes.withBytes { raw throws(UserManagementError) -> StoreFormat.ScanEnd in
       var from = 0
       if start == 0 {
-        try StoreFormat.checkHeader(raw, kind: .log, file: name)
+        version = try StoreFormat.checkHeader(raw, kind: .log, file: name)
         from = StoreFormat.fileHeaderSize
       }
       var sawHeader = start != 0
@@ -165,12 +188,22 @@ extension StoreEngine {
     }
     io.logEnd = validEnd
     io.manifest.sequence = sequence
-    if case .tornTail(let offset) = end { return (records, .tornTail(at: start + offset)) }
-    return (records, end)
+    io.logVersion = version
+    if case .tornTail(let offset) = end {
+      return LogRead(records: records, end: .tornTail(at: start + offset), dirtyEnd: dirtyEnd)
+    }
+    return LogRead(records: records, end: end, dirtyEnd: dirtyEnd)
   }
 
-  static func cutTornTail(_ log: any StoreFile, at offset: Int) throws(StoreIOError) {
-    try log.truncate(to: offset)
+  /// Overwrites a torn frame — from `offset` to `end`, where the log's zeros begin — with
+  /// zeros and syncs, so that the next commit is written over zeros only.
+  static func clearTornTail(_ log: any StoreFile, from offset: Int, to end: Int)
+    throws(StoreIOError)
+  {
+    if end > offset {
+      let zeros = [UInt8](repeating: 0, count: end - offset)
+      try zeros.withBytes { raw throws(StoreIOError) in try log.writeAll(raw, at: offset) }
+    }
     try log.sync()
   }
 }

@@ -30,8 +30,18 @@ final class StoreEngine: Sendable {
     var lockFile: (any StoreFile)?
     var logFile: (any StoreFile)?
     var manifest: StoreFiles.Manifest
-    /// The end of the last complete record in the log.
+    /// The end of the last complete record in the log: where the next commit is written.
     var logEnd: Int
+    /// The log file's size as last seen: the preallocated space ends here.
+    var logCapacity = 0
+    /// The format versions of the current generation's log and snapshot (older ones are
+    /// migrated by a compaction before anything is written).
+    var logVersion = StoreFormat.currentVersion
+    var snapshotVersion = StoreFormat.currentVersion
+    /// Set when the log past `logEnd` may hold something other than zeros — another process
+    /// wrote (and may have died midway), or a read found a torn frame it could not clear — so
+    /// that a writer reads and clears it before writing over it.
+    var tailUnverified = false
     var snapshotBytes: Int
     /// The shared counter's value when this process last caught up.
     var known: UInt64 = 0
@@ -40,6 +50,11 @@ final class StoreEngine: Sendable {
     /// Set when catching up failed midway: the next catch-up reloads everything.
     var stale = false
     var closed = false
+
+    /// Whether the current generation is of an older format version.
+    var needsMigration: Bool {
+      min(logVersion, snapshotVersion) < StoreFormat.currentVersion
+    }
   }
 
   /// The state readers use; guarded by `memory`.
@@ -77,7 +92,8 @@ final class StoreEngine: Sendable {
   init(directory: String, options: FileDirectoryStore.Options, fileSystem: any StoreFileSystem)
     throws(UserManagementError)
   {
-    self.files = StoreFiles(fileSystem: fileSystem, directory: directory)
+    self.files = StoreFiles(
+      fileSystem: fileSystem, directory: directory, logChunkSize: max(1, options.logChunkSize))
     self.options = options
     let lockFile: any StoreFile
     do {
@@ -114,7 +130,9 @@ final class StoreEngine: Sendable {
     io = Locked(loaded)
     // A process that opens, commits and closes may never have reached its compaction: the
     // next open does it, so the files stay bounded however the store is used.
-    let compactionDue = io.withLock { isCompactionDue($0) }
+    // A store of an older format is rewritten as a new generation in the current one (the
+    // same compaction), so that nothing is ever written in an older format.
+    let compactionDue = io.withLock { isCompactionDue($0) || $0.needsMigration }
     let known = loaded.known
     memory.withLock {
       $0.state = state
@@ -122,10 +140,13 @@ final class StoreEngine: Sendable {
     }
     writer.setSpecific(key: Self.writerKey, value: ())
     if compactionDue {
-      announceWrite()
       // Under the exclusive lock taken above. A failure leaves the current generation and
-      // stops writes, as it does after a commit.
-      io.withLock { io in try? compact(&io) }
+      // stops writes, as it does after a commit (a store that cannot be migrated opens for
+      // reading only).
+      io.withLock { io in
+        announceWrite(&io)
+        try? compact(&io)
+      }
     }
   }
 
@@ -156,12 +177,23 @@ final class StoreEngine: Sendable {
   /// exclusively, *before* writing. A process that then sees the new value waits for the lock
   /// and reads the files, so even a commit whose writer is killed between its sync and its
   /// return is seen by every process, not just by those that open the store later.
-  func announceWrite() {
+  ///
+  /// If the counter had moved since this process last caught up, another process wrote: the
+  /// log past `logEnd` must be read (and any torn frame cleared) before writing over it, and
+  /// `refresh` sees that from `io.known`. If it had not, this process is still up to date
+  /// after its own increment.
+  func announceWrite(_ io: inout IO) {
     let current = counter.load()
     // A counter at zero is new or was reset (say, the file was recreated): start it at a
     // random value, so that a process still holding an old value cannot see it come round
     // again and think itself up to date.
-    counter.store(current == 0 ? UInt64.random(in: 1...UInt64.max) : current &+ 1)
+    let next = current == 0 ? UInt64.random(in: 1...UInt64.max) : current &+ 1
+    counter.store(next)
+    if current == io.known {
+      io.known = next
+    } else {
+      io.tailUnverified = true
+    }
   }
 
   /// Takes the store's lock exclusively for a write, after checking that writes are still

@@ -111,6 +111,33 @@ extension StoreFile {
     }
   }
 
+  /// Reads `count` bytes at `offset` (fewer only at the end of the file) into an array that
+  /// is not zeroed first: for whole files, whose bytes are all overwritten by the read.
+  func readUninitialized(count: Int, at offset: Int) throws(StoreIOError) -> [UInt8] {
+    var failure: StoreIOError?
+    let result = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+      var done = 0
+      while done < count {
+        let read: Int
+        do throws(StoreIOError) {
+          read = try self.read(
+            into: UnsafeMutableRawBufferPointer(
+              start: buffer.baseAddress.map { $0 + done }, count: count - done),
+            at: offset + done)
+        } catch {
+          failure = error
+          break
+        }
+        if read == 0 { break }
+        done += read
+      }
+      // Only what was read counts as initialized (bytes are trivial: nothing to clean up).
+      initialized = done
+    }
+    if let failure { throw failure }
+    return result
+  }
+
   /// Reads `count` bytes at `offset` (fewer only at the end of the file).
   func read(count: Int, at offset: Int) throws(StoreIOError) -> [UInt8] {
     var result = [UInt8](repeating: 0, count: count)

@@ -11,6 +11,8 @@ import Dispatch
 struct StoreFiles {
   let fileSystem: any StoreFileSystem
   let directory: String
+  /// The size of the zero-filled chunks logs are preallocated in.
+  var logChunkSize = 1 << 20
 
   func path(_ name: String) -> String { directory + "/" + name }
 
@@ -89,14 +91,14 @@ struct StoreFiles {
 
   /// Reads and checks a whole snapshot.
   func readSnapshot(_ generation: UInt64) throws(UserManagementError) -> (
-    DirectoryState, Manifest, bytes: Int
+    DirectoryState, Manifest, bytes: Int, version: UInt16
   ) {
     let name = StoreFormat.snapshotName(generation)
     // Read, not mapped: a mapping turns a media error or a file truncated behind our back into
     // SIGBUS, where reading gives a typed error.
     let bytes = try readWholeFile(name)
     return try bytes.withBytes { raw throws(UserManagementError) in
-      try StoreFormat.checkHeader(raw, kind: .snapshot, file: name)
+      let version = try StoreFormat.checkHeader(raw, kind: .snapshot, file: name)
       var state = DirectoryState()
       var manifest: Manifest?
       var ended = false
@@ -178,7 +180,7 @@ struct StoreFiles {
         throw .corruptStore(
           file: name, offset: StoreFormat.fileHeaderSize, "a user holds a policy it lacks")
       }
-      return (state, manifest, raw.count)
+      return (state, manifest, raw.count, version)
     }
   }
 
@@ -320,6 +322,16 @@ struct StoreFiles {
     return bytes
   }
 
+  /// A new log: its header and `H` frame, then zeros up to the first multiple of `chunkSize`
+  /// (the preallocated space commits are written over).
+  static func encodeNewLog(generation: UInt64, baseSequence: UInt64, chunkSize: Int) -> [UInt8] {
+    var bytes = encodeLogHeader(generation: generation, baseSequence: baseSequence)
+    bytes.append(
+      contentsOf: repeatElement(
+        0, count: StoreFormat.roundUp(bytes.count, to: chunkSize) - bytes.count))
+    return bytes
+  }
+
   // MARK: Whole files
 
   func readWholeFile(_ name: String) throws(UserManagementError) -> [UInt8] {
@@ -335,7 +347,7 @@ struct StoreFiles {
   func readAll(_ file: any StoreFile, from offset: Int = 0) throws(StoreIOError) -> [UInt8] {
     let size = try file.size()
     guard size > offset else { return [] }
-    return try file.read(count: size - offset, at: offset)
+    return try file.readUninitialized(count: size - offset, at: offset)
   }
 
   /// Writes a file atomically: to `name.tmp`, synced, then renamed over `name`. The caller

@@ -12,9 +12,15 @@ import CUMKSystem
 /// by *frames*: `length (u32 LE) · CRC-32C of the length (u32 LE) · payload · CRC-32C of the
 /// payload (u32 LE)`. The first byte of a payload is its tag.
 enum StoreFormat {
-  /// The format this code writes. Files of a newer version are refused; older versions are
-  /// migrated on open (there are none yet: version 1 is the first).
-  static let currentVersion: UInt16 = 1
+  /// The format this code writes. Files of a newer version are refused; a store of an older
+  /// version is migrated when it is opened (rewritten as a new generation).
+  ///
+  /// Version 2 preallocates the log in zero-filled chunks and writes commits over the zeros in
+  /// place, the first zero frame header marking the end; version 1 appended to a log that
+  /// ended with its last frame. Snapshots and audit segments are laid out alike in both.
+  static let currentVersion: UInt16 = 2
+  // The size of the chunks a log is preallocated in (real zeros, written and synced) is
+  // `FileDirectoryStore.Options.logChunkSize`: 1 MiB unless a test says otherwise.
   static let magic: [UInt8] = Array("UMKSTORE".utf8)
   static let fileHeaderSize = 16
   static let frameOverhead = 12
@@ -112,7 +118,8 @@ enum StoreFormat {
 
   /// Where a scan of frames stopped.
   enum ScanEnd: Equatable {
-    /// At the end of the file, after a complete frame.
+    /// At the end of the file after a complete frame, or (in the live log) where nothing but
+    /// zeros follows a complete frame: the preallocated rest of the log.
     case clean
     /// At a frame that an interrupted append left behind: the file ends inside it, or it and
     /// everything after it are zeros where its checksum should be. Its bytes start here.
@@ -120,8 +127,9 @@ enum StoreFormat {
   }
 
   /// Checks a file header; returns the format version.
+  @discardableResult
   static func checkHeader(_ bytes: UnsafeRawBufferPointer, kind: FileKind, file: String)
-    throws(UserManagementError)
+    throws(UserManagementError) -> UInt16
   {
     guard bytes.count >= fileHeaderSize, bytes.prefix(8).elementsEqual(magic) else {
       throw .corruptStore(file: file, offset: 0, "it does not start with a store header")
@@ -141,6 +149,26 @@ enum StoreFormat {
     guard bytes[10] == kind.rawValue, bytes[11] == 0, version >= 1 else {
       throw .corruptStore(file: file, offset: 8, "its header names another kind of file")
     }
+    return version
+  }
+
+  /// `value` rounded up to a multiple of `chunk` (itself if `chunk` is not positive), at
+  /// least one chunk.
+  static func roundUp(_ value: Int, to chunk: Int) -> Int {
+    guard chunk > 0 else { return value }
+    return max(chunk, (value + chunk - 1) / chunk * chunk)
+  }
+
+  /// Where the run of zero bytes that ends `bytes` starts (`bytes.count` if the last byte is
+  /// not zero): everything a writer left after the last non-zero byte of a log.
+  static func startOfTrailingZeros(_ bytes: UnsafeRawBufferPointer) -> Int {
+    var end = bytes.count
+    // Eight bytes at a time over the long zero tail of a preallocated log.
+    while end >= 8 && bytes.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self) == 0 {
+      end -= 8
+    }
+    while end > 0 && bytes[end - 1] == 0 { end -= 1 }
+    return end
   }
 
   static func loadUInt32(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
@@ -169,8 +197,7 @@ enum StoreFormat {
     let size = bytes.count
     // Where the run of zero bytes that ends the file begins (`size` if the last byte is not
     // zero): what an append leaves when the file grew but its data never reached the disk.
-    var trailingZeros = size
-    while trailingZeros > start && bytes[trailingZeros - 1] == 0 { trailingZeros -= 1 }
+    let trailingZeros = max(start, startOfTrailingZeros(bytes))
     func zerosToEnd(from position: Int) -> Bool {
       position >= trailingZeros
     }
@@ -181,14 +208,16 @@ enum StoreFormat {
       if zerosToEnd(from: offset) { return true }  // Zeros from its first byte on.
       guard let end else {
         // The header is damaged, so the frame's extent is unknown. Only a header the disk
-        // never wrote (zeros, or the file ending inside it) can be an unfinished append, and
-        // only if no intact frame follows: a flipped bit in a middle frame's header must not
-        // pass for a torn tail and take the frames after it along.
-        let header = bytes[offset..<min(offset + 8, size)]
-        guard size - offset < 8 || header.allSatisfy({ $0 == 0 }) else { return false }
+        // never wrote (zeros, or the file — or the zeros that end it — beginning inside it)
+        // can be an unfinished write, and only if no intact frame follows: a flipped bit in
+        // a middle frame's header must not pass for a torn tail and take the frames after it
+        // along.
+        if size - offset < 8 || zerosToEnd(from: offset + 8) { return true }
+        let header = bytes[offset..<offset + 8]
+        guard header.allSatisfy({ $0 == 0 }) else { return false }
         return !hasIntactFrame(after: offset)
       }
-      // Nothing but zeros may follow it: an append in progress is always the last thing.
+      // Nothing but zeros may follow it: a write in progress is always the last thing.
       guard zerosToEnd(from: min(end, size)) else { return false }
       if end > size { return true }  // The file ends inside the frame.
       if trailingZeros >= end - 4 && trailingZeros < end {
@@ -202,11 +231,11 @@ enum StoreFormat {
         }
         return true
       }
-      // Zeros from a sector boundary inside it to the end of the file …
-      // (the run may begin a little earlier, with zeros the frame really holds).
-      let boundary =
-        (fileOffset + trailingZeros + sectorSize - 1) / sectorSize * sectorSize - fileOffset
-      if trailingZeros < end && boundary < end { return true }
+      // The zeros that end the file begin inside its payload: the write stopped there, over
+      // the preallocated zeros (or, in a log of format 1, the file grew but the sectors from
+      // there on never reached the disk). Its checksum is then zeros, which the payload's
+      // real checksum is not but once in 2^32.
+      if trailingZeros < end - 4 { return true }
       // … or a whole sector of zeros inside it, written out of order around it (the writer
       // refuses commits that hold such a run, so a frame it wrote never does).
       let firstSector = (fileOffset + offset + sectorSize - 1) / sectorSize * sectorSize
@@ -241,6 +270,9 @@ enum StoreFormat {
       return .tornTail(at: offset)
     }
     while offset < size {
+      // The live log's end: nothing but zeros from here on (its preallocated rest). A frame
+      // never starts with eight zero bytes, let alone consists of zeros.
+      if allowTornTail && offset >= trailingZeros { return .clean }
       if size - offset < 8 {
         return try damaged(nil, "the file ends inside a record's header")
       }
