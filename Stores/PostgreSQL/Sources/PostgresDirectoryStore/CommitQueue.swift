@@ -33,7 +33,7 @@ final class CommitQueue: Sendable {
   /// - Throws: This change set's error.
   func submit(
     _ commit: PreparedCommit,
-    _ run: @Sendable ([PreparedCommit]) async -> [Result<Void, any Error>]
+    _ run: @escaping @Sendable ([PreparedCommit]) async -> [Result<Void, any Error>]
   ) async throws {
     let mailbox = Mailbox()
     var leads = state.withLock { state in
@@ -54,7 +54,10 @@ final class CommitQueue: Sendable {
         state.waiting.removeFirst(group.count)
         return group
       }
-      let results = await run(group.map(\.commit))
+      // In a task of its own, so that cancelling the leading caller's task (a request that
+      // went away) cannot fail the commits of the others in its group.
+      let commits = group.map(\.commit)
+      let results = await Task { await run(commits) }.value
       for (index, waiter) in group.enumerated() {
         let result =
           index < results.count

@@ -78,6 +78,7 @@ extension PostgresDirectoryStore {
   private func commitInOneStatement(_ prepared: PreparedCommit) async throws
     -> OneStatementOutcome
   {
+    if !prepared.changes.policies.isEmpty { return .needsTransaction }
     var attempt = 0
     while true {
       attempt += 1
@@ -96,6 +97,17 @@ extension PostgresDirectoryStore {
             return (.raced, 0)
           } catch is NeedsTransaction {
             return (.needsTransaction, 0)
+          } catch let failure as UserManagementError {
+            // The reads may span snapshots (counters, policies): a check that failed against
+            // them stands only if no commit landed since the first read.
+            var now: Int64 = -1
+            for try await commits in try await connection.query(
+              "SELECT commits FROM umk_directory WHERE id = 1", logger: logger
+            ).decode(Int64.self) {
+              now = commits
+            }
+            if now != progress.commitsRead { return (.raced, 0) }
+            throw failure
           }
         }
         if case .committed = outcome.0 { noteCommitted(through: outcome.1) }
@@ -122,25 +134,12 @@ extension PostgresDirectoryStore {
       let commitID = UUID()
       let progress = CommitProgress()
       do {
-        let sequence = try await client.withConnection { connection in
-          try await connection.query("BEGIN", logger: logger)
-          progress.begun = true
-          let sequence: Int64
-          do {
-            var direct: PendingWrites? = nil
-            sequence = try await apply(
-              prepared, commitID: commitID, pending: &direct, readOnly: false, on: connection,
-              progress: progress)
-            if let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
-          } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw error
-          }
-          progress.commitSent = true
-          try await Self.untilClosed(connection) { [logger] in
-            try await connection.query("COMMIT", logger: logger)
-          }
-          return sequence
+        let sequence = try await inTransaction(progress) { connection in
+          var direct: PendingWrites? = nil
+          let sequence = try await apply(
+            prepared, commitID: commitID, pending: &direct, readOnly: false, on: connection,
+            progress: progress)
+          return (sequence, commit: true)
         }
         noteCommitted(through: sequence)
         return
@@ -171,46 +170,31 @@ extension PostgresDirectoryStore {
     let progress = CommitProgress()
     let checks = Mutex<[UserManagementError?]>([])
     do {
-      let sequence = try await client.withConnection { connection in
-        try await connection.query("BEGIN", logger: logger)
-        progress.begun = true
+      let sequence = try await inTransaction(progress) { connection in
         var last: Int64 = 0
         var wroteEvents = false
         // The members' rows wait here and go to the database in one statement.
         var pending: PendingWrites? = PendingWrites()
-        do {
-          for (member, commitID) in zip(batch, commitIDs) {
-            do {
-              last = try await apply(
-                member, commitID: commitID, pending: &pending, readOnly: false, on: connection,
-                progress: progress)
-              checks.withLock { $0.append(nil) }
-              wroteEvents = wroteEvents || !member.auditRows.isEmpty
-            } catch let failure as UserManagementError {
-              checks.withLock { $0.append(failure) }
-            }
+        for (member, commitID) in zip(batch, commitIDs) {
+          do {
+            last = try await apply(
+              member, commitID: commitID, pending: &pending, readOnly: false, on: connection,
+              progress: progress)
+            checks.withLock { $0.append(nil) }
+            wroteEvents = wroteEvents || !member.auditRows.isEmpty
+          } catch let failure as UserManagementError {
+            checks.withLock { $0.append(failure) }
           }
-          if checks.withLock({ $0.allSatisfy { $0 != nil } }) {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            return last
-          }
-          // The staged rows, and one wake-up for the group's events.
-          if let staged = pending, !staged.isEmpty {
-            try await staged.flush(on: connection, notify: wroteEvents, logger: logger)
-          } else if wroteEvents {
-            try await connection.query(
-              "SELECT pg_notify('umk_audit', \(String(last)))", logger: logger)
-          }
-          if let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
-        } catch {
-          _ = try? await connection.query("ROLLBACK", logger: logger)
-          throw error
         }
-        progress.commitSent = true
-        try await Self.untilClosed(connection) { [logger] in
-          try await connection.query("COMMIT", logger: logger)
+        if checks.withLock({ $0.allSatisfy { $0 != nil } }) { return (last, commit: false) }
+        // The staged rows, and one wake-up for the group's events.
+        if let staged = pending, !staged.isEmpty {
+          try await staged.flush(on: connection, notify: wroteEvents, logger: logger)
+        } else if wroteEvents {
+          try await connection.query(
+            "SELECT pg_notify('umk_audit', \(String(last)))", logger: logger)
         }
-        return last
+        return (last, commit: true)
       }
       noteCommitted(through: sequence)
     } catch {
@@ -228,19 +212,53 @@ extension PostgresDirectoryStore {
     return checks.withLock { $0 }.map { $0.map { .failure($0) } ?? .success(()) }
   }
 
+  /// Runs `body` in a transaction on a pooled connection: `BEGIN`, `body`, the test hook, then
+  /// `COMMIT`, watched for the connection closing. Rolls back when `body` or the hook throws,
+  /// or when `body` asks not to commit. Notes in `progress` how far it got, for deciding what a
+  /// lost connection means.
+  private func inTransaction<T: Sendable>(
+    _ progress: CommitProgress,
+    _ body: (PostgresConnection) async throws -> (value: T, commit: Bool)
+  ) async throws -> T {
+    try await client.withConnection { connection in
+      try await connection.query("BEGIN", logger: logger)
+      progress.begun = true
+      let result: (value: T, commit: Bool)
+      do {
+        result = try await body(connection)
+        if result.commit, let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
+      } catch {
+        _ = try? await connection.query("ROLLBACK", logger: logger)
+        throw error
+      }
+      guard result.commit else {
+        _ = try? await connection.query("ROLLBACK", logger: logger)
+        return result.value
+      }
+      progress.commitSent = true
+      try await Self.untilClosed(connection) { [logger] in
+        try await connection.query("COMMIT", logger: logger)
+      }
+      return result.value
+    }
+  }
+
   /// Runs `body`, or throws as soon as the connection closes, whichever comes first.
   ///
   /// postgres-nio 1.33.2 can leave a query sent as the server terminates the connection
   /// waiting for ever; watching the connection's close turns that into a connection loss the
-  /// commit resolves. A query left waiting is abandoned (it holds nothing but memory).
+  /// commit resolves. A query left waiting is abandoned (it holds nothing but memory). Each
+  /// connection is watched once (``ConnectionWatch``), not once per call, so that a pooled
+  /// connection that lives for days does not collect a callback per commit.
   static func untilClosed(
     _ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> Void
   ) async throws {
     let outcome = OneOutcome()
+    let token = ConnectionWatch.shared.watch(connection, outcome)
+    defer { ConnectionWatch.shared.forget(connection, token) }
     try await withCheckedThrowingContinuation {
       (continuation: CheckedContinuation<Void, any Error>) in
       outcome.install(continuation)
-      connection.closeFuture.whenComplete { _ in outcome.resume(.failure(ConnectionClosed())) }
       Task {
         do {
           try await body()
@@ -265,6 +283,7 @@ extension PostgresDirectoryStore {
       return failure(error, "commit the change")
     }
     let constraint = psql.serverInfo?[.constraintName] ?? ""
+    let error = PostgresServerError(psql)
     switch state {
     case "23505" where constraint.contains("username"):
       return UserManagementError(
@@ -284,7 +303,7 @@ extension PostgresDirectoryStore {
       return UserManagementError(
         .versionConflict, "The record changed; reload it and try again.", underlyingError: error)
     default:
-      return failure(error, "commit the change")
+      return failure(psql, "commit the change")
     }
   }
 
@@ -293,6 +312,7 @@ extension PostgresDirectoryStore {
   private func resolveOutcome(of commitID: UUID, backendPID: Int32, error: any Error)
     async throws
   {
+    let error: any Error = (error as? PSQLError).map(PostgresServerError.init) ?? error
     for attempt in 0..<100 {
       do {
         let (stillRunning, committed) = try await client.withConnection { connection in
@@ -411,6 +431,7 @@ extension PostgresDirectoryStore {
       userCount = row.userCount
       activeAdmins = row.activeAdmins
       commitsRead = row.commits
+      progress.commitsRead = row.commits
       fresh = readOnly || row.commitsSinceSnapshot == 0
       progress.backendPID = Int32(clamping: row.backendPID)
       if let (key, user) = row.user {
@@ -694,7 +715,13 @@ struct PreparedCommit: Sendable {
 
 /// How far a commit got, for deciding what a lost connection means.
 final class CommitProgress: Sendable {
-  private let storage = Mutex((pid: Int32(0), begun: false, sent: false))
+  private let storage = Mutex((pid: Int32(0), begun: false, sent: false, commits: Int64(-1)))
+
+  /// The directory's commit count as first read.
+  var commitsRead: Int64 {
+    get { storage.withLock { $0.commits } }
+    set { storage.withLock { $0.commits = newValue } }
+  }
 
   var begun: Bool {
     get { storage.withLock { $0.begun } }
@@ -722,6 +749,70 @@ struct CommitRace: Error {}
 /// A change set with policy or holding statements, which a commit in one statement does not
 /// write; nothing was written.
 struct NeedsTransaction: Error {}
+
+/// Fails the statements waiting on a connection when it closes, with one close callback per
+/// connection however many statements wait on it over its life.
+package final class ConnectionWatch: Sendable {
+  package static let shared = ConnectionWatch()
+
+  /// How many statements wait on a connection's close right now, and on how many connections
+  /// (for tests: both fall back to zero between commits).
+  package var watched: (statements: Int, connections: Int) {
+    state.withLock { state in
+      (state.connections.values.reduce(0) { $0 + $1.waiting.count }, state.connections.count)
+    }
+  }
+
+  private struct Watched {
+    /// The connection watched (weakly: an identifier can name a new object once this one is
+    /// gone, and the entry must not be taken for that one's).
+    weak var connection: PostgresConnection?
+    var waiting: [UInt64: OneOutcome] = [:]
+  }
+
+  private struct State {
+    var connections: [ObjectIdentifier: Watched] = [:]
+    var nextToken: UInt64 = 0
+  }
+
+  private let state = Mutex(State())
+
+  /// Fails `outcome` with `ConnectionClosed` when `connection` closes (at once if it has);
+  /// returns a token for ``forget(_:_:)``.
+  func watch(_ connection: PostgresConnection, _ outcome: OneOutcome) -> UInt64 {
+    let key = ObjectIdentifier(connection)
+    let (token, first) = state.withLock { state in
+      state.nextToken += 1
+      var first = false
+      if state.connections[key]?.connection !== connection {
+        state.connections[key] = Watched(connection: connection)
+        first = true
+      }
+      state.connections[key]?.waiting[state.nextToken] = outcome
+      return (state.nextToken, first)
+    }
+    // A future already complete runs the callback at once.
+    if first { connection.closeFuture.whenComplete { [self] _ in closed(key, connection) } }
+    return token
+  }
+
+  /// Stops watching for the statement `token` named.
+  func forget(_ connection: PostgresConnection, _ token: UInt64) {
+    let key = ObjectIdentifier(connection)
+    state.withLock { state in
+      guard state.connections[key]?.connection === connection else { return }
+      _ = state.connections[key]?.waiting.removeValue(forKey: token)
+    }
+  }
+
+  private func closed(_ key: ObjectIdentifier, _ connection: PostgresConnection) {
+    let waiting = state.withLock { state -> [OneOutcome] in
+      guard state.connections[key]?.connection === connection else { return [] }
+      return state.connections.removeValue(forKey: key).map { Array($0.waiting.values) } ?? []
+    }
+    for outcome in waiting { outcome.resume(.failure(ConnectionClosed())) }
+  }
+}
 
 /// A continuation resumed by whichever of several racers finishes first.
 final class OneOutcome: Sendable {

@@ -164,12 +164,14 @@ public final class PostgresDirectoryStore: DirectoryStore {
   static func failure(_ error: any Error, _ what: String) -> UserManagementError {
     if let error = error as? UserManagementError { return error }
     var context: [String: String] = [:]
-    if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] {
-      context["sqlState"] = state
+    var underlying = error
+    if let psql = error as? PSQLError {
+      if let state = psql.serverInfo?[.sqlState] { context["sqlState"] = state }
+      underlying = PostgresServerError(psql)
     }
     return UserManagementError(
       .storageFailure, "The PostgreSQL store could not \(what).", context: context,
-      underlyingError: error)
+      underlyingError: underlying)
   }
 
   // MARK: Users

@@ -44,9 +44,18 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
 
   /// A client configuration for this URL, without TLS (for servers on loopback or a trusted
   /// network; build your own `PostgresClient.Configuration` for TLS).
+  ///
+  /// Its sessions end a transaction left idle for 60 seconds
+  /// (`idle_in_transaction_session_timeout`), so that an app server that stalls or loses the
+  /// network while committing cannot hold the directory row, and with it every commit, until
+  /// TCP gives up. Set the same on a configuration of your own.
   public var clientConfiguration: PostgresClient.Configuration {
-    PostgresClient.Configuration(
+    var configuration = PostgresClient.Configuration(
       host: host, port: port, username: username, password: password, database: database,
       tls: .disable)
+    configuration.options.additionalStartupParameters = [
+      ("idle_in_transaction_session_timeout", "60s")
+    ]
+    return configuration
   }
 }

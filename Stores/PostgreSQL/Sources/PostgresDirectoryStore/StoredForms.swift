@@ -243,3 +243,32 @@ struct SQLBuilder {
 
   var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: bindings) }
 }
+
+/// What the store keeps of a PostgreSQL error as the underlying error of its own: the kind of
+/// failure, the SQLSTATE and the constraint, table and column it names. Never the server's
+/// message or detail, which may quote the values of a row (a "failing row contains …" detail
+/// would quote the credentials column).
+struct PostgresServerError: Error, CustomStringConvertible {
+  var code: String
+  var sqlState: String?
+  var constraint: String?
+  var table: String?
+  var column: String?
+
+  init(_ error: PSQLError) {
+    code = String(describing: error.code)
+    sqlState = error.serverInfo?[.sqlState]
+    constraint = error.serverInfo?[.constraintName]
+    table = error.serverInfo?[.tableName]
+    column = error.serverInfo?[.columnName]
+  }
+
+  var description: String {
+    var parts = ["PostgreSQL error \(code)"]
+    if let sqlState { parts.append("SQLSTATE \(sqlState)") }
+    if let table { parts.append("table \(table)") }
+    if let column { parts.append("column \(column)") }
+    if let constraint { parts.append("constraint \(constraint)") }
+    return parts.joined(separator: ", ")
+  }
+}

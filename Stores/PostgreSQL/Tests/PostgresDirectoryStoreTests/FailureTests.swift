@@ -152,6 +152,58 @@ struct FailureTests {
     }
   }
 
+  /// Callers whose tasks are cancelled while their commits are in flight (a request that went
+  /// away) fail nobody's commit: every commit lands and reports it, whichever caller happened
+  /// to lead the group.
+  @Test func cancelledCallersFailNoCommit() async throws {
+    try await TestDatabase.with { database in
+      let store = try await database.openStore()
+      try await store.commit(
+        ChangeSet(users: [try Fixtures.record("admin@example.com", role: .admin)]))
+      let records = try (0..<20).map { try Fixtures.record("member\($0)@example.com") }
+      let tasks = records.map { record in
+        Task {
+          try await store.commit(
+            ChangeSet(users: [record], auditEvents: [Fixtures.event(record, .userCreated)]))
+        }
+      }
+      for task in tasks { task.cancel() }
+      var failures: [String] = []
+      for task in tasks {
+        do {
+          try await task.value
+        } catch {
+          failures.append(String(describing: error))
+        }
+      }
+      #expect(failures.isEmpty, "\(failures)")
+      #expect(try await store.userCount(matching: UserFilter()) == 21)
+    }
+  }
+
+  /// Watching a connection for its close costs nothing once a commit is over: a pooled
+  /// connection that serves many commits does not collect a callback per commit.
+  @Test func commitsLeaveNothingWatchingTheirConnection() async throws {
+    try await TestDatabase.with { database in
+      let store = try await database.openStore()
+      let admin = try Fixtures.record("admin@example.com", role: .admin)
+      try await store.commit(ChangeSet(users: [admin]))
+      for round in 0..<50 {
+        try await store.commit(
+          ChangeSet(
+            auditEvents: [Fixtures.event(admin)],
+            throttleUpdates: [
+              ThrottleUpdate(
+                user: admin.id, kind: .password,
+                operation: round % 2 == 0 ? .recordFailure(at: Fixtures.now) : .reset)
+            ]))
+      }
+      // Other tests run at once in this process: only this store's statements are over, so
+      // count what is left of them through the whole watch, which must not grow with commits.
+      #expect(ConnectionWatch.shared.watched.statements <= 16)
+    }
+  }
+
   /// A database whose schema is newer than this build is refused, and says so.
   @Test func newerSchemaIsRefused() async throws {
     try await TestDatabase.with { database in
