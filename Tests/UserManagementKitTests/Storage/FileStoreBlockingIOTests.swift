@@ -9,7 +9,11 @@ struct FileStoreBlockingIOTests {
   /// compactions, audit queries that read sealed segments, and compaction make every
   /// file-system call on a Dispatch thread. The simulated disk checks each call's thread for a
   /// current task, so the test needs no timing.
-  @Test(.tags(.concurrency), .timeLimit(.minutes(1)))
+  ///
+  /// The time limit only turns a hang into a failure. It is generous because under
+  /// ThreadSanitizer, beside the long synchronous crash-enumeration tests that occupy the
+  /// cooperative pool's threads, this test can wait minutes for a thread (0.03 s alone).
+  @Test(.tags(.concurrency), .timeLimit(.minutes(10)))
   func blockingCallsNeverRunOnTheCooperativePool() async throws {
     let disk = SimulatedDisk()
     let writer = try disk.openStore()
