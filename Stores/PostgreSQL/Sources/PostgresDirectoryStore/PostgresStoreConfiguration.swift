@@ -3,7 +3,7 @@ import PostgresNIO
 import UserManagementKit
 
 /// Where a ``PostgresDirectoryStore`` connects, parsed from a `postgres://` URL.
-public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
+public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
   /// The server's host name or address.
   public var host: String
   /// The server's port.
@@ -40,6 +40,16 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
   /// The URL without its password.
   public var description: String {
     "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)"
+  }
+
+  /// What `dump` and debuggers show: every part but the password, which is masked.
+  public var customMirror: Mirror {
+    Mirror(
+      self,
+      children: [
+        "host": host, "port": port, "username": username,
+        "password": password == nil ? "nil" : "***", "database": database,
+      ], displayStyle: .struct)
   }
 
   /// A client configuration for this URL, without TLS (for servers on loopback or a trusted

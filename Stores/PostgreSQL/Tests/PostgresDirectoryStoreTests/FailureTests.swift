@@ -204,6 +204,18 @@ struct FailureTests {
     }
   }
 
+  /// A URL's password never shows: not in its description, not in `dump`.
+  @Test func urlsNeverShowTheirPassword() throws {
+    let url = try PostgresStoreURL("postgres://app:s3cret-pw@db.internal:5433/users")
+    #expect(url.password == "s3cret-pw")
+    #expect(!url.description.contains("s3cret"))
+    var dumped = ""
+    dump(url, to: &dumped)
+    #expect(!dumped.contains("s3cret"))
+    #expect(dumped.contains("db.internal"))
+    #expect(!String(reflecting: url).contains("s3cret"))
+  }
+
   /// A database whose schema is newer than this build is refused, and says so.
   @Test func newerSchemaIsRefused() async throws {
     try await TestDatabase.with { database in
