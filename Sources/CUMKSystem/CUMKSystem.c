@@ -120,3 +120,52 @@ int cumk_fill_random_direct(void *buffer, size_t count) {
 int cumk_available_processors(void) { return 1; }
 
 #endif
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+int cumk_size_and_links(int descriptor, int64_t *size, uint64_t *links) {
+#if defined(__linux__) && defined(STATX_SIZE)
+  struct statx info;
+  if (statx(descriptor, "", AT_EMPTY_PATH, STATX_SIZE | STATX_NLINK, &info) == 0) {
+    if ((info.stx_mask & (STATX_SIZE | STATX_NLINK)) == (STATX_SIZE | STATX_NLINK)) {
+      *size = (int64_t)info.stx_size;
+      *links = (uint64_t)info.stx_nlink;
+      return 0;
+    }
+  } else if (errno != ENOSYS && errno != EINVAL) {
+    return -1;
+  }
+#endif
+  struct stat fallback;
+  if (fstat(descriptor, &fallback) != 0) return -1;
+  *size = (int64_t)fallback.st_size;
+  *links = (uint64_t)fallback.st_nlink;
+  return 0;
+}
+
+#if defined(__linux__)
+#include <stdio.h>
+#endif
+
+int cumk_open_direct_sync(int descriptor) {
+#if defined(__linux__) && defined(O_DIRECT) && defined(O_DSYNC)
+  char path[64];
+  if (snprintf(path, sizeof path, "/proc/self/fd/%d", descriptor) >= (int)sizeof path) return -1;
+  // The entry is a link to the open file itself (so no O_NOFOLLOW); the identity check below
+  // makes sure that is what was opened.
+  int direct = open(path, O_RDWR | O_DIRECT | O_DSYNC | O_CLOEXEC);
+  if (direct < 0) return -1;
+  struct stat original, reopened;
+  if (fstat(descriptor, &original) != 0 || fstat(direct, &reopened) != 0 ||
+      original.st_dev != reopened.st_dev || original.st_ino != reopened.st_ino ||
+      !S_ISREG(reopened.st_mode)) {
+    close(direct);
+    return -1;
+  }
+  return direct;
+#else
+  (void)descriptor;
+  return -1;
+#endif
+}

@@ -818,6 +818,16 @@ final class DyingFile: StoreFile {
   }
   func sync() throws(StoreIOError) {
     try base.sync()
+    dieIfArmed()
+  }
+  func writeDurably(_ bytes: UnsafeRawBufferPointer, at offset: Int, fileSize: Int)
+    throws(StoreIOError)
+  {
+    // The real file's own durable write (direct I/O on Linux), then death.
+    try base.writeDurably(bytes, at: offset, fileSize: fileSize)
+    dieIfArmed()
+  }
+  private func dieIfArmed() {
     if DyingFileSystem.armed.load(ordering: .sequentiallyConsistent) {
       emit("dying")
       _ = kill(getpid(), SIGKILL)

@@ -42,4 +42,21 @@ uint64_t cumk_shared_load(const uint64_t *address);
 /// aligned.
 void cumk_shared_store(uint64_t *address, uint64_t value);
 
+/// The size and link count of the open file `descriptor`, without asking for its timestamps:
+/// statx(2) with only STATX_SIZE and STATX_NLINK on Linux (fstat(2) where statx is missing,
+/// and elsewhere). A stat that reports a file's timestamps makes Linux 6.13 and later stamp
+/// the file's next write at full resolution, which dirties its inode on every write and slows
+/// the fdatasync(2) after it; a store checking its log before each commit must not ask.
+/// Returns 0, or -1 with errno set.
+int cumk_size_and_links(int descriptor, int64_t *size, uint64_t *links);
+
+/// Opens the file that `descriptor` refers to a second time, for direct and synchronous
+/// writes (O_DIRECT | O_DSYNC, through /proc/self/fd on Linux), and checks that it is the same
+/// file. A write through it bypasses the page cache and returns once its data is durable (one
+/// system call instead of pwrite(2) and fdatasync(2), and no page-cache writeback). Writes
+/// must start and end on multiples of 4096 bytes, from a buffer aligned to 4096 bytes.
+/// Returns the new descriptor (close-on-exec), or -1 where that is not possible (not Linux, no
+/// /proc, a file system without direct I/O).
+int cumk_open_direct_sync(int descriptor);
+
 #endif

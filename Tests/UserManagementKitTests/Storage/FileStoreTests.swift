@@ -113,4 +113,32 @@ struct FileStoreTests {
     let reopened = try FileDirectoryStore(directory: temporary.store)
     #expect(try await StoreFingerprint(reopened) == StoreFingerprint(store))
   }
+
+  /// Commits share the log's 4 KiB blocks, and on Linux each is written as the whole blocks it
+  /// touches, the bytes before it included (direct I/O). Two stores of one directory take
+  /// turns, so that one store's commit lands in a block whose earlier bytes the other wrote:
+  /// rewriting them from a stale copy would lose the other's commits, which reopening shows.
+  @Test func storesTakingTurnsInOneLogBlockLoseNothing() async throws {
+    let temporary = try TemporaryDirectory()
+    let first = try FileDirectoryStore(directory: temporary.store)
+    let second = try FileDirectoryStore(directory: temporary.store)
+    var expected: [UUID] = []
+    for index in 0..<150 {
+      // Mostly alternating, with runs of two, so that a store also writes right after itself.
+      let store = index % 3 == 1 ? second : first
+      let event = AuditEvent(
+        id: UUID(), time: Date(timeIntervalSinceReferenceDate: 800_000_000 + Double(index)),
+        actor: .system("turns"), target: .policy(PolicyID(rawValue: UUID()), name: "p\(index)"),
+        action: .policyUpdated, changes: [])
+      try await store.commit(ChangeSet(auditEvents: [event]))
+      expected.append(event.id)
+    }
+    let logBytes = first.statistics.logBytes
+    #expect(logBytes > 2 * 4096, "the commits span several blocks")
+    let reopened = try FileDirectoryStore(directory: temporary.store)
+    let events = try await reopened.auditEvents(matching: AuditQuery(limit: 1_000))
+    #expect(Set(events.map(\.id)) == Set(expected))
+    #expect(try await StoreFingerprint(reopened) == StoreFingerprint(first))
+    #expect(try await StoreFingerprint(reopened) == StoreFingerprint(second))
+  }
 }

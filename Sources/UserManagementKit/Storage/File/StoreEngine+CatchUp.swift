@@ -58,7 +58,7 @@ extension StoreEngine {
       guard !io.closed, let lockFile = io.lockFile else { throw .storeClosed() }
       try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: false) }
       defer { lockFile.unlock() }
-      try checkLockFile(lockFile)
+      try checkLockFile(&io, lockFile)
       try refresh(&io, repair: false)
     }
   }
@@ -66,6 +66,17 @@ extension StoreEngine {
   /// Brings this process up to date with the files. The caller holds `io` and the `flock`.
   func refresh(_ io: inout IO, repair: Bool) throws(UserManagementError) {
     let observed = counter.load()
+    if observed == io.known && !io.tailUnverified && !io.stale {
+      // Every process announces a write on the shared counter, under the exclusive lock,
+      // before it touches the files; the counter is where this process left it, so the files
+      // are too, and there is nothing to look at. (This is every commit of a store no other
+      // process writes. Skipping the `fstat` of the log matters beyond its own cost: a stat
+      // that reports the log's timestamps makes the kernel stamp the next write at full
+      // resolution (multigrain timestamps, Linux 6.13 and later), and on ext4 that added about
+      // 50 µs to the `fdatasync` after it, measured on these machines.)
+      memory.withLock { $0.known = observed }
+      return
+    }
     // Another process wrote since this one last caught up: what follows this process's end
     // of the log must be read.
     if observed != io.known { io.tailUnverified = true }

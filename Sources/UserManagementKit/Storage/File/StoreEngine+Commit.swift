@@ -151,8 +151,9 @@ extension StoreEngine {
           bytes.append(contentsOf: repeatElement(0, count: end - start - frameLength))
         }
         let written = Result { () throws(StoreIOError) in
-          try bytes.withBytes { raw throws(StoreIOError) in try log.writeAll(raw, at: start) }
-          try log.sync()
+          try bytes.withBytes { raw throws(StoreIOError) in
+            try log.writeDurably(raw, at: start, fileSize: capacity)
+          }
         }
         if case .failure(let error) = written {
           for change in applied.reversed() { memory.state.rollBack(change) }

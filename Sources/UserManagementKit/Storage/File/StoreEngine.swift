@@ -45,6 +45,8 @@ final class StoreEngine: Sendable {
     var snapshotBytes: Int
     /// The shared counter's value when this process last caught up.
     var known: UInt64 = 0
+    /// The identity of the `LOCK` file this process holds, once looked up.
+    var lockIdentity: UInt64?
     /// Set after a failed write or sync: no more commits until the store is reopened.
     var failure: UserManagementError?
     /// Set when catching up failed midway: the next catch-up reloads everything.
@@ -76,6 +78,8 @@ final class StoreEngine: Sendable {
   }
 
   let files: StoreFiles
+  /// The path of the `LOCK` file.
+  let lockPath: String
   let options: FileDirectoryStore.Options
   let counter: any SharedCounter
   let io: Locked<IO>
@@ -95,11 +99,12 @@ final class StoreEngine: Sendable {
     self.files = StoreFiles(
       fileSystem: fileSystem, directory: directory, logChunkSize: max(1, options.logChunkSize))
     self.options = options
+    lockPath = files.path(StoreFormat.lockFileName)
     let lockFile: any StoreFile
     do {
       try fileSystem.createDirectory(directory)
       lockFile = try fileSystem.open(
-        files.path(StoreFormat.lockFileName), create: true, truncate: false)
+        lockPath, create: true, truncate: false)
     } catch {
       throw .storage(error)
     }
@@ -204,7 +209,7 @@ final class StoreEngine: Sendable {
     guard let lockFile = io.lockFile else { throw .storeClosed() }
     try withIO { () throws(StoreIOError) in try lockFile.lock(exclusive: true) }
     if case .failure(let error) = Result(catching: { () throws(UserManagementError) in
-      try checkLockFile(lockFile)
+      try checkLockFile(&io, lockFile)
     }) {
       lockFile.unlock()
       io.failure = error
@@ -216,9 +221,16 @@ final class StoreEngine: Sendable {
   /// Checks that the `LOCK` file this process holds is still the one in the directory. If an
   /// operator removed or replaced it, processes would lock different files and no longer
   /// exclude each other, so the store stops rather than risk two writers.
-  func checkLockFile(_ lockFile: any StoreFile) throws(UserManagementError) {
-    let path = files.path(StoreFormat.lockFileName)
-    let held = try withIO { () throws(StoreIOError) in try lockFile.identity() }
+  func checkLockFile(_ io: inout IO, _ lockFile: any StoreFile) throws(UserManagementError) {
+    let path = lockPath
+    // The held file's identity never changes: one `fstat`, then one `stat` of the name a check.
+    let held: UInt64
+    if let known = io.lockIdentity {
+      held = known
+    } else {
+      held = try withIO { () throws(StoreIOError) in try lockFile.identity() }
+      io.lockIdentity = held
+    }
     guard files.fileSystem.fileIdentity(path) == held else {
       throw UserManagementError(
         .storageFailure,

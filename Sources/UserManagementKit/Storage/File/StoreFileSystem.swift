@@ -79,6 +79,14 @@ package protocol StoreFile: AnyObject, Sendable {
   func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StoreIOError) -> Int
   /// Makes the file's data (and the size) durable: `fdatasync`, or `F_FULLFSYNC` on Darwin.
   func sync() throws(StoreIOError)
+  /// Writes all of `bytes` at `offset` and makes them durable: what ``writeAll(_:at:)`` then
+  /// ``sync()`` do (the default), or the same in fewer steps where the platform allows.
+  ///
+  /// For the log's commits, whose layout allows more than a plain write: the file holds only
+  /// zeros from `offset` to its end, and nothing before `offset` changes while this runs (the
+  /// store's lock is held). `fileSize` is the file's size, which the write must not change.
+  func writeDurably(_ bytes: UnsafeRawBufferPointer, at offset: Int, fileSize: Int)
+    throws(StoreIOError)
   /// Sets the size.
   func truncate(to size: Int) throws(StoreIOError)
   /// Takes an advisory lock on the whole file, waiting for it (`flock`).
@@ -101,6 +109,13 @@ package protocol SharedCounter: AnyObject, Sendable {
 }
 
 extension StoreFile {
+  package func writeDurably(_ bytes: UnsafeRawBufferPointer, at offset: Int, fileSize: Int)
+    throws(StoreIOError)
+  {
+    try writeAll(bytes, at: offset)
+    try sync()
+  }
+
   /// Writes all of `bytes` at `offset`, continuing after short writes.
   func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StoreIOError) {
     var done = 0
@@ -282,6 +297,8 @@ private func systemClose(_ descriptor: Int32) -> Int32 {
 private final class PosixFile: StoreFile, @unchecked Sendable {
   private var descriptor: Int32
   let path: String
+  /// Direct writes of the log's commits (see ``writeDurably(_:at:fileSize:)``).
+  private let direct = Locked(DirectWrites())
 
   init(descriptor: Int32, path: String) {
     self.descriptor = descriptor
@@ -309,16 +326,23 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
     }
   }
 
+  // Size and links never ask for the timestamps (see `cumk_size_and_links`): catching up
+  // checks the log this way, and a stat with timestamps would slow the next commit's sync.
   func size() throws(StoreIOError) -> Int {
-    var info = stat()
-    guard fstat(descriptor, &info) == 0 else { throw StoreIOError("fstat", path, errno) }
-    return Int(info.st_size)
+    Int(try sizeAndLinks().size)
   }
 
   func isLinked() throws(StoreIOError) -> Bool {
-    var info = stat()
-    guard fstat(descriptor, &info) == 0 else { throw StoreIOError("fstat", path, errno) }
-    return info.st_nlink > 0
+    try sizeAndLinks().links > 0
+  }
+
+  private func sizeAndLinks() throws(StoreIOError) -> (size: Int64, links: UInt64) {
+    var size: Int64 = 0
+    var links: UInt64 = 0
+    guard cumk_size_and_links(descriptor, &size, &links) == 0 else {
+      throw StoreIOError("statx", path, errno)
+    }
+    return (size, links)
   }
 
   func identity() throws(StoreIOError) -> UInt64 {
@@ -338,6 +362,8 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
   }
 
   func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StoreIOError) -> Int {
+    // The copy of the last block kept for direct writes may no longer match the file.
+    direct.withLock { $0.forgetTail() }
     while true {
       let result = pwrite(descriptor, bytes.baseAddress, bytes.count, off_t(offset))
       if result > 0 || (result == 0 && bytes.isEmpty) { return result }
@@ -360,7 +386,81 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
     #endif
   }
 
+  /// On Linux, a commit goes to the log in one direct, synchronous write (`O_DIRECT` and
+  /// `O_DSYNC`, through a second descriptor of the same file) of the whole 4 KiB blocks it
+  /// touches: the bytes of the first block before `offset` (which the file already holds,
+  /// kept from the previous commit or read back), the commit, and zeros to the block's end
+  /// (which the file also already holds). The data reaches the disk without the page cache's
+  /// writeback, and one system call waits for it, instead of `pwrite` and `fdatasync`: on
+  /// these machines, about 15 % less time per commit. A write that would change the size, a
+  /// file system without direct I/O, and other platforms take the default path.
+  ///
+  /// Rewriting the block's earlier bytes is no new exposure to a torn write: the page cache
+  /// writes whole pages back too. They must equal what is on disk, so the kept copy is
+  /// dropped on any other write through this file, and used only when the commit starts
+  /// exactly where the last direct write ended; otherwise they are read back.
+  func writeDurably(_ bytes: UnsafeRawBufferPointer, at offset: Int, fileSize: Int)
+    throws(StoreIOError)
+  {
+    let block = DirectWrites.blockSize
+    let first = offset - offset % block
+    let end = StoreFormat.roundUp(offset + bytes.count, to: block)
+    let written = try direct.withLock { state throws(StoreIOError) -> Bool in
+      guard end <= fileSize, !bytes.isEmpty, let target = state.descriptor(for: descriptor)
+      else { return false }
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: end - first, alignment: block)
+      defer { buffer.deallocate() }
+      buffer.initializeMemory(as: UInt8.self, repeating: 0)
+      let prefix = offset - first
+      if prefix > 0 {
+        if state.tailOffset == first && state.tail.count == prefix {
+          state.tail.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        } else {
+          let head = UnsafeMutableRawBufferPointer(rebasing: buffer[..<prefix])
+          var done = 0
+          while done < prefix {
+            let read = try self.read(
+              into: UnsafeMutableRawBufferPointer(rebasing: head[done...]), at: first + done)
+            guard read > 0 else { throw StoreIOError("pread", path, EIO) }
+            done += read
+          }
+        }
+      }
+      UnsafeMutableRawBufferPointer(rebasing: buffer[prefix...]).copyMemory(from: bytes)
+      state.forgetTail()
+      var done = 0
+      while done < buffer.count {
+        let result = pwrite(
+          target, buffer.baseAddress.map { $0 + done }, buffer.count - done, off_t(first + done))
+        if result > 0 && (result % block == 0 || done + result == buffer.count) {
+          done += result
+          continue
+        }
+        let code = result < 0 ? errno : EIO
+        if result < 0 && code == EINTR { continue }
+        if done == 0 && result < 0 && code == EINVAL {
+          // The file system refuses direct writes after all (alignment, say): nothing was
+          // written, so fall back for good.
+          state.disable()
+          return false
+        }
+        throw StoreIOError("pwrite", path, code)
+      }
+      let last = offset + bytes.count
+      let tailStart = last - last % block
+      state.tailOffset = tailStart
+      state.tail = Array(
+        UnsafeRawBufferPointer(rebasing: buffer[(tailStart - first)..<(last - first)]))
+      return true
+    }
+    if !written {
+      try writeAll(bytes, at: offset)
+      try sync()
+    }
+  }
+
   func truncate(to size: Int) throws(StoreIOError) {
+    direct.withLock { $0.forgetTail() }
     guard ftruncate(descriptor, off_t(size)) == 0 else {
       throw StoreIOError("ftruncate", path, errno)
     }
@@ -393,10 +493,52 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
   }
 
   func close() {
+    direct.withLock { $0.close() }
     if descriptor >= 0 {
       _ = systemClose(descriptor)
       descriptor = -1
     }
+  }
+}
+
+/// The second descriptor of a ``PosixFile`` for direct writes, and the bytes of the last block
+/// its last direct write ended in.
+private struct DirectWrites: Sendable {
+  /// The unit of direct writes: their offsets, sizes and buffers are multiples of it (the page
+  /// size, which every file system's direct I/O alignment divides).
+  static let blockSize = 4096
+
+  /// The direct descriptor: `nil` until the first direct write opens it, then the descriptor,
+  /// or -1 if direct writes are not possible.
+  private var direct: Int32?
+  /// Where the block `tail` begins: the file's bytes from there to the end of the last
+  /// direct write, or -1 if not known.
+  var tailOffset = -1
+  var tail: [UInt8] = []
+
+  /// The direct descriptor of the file `descriptor`, opening it on first use; `nil` if direct
+  /// writes are not possible.
+  mutating func descriptor(for descriptor: Int32) -> Int32? {
+    if direct == nil { direct = descriptor >= 0 ? cumk_open_direct_sync(descriptor) : -1 }
+    guard let direct, direct >= 0 else { return nil }
+    return direct
+  }
+
+  mutating func forgetTail() {
+    tailOffset = -1
+    tail = []
+  }
+
+  /// Stops direct writes for good.
+  mutating func disable() {
+    close()
+    direct = -1
+  }
+
+  mutating func close() {
+    if let direct, direct >= 0 { _ = systemClose(direct) }
+    direct = -1
+    forgetTail()
   }
 }
 
