@@ -133,7 +133,8 @@ int cumk_size_and_links(int descriptor, int64_t *size, uint64_t *links) {
       *links = (uint64_t)info.stx_nlink;
       return 0;
     }
-  } else if (errno != ENOSYS && errno != EINVAL) {
+  } else if (errno != ENOSYS && errno != EINVAL && errno != EPERM && errno != EACCES) {
+    // ENOSYS and EINVAL: no statx; EPERM and EACCES: a sandbox (seccomp) that refuses it.
     return -1;
   }
 #endif
@@ -146,23 +147,63 @@ int cumk_size_and_links(int descriptor, int64_t *size, uint64_t *links) {
 
 #if defined(__linux__)
 #include <stdio.h>
+#include <sys/sysmacros.h>
+
+/// The identity of an open regular file, and the alignment its direct I/O needs (0 if the file
+/// system says it has none). Uses statx without timestamps; fstat where statx is refused.
+static int direct_identity(int descriptor, uint64_t *device, uint64_t *inode,
+                           uint32_t *alignment) {
+  *alignment = 4096;
+#if defined(STATX_INO)
+  unsigned int mask = STATX_TYPE | STATX_INO;
+#if defined(STATX_DIOALIGN)
+  mask |= STATX_DIOALIGN;
+#endif
+  struct statx info;
+  if (statx(descriptor, "", AT_EMPTY_PATH, mask, &info) == 0 &&
+      (info.stx_mask & (STATX_TYPE | STATX_INO)) == (STATX_TYPE | STATX_INO)) {
+    if (!S_ISREG(info.stx_mode)) return -1;
+    *device = ((uint64_t)info.stx_dev_major << 32) | info.stx_dev_minor;
+    *inode = info.stx_ino;
+#if defined(STATX_DIOALIGN)
+    if (info.stx_mask & STATX_DIOALIGN) {
+      uint32_t needed = info.stx_dio_offset_align > info.stx_dio_mem_align
+                            ? info.stx_dio_offset_align
+                            : info.stx_dio_mem_align;
+      *alignment = info.stx_dio_offset_align == 0 ? 0 : (needed > 4096 ? needed : 4096);
+    }
+#endif
+    return 0;
+  }
+#endif
+  struct stat fallback;
+  if (fstat(descriptor, &fallback) != 0 || !S_ISREG(fallback.st_mode)) return -1;
+  *device = ((uint64_t)major(fallback.st_dev) << 32) | minor(fallback.st_dev);
+  *inode = fallback.st_ino;
+  return 0;
+}
 #endif
 
-int cumk_open_direct_sync(int descriptor) {
+int cumk_open_direct_sync(int descriptor, uint32_t *alignment) {
+  *alignment = 0;
 #if defined(__linux__) && defined(O_DIRECT) && defined(O_DSYNC)
+  uint64_t device, inode, reopenedDevice, reopenedInode;
+  uint32_t needed, unused;
+  if (direct_identity(descriptor, &device, &inode, &needed) != 0 || needed == 0) return -1;
+  // A power-of-two alignment no larger than 1 MiB, or no direct writes.
+  if ((needed & (needed - 1)) != 0 || needed > (1u << 20)) return -1;
   char path[64];
   if (snprintf(path, sizeof path, "/proc/self/fd/%d", descriptor) >= (int)sizeof path) return -1;
   // The entry is a link to the open file itself (so no O_NOFOLLOW); the identity check below
   // makes sure that is what was opened.
   int direct = open(path, O_RDWR | O_DIRECT | O_DSYNC | O_CLOEXEC);
   if (direct < 0) return -1;
-  struct stat original, reopened;
-  if (fstat(descriptor, &original) != 0 || fstat(direct, &reopened) != 0 ||
-      original.st_dev != reopened.st_dev || original.st_ino != reopened.st_ino ||
-      !S_ISREG(reopened.st_mode)) {
+  if (direct_identity(direct, &reopenedDevice, &reopenedInode, &unused) != 0 ||
+      reopenedDevice != device || reopenedInode != inode) {
     close(direct);
     return -1;
   }
+  *alignment = needed;
   return direct;
 #else
   (void)descriptor;

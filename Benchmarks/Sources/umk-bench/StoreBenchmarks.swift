@@ -55,6 +55,10 @@ enum StoreBenchmarkName: String, CaseIterable, Sendable {
   /// One 200-byte write over preallocated zeros and fdatasync, ops/s (informational): the
   /// floor under a durable commit to the store's preallocated log.
   case fsyncRawInPlace = "store.fsync_raw_in_place"
+  /// The same 200-byte writes as the in-place probe, each as the 4 KiB block it falls in,
+  /// written directly and synchronously (`O_DIRECT | O_DSYNC`), as the store writes its log on
+  /// Linux, ops/s (informational; Linux only).
+  case writeRawDirect = "store.write_raw_direct"
 
   /// The worker process label the benchmark runs in.
   var worker: String {
@@ -254,7 +258,9 @@ struct StoreBenchmark {
       try await measureLookups(keys, in: store, references: references, report: report)
     }
     var nextUpdate: UInt64 = 0
-    if wants(.sequentialUpdate, .sequentialUpdateGRDB, .fsyncRaw, .fsyncRawInPlace) {
+    if wants(
+      .sequentialUpdate, .sequentialUpdateGRDB, .fsyncRaw, .fsyncRawInPlace, .writeRawDirect)
+    {
       try await measureSequentialUpdates(
         in: store, references: references, records: &records, dataset: data,
         next: &nextUpdate, probePath: root + "/fsync-probe", report: report)
@@ -371,8 +377,12 @@ struct StoreBenchmark {
       bytes: Self.appendBytes * plan.fsyncAppends * (plan.pairs + 1) + 4096)
     var ours: [Double] = []
     var theirs = Array(repeating: [Double](), count: references.count)
+    let direct = try DirectProbe(
+      path: probePath + "-direct",
+      bytes: Self.appendBytes * plan.fsyncAppends * (plan.pairs + 1) + 8192)
     var fsyncRates: [Double] = []
     var inPlaceRates: [Double] = []
+    var directRates: [Double] = []
     for pair in 0...plan.pairs {
       let updates = pair == 0 ? max(20, plan.sequentialUpdates / 5) : plan.sequentialUpdates
       var changes: [ChangeSet] = []
@@ -394,9 +404,11 @@ struct StoreBenchmark {
       let appends = pair == 0 ? plan.fsyncAppends / 5 : plan.fsyncAppends
       let fsyncSeconds = try probe.time(appends: appends, bytes: Self.appendBytes)
       let inPlaceSeconds = try inPlace.time(writes: appends, bytes: Self.appendBytes)
+      let directSeconds = try direct?.time(writes: appends, bytes: Self.appendBytes)
       if pair > 0 {
         fsyncRates.append(Double(appends) / fsyncSeconds)
         inPlaceRates.append(Double(appends) / inPlaceSeconds)
+        if let directSeconds { directRates.append(Double(appends) / directSeconds) }
       }
     }
     let fsyncRate = Measure.median(fsyncRates)
@@ -433,6 +445,18 @@ struct StoreBenchmark {
           ("sequential_update_of_it", Unit.ratioJSON(oursRate / inPlaceRate)),
           ("sequential_update_target", "0.9"),
         ]))
+    if !directRates.isEmpty {
+      let directRate = Measure.median(directRates)
+      report(
+        BenchmarkResult(
+          name: StoreBenchmarkName.writeRawDirect.rawValue, unit: .opsPerSecond, ours: directRate,
+          reference: nil, target: nil, pairs: plan.pairs,
+          extra: [
+            ("bytes_per_write", String(Self.appendBytes)),
+            ("sequential_update_of_it", Unit.ratioJSON(oursRate / directRate)),
+            ("of_in_place", Unit.ratioJSON(directRate / inPlaceRate)),
+          ]))
+    }
   }
 
   /// Rounds of durable single-user updates from 16 concurrent tasks on ours; from 16 threads
@@ -843,6 +867,86 @@ final class InPlaceProbe {
         throw BenchmarkFailure("write and fdatasync failed: errno \(errno)")
       }
       offset += bytes
+    }
+    return Measure.seconds(Measure.clock.now - start)
+  }
+}
+
+/// Writes like ``InPlaceProbe``, but as the store writes its log on Linux: each write is the
+/// whole 4 KiB block it falls in (the block's earlier bytes kept from the previous write), on
+/// a descriptor opened with `O_DIRECT | O_DSYNC`, so one system call writes and syncs it.
+final class DirectProbe {
+  private static let block = 4096
+  private let descriptor: Int32
+  private let size: Int
+  private var offset = 0
+  private let buffer: UnsafeMutableRawBufferPointer
+
+  /// Creates (or truncates) the file, fills it with `bytes` synced zeros and reopens it for
+  /// direct writes; `nil` where direct I/O is not available (not Linux, or refused).
+  ///
+  /// - Parameters:
+  ///   - path: The file.
+  ///   - bytes: Its size (the benchmark makes it large enough that writes never wrap).
+  /// - Throws: ``BenchmarkFailure`` if it cannot be created.
+  init?(path: String, bytes: Int) throws {
+    #if os(Linux) && (arch(x86_64) || arch(arm64))
+      // O_DIRECT, which Glibc's Swift module does not import (asm-generic and arm64 differ).
+      #if arch(x86_64)
+        let directFlag: Int32 = 0o40000
+      #else
+        let directFlag: Int32 = 0o200000
+      #endif
+      // The file and its synced zeros, as for the in-place probe (whose descriptor closes).
+      _ = try InPlaceProbe(path: path, bytes: bytes)
+      let descriptor = open(path, O_RDWR | O_DSYNC | directFlag)
+      guard descriptor >= 0 else { return nil }
+      self.descriptor = descriptor
+      size = max(bytes, 2 * Self.block)
+      buffer = UnsafeMutableRawBufferPointer.allocate(
+        byteCount: 2 * Self.block, alignment: Self.block)
+      buffer.initializeMemory(as: UInt8.self, repeating: 0)
+    #else
+      return nil
+    #endif
+  }
+
+  deinit {
+    close(descriptor)
+    buffer.deallocate()
+  }
+
+  /// Times `writes` writes of `bytes` bytes (at most 4 KiB) at consecutive offsets.
+  ///
+  /// - Parameters:
+  ///   - writes: How many.
+  ///   - bytes: The size of each.
+  /// - Returns: The seconds they took.
+  /// - Throws: ``BenchmarkFailure`` if a write fails.
+  func time(writes: Int, bytes: Int) throws -> Double {
+    let block = Self.block
+    let start = Measure.clock.now
+    for _ in 0..<writes {
+      if offset + bytes + block > size {
+        offset = 0
+        buffer.initializeMemory(as: UInt8.self, repeating: 0)
+      }
+      let first = offset - offset % block
+      let inBlock = offset - first
+      for index in inBlock..<(inBlock + bytes) { buffer[index] = 0x2A }
+      let length = (inBlock + bytes + block - 1) / block * block
+      let written = pwrite(descriptor, buffer.baseAddress, length, off_t(first))
+      guard written == length else {
+        throw BenchmarkFailure("direct write failed: errno \(errno)")
+      }
+      offset += bytes
+      if offset - first >= block {
+        // The next write starts in the second block: keep its bytes at the front.
+        let kept = offset - first - block
+        buffer.copyMemory(
+          from: UnsafeRawBufferPointer(rebasing: buffer[block..<(block + kept)]))
+        for index in kept..<(2 * block) { buffer[index] = 0 }
+      }
     }
     return Measure.seconds(Measure.clock.now - start)
   }

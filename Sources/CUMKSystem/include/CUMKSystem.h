@@ -54,9 +54,10 @@ int cumk_size_and_links(int descriptor, int64_t *size, uint64_t *links);
 /// writes (O_DIRECT | O_DSYNC, through /proc/self/fd on Linux), and checks that it is the same
 /// file. A write through it bypasses the page cache and returns once its data is durable (one
 /// system call instead of pwrite(2) and fdatasync(2), and no page-cache writeback). Writes
-/// must start and end on multiples of 4096 bytes, from a buffer aligned to 4096 bytes.
+/// must start and end on multiples of `*alignment` bytes, from a buffer aligned to as many:
+/// 4096, or more where the file system says its direct I/O needs more (statx STATX_DIOALIGN).
 /// Returns the new descriptor (close-on-exec), or -1 where that is not possible (not Linux, no
 /// /proc, a file system without direct I/O).
-int cumk_open_direct_sync(int descriptor);
+int cumk_open_direct_sync(int descriptor, uint32_t *alignment);
 
 #endif

@@ -122,6 +122,7 @@ struct FileStoreTests {
     let temporary = try TemporaryDirectory()
     let first = try FileDirectoryStore(directory: temporary.store)
     let second = try FileDirectoryStore(directory: temporary.store)
+    let directBefore = PosixFileSystem.directWrites.withLock { $0 }
     var expected: [UUID] = []
     for index in 0..<150 {
       // Mostly alternating, with runs of two, so that a store also writes right after itself.
@@ -135,6 +136,10 @@ struct FileStoreTests {
     }
     let logBytes = first.statistics.logBytes
     #expect(logBytes > 2 * 4096, "the commits span several blocks")
+    #if os(Linux)
+      // The direct path must be the one tested (this machine's file systems take it).
+      #expect(PosixFileSystem.directWrites.withLock { $0 } >= directBefore + 100)
+    #endif
     let reopened = try FileDirectoryStore(directory: temporary.store)
     let events = try await reopened.auditEvents(matching: AuditQuery(limit: 1_000))
     #expect(Set(events.map(\.id)) == Set(expected))

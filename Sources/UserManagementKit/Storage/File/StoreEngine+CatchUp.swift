@@ -66,26 +66,31 @@ extension StoreEngine {
   /// Brings this process up to date with the files. The caller holds `io` and the `flock`.
   func refresh(_ io: inout IO, repair: Bool) throws(UserManagementError) {
     let observed = counter.load()
-    if observed == io.known && !io.tailUnverified && !io.stale {
+    guard let log = io.logFile else { throw .storeClosed() }
+    // The log's size and links, never its timestamps (see `cumk_size_and_links`): a stat that
+    // reports them makes Linux 6.13 and later stamp the file's next write at full resolution,
+    // and on ext4 that added about 50 µs to the sync after it, measured on these machines.
+    let (size, linked) = try withIO { () throws(StoreIOError) in try log.status() }
+    if observed == io.known && !io.tailUnverified && !io.stale && linked
+      && size >= io.logCapacity
+    {
       // Every process announces a write on the shared counter, under the exclusive lock,
       // before it touches the files; the counter is where this process left it, so the files
-      // are too, and there is nothing to look at. (This is every commit of a store no other
-      // process writes. Skipping the `fstat` of the log matters beyond its own cost: a stat
-      // that reports the log's timestamps makes the kernel stamp the next write at full
-      // resolution (multigrain timestamps, Linux 6.13 and later), and on ext4 that added about
-      // 50 µs to the `fdatasync` after it, measured on these machines.)
+      // are too (every commit of a store no other process writes): no other stat, no read.
+      // The log is still checked to be the one in the directory and not cut short, in case
+      // someone replaced or truncated it outside the store: that is reloaded below.
       memory.withLock { $0.known = observed }
       return
     }
     // Another process wrote since this one last caught up: what follows this process's end
     // of the log must be read.
     if observed != io.known { io.tailUnverified = true }
-    guard let log = io.logFile else { throw .storeClosed() }
     let next = files.path(StoreFormat.snapshotName(io.manifest.generation + 1))
     let fileSystem = files.fileSystem
-    let (superseded, size) = try withIO { () throws(StoreIOError) in
-      (try !log.isLinked() || fileSystem.fileExists(next), try log.size())
-    }
+    let superseded = !linked || fileSystem.fileExists(next)
+    // A log cut short outside the store has less preallocated space than this process
+    // thought: the next commit must grow it again, not write past its end.
+    io.logCapacity = min(io.logCapacity, size)
     var events: [AuditEvent] = []
     if io.tailUnverified && size > io.logEnd && !io.stale {
       // Another process wrote over the log's preallocated zeros (also when superseded: the

@@ -69,6 +69,9 @@ package protocol StoreFile: AnyObject, Sendable {
   func size() throws(StoreIOError) -> Int
   /// Whether the file still has a name (another process may have removed it).
   func isLinked() throws(StoreIOError) -> Bool
+  /// The current size, and whether the file still has a name: ``size()`` and ``isLinked()``
+  /// in one call.
+  func status() throws(StoreIOError) -> (size: Int, isLinked: Bool)
   /// The file's identity, comparable with ``StoreFileSystem/fileIdentity(_:)``.
   func identity() throws(StoreIOError) -> UInt64
   /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (0 at the end).
@@ -109,6 +112,10 @@ package protocol SharedCounter: AnyObject, Sendable {
 }
 
 extension StoreFile {
+  package func status() throws(StoreIOError) -> (size: Int, isLinked: Bool) {
+    (try size(), try isLinked())
+  }
+
   package func writeDurably(_ bytes: UnsafeRawBufferPointer, at offset: Int, fileSize: Int)
     throws(StoreIOError)
   {
@@ -172,6 +179,10 @@ extension StoreFile {
 
 /// The real file system, through POSIX calls.
 package struct PosixFileSystem: StoreFileSystem {
+  /// How many commits this process wrote to a log with a direct write (for tests that check
+  /// the direct path is the one taken).
+  package static let directWrites = Locked(0)
+
   package init() {}
 
   package func createDirectory(_ path: String) throws(StoreIOError) {
@@ -336,6 +347,11 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
     try sizeAndLinks().links > 0
   }
 
+  func status() throws(StoreIOError) -> (size: Int, isLinked: Bool) {
+    let (size, links) = try sizeAndLinks()
+    return (Int(size), links > 0)
+  }
+
   private func sizeAndLinks() throws(StoreIOError) -> (size: Int64, links: UInt64) {
     var size: Int64 = 0
     var links: UInt64 = 0
@@ -387,27 +403,27 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
   }
 
   /// On Linux, a commit goes to the log in one direct, synchronous write (`O_DIRECT` and
-  /// `O_DSYNC`, through a second descriptor of the same file) of the whole 4 KiB blocks it
-  /// touches: the bytes of the first block before `offset` (which the file already holds,
-  /// kept from the previous commit or read back), the commit, and zeros to the block's end
-  /// (which the file also already holds). The data reaches the disk without the page cache's
-  /// writeback, and one system call waits for it, instead of `pwrite` and `fdatasync`: on
-  /// these machines, about 15 % less time per commit. A write that would change the size, a
+  /// `O_DSYNC`, through a second descriptor of the same file) of the whole blocks it touches
+  /// (4 KiB, or the file system's direct I/O alignment if larger): the bytes of the first
+  /// block before `offset` (which the file already holds, kept from the previous commit or
+  /// read back), the commit, and zeros to the last block's end (which the file also already
+  /// holds). The data reaches the disk without the page cache's writeback, and one system call
+  /// waits for it, instead of `pwrite` and `fdatasync`. A write that would change the size, a
   /// file system without direct I/O, and other platforms take the default path.
   ///
-  /// Rewriting the block's earlier bytes is no new exposure to a torn write: the page cache
-  /// writes whole pages back too. They must equal what is on disk, so the kept copy is
-  /// dropped on any other write through this file, and used only when the commit starts
-  /// exactly where the last direct write ended; otherwise they are read back.
+  /// The block's earlier bytes must equal what is on disk, so the kept copy is dropped on any
+  /// other write through this file, and used only when the commit starts exactly where the
+  /// last direct write ended; otherwise they are read back.
   func writeDurably(_ bytes: UnsafeRawBufferPointer, at offset: Int, fileSize: Int)
     throws(StoreIOError)
   {
-    let block = DirectWrites.blockSize
-    let first = offset - offset % block
-    let end = StoreFormat.roundUp(offset + bytes.count, to: block)
     let written = try direct.withLock { state throws(StoreIOError) -> Bool in
-      guard end <= fileSize, !bytes.isEmpty, let target = state.descriptor(for: descriptor)
-      else { return false }
+      guard !bytes.isEmpty, let (target, block) = state.descriptor(for: descriptor) else {
+        return false
+      }
+      let first = offset - offset % block
+      let end = StoreFormat.roundUp(offset + bytes.count, to: block)
+      guard end <= fileSize else { return false }
       let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: end - first, alignment: block)
       defer { buffer.deallocate() }
       buffer.initializeMemory(as: UInt8.self, repeating: 0)
@@ -438,9 +454,11 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
         }
         let code = result < 0 ? errno : EIO
         if result < 0 && code == EINTR { continue }
-        if done == 0 && result < 0 && code == EINVAL {
-          // The file system refuses direct writes after all (alignment, say): nothing was
-          // written, so fall back for good.
+        if result < 0 && (code == EINVAL || code == EOPNOTSUPP) {
+          // The file system refuses direct writes after all (an alignment it did not report,
+          // say). Whatever part went through holds the same bytes as the file or the frame's,
+          // so the ordinary write and sync below, which the file will take from now on, still
+          // leave exactly the frame written.
           state.disable()
           return false
         }
@@ -451,6 +469,7 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
       state.tailOffset = tailStart
       state.tail = Array(
         UnsafeRawBufferPointer(rebasing: buffer[(tailStart - first)..<(last - first)]))
+      PosixFileSystem.directWrites.withLock { $0 += 1 }
       return true
     }
     if !written {
@@ -504,13 +523,11 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
 /// The second descriptor of a ``PosixFile`` for direct writes, and the bytes of the last block
 /// its last direct write ended in.
 private struct DirectWrites: Sendable {
-  /// The unit of direct writes: their offsets, sizes and buffers are multiples of it (the page
-  /// size, which every file system's direct I/O alignment divides).
-  static let blockSize = 4096
-
   /// The direct descriptor: `nil` until the first direct write opens it, then the descriptor,
   /// or -1 if direct writes are not possible.
   private var direct: Int32?
+  /// The unit of direct writes: their offsets, sizes and buffers are multiples of it.
+  private var alignment = 4096
   /// Where the block `tail` begins: the file's bytes from there to the end of the last
   /// direct write, or -1 if not known.
   var tailOffset = -1
@@ -518,10 +535,14 @@ private struct DirectWrites: Sendable {
 
   /// The direct descriptor of the file `descriptor`, opening it on first use; `nil` if direct
   /// writes are not possible.
-  mutating func descriptor(for descriptor: Int32) -> Int32? {
-    if direct == nil { direct = descriptor >= 0 ? cumk_open_direct_sync(descriptor) : -1 }
-    guard let direct, direct >= 0 else { return nil }
-    return direct
+  mutating func descriptor(for descriptor: Int32) -> (Int32, alignment: Int)? {
+    if direct == nil {
+      var needed: UInt32 = 0
+      direct = descriptor >= 0 ? cumk_open_direct_sync(descriptor, &needed) : -1
+      alignment = Int(needed)
+    }
+    guard let direct, direct >= 0, alignment > 0 else { return nil }
+    return (direct, alignment)
   }
 
   mutating func forgetTail() {
