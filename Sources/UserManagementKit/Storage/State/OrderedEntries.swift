@@ -94,6 +94,60 @@ struct OrderedEntries {
     }
   }
 
+  /// Inserts many entries at once, none of whose keys is present yet: sorts them, then
+  /// merges them with the entries present in one pass, into full chunks — instead of a search
+  /// and a move of part of a chunk for each (loading a log of many new users).
+  mutating func merge(_ additions: [Entry]) {
+    guard !additions.isEmpty else { return }
+    var sorted = additions.map { Element(prefix: KeyPrefix($0.key), entry: $0) }
+    sorted.sort { Self.orders($0, before: $1) }
+    let total = chunks.reduce(0) { $0 + $1.count } + sorted.count
+    var merged: [[Element]] = []
+    merged.reserveCapacity((total + Self.maximumChunk - 1) / Self.maximumChunk)
+    var mergedFirstKeys: [(prefix: KeyPrefix, key: String)] = []
+    mergedFirstKeys.reserveCapacity(merged.capacity)
+    var current: [Element] = []
+    current.reserveCapacity(Self.maximumChunk)
+    func emit(_ element: Element) {
+      if current.count == Self.maximumChunk {
+        merged.append(current)
+        current = []
+        current.reserveCapacity(Self.maximumChunk)
+      }
+      if current.isEmpty { mergedFirstKeys.append((element.prefix, element.entry.key)) }
+      current.append(element)
+    }
+    var next = 0
+    // The old chunks are released one by one as they are merged, so the index is never held
+    // twice over.
+    var old = chunks
+    chunks = []
+    firstKeys = []
+    for chunk in old.indices {
+      let elements = old[chunk]
+      old[chunk] = []
+      for element in elements {
+        while next < sorted.count, Self.orders(sorted[next], before: element) {
+          emit(sorted[next])
+          next += 1
+        }
+        emit(element)
+      }
+    }
+    while next < sorted.count {
+      emit(sorted[next])
+      next += 1
+    }
+    if !current.isEmpty { merged.append(current) }
+    chunks = merged
+    firstKeys = mergedFirstKeys
+  }
+
+  /// Whether `a`'s key is less than `b`'s.
+  private static func orders(_ a: Element, before b: Element) -> Bool {
+    a.prefix != b.prefix ? a.prefix < b.prefix : a.entry.key < b.entry.key
+  }
+
   /// Replaces the entry with the same key.
   mutating func replace(_ entry: Entry) {
     guard !chunks.isEmpty else { return }
