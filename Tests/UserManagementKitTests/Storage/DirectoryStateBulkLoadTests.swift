@@ -130,6 +130,32 @@ struct DirectoryStateBulkLoadTests {
         == .missingPolicy)
   }
 
+  /// Records decoded with a shared cache of policy sets read back exactly, however many
+  /// distinct sets there are (the cache keeps the first 64).
+  @Test func policySetsSharedWhileDecodingReadBackExactly() {
+    let many = (0..<12).map { _ in PolicyID(rawValue: UUID()) }
+    var records: [UserRecord] = []
+    for number in 0..<400 {
+      var record = record(number)
+      let first = number % many.count
+      let second = (number / many.count) % many.count
+      record.user.policies = number % 9 == 0 ? [] : [many[first], many[second]]
+      records.append(record)
+    }
+    var writer = ByteWriter()
+    for record in records { record.encode(into: &writer) }
+    var policySets = PolicySetCache()
+    var decoded: [UserRecord] = []
+    writer.bytes.withUnsafeBytes { raw in
+      var reader = ByteReader(raw)
+      while !reader.isAtEnd {
+        guard let record = UserRecord(decoding: &reader, policySets: &policySets) else { break }
+        decoded.append(record)
+      }
+    }
+    #expect(decoded == records)
+  }
+
   @Test func mergingKeepsTheOrderInFullChunks() {
     var ordered = OrderedEntries()
     let present = (0..<1_000).map { DirectoryEntry(record($0 * 3)) }.sorted { $0.key < $1.key }

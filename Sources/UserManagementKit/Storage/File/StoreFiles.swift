@@ -213,6 +213,7 @@ struct StoreFiles {
     let decode: @Sendable (Int) -> Void = { worker in
       let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: base), count: length)
       var index = worker
+      var policySets = PolicySetCache()
       while index < frames.count {
         let frame = frames[index]
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[frame.payload]))
@@ -221,7 +222,9 @@ struct StoreFiles {
         var entries: [DirectoryEntry] = []
         entries.reserveCapacity(frame.count)
         for _ in 0..<frame.count {
-          guard let record = UserRecord(decoding: &reader) else { break }
+          guard let record = UserRecord(decoding: &reader, policySets: &policySets) else {
+            break
+          }
           entries.append(DirectoryEntry(record))
         }
         if entries.count != frame.count || !reader.isAtEnd {
