@@ -156,19 +156,20 @@ struct DirectoryStateBulkLoadTests {
     #expect(decoded == records)
   }
 
-  @Test func mergingKeepsTheOrderInFullChunks() {
-    var ordered = OrderedEntries()
+  @Test func buildingMergesTheAdditionsInOrder() throws {
     let present = (0..<1_000).map { DirectoryEntry(record($0 * 3)) }.sorted { $0.key < $1.key }
-    for entry in present { ordered.insert(entry) }
+    let frames = stride(from: 0, to: present.count, by: 256).map {
+      Array(present[$0..<min($0 + 256, present.count)])
+    }
     let added = (0..<700).map { DirectoryEntry(record(($0 * 389 % 700) * 3 + 1)) }
-    ordered.merge(added)
+    var ordered = try OrderedEntries.build(ordered: frames, adding: added).get()
     var keys: [String] = []
     ordered.forEachAscending(after: nil) { entry in
       keys.append(entry.key)
       return true
     }
     #expect(keys == (present + added).map(\.key).sorted())
-    // The index still answers searches and takes inserts after a merge.
+    // The index still answers searches and takes inserts after being built.
     let late = DirectoryEntry(record(2))
     ordered.insert(late)
     var after: [String] = []
@@ -178,5 +179,29 @@ struct DirectoryStateBulkLoadTests {
     }
     #expect(
       after == Array((keys + [late.key]).sorted().drop { $0 <= "user1@example.com" }.prefix(3)))
+    var before: [String] = []
+    ordered.forEachDescending(before: "user2@example.com") { entry in
+      before.append(entry.key)
+      return before.count < 2
+    }
+    #expect(
+      before
+        == Array(
+          (keys + [late.key]).sorted().filter { $0 < "user2@example.com" }.suffix(2).reversed()))
+    // Only additions, and nothing at all.
+    let alone = try OrderedEntries.build(ordered: [], adding: added).get()
+    var aloneKeys: [String] = []
+    alone.forEachAscending(after: nil) { entry in
+      aloneKeys.append(entry.key)
+      return true
+    }
+    #expect(aloneKeys == added.map(\.key).sorted())
+    let empty = try OrderedEntries.build(ordered: [], adding: []).get()
+    var none = 0
+    empty.forEachAscending(after: nil) { _ in
+      none += 1
+      return true
+    }
+    #expect(none == 0)
   }
 }

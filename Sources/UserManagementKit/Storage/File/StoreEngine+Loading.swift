@@ -332,7 +332,8 @@ extension StoreEngine {
     _ = reader.byte()
     _ = reader.varint()
     var commits: [CommitRecord] = []
-    commits.reserveCapacity(frame.count)
+    // A commit takes at least 5 bytes, so a damaged count cannot reserve much.
+    commits.reserveCapacity(min(frame.count, frame.payload.count / 5))
     for _ in 0..<frame.count {
       guard let record = CommitRecord(decoding: &reader) else { return nil }
       commits.append(record)

@@ -123,43 +123,47 @@ extension DirectoryState {
     -> (index: [UserID: DirectoryEntry], ordered: OrderedEntries, bad: BulkLoadFailure?)
   {
     var index = [UserID: DirectoryEntry](minimumCapacity: capacity)
-    var ordered = OrderedEntries()
-    var previous: DirectoryEntry?
     for (number, frame) in frames.enumerated() {
-      for entry in frame {
-        if let previous, !(previous.key < entry.key) {
-          return (index, ordered, .snapshotFrame(number))
+      for entry in frame where index.updateValue(entry, forKey: entry.record.id) != nil {
+        // The first damaged frame is reported: an earlier one may be out of order.
+        var first = number
+        if case .failure(let outOfOrder) = OrderedEntries.build(
+          ordered: Array(frames[...number]), adding: [])
+        {
+          first = min(first, outOfOrder.frame)
         }
-        if index.updateValue(entry, forKey: entry.record.id) != nil {
-          return (index, ordered, .snapshotFrame(number))
-        }
-        ordered.insert(entry)
-        previous = entry
+        return (index, OrderedEntries(), .snapshotFrame(first))
       }
     }
-    // The log: updates replace their entry in place (a username never changes); the ids it
-    // creates are collected, and their final entries merged in username order at the end.
+    // The log: updates replace their entry (a username never changes); the ids it creates
+    // are collected, and their final entries merged into the username order.
     var created: [UserID] = []
     var updated: [UserID] = []
     for (number, entry) in log.enumerated() {
       if let replaced = index.updateValue(entry, forKey: entry.record.id) {
-        guard replaced.key == entry.key else { return (index, ordered, .logUser(number)) }
+        guard replaced.key == entry.key else {
+          return (index, OrderedEntries(), .logUser(number))
+        }
         updated.append(entry.record.id)
       } else {
         created.append(entry.record.id)
       }
     }
-    // Updates of users the snapshot holds (for created ones this finds nothing: harmless).
+    var additions: [DirectoryEntry] = []
+    additions.reserveCapacity(created.count)
+    for id in created {
+      if let entry = index[id] { additions.append(entry) }
+    }
+    // One pass over the snapshot's users (checking their order) and the sorted additions.
+    var ordered: OrderedEntries
+    switch OrderedEntries.build(ordered: frames, adding: additions) {
+    case .success(let built): ordered = built
+    case .failure(let outOfOrder):
+      return (index, OrderedEntries(), .snapshotFrame(outOfOrder.frame))
+    }
+    // Updates of users the snapshot holds (for created ones, already final: harmless).
     for id in updated {
       if let entry = index[id] { ordered.replace(entry) }
-    }
-    if !created.isEmpty {
-      var additions: [DirectoryEntry] = []
-      additions.reserveCapacity(created.count)
-      for id in created {
-        if let entry = index[id] { additions.append(entry) }
-      }
-      ordered.merge(additions)
     }
     return (index, ordered, nil)
   }
