@@ -88,7 +88,7 @@ struct DirectoryStateBulkLoadTests {
     }
     var bulk = DirectoryState()
     let failure = bulk.loadUsers(
-      snapshot: frames(snapshotUsers), log: log.map { DirectoryEntry($0) },
+      snapshot: frames(snapshotUsers), log: log.map { DirectoryEntry($0) }, logCreations: count / 2,
       snapshotPolicies: Set(policies))
     #expect(failure == nil)
     var oneByOne = DirectoryState()
@@ -102,6 +102,7 @@ struct DirectoryStateBulkLoadTests {
     var state = DirectoryState()
     let failure = state.loadUsers(
       snapshot: frames(snapshotUsers), log: [record(20), thief].map { DirectoryEntry($0) },
+      logCreations: 0,
       snapshotPolicies: Set(policies))
     #expect(failure == .logUser(1))
   }
@@ -111,7 +112,7 @@ struct DirectoryStateBulkLoadTests {
     let renamed = record(30, id: snapshotUsers[4].id, version: 2)
     var state = DirectoryState()
     let failure = state.loadUsers(
-      snapshot: frames(snapshotUsers), log: [renamed].map { DirectoryEntry($0) },
+      snapshot: frames(snapshotUsers), log: [renamed].map { DirectoryEntry($0) }, logCreations: 0,
       snapshotPolicies: Set(policies))
     #expect(failure == .logUser(0))
   }
@@ -122,11 +123,12 @@ struct DirectoryStateBulkLoadTests {
     shuffled[1].swapAt(3, 4)
     var state = DirectoryState()
     #expect(
-      state.loadUsers(snapshot: shuffled, log: [], snapshotPolicies: Set(policies))
+      state.loadUsers(snapshot: shuffled, log: [], logCreations: 0, snapshotPolicies: Set(policies))
         == .snapshotFrame(1))
     var lacking = DirectoryState()
     #expect(
-      lacking.loadUsers(snapshot: frames(users), log: [], snapshotPolicies: [policies[0]])
+      lacking.loadUsers(
+        snapshot: frames(users), log: [], logCreations: 0, snapshotPolicies: [policies[0]])
         == .missingPolicy)
   }
 

@@ -51,11 +51,12 @@ extension StoreEngine {
     let snapshotPolicies = Set(snapshot.state.policies.keys)
     /// Indexes the snapshot's users with the log's (`logUsers`, each made by the commit
     /// `logRecordOffsets` gives the frame of), checking that they are consistent.
-    func indexUsers(_ logUsers: [DirectoryEntry], logRecordOffsets: (Int) -> Int)
-      throws(UserManagementError)
-    {
+    func indexUsers(
+      _ logUsers: [DirectoryEntry], creations: Int, logRecordOffsets: (Int) -> Int
+    ) throws(UserManagementError) {
       switch nextState.loadUsers(
-        snapshot: snapshot.users, log: logUsers, snapshotPolicies: snapshotPolicies)
+        snapshot: snapshot.users, log: logUsers, logCreations: creations,
+        snapshotPolicies: snapshotPolicies)
       {
       case nil:
         break
@@ -77,7 +78,7 @@ extension StoreEngine {
     if !names.contains(logName) {
       // A compaction renamed its snapshot into place but crashed before its log: check the
       // snapshot whole before writing anything.
-      try indexUsers([]) { _ in 0 }
+      try indexUsers([], creations: 0) { _ in 0 }
       indexed = true
       guard repair else {
         throw UserManagementError(.storageFailure, "The store's log \(logName) is missing.")
@@ -119,7 +120,9 @@ extension StoreEngine {
     users.reserveCapacity(records.reduce(0) { $0 + $1.users.count })
     var logUserRecords: [Int] = []
     logUserRecords.reserveCapacity(users.capacity)
+    var creations = 0
     for index in records.indices {
+      for user in records[index].users where user.user.version == 1 { creations += 1 }
       users.append(contentsOf: records[index].users)
       logUserRecords.append(contentsOf: repeatElement(index, count: records[index].users.count))
       records[index].users = []
@@ -127,7 +130,7 @@ extension StoreEngine {
     }
     let logUsers = Self.makeEntries(consume users)
     if !indexed {
-      try indexUsers(logUsers) { read.recordOffsets[logUserRecords[$0]] }
+      try indexUsers(logUsers, creations: creations) { read.recordOffsets[logUserRecords[$0]] }
     } else {
       // The new log holds no commits; this only happens with a log created above.
       for entry in logUsers { nextState.load(entry.record) }
