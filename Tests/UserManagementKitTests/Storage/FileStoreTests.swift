@@ -86,6 +86,67 @@ struct FileStoreTests {
     #expect(try await reopened.userCount(matching: UserFilter(status: .inactive)) == 3_572)
   }
 
+  /// Opening replays a long log — new users in scrambled order, updates of the snapshot's
+  /// users and of the log's own — together with the snapshot, on two threads: the result must
+  /// be what the store served before closing.
+  @Test func aLargeLogReplaysOnOpening() async throws {
+    let temporary = try TemporaryDirectory()
+    let options = FileDirectoryStore.Options(minimumCompactionLogSize: 1 << 30)
+    let store = try FileDirectoryStore(directory: temporary.store, options: options)
+    let workload = StoreWorkload(users: 2)
+    try await store.commit(workload.steps[0])
+    let template = workload.steps[2].users[0]
+    func bulkUser(_ number: Int, id: UserID = UserID(rawValue: UUID()), version: UInt64 = 1)
+      -> UserRecord
+    {
+      let username = (try? Username("bulk\(number)@example.com")) ?? template.user.username
+      let user = User(
+        id: id, username: username, firstName: "Bulk \(version)", lastName: "\(number)",
+        status: number % 7 == 0 ? .inactive : .active,
+        role: number % 1_000 == 0 ? .admin : .generalUser,
+        policies: [], apiAccessEnabled: false, hasAPIPassword: false, hasPassword: true,
+        mustChangePassword: false, version: version, securityStamp: template.user.securityStamp,
+        createdAt: template.user.createdAt, updatedAt: template.user.updatedAt,
+        createdBy: .system("bulk"))
+      return UserRecord(user: user, passwordHash: template.passwordHash, apiPasswordHash: nil)
+    }
+    var created: [UserRecord] = []
+    for batch in 0..<2 {
+      let users = (0..<5_000).map { bulkUser(batch * 5_000 + $0) }
+      created += users
+      try await store.commit(ChangeSet(users: users))
+    }
+    try await store.compact()
+    // The log: new users whose usernames fall between the snapshot's, scrambled.
+    for batch in 0..<3 {
+      let users = (0..<5_000).map { index in
+        bulkUser(10_000 + (batch * 5_000 + index) * 7_919 % 15_000)
+      }
+      created += users
+      try await store.commit(ChangeSet(users: users))
+    }
+    // Updates of users of the snapshot and of the log, twice for some.
+    for round in 0..<2 {
+      let updates = stride(from: round, to: created.count, by: 9).map { index in
+        let old = created[index]
+        let number = Int(old.user.lastName) ?? 0
+        let updated = bulkUser(number, id: old.id, version: old.user.version + 1)
+        created[index] = updated
+        return updated
+      }
+      try await store.commit(ChangeSet(users: updates))
+    }
+    let expected = try await StoreFingerprint(store)
+    #expect(expected.users.count == 25_001)
+    #expect(store.statistics.logBytes > 1 << 20)
+    store.close()
+    let reopened = try FileDirectoryStore(directory: temporary.store, options: options)
+    #expect(try await StoreFingerprint(reopened) == expected)
+    #expect(try await reopened.userCount(matching: UserFilter(status: .inactive)) == 3_572)
+    let probe = created[12_345]
+    #expect(try await reopened.user(usernameKey: probe.usernameKey) == probe)
+  }
+
   @Test func aDirectoryThatCannotBeCreatedIsATypedError() throws {
     let temporary = try TemporaryDirectory()
     let error = #expect(throws: UserManagementError.self) {

@@ -15,7 +15,7 @@ extension StoreEngine {
   /// power loss could still undo, and commits must not be appended to such a generation),
   /// and clears a torn frame off the log's end (overwrites it with zeros).
   ///
-  /// - Returns: The commits read from the log.
+  /// - Returns: The commits read from the log, without their users (which are in `state`).
   @discardableResult
   static func load(
     _ files: StoreFiles, into io: inout IO, state: inout DirectoryState, repair: Bool
@@ -41,14 +41,45 @@ extension StoreEngine {
       return try load(files, into: &io, state: &state, repair: repair)
     }
     var next = io
-    let (loaded, manifest, snapshotBytes, snapshotVersion) = try files.readSnapshot(generation)
-    var nextState = loaded
+    let snapshot = try files.readSnapshot(generation)
+    let manifest = snapshot.manifest
+    var nextState = snapshot.state
     next.manifest = manifest
-    next.snapshotBytes = snapshotBytes
-    next.snapshotVersion = snapshotVersion
+    next.snapshotBytes = snapshot.bytes
+    next.snapshotVersion = snapshot.version
     let logName = StoreFormat.logName(generation)
+    let snapshotPolicies = Set(snapshot.state.policies.keys)
+    /// Indexes the snapshot's users with the log's (`logUsers`, each made by the commit
+    /// `logRecordOffsets` gives the frame of), checking that they are consistent.
+    func indexUsers(
+      _ logUsers: [DirectoryEntry], creations: Int, logRecordOffsets: (Int) -> Int
+    ) throws(UserManagementError) {
+      switch nextState.loadUsers(
+        snapshot: snapshot.users, log: logUsers, logCreations: creations,
+        snapshotPolicies: snapshotPolicies)
+      {
+      case nil:
+        break
+      case .snapshotFrame(let frame)?:
+        throw .corruptStore(
+          file: StoreFormat.snapshotName(generation), offset: snapshot.userFrameOffsets[frame],
+          "users are out of order or appear twice")
+      case .missingPolicy?:
+        throw .corruptStore(
+          file: StoreFormat.snapshotName(generation), offset: StoreFormat.fileHeaderSize,
+          "a user holds a policy it lacks")
+      case .logUser(let user)?:
+        throw .corruptStore(
+          file: logName, offset: logRecordOffsets(user),
+          "a commit changes a user's username or takes another user's")
+      }
+    }
+    var indexed = false
     if !names.contains(logName) {
-      // A compaction renamed its snapshot into place but crashed before its log.
+      // A compaction renamed its snapshot into place but crashed before its log: check the
+      // snapshot whole before writing anything.
+      try indexUsers([], creations: 0) { _ in 0 }
+      indexed = true
       guard repair else {
         throw UserManagementError(.storageFailure, "The store's log \(logName) is missing.")
       }
@@ -66,6 +97,9 @@ extension StoreEngine {
     let log = try withIO { () throws(StoreIOError) in
       try fileSystem.open(files.path(logName), create: false, truncate: false)
     }
+    // Whatever fails from here on leaves `io` as it was: the log opened here is closed.
+    var handedOver = false
+    defer { if !handedOver { log.close() } }
     do {
       // Its last writer may have died between its write and its sync: make what is there
       // durable before serving it, so no power loss can take back what this process saw.
@@ -78,8 +112,29 @@ extension StoreEngine {
     next.logFile = log
     next.logEnd = 0
     let read = try readLog(files, io: &next)
-    let records = read.records
-    for record in records { record.apply(to: &nextState) }
+    // The log's users are indexed together with the snapshot's, in one pass; the rest of
+    // each commit is applied in order. The records keep their other contents (their audit
+    // events are what callers use), not their users, which move into the state.
+    var records = read.records
+    var users: [UserRecord] = []
+    users.reserveCapacity(records.reduce(0) { $0 + $1.users.count })
+    var logUserRecords: [Int] = []
+    logUserRecords.reserveCapacity(users.capacity)
+    var creations = 0
+    for index in records.indices {
+      for user in records[index].users where user.user.version == 1 { creations += 1 }
+      users.append(contentsOf: records[index].users)
+      logUserRecords.append(contentsOf: repeatElement(index, count: records[index].users.count))
+      records[index].users = []
+      records[index].apply(to: &nextState)
+    }
+    let logUsers = Self.makeEntries(consume users)
+    if !indexed {
+      try indexUsers(logUsers, creations: creations) { read.recordOffsets[logUserRecords[$0]] }
+    } else {
+      // The new log holds no commits; this only happens with a log created above.
+      for entry in logUsers { nextState.load(entry.record) }
+    }
     next.tailUnverified = false
     if case .tornTail(let offset) = read.end {
       if repair {
@@ -96,6 +151,7 @@ extension StoreEngine {
     }
     if let previous = io.logFile, previous !== log { previous.close() }
     next.stale = false
+    handedOver = true
     io = next
     state = nextState
     return records
@@ -119,10 +175,30 @@ extension StoreEngine {
     }
   }
 
+  /// Entries for the log's users, made on two threads when there are many.
+  private static func makeEntries(_ users: consuming [UserRecord]) -> [DirectoryEntry] {
+    let count = users.count
+    guard count >= 20_000 && Platform.activeProcessorCount > 1 else {
+      return users.map { DirectoryEntry($0) }
+    }
+    let records = users
+    let halves = Locked<[[DirectoryEntry]]>([[], []])
+    DispatchQueue.concurrentPerform(iterations: 2) { half in
+      let range = half == 0 ? 0..<count / 2 : count / 2..<count
+      var entries: [DirectoryEntry] = []
+      entries.reserveCapacity(range.count)
+      for index in range { entries.append(DirectoryEntry(records[index])) }
+      halves.withLock { $0[half] = entries }
+    }
+    return halves.withLock { $0[0] + $0[1] }
+  }
+
   /// What reading the log found.
   struct LogRead {
     /// The commits read, in order.
     var records: [CommitRecord]
+    /// The file offset of the frame of each record.
+    var recordOffsets: [Int]
     /// How the log ended (a torn frame's offset is a file offset).
     var end: StoreFormat.ScanEnd
     /// The file offset where the zeros that end the file begin: past the last complete
@@ -145,6 +221,7 @@ extension StoreEngine {
     var sequence = io.manifest.sequence
     var validEnd = start
     var records: [CommitRecord] = []
+    var recordOffsets: [Int] = []
     let end = try bytes.withBytes { raw throws(UserManagementError) -> StoreFormat.ScanEnd in
       var from = 0
       if start == 0 {
@@ -152,36 +229,52 @@ extension StoreEngine {
         from = StoreFormat.fileHeaderSize
       }
       var sawHeader = start != 0
-      return try StoreFormat.scanFrames(
-        raw, from: from, file: name, allowTornTail: true, fileOffset: start
-      ) {
-        payload, offset throws(UserManagementError) in
-        var reader = ByteReader(payload)
-        let bad = UserManagementError.corruptStore(
-          file: name, offset: start + offset, "a record does not decode")
-        guard let tag = reader.byte().flatMap(StoreFormat.Tag.init(rawValue:)) else { throw bad }
-        switch tag {
-        case .header where !sawHeader:
-          guard reader.varint() == manifest.generation, reader.varint() == manifest.sequence,
-            reader.isAtEnd
-          else { throw bad }
-          sawHeader = true
-        case .commit where sawHeader:
-          guard let count = reader.varint(), count >= 1, count <= UInt64(payload.count) else {
+      // Groups of commits are decoded after the scan (on two threads for a long log), then
+      // checked in order; the first damage in file order is what is reported.
+      var groups: [CommitFrame] = []
+      let scanned = Result { () throws(UserManagementError) -> StoreFormat.ScanEnd in
+        try StoreFormat.scanFrames(
+          raw, from: from, file: name, allowTornTail: true, fileOffset: start
+        ) {
+          payload, offset throws(UserManagementError) in
+          var reader = ByteReader(payload)
+          let bad = UserManagementError.corruptStore(
+            file: name, offset: start + offset, "a record does not decode")
+          guard let tag = reader.byte().flatMap(StoreFormat.Tag.init(rawValue:)) else { throw bad }
+          switch tag {
+          case .header where !sawHeader:
+            guard reader.varint() == manifest.generation, reader.varint() == manifest.sequence,
+              reader.isAtEnd
+            else { throw bad }
+            sawHeader = true
+          case .commit where sawHeader:
+            guard let count = reader.varint(), count >= 1, count <= UInt64(payload.count) else {
+              throw bad
+            }
+            let payloadStart = offset + 8
+            groups.append(
+              CommitFrame(
+                offset: offset, payload: payloadStart..<payloadStart + payload.count,
+                count: Int(count)))
+          default:
             throw bad
           }
-          for _ in 0..<count {
-            guard let record = CommitRecord(decoding: &reader), record.sequence == sequence + 1
-            else { throw bad }
-            records.append(record)
-            sequence = record.sequence
-          }
-          guard reader.isAtEnd else { throw bad }
-        default:
-          throw bad
+          validEnd = start + offset + payload.count + StoreFormat.frameOverhead
         }
-        validEnd = start + offset + payload.count + StoreFormat.frameOverhead
       }
+      let decoded = decodeCommitFrames(raw, groups)
+      for (group, commits) in zip(groups, decoded) {
+        let bad = UserManagementError.corruptStore(
+          file: name, offset: start + group.offset, "a record does not decode")
+        guard let commits else { throw bad }
+        for record in commits {
+          guard record.sequence == sequence + 1 else { throw bad }
+          sequence = record.sequence
+        }
+        records.append(contentsOf: commits)
+        recordOffsets.append(contentsOf: repeatElement(start + group.offset, count: commits.count))
+      }
+      return try scanned.get()
     }
     if start == 0 && validEnd == 0 {
       throw .corruptStore(file: name, offset: 0, "the log has no header")
@@ -190,9 +283,65 @@ extension StoreEngine {
     io.manifest.sequence = sequence
     io.logVersion = version
     if case .tornTail(let offset) = end {
-      return LogRead(records: records, end: .tornTail(at: start + offset), dirtyEnd: dirtyEnd)
+      return LogRead(
+        records: records, recordOffsets: recordOffsets, end: .tornTail(at: start + offset),
+        dirtyEnd: dirtyEnd)
     }
-    return LogRead(records: records, end: end, dirtyEnd: dirtyEnd)
+    return LogRead(records: records, recordOffsets: recordOffsets, end: end, dirtyEnd: dirtyEnd)
+  }
+
+  /// A group of commits in the log: where its frame is in the bytes read, where its payload
+  /// is, and how many commits it says it holds.
+  struct CommitFrame {
+    var offset: Int
+    var payload: Range<Int>
+    var count: Int
+  }
+
+  /// Decodes groups of commits, on two threads when there is much to decode.
+  ///
+  /// - Returns: For each group, its commits, or `nil` if it does not decode.
+  static func decodeCommitFrames(_ raw: UnsafeRawBufferPointer, _ frames: [CommitFrame])
+    -> [[CommitRecord]?]
+  {
+    let bytes = frames.reduce(0) { $0 + $1.payload.count }
+    let workers = bytes >= 1 << 20 && frames.count > 1 ? min(2, Platform.activeProcessorCount) : 1
+    guard workers > 1 else { return frames.map { decodeOne(raw, $0) } }
+    let results = Locked([[CommitRecord]?](repeating: nil, count: frames.count))
+    // The buffer outlives this call (`concurrentPerform` returns when every worker is done);
+    // workers read disjoint frames of it.
+    let base = UInt(bitPattern: raw.baseAddress)
+    let length = raw.count
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: base), count: length)
+      var decoded: [(Int, [CommitRecord]?)] = []
+      var index = worker
+      while index < frames.count {
+        decoded.append((index, decodeOne(bytes, frames[index])))
+        index += workers
+      }
+      results.withLock { results in
+        for (index, commits) in decoded { results[index] = commits }
+      }
+    }
+    return results.withLock { $0 }
+  }
+
+  /// The commits of one group, or `nil` if it does not decode.
+  private static func decodeOne(_ bytes: UnsafeRawBufferPointer, _ frame: CommitFrame)
+    -> [CommitRecord]?
+  {
+    var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[frame.payload]))
+    _ = reader.byte()
+    _ = reader.varint()
+    var commits: [CommitRecord] = []
+    // A commit takes at least 5 bytes, so a damaged count cannot reserve much.
+    commits.reserveCapacity(min(frame.count, frame.payload.count / 5))
+    for _ in 0..<frame.count {
+      guard let record = CommitRecord(decoding: &reader) else { return nil }
+      commits.append(record)
+    }
+    return reader.isAtEnd ? commits : nil
   }
 
   /// Overwrites a torn frame — from `offset` to `end`, where the log's zeros begin — with

@@ -89,10 +89,23 @@ struct StoreFiles {
     return bytes
   }
 
-  /// Reads and checks a whole snapshot.
-  func readSnapshot(_ generation: UInt64) throws(UserManagementError) -> (
-    DirectoryState, Manifest, bytes: Int, version: UInt16
-  ) {
+  /// A snapshot read and checked, its users decoded but not indexed yet (so that opening
+  /// can index them together with the log's, once).
+  struct Snapshot {
+    /// Its policies and throttle counters; no users.
+    var state: DirectoryState
+    var manifest: Manifest
+    /// Its users, frame by frame, in ascending username order if the file is sound.
+    var users: [[DirectoryEntry]]
+    /// The file offset of each frame of `users`.
+    var userFrameOffsets: [Int]
+    /// The file's size.
+    var bytes: Int
+    var version: UInt16
+  }
+
+  /// Reads and checks a whole snapshot, and decodes its users (see ``Snapshot``).
+  func readSnapshot(_ generation: UInt64) throws(UserManagementError) -> Snapshot {
     let name = StoreFormat.snapshotName(generation)
     // Read, not mapped: a mapping turns a media error or a file truncated behind our back into
     // SIGBUS, where reading gives a typed error.
@@ -170,17 +183,10 @@ struct StoreFiles {
         throw .corruptStore(file: name, offset: raw.count, "the snapshot is incomplete")
       }
       let entries = try Self.decodeUsers(raw, userFrames, file: name)
-      if let offset = state.loadSorted(entries, spareCapacity: expectedUsers / 4 + 64) {
-        throw .corruptStore(
-          file: name, offset: userFrames[offset].offset,
-          "users are out of order or appear twice")
-      }
-      // The users' policies must exist: the snapshot was written from a valid state.
-      for (id, _) in state.policyHolders where state.policies[id] == nil {
-        throw .corruptStore(
-          file: name, offset: StoreFormat.fileHeaderSize, "a user holds a policy it lacks")
-      }
-      return (state, manifest, raw.count, version)
+      return Snapshot(
+        state: state, manifest: manifest, users: entries,
+        userFrameOffsets: userFrames.map(\.offset),
+        bytes: raw.count, version: version)
     }
   }
 
@@ -207,6 +213,7 @@ struct StoreFiles {
     let decode: @Sendable (Int) -> Void = { worker in
       let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: base), count: length)
       var index = worker
+      var policySets = PolicySetCache()
       while index < frames.count {
         let frame = frames[index]
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[frame.payload]))
@@ -215,7 +222,9 @@ struct StoreFiles {
         var entries: [DirectoryEntry] = []
         entries.reserveCapacity(frame.count)
         for _ in 0..<frame.count {
-          guard let record = UserRecord(decoding: &reader) else { break }
+          guard let record = UserRecord(decoding: &reader, policySets: &policySets) else {
+            break
+          }
           entries.append(DirectoryEntry(record))
         }
         if entries.count != frame.count || !reader.isAtEnd {

@@ -53,15 +53,35 @@ extension UserRecord {
   }
 
   init?(decoding reader: inout ByteReader) {
+    var policySets = PolicySetCache()
+    self.init(decoding: &reader, policySets: &policySets)
+  }
+
+  /// Decodes a record, taking its policy set from `policySets` when an earlier record held
+  /// the same one (users share a few combinations of policies, and a shared set is one
+  /// allocation instead of one per user).
+  init?(decoding reader: inout ByteReader, policySets: inout PolicySetCache) {
     guard let id = reader.uuid(), let rawUsername = reader.string(), !rawUsername.isEmpty,
       let firstName = reader.string(),
       let lastName = reader.string(), let flags = reader.byte(), flags & ~Flag.all == 0,
       let policyCount = reader.varint(), policyCount <= UInt64(reader.remaining / 16)
     else { return nil }
-    var policies = Set<PolicyID>(minimumCapacity: Int(policyCount))
-    for _ in 0..<policyCount {
-      guard let policy = reader.uuid() else { return nil }
-      policies.insert(PolicyID(rawValue: policy))
+    let policies: Set<PolicyID>
+    let policyBytes = UnsafeRawBufferPointer(
+      rebasing: reader.bytes[reader.offset..<reader.offset + Int(policyCount) * 16])
+    if policyCount == 0 {
+      policies = []
+    } else if let shared = policySets.set(for: policyBytes) {
+      policies = shared
+      reader.offset += policyBytes.count
+    } else {
+      var decoded = Set<PolicyID>(minimumCapacity: Int(policyCount))
+      for _ in 0..<policyCount {
+        guard let policy = reader.uuid() else { return nil }
+        decoded.insert(PolicyID(rawValue: policy))
+      }
+      policySets.remember(decoded, for: policyBytes)
+      policies = decoded
     }
     guard let version = reader.varint(), version >= 1, let stamp = reader.string(),
       let created = reader.date(), let updated = reader.date(),
@@ -97,6 +117,29 @@ extension UserRecord {
     self.init(
       user: user, passwordHash: passwordHash, apiPasswordHash: apiPasswordHash,
       security: security)
+  }
+}
+
+/// The policy sets decoded so far, by their encoded bytes: a few dozen at most (beyond that,
+/// sets are decoded without sharing).
+struct PolicySetCache {
+  private var encodings: [[UInt8]] = []
+  private var sets: [Set<PolicyID>] = []
+  private static let capacity = 64
+
+  /// The set these bytes (a record's policy ids) decode to, if seen before.
+  func set(for bytes: UnsafeRawBufferPointer) -> Set<PolicyID>? {
+    for index in encodings.indices where encodings[index].count == bytes.count {
+      if encodings[index].withUnsafeBytes({ $0.elementsEqual(bytes) }) { return sets[index] }
+    }
+    return nil
+  }
+
+  /// Remembers the set `bytes` decoded to, while there is room.
+  mutating func remember(_ set: Set<PolicyID>, for bytes: UnsafeRawBufferPointer) {
+    guard encodings.count < Self.capacity else { return }
+    encodings.append(Array(bytes))
+    sets.append(set)
   }
 }
 
@@ -384,8 +427,14 @@ struct CommitRecord {
     else { return nil }
     self.sequence = sequence
     users.reserveCapacity(Int(userCount))
+    // A commit of many users (an import, a bulk fill) shares their policy sets.
+    var policySets = PolicySetCache()
     for _ in 0..<userCount {
-      guard let user = UserRecord(decoding: &reader) else { return nil }
+      guard
+        let user = userCount >= 16
+          ? UserRecord(decoding: &reader, policySets: &policySets)
+          : UserRecord(decoding: &reader)
+      else { return nil }
       users.append(user)
     }
     guard let policyCount = reader.varint(), policyCount <= UInt64(reader.remaining) else {

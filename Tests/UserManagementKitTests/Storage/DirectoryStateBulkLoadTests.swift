@@ -1,0 +1,209 @@
+import Testing
+
+@testable import UserManagementKit
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// Opening a file store indexes the snapshot's users and the log's in one bulk load: it must
+/// give the state that loading them one by one gives, and refuse what commits never write.
+@Suite("DirectoryState bulk loading")
+struct DirectoryStateBulkLoadTests {
+  private let policies = (0..<3).map { _ in PolicyID(rawValue: UUID()) }
+
+  private func record(
+    _ number: Int, id: UserID = UserID(rawValue: UUID()), version: UInt64 = 1,
+    admin: Bool = false, username: String? = nil
+  ) -> UserRecord {
+    let name = username ?? "user\(number)@example.com"
+    let user = User(
+      id: id, username: Username(stored: name), firstName: "First \(version)",
+      lastName: "\(number)", status: number % 5 == 0 ? .inactive : .active,
+      role: admin ? .admin : .generalUser,
+      policies: number % 3 == 0
+        ? []
+        : [policies[number % 3], policies[(number + Int(version)) % 3]]
+          .reduce(into: Set<PolicyID>()) { $0.insert($1) },
+      apiAccessEnabled: false, hasAPIPassword: false, hasPassword: false,
+      mustChangePassword: false, version: version, securityStamp: SecurityStamp(rawValue: "s"),
+      createdAt: Date(timeIntervalSinceReferenceDate: 0),
+      updatedAt: Date(timeIntervalSinceReferenceDate: Double(version)), createdBy: .system("t"))
+    return UserRecord(user: user, passwordHash: nil, apiPasswordHash: nil)
+  }
+
+  /// The snapshot's users sorted by key in frames of 256, as a snapshot holds them.
+  private func frames(_ records: [UserRecord]) -> [[DirectoryEntry]] {
+    let sorted = records.map { DirectoryEntry($0) }.sorted { $0.key < $1.key }
+    return stride(from: 0, to: sorted.count, by: 256).map {
+      Array(sorted[$0..<min($0 + 256, sorted.count)])
+    }
+  }
+
+  private func listing(_ state: DirectoryState) -> [String] {
+    var keys: [String] = []
+    state.ordered.forEachAscending(after: nil) { entry in
+      keys.append(entry.key + "#\(entry.record.user.version)")
+      return true
+    }
+    return keys
+  }
+
+  private func expectSame(_ bulk: DirectoryState, _ oneByOne: DirectoryState) {
+    #expect(listing(bulk) == listing(oneByOne))
+    #expect(bulk.byID.count == oneByOne.byID.count)
+    #expect(bulk.byUsername.count == oneByOne.byUsername.count)
+    for (id, entry) in oneByOne.byID {
+      #expect(bulk.byID[id]?.record == entry.record)
+      #expect(bulk.byUsername[HashedKey(entry.key)]?.record == entry.record)
+    }
+    #expect(bulk.activeAdministrators == oneByOne.activeAdministrators)
+    #expect(
+      bulk.policyHolders.filter { $0.value != 0 } == oneByOne.policyHolders.filter { $0.value != 0 }
+    )
+  }
+
+  /// New users in scrambled order, updates of the snapshot's users, and users created and
+  /// then updated within the log; small (one thread) and large (two threads).
+  @Test(arguments: [300, 30_000])
+  func aSnapshotAndItsLogLoadAsOneByOne(count: Int) {
+    let snapshotUsers = (0..<count).map { record($0 * 2, admin: $0 % 97 == 0) }
+    var log: [UserRecord] = []
+    // New users, scrambled (the odd numbers, interleaving with the snapshot's keys).
+    for step in 0..<count / 2 {
+      log.append(record((step * 7_919 % count) * 2 + 1, admin: step % 50 == 0))
+    }
+    // Updates of snapshot users, one of them twice, and of users the log created.
+    for index in stride(from: 0, to: count, by: 11) {
+      let old = snapshotUsers[index]
+      log.append(record(index * 2, id: old.id, version: 2, admin: index % 3 == 0))
+    }
+    log.append(record(0, id: snapshotUsers[0].id, version: 3))
+    for index in stride(from: 0, to: count / 2, by: 13) {
+      let created = log[index]
+      let number = Int(created.user.lastName) ?? 0
+      log.append(record(number, id: created.id, version: 2, admin: true))
+    }
+    var bulk = DirectoryState()
+    let failure = bulk.loadUsers(
+      snapshot: frames(snapshotUsers), log: log.map { DirectoryEntry($0) }, logCreations: count / 2,
+      snapshotPolicies: Set(policies))
+    #expect(failure == nil)
+    var oneByOne = DirectoryState()
+    for user in snapshotUsers + log { oneByOne.load(user) }
+    expectSame(bulk, oneByOne)
+  }
+
+  @Test func aLogUserTakingAnotherUsersNameIsRefused() {
+    let snapshotUsers = (0..<10).map { record($0) }
+    let thief = record(3)  // a new id with user3's username
+    var state = DirectoryState()
+    let failure = state.loadUsers(
+      snapshot: frames(snapshotUsers), log: [record(20), thief].map { DirectoryEntry($0) },
+      logCreations: 0,
+      snapshotPolicies: Set(policies))
+    #expect(failure == .logUser(1))
+  }
+
+  @Test func aLogUserWhoseUsernameChangesIsRefused() {
+    let snapshotUsers = (0..<10).map { record($0) }
+    let renamed = record(30, id: snapshotUsers[4].id, version: 2)
+    var state = DirectoryState()
+    let failure = state.loadUsers(
+      snapshot: frames(snapshotUsers), log: [renamed].map { DirectoryEntry($0) }, logCreations: 0,
+      snapshotPolicies: Set(policies))
+    #expect(failure == .logUser(0))
+  }
+
+  @Test func snapshotUsersOutOfOrderOrWithoutTheirPolicyAreRefused() {
+    let users = (0..<600).map { record($0) }
+    var shuffled = frames(users)
+    shuffled[1].swapAt(3, 4)
+    var state = DirectoryState()
+    #expect(
+      state.loadUsers(snapshot: shuffled, log: [], logCreations: 0, snapshotPolicies: Set(policies))
+        == .snapshotFrame(1))
+    var lacking = DirectoryState()
+    #expect(
+      lacking.loadUsers(
+        snapshot: frames(users), log: [], logCreations: 0, snapshotPolicies: [policies[0]])
+        == .missingPolicy)
+  }
+
+  /// Records decoded with a shared cache of policy sets read back exactly, however many
+  /// distinct sets there are (the cache keeps the first 64).
+  @Test func policySetsSharedWhileDecodingReadBackExactly() {
+    let many = (0..<12).map { _ in PolicyID(rawValue: UUID()) }
+    var records: [UserRecord] = []
+    for number in 0..<400 {
+      var record = record(number)
+      let first = number % many.count
+      let second = (number / many.count) % many.count
+      record.user.policies = number % 9 == 0 ? [] : [many[first], many[second]]
+      records.append(record)
+    }
+    var writer = ByteWriter()
+    for record in records { record.encode(into: &writer) }
+    var policySets = PolicySetCache()
+    var decoded: [UserRecord] = []
+    writer.bytes.withUnsafeBytes { raw in
+      var reader = ByteReader(raw)
+      while !reader.isAtEnd {
+        guard let record = UserRecord(decoding: &reader, policySets: &policySets) else { break }
+        decoded.append(record)
+      }
+    }
+    #expect(decoded == records)
+  }
+
+  @Test func buildingMergesTheAdditionsInOrder() throws {
+    let present = (0..<1_000).map { DirectoryEntry(record($0 * 3)) }.sorted { $0.key < $1.key }
+    let frames = stride(from: 0, to: present.count, by: 256).map {
+      Array(present[$0..<min($0 + 256, present.count)])
+    }
+    let added = (0..<700).map { DirectoryEntry(record(($0 * 389 % 700) * 3 + 1)) }
+    var ordered = try OrderedEntries.build(ordered: frames, adding: added).get()
+    var keys: [String] = []
+    ordered.forEachAscending(after: nil) { entry in
+      keys.append(entry.key)
+      return true
+    }
+    #expect(keys == (present + added).map(\.key).sorted())
+    // The index still answers searches and takes inserts after being built.
+    let late = DirectoryEntry(record(2))
+    ordered.insert(late)
+    var after: [String] = []
+    ordered.forEachAscending(after: "user1@example.com") { entry in
+      after.append(entry.key)
+      return after.count < 3
+    }
+    #expect(
+      after == Array((keys + [late.key]).sorted().drop { $0 <= "user1@example.com" }.prefix(3)))
+    var before: [String] = []
+    ordered.forEachDescending(before: "user2@example.com") { entry in
+      before.append(entry.key)
+      return before.count < 2
+    }
+    #expect(
+      before
+        == Array(
+          (keys + [late.key]).sorted().filter { $0 < "user2@example.com" }.suffix(2).reversed()))
+    // Only additions, and nothing at all.
+    let alone = try OrderedEntries.build(ordered: [], adding: added).get()
+    var aloneKeys: [String] = []
+    alone.forEachAscending(after: nil) { entry in
+      aloneKeys.append(entry.key)
+      return true
+    }
+    #expect(aloneKeys == added.map(\.key).sorted())
+    let empty = try OrderedEntries.build(ordered: [], adding: []).get()
+    var none = 0
+    empty.forEachAscending(after: nil) { _ in
+      none += 1
+      return true
+    }
+    #expect(none == 0)
+  }
+}
