@@ -16,7 +16,10 @@ extension StoreEngine {
   /// appends and `fdatasync`s, none of which may run on the cooperative pool. The hop costs
   /// each commit two thread hand-offs, small beside its sync. Commits that arrive while the
   /// writer is busy queue up and are written together: one append and one sync per group.
+  /// A caller already on the writer's thread (a task that prefers ``writerExecutor``) writes
+  /// in place instead, without the hand-offs.
   func commit(_ changes: ChangeSet) async throws {
+    if isOnWriter { return try commitOnWriter(changes) }
     try await withCheckedThrowingContinuation { continuation in
       let start = pending.withLock { pending in
         pending.items.append((changes, continuation))
@@ -33,8 +36,12 @@ extension StoreEngine {
     pending.withLock { $0.items.count }
   }
 
+  var commitsWrittenInPlace: Int {
+    pending.withLock { $0.writtenInPlace }
+  }
+
   func waitUntilIdle() {
-    guard DispatchQueue.getSpecific(key: Self.writerKey) == nil else { return }
+    guard !isOnWriter else { return }
     writer.sync {}
   }
 
@@ -51,7 +58,8 @@ extension StoreEngine {
     while true {
       if previousGroup > 0 { gather(previousGroup) }
       let batch = pending.withLock { pending in
-        let count = min(pending.items.count, options.maximumGroupCommit)
+        // At least one: the option is a public `var`, and a group of none would never end.
+        let count = min(pending.items.count, max(1, options.maximumGroupCommit))
         defer { pending.items.removeFirst(count) }
         if count == 0 { pending.draining = false }
         return Array(pending.items.prefix(count))
@@ -59,14 +67,45 @@ extension StoreEngine {
       if batch.isEmpty { return }
       previousGroup = batch.count
       let (results, compactionDue) = writeBatch(batch.map(\.changes))
-      for (item, result) in zip(batch, results) {
-        switch result {
-        case .success: item.continuation.resume()
-        case .failure(let error): item.continuation.resume(throwing: error)
-        }
-      }
+      Self.resume(batch, with: results)
       // After the callers have their answers: compaction never delays an acknowledgement.
       if compactionDue { compactIfDue() }
+    }
+  }
+
+  /// Writes `changes` on the calling thread, which is the writer's: the caller is a task that
+  /// prefers ``writerExecutor``, so the write blocks the store's own thread, never the Swift
+  /// concurrency pool, and no thread has to be woken on either side of it.
+  ///
+  /// Commits other tasks have queued go first, in the same group, as many as fit; the rest
+  /// stay queued for the drain already scheduled behind this job. A compaction the commit
+  /// makes due runs before this returns (after the commit is durable): this job keeps the
+  /// queue until its task suspends, and a task committing in a loop might not for a long
+  /// time, so a compaction queued behind it would let the log grow without bound.
+  private func commitOnWriter(_ changes: ChangeSet) throws {
+    let queued = pending.withLock { pending in
+      pending.writtenInPlace += 1
+      let count = min(pending.items.count, max(0, options.maximumGroupCommit - 1))
+      defer { pending.items.removeFirst(count) }
+      return Array(pending.items.prefix(count))
+    }
+    let (results, compactionDue) = writeBatch(queued.map(\.changes) + [changes])
+    Self.resume(queued, with: results)
+    if compactionDue { compactIfDue() }
+    // `writeBatch` returns one outcome per change set, so the last one is this commit's.
+    if case .failure(let error)? = results.last { throw error }
+  }
+
+  /// Gives each queued caller its commit's outcome.
+  private static func resume(
+    _ items: [(changes: ChangeSet, continuation: CheckedContinuation<Void, any Error>)],
+    with results: [Result<Void, UserManagementError>]
+  ) {
+    for (item, result) in zip(items, results) {
+      switch result {
+      case .success: item.continuation.resume()
+      case .failure(let error): item.continuation.resume(throwing: error)
+      }
     }
   }
 

@@ -75,6 +75,8 @@ final class StoreEngine: Sendable {
   struct Pending {
     var items: [(changes: ChangeSet, continuation: CheckedContinuation<Void, any Error>)] = []
     var draining = false
+    /// Commits written in place by a task on the writer (for tests).
+    var writtenInPlace = 0
   }
 
   let files: StoreFiles
@@ -85,9 +87,12 @@ final class StoreEngine: Sendable {
   let io: Locked<IO>
   let memory = Locked(Memory())
   let pending = Locked(Pending())
+  /// The writer as a task executor (``FileDirectoryStore/writerExecutor``): a task that
+  /// prefers it runs on the writer's thread, and its commits are written without a hop.
+  let writerExecutor = QueueExecutor(label: "UserManagementKit.FileDirectoryStore.writer")
   /// Writes commits (in groups) and compactions; every `flock` taken to write, every append
   /// and every sync of a running store happens here.
-  let writer = DispatchQueue(label: "UserManagementKit.FileDirectoryStore.writer")
+  var writer: DispatchQueue { writerExecutor.queue }
   /// Catches up with other processes' commits for reads, and reads sealed audit segments:
   /// the shared `flock`, the sync and the reads that takes happen here, apart from `writer`
   /// so that a read does not wait for every queued group commit.
@@ -143,7 +148,7 @@ final class StoreEngine: Sendable {
       $0.state = state
       $0.known = known
     }
-    writer.setSpecific(key: Self.writerKey, value: ())
+    writer.setSpecific(key: Self.writerKey, value: ObjectIdentifier(self))
     if compactionDue {
       // Under the exclusive lock taken above. A failure leaves the current generation and
       // stops writes, as it does after a commit (a store that cannot be migrated opens for
@@ -155,8 +160,16 @@ final class StoreEngine: Sendable {
     }
   }
 
-  /// Marks the writer queue, so that closing from it does not wait for itself.
-  static let writerKey = DispatchSpecificKey<Void>()
+  /// Marks each store's writer queue with its engine, so that the store can tell when it runs
+  /// there: closing from it must not wait for itself, and a commit made there is written in
+  /// place.
+  static let writerKey = DispatchSpecificKey<ObjectIdentifier>()
+
+  /// Whether the calling code runs on this store's writer queue (a task that prefers
+  /// ``writerExecutor``, or the writer's own work).
+  var isOnWriter: Bool {
+    DispatchQueue.getSpecific(key: Self.writerKey) == ObjectIdentifier(self)
+  }
 
   // MARK: Locking
 

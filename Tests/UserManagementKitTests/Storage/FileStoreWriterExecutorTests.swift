@@ -1,0 +1,124 @@
+import Testing
+import UserManagementKit
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// A task that prefers a file store's `writerExecutor` runs on the store's writer thread, and
+/// its commits are written there in place, without a hop: they must keep every guarantee a
+/// commit from the concurrency pool has.
+@Suite("File store: commits from the writer executor")
+struct FileStoreWriterExecutorTests {
+  /// A commit carrying one audit event, numbered so that tests can tell commits apart.
+  static func event(_ index: Int, _ tag: String) -> ChangeSet {
+    ChangeSet(auditEvents: [
+      AuditEvent(
+        id: UUID(), time: Date(timeIntervalSinceReferenceDate: 800_000_000 + Double(index)),
+        actor: .system(tag), target: .policy(PolicyID(rawValue: UUID()), name: "p\(index)"),
+        action: .policyUpdated, changes: [])
+    ])
+  }
+
+  @Test func commitsOnTheWriterAreWrittenInPlaceAndDurable() async throws {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(directory: temporary.store)
+    let workload = StoreWorkload(users: 8)
+    try await withTaskExecutorPreference(store.writerExecutor) {
+      for (index, step) in workload.steps.enumerated() {
+        try await store.commit(step)
+        // Visible as soon as the commit returns, like any other.
+        #expect(store.statistics.sequence == UInt64(index + 1))
+      }
+    }
+    #expect(store.commitsWrittenInPlace == workload.steps.count)
+    // From the pool, the same store hops as before.
+    try await store.commit(Self.event(0, "pool"))
+    #expect(store.commitsWrittenInPlace == workload.steps.count)
+    let reopened = try FileDirectoryStore(directory: temporary.store)
+    #expect(try await StoreFingerprint(reopened) == StoreFingerprint(store))
+  }
+
+  /// The writer queue is marked with its own store: on one store's writer, a commit to
+  /// another store must go to that store's writer, not be written in place on the wrong
+  /// thread (beside that store's own writer).
+  @Test func aCommitToAnotherStoreGoesToItsOwnWriter() async throws {
+    let temporary = try TemporaryDirectory()
+    let first = try FileDirectoryStore(directory: temporary.path + "/first")
+    let second = try FileDirectoryStore(directory: temporary.path + "/second")
+    try await withTaskExecutorPreference(first.writerExecutor) {
+      try await second.commit(Self.event(1, "second"))
+      try await first.commit(Self.event(2, "first"))
+    }
+    #expect(second.commitsWrittenInPlace == 0)
+    #expect(first.commitsWrittenInPlace == 1)
+    #expect(second.statistics.sequence == 1)
+  }
+
+  /// Tasks on the pool commit while a task on the writer commits in a loop: every commit is
+  /// written once, each caller gets its own outcome, and the store reopens with all of them.
+  @Test(.tags(.concurrency), .timeLimit(.minutes(5)))
+  func poolCommitsInterleaveWithAWriterLoop() async throws {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(directory: temporary.store)
+    let refused = ChangeSet(preconditions: [.userVersion(UserID(rawValue: UUID()), 1)])
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask {
+        try await withTaskExecutorPreference(store.writerExecutor) {
+          for index in 0..<200 {
+            if index % 50 == 7 {
+              // A refused commit fails alone, in place.
+              await #expect(throws: UserManagementError.self) { try await store.commit(refused) }
+            } else {
+              try await store.commit(Self.event(index, "writer"))
+            }
+          }
+        }
+      }
+      for task in 0..<4 {
+        group.addTask {
+          for index in 0..<50 { try await store.commit(Self.event(1_000 * task + index, "pool")) }
+        }
+      }
+      try await group.waitForAll()
+    }
+    #expect(store.commitsWrittenInPlace == 200)
+    let events = try await store.auditEvents(matching: AuditQuery(limit: 10_000))
+    #expect(events.count == 196 + 200)
+    let reopened = try FileDirectoryStore(directory: temporary.store)
+    #expect(try await StoreFingerprint(reopened) == StoreFingerprint(store))
+  }
+
+  /// The task keeps the writer's queue until it suspends, so a compaction queued behind it
+  /// would wait for the whole loop: the commit that makes one due runs it in place.
+  @Test func aLoopOnTheWriterCompactsAsItGoes() async throws {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(
+      directory: temporary.store, options: .init(minimumCompactionLogSize: 4096))
+    let generation = store.statistics.generation
+    let compacted = try await withTaskExecutorPreference(store.writerExecutor) {
+      for index in 0..<200 {
+        try await store.commit(Self.event(index, "loop \(String(repeating: "x", count: 100))"))
+      }
+      // Still inside the loop's task: nothing queued behind it has run.
+      return store.statistics.generation
+    }
+    #expect(compacted > generation + 1)
+    #expect(store.statistics.logBytes < 4096 + 4096)
+  }
+
+  /// Closing from the writer does not wait for itself; later commits fail as closed.
+  @Test(.timeLimit(.minutes(1))) func closingOnTheWriterDoesNotDeadlock() async throws {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(directory: temporary.store)
+    try await withTaskExecutorPreference(store.writerExecutor) {
+      try await store.commit(Self.event(1, "before"))
+      store.close()
+      await #expect(throws: UserManagementError.self) {
+        try await store.commit(Self.event(2, "after"))
+      }
+    }
+  }
+}
