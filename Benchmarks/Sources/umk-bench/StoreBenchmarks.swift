@@ -28,6 +28,11 @@ enum StoreBenchmarkName: String, CaseIterable, Sendable {
   case sequentialUpdate = "store.sequential_update"
   /// The same against GRDB.
   case sequentialUpdateGRDB = "store.sequential_update.grdb"
+  /// Durable single-user updates, one after the other, from a task that prefers the store's
+  /// `writerExecutor` (so each commit is written in place, without thread hand-offs), ops/s.
+  case sequentialUpdateOnWriter = "store.sequential_update.writer_executor"
+  /// The same against GRDB.
+  case sequentialUpdateOnWriterGRDB = "store.sequential_update.writer_executor.grdb"
   /// Durable single-user updates from 16 concurrent tasks (threads with a connection each
   /// for SQLite), ops/s.
   case groupCommit = "store.group_commit_16"
@@ -259,7 +264,8 @@ struct StoreBenchmark {
     }
     var nextUpdate: UInt64 = 0
     if wants(
-      .sequentialUpdate, .sequentialUpdateGRDB, .fsyncRaw, .fsyncRawInPlace, .writeRawDirect)
+      .sequentialUpdate, .sequentialUpdateGRDB, .sequentialUpdateOnWriter,
+      .sequentialUpdateOnWriterGRDB, .fsyncRaw, .fsyncRawInPlace, .writeRawDirect)
     {
       try await measureSequentialUpdates(
         in: store, references: references, records: &records, dataset: data,
@@ -376,6 +382,7 @@ struct StoreBenchmark {
       path: probePath + "-in-place",
       bytes: Self.appendBytes * plan.fsyncAppends * (plan.pairs + 1) + 4096)
     var ours: [Double] = []
+    var oursOnWriter: [Double] = []
     var theirs = Array(repeating: [Double](), count: references.count)
     let direct = try DirectProbe(
       path: probePath + "-direct",
@@ -388,7 +395,7 @@ struct StoreBenchmark {
       var changes: [ChangeSet] = []
       let base = next
       for offset in 0..<updates {
-        changes.append(update(base + UInt64(offset), of: &records, dataset: dataset))
+        changes.append(Self.update(base + UInt64(offset), of: &records, dataset: dataset))
       }
       let start = Measure.clock.now
       for change in changes { try await Self.commit(change, to: store) }
@@ -400,6 +407,18 @@ struct StoreBenchmark {
           reference.process.request("seq \(base) \(updates)"))
         if pair > 0 { theirs[index].append(Double(updates) / referenceSeconds) }
       }
+      next += UInt64(updates)
+      // The same number of updates of the next users, from a task on the store's writer.
+      var onWriterChanges: [ChangeSet] = []
+      for offset in 0..<updates {
+        onWriterChanges.append(Self.update(next + UInt64(offset), of: &records, dataset: dataset))
+      }
+      let onWriterSeconds = try await withTaskExecutorPreference(store.writerExecutor) {
+        let start = Measure.clock.now
+        for change in onWriterChanges { try await Self.commit(change, to: store) }
+        return Measure.seconds(Measure.clock.now - start)
+      }
+      if pair > 0 { oursOnWriter.append(Double(updates) / onWriterSeconds) }
       next += UInt64(updates)
       let appends = pair == 0 ? plan.fsyncAppends / 5 : plan.fsyncAppends
       let fsyncSeconds = try probe.time(appends: appends, bytes: Self.appendBytes)
@@ -414,22 +433,28 @@ struct StoreBenchmark {
     let fsyncRate = Measure.median(fsyncRates)
     let inPlaceRate = Measure.median(inPlaceRates)
     let oursRate = Measure.median(ours)
+    let oursOnWriterRate = Measure.median(oursOnWriter)
     for (index, reference) in references.enumerated() {
       let theirRate = Measure.median(theirs[index])
-      report(
-        BenchmarkResult(
-          name: reference.line(.sequentialUpdate), unit: .opsPerSecond, ours: oursRate,
-          reference: ReferenceFigure(value: theirRate, name: reference.process.name),
-          target: 1.2, pairs: plan.pairs,
-          extra: [
-            ("pair_speedup_median", Self.pairSpeedup(ours, theirs[index], unit: .opsPerSecond)),
-            ("of_in_place_limit", Unit.ratioJSON(oursRate / inPlaceRate)),
-            ("of_fsync_limit", Unit.ratioJSON(oursRate / fsyncRate)),
-            ("reference_of_in_place_limit", Unit.ratioJSON(theirRate / inPlaceRate)),
-            ("reference_of_fsync_limit", Unit.ratioJSON(theirRate / fsyncRate)),
-            ("in_place_writes_per_s", Unit.opsPerSecond.json(inPlaceRate)),
-            ("fsync_appends_per_s", Unit.opsPerSecond.json(fsyncRate)),
-          ]))
+      for (line, rates, rate) in [
+        (StoreBenchmarkName.sequentialUpdate, ours, oursRate),
+        (.sequentialUpdateOnWriter, oursOnWriter, oursOnWriterRate),
+      ] {
+        report(
+          BenchmarkResult(
+            name: reference.line(line), unit: .opsPerSecond, ours: rate,
+            reference: ReferenceFigure(value: theirRate, name: reference.process.name),
+            target: 1.2, pairs: plan.pairs,
+            extra: [
+              ("pair_speedup_median", Self.pairSpeedup(rates, theirs[index], unit: .opsPerSecond)),
+              ("of_in_place_limit", Unit.ratioJSON(rate / inPlaceRate)),
+              ("of_fsync_limit", Unit.ratioJSON(rate / fsyncRate)),
+              ("reference_of_in_place_limit", Unit.ratioJSON(theirRate / inPlaceRate)),
+              ("reference_of_fsync_limit", Unit.ratioJSON(theirRate / fsyncRate)),
+              ("in_place_writes_per_s", Unit.opsPerSecond.json(inPlaceRate)),
+              ("fsync_appends_per_s", Unit.opsPerSecond.json(fsyncRate)),
+            ]))
+      }
     }
     // The raw figures: informational, no reference.
     func reportRaw(
@@ -446,6 +471,7 @@ struct StoreBenchmark {
       [
         ("bytes_per_write", String(Self.appendBytes)),
         ("sequential_update_of_it", Unit.ratioJSON(oursRate / inPlaceRate)),
+        ("sequential_update_writer_executor_of_it", Unit.ratioJSON(oursOnWriterRate / inPlaceRate)),
         ("sequential_update_target", "0.9"),
       ])
     if !directRates.isEmpty {
@@ -455,6 +481,10 @@ struct StoreBenchmark {
         [
           ("bytes_per_write", String(Self.appendBytes)),
           ("sequential_update_of_it", Unit.ratioJSON(oursRate / directRate)),
+          (
+            "sequential_update_writer_executor_of_it",
+            Unit.ratioJSON(oursOnWriterRate / directRate)
+          ),
           ("of_in_place", Unit.ratioJSON(directRate / inPlaceRate)),
         ])
     }
@@ -485,7 +515,7 @@ struct StoreBenchmark {
       for step in 0..<perTask {
         for task in 0..<Self.tasks {
           let k = base + UInt64(step * Self.tasks + task)
-          work[task].append(update(k, of: &records, dataset: dataset))
+          work[task].append(Self.update(k, of: &records, dataset: dataset))
         }
       }
       let seconds = try await Self.commitConcurrently(work, to: store)
@@ -524,7 +554,7 @@ struct StoreBenchmark {
   /// The change set of the `k`-th update: the user's first name set to a new value, version
   /// and update time advanced, with one `user.updated` audit event by the first administrator,
   /// as `UserDirectory.updateUser` commits it. `records` keeps every user's latest version.
-  private func update(_ k: UInt64, of records: inout [UserRecord], dataset: StoreDataset)
+  static func update(_ k: UInt64, of records: inout [UserRecord], dataset: StoreDataset)
     -> ChangeSet
   {
     let index = dataset.userIndex(forUpdate: k)

@@ -34,6 +34,9 @@ struct UMKBench {
     if arguments.first == "open-store" {
       exit(await StoreBenchmark.openStoreCommand(Array(arguments.dropFirst())))
     }
+    if arguments.first == "commit-loop" {
+      exit(await StoreBenchmark.commitLoopCommand(Array(arguments.dropFirst())))
+    }
     if arguments.first == "grdb-ref" {
       exit(await GRDBReference.serveCommand(Array(arguments.dropFirst())))
     }
