@@ -809,7 +809,7 @@ final class DyingFile: StoreFile {
 
   var path: String { base.path }
   func size() throws(StoreIOError) -> Int { try base.size() }
-  func isLinked() throws(StoreIOError) -> Bool { try base.isLinked() }
+  func status() throws(StoreIOError) -> (size: Int, isLinked: Bool) { try base.status() }
   func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(StoreIOError)
     -> Int
   { try base.read(into: buffer, at: offset) }

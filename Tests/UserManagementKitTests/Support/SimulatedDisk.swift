@@ -402,9 +402,11 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
     return state.withLock { $0.nodes[node]?.data.count ?? 0 }
   }
 
-  fileprivate func isLinked(_ node: Int) throws(StoreIOError) -> Bool {
+  fileprivate func status(_ node: Int) throws(StoreIOError) -> (size: Int, isLinked: Bool) {
     _ = try enter("stat", mutating: false)
-    return state.withLock { $0.entries.values.contains(node) }
+    return state.withLock {
+      ($0.nodes[node]?.data.count ?? 0, $0.entries.values.contains(node))
+    }
   }
 
   fileprivate func read(
@@ -491,7 +493,7 @@ private final class SimulatedFile: StoreFile, SharedCounter, Sendable {
   }
 
   func size() throws(StoreIOError) -> Int { try disk.size(node) }
-  func isLinked() throws(StoreIOError) -> Bool { try disk.isLinked(node) }
+  func status() throws(StoreIOError) -> (size: Int, isLinked: Bool) { try disk.status(node) }
   func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(StoreIOError)
     -> Int
   {

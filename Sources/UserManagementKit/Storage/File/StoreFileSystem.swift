@@ -67,10 +67,8 @@ package protocol StoreFile: AnyObject, Sendable {
   var path: String { get }
   /// The current size in bytes.
   func size() throws(StoreIOError) -> Int
-  /// Whether the file still has a name (another process may have removed it).
-  func isLinked() throws(StoreIOError) -> Bool
-  /// The current size, and whether the file still has a name: ``size()`` and ``isLinked()``
-  /// in one call.
+  /// The current size, and whether the file still has a name (another process may have
+  /// removed it), in one call.
   func status() throws(StoreIOError) -> (size: Int, isLinked: Bool)
   /// The file's identity, comparable with ``StoreFileSystem/fileIdentity(_:)``.
   func identity() throws(StoreIOError) -> UInt64
@@ -112,10 +110,6 @@ package protocol SharedCounter: AnyObject, Sendable {
 }
 
 extension StoreFile {
-  package func status() throws(StoreIOError) -> (size: Int, isLinked: Bool) {
-    (try size(), try isLinked())
-  }
-
   package func writeDurably(_ bytes: UnsafeRawBufferPointer, at offset: Int, fileSize: Int)
     throws(StoreIOError)
   {
@@ -341,10 +335,6 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
   // checks the log this way, and a stat with timestamps would slow the next commit's sync.
   func size() throws(StoreIOError) -> Int {
     Int(try sizeAndLinks().size)
-  }
-
-  func isLinked() throws(StoreIOError) -> Bool {
-    try sizeAndLinks().links > 0
   }
 
   func status() throws(StoreIOError) -> (size: Int, isLinked: Bool) {
