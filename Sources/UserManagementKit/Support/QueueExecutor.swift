@@ -5,7 +5,8 @@ import Dispatch
 /// A task that prefers it (`withTaskExecutorPreference`) runs its nonisolated code on the
 /// queue's thread instead of the Swift concurrency pool, interleaved with the queue's other
 /// work: the file store hands it out as ``FileDirectoryStore/writerExecutor``, so that a task
-/// committing in a loop can write on the thread that writes anyway.
+/// committing in a loop can write on the thread that writes anyway. Jobs run at the queue's
+/// quality of service: a task's priority does not carry over.
 final class QueueExecutor: TaskExecutor {
   /// The queue every job runs on.
   let queue: DispatchQueue

@@ -43,6 +43,12 @@ struct FileStoreBlockingIOTests {
     #expect(
       events.count == (try await writer.auditEvents(matching: AuditQuery(limit: 1_000))).count)
     #expect(reader.statistics.generation == writer.statistics.generation)
+    // A task on the writer executor runs on the store's writer thread, not on the pool: its
+    // commits, written in place there, are not calls on the pool.
+    try await withTaskExecutorPreference(writer.writerExecutor) {
+      for step in workload.steps[23..<26] { try await writer.commit(step) }
+    }
+    #expect(writer.commitsWrittenInPlace == 3)
     writer.waitUntilIdle()
     #expect(disk.callsOnTasks == [])
   }

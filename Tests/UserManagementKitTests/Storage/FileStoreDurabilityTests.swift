@@ -204,15 +204,17 @@ struct FileStoreDurabilityTests {
   /// Fails each call of the workload in turn — once, persistently, with ENOSPC, and as a
   /// short write followed by an error: the failing commit throws a typed error, the store's
   /// view stays equal to what is durable, a failed write or sync stops further commits, and
-  /// the store reopens intact.
-  @Test(arguments: [
-    SimulatedDisk.Fault(atCall: 0, code: EIO),
-    SimulatedDisk.Fault(atCall: 0, code: EIO, persistent: true),
-    SimulatedDisk.Fault(atCall: 0, code: ENOSPC, persistent: true),
-    SimulatedDisk.Fault(atCall: 0, code: ENOSPC, shortWrite: true),
-    SimulatedDisk.Fault(atCall: 0, code: ENOSPC, persistent: true, shortWrite: true),
-  ])
-  func faultAtEveryCall(_ template: SimulatedDisk.Fault) async throws {
+  /// the store reopens intact. The same again with the commits made from a task on the
+  /// store's writer executor, which writes them in place.
+  @Test(
+    arguments: [
+      SimulatedDisk.Fault(atCall: 0, code: EIO),
+      SimulatedDisk.Fault(atCall: 0, code: EIO, persistent: true),
+      SimulatedDisk.Fault(atCall: 0, code: ENOSPC, persistent: true),
+      SimulatedDisk.Fault(atCall: 0, code: ENOSPC, shortWrite: true),
+      SimulatedDisk.Fault(atCall: 0, code: ENOSPC, persistent: true, shortWrite: true),
+    ], [false, true])
+  func faultAtEveryCall(_ template: SimulatedDisk.Fault, onWriter: Bool) async throws {
     let workload = StoreWorkload(users: 4)
     let states = try await expectedStates(workload)
     let probe = SimulatedDisk()
@@ -232,18 +234,22 @@ struct FileStoreDurabilityTests {
         #expect(error.code == .storageFailure, "\(context): \(error)")
         continue
       }
-      var acknowledged = 0
-      var failure: (any Error)?
-      for step in workload.steps {
-        do {
-          try await store.commit(step)
-          store.waitUntilIdle()
-          acknowledged += 1
-        } catch {
-          failure = error
-          break
+      let commitAll = { () async -> (acknowledged: Int, failure: (any Error)?) in
+        for (index, step) in workload.steps.enumerated() {
+          do {
+            try await store.commit(step)
+            store.waitUntilIdle()
+          } catch {
+            return (index, error)
+          }
         }
+        return (workload.steps.count, nil)
       }
+      let (acknowledged, failure) =
+        onWriter
+        ? await withTaskExecutorPreference(store.writerExecutor) { await commitAll() }
+        : await commitAll()
+      if onWriter { #expect(store.commitsWrittenInPlace > 0, "\(context)") }
       disk.inject(nil)
       if let failure {
         let error = try #require(failure as? UserManagementError, "\(context): untyped \(failure)")

@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 import UserManagementKit
 
@@ -89,6 +90,34 @@ struct FileStoreWriterExecutorTests {
     #expect(events.count == 196 + 200)
     let reopened = try FileDirectoryStore(directory: temporary.store)
     #expect(try await StoreFingerprint(reopened) == StoreFingerprint(store))
+  }
+
+  /// A commit from the pool, queued while a task holds the writer, is written by that task's
+  /// next commit (before it; with groups of one, in a group of its own): it does not wait for
+  /// the task to suspend, which a loop might not do for a long time.
+  @Test(.timeLimit(.minutes(5)), arguments: [1, 512])
+  func aCommitQueuedBehindTheWriterIsWrittenByItsNextCommit(groupLimit: Int) async throws {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(
+      directory: temporary.store, options: .init(maximumGroupCommit: groupLimit))
+    let holding = Locked(false)
+    let loop = Task(executorPreference: store.writerExecutor) { () async throws -> Int in
+      try await store.commit(Self.event(0, "writer"))
+      // Hold the writer (this is test code: a host must never block it) until the pool's
+      // commit is queued behind it.
+      holding.withLock { $0 = true }
+      let pause = DispatchSemaphore(value: 0)
+      let deadline = DispatchTime.now() + .seconds(120)
+      while store.pendingCommitCount == 0 && DispatchTime.now() < deadline {
+        _ = pause.wait(timeout: .now() + .microseconds(200))
+      }
+      try await store.commit(Self.event(1, "writer"))
+      return store.queuedCommitsWrittenInPlace
+    }
+    while !holding.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+    try await store.commit(Self.event(2, "pool"))
+    #expect(try await loop.value == 1)
+    #expect(store.statistics.sequence == 3)
   }
 
   /// The task keeps the writer's queue until it suspends, so a compaction queued behind it

@@ -128,7 +128,8 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
 
   /// Starts (or restarts, forgetting what was recorded) recording every call made on a thread
   /// that is running a Swift concurrency task — a cooperative-pool thread, where the store must
-  /// not block. Work the store hands to a Dispatch queue runs on a thread with no current task.
+  /// not block — other than a store's writer queue. Work the store hands to a Dispatch queue
+  /// runs on a thread with no current task.
   func recordCallsOnTasks() {
     state.withLock {
       $0.watchingTasks = true
@@ -140,9 +141,11 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
   var callsOnTasks: [String] { state.withLock { $0.callsOnTasks } }
 
   /// Records `description` if it is made on a thread running a Swift task and recording is on.
+  /// A store's writer queue is exempt: a task there prefers the store's `writerExecutor`,
+  /// whose thread is the store's own, not the pool's.
   fileprivate func noteThread(_ description: String) {
     let onTask = withUnsafeCurrentTask { $0 != nil }
-    guard onTask else { return }
+    guard onTask, !FileDirectoryStore.isOnAnyWriter else { return }
     state.withLock { state in
       if state.watchingTasks { state.callsOnTasks.append(description) }
     }

@@ -49,7 +49,9 @@ import Dispatch
 /// meanwhile. A read whose shared counter shows nothing new (every read of a store no other
 /// process writes) makes no system call and answers on the caller's thread without a hop. The
 /// initializer and ``close()`` are synchronous and do their I/O on the caller's thread: open
-/// and close the store where blocking briefly is acceptable, such as at start-up.
+/// and close the store where blocking briefly is acceptable, such as at start-up. A task that
+/// prefers ``writerExecutor`` runs on the writer's thread itself, and its commits are written
+/// there without a hop.
 ///
 /// The file format is specified in `Documentation/StoreFormat.md`. Network file systems,
 /// whose `flock` and shared memory are not coherent between machines, are not supported.
@@ -263,16 +265,28 @@ public final class FileDirectoryStore: DirectoryStore {
   /// }
   /// ```
   ///
-  /// On one disk measured here, where a durable write takes about 100 µs, the hand-offs were a
-  /// fifth of a sequential commit's time (`Documentation/Benchmarks.md`).
+  /// `Documentation/Benchmarks.md` measures what that saves.
   ///
-  /// Commits the store's other callers queued meanwhile are written in the same group, first.
-  /// But while such a task runs, the writer is busy with it: keep to committing and the light
-  /// work between commits (building the next change set, say), and suspend or leave the
-  /// preference for anything else. Password hashing is not such work: ``UserDirectory`` runs
-  /// it on its own threads whatever the executor. A commit that makes a compaction due returns
-  /// after the compaction (with its commit already durable), where a commit from the pool
-  /// returns before it.
+  /// Commits that other tasks queued before such a commit are written first, in its group (or,
+  /// beyond ``Options/maximumGroupCommit``, in groups of their own just before it). But while
+  /// the task runs, the writer is busy with it, so:
+  /// - Keep to committing and the light work between commits (building the next change set,
+  ///   say); suspend, or leave the preference, for anything else. Password hashing need not
+  ///   be left: ``UserDirectory`` runs slow hashes on its own threads whatever the executor.
+  /// - Never block the thread: no semaphores, no `DispatchGroup.wait`, no synchronous waiting
+  ///   for other work (closing another store from it does not wait for that store's writer).
+  /// - The preference is inherited: child tasks (`async let`, task groups) run on the same one
+  ///   thread, one at a time, so concurrent commits from them are written one by one instead
+  ///   of sharing a write. Commit concurrently from tasks on the pool instead.
+  /// - The closure runs on the executor only if it is not isolated to an actor:
+  ///   `withTaskExecutorPreference` keeps its caller's isolation, so called from the main actor
+  ///   (or another actor) its body runs there, and each commit still hops to the writer and
+  ///   back. Call it from a nonisolated function, or start the work with
+  ///   `Task(executorPreference: store.writerExecutor) { … }`.
+  /// - ``close()`` and ``compact()``, called from elsewhere meanwhile, wait until the task
+  ///   suspends or ends.
+  /// - A commit that makes a compaction due returns after the compaction (with its commit
+  ///   already durable), where a commit from the pool returns before it.
   public var writerExecutor: any TaskExecutor {
     engine.writerExecutor
   }
@@ -297,11 +311,23 @@ public final class FileDirectoryStore: DirectoryStore {
 
   /// How many commits a task on ``writerExecutor`` wrote in place (for tests).
   package var commitsWrittenInPlace: Int {
-    engine.commitsWrittenInPlace
+    engine.commitsWrittenInPlace.own
+  }
+
+  /// How many commits of other tasks were written by in-place commits (for tests).
+  package var queuedCommitsWrittenInPlace: Int {
+    engine.commitsWrittenInPlace.joined
+  }
+
+  /// Whether the caller runs on the writer queue of any file store (for the test that checks
+  /// where blocking calls run: a task on a ``writerExecutor`` is not on the concurrency pool).
+  package static var isOnAnyWriter: Bool {
+    StoreEngine.isOnAnyWriter
   }
 
   /// Waits until the writer queue has finished what it was given, such as a compaction that
-  /// follows a commit (for tests that inspect the files).
+  /// follows a commit (for tests that inspect the files). Returns at once on any store's
+  /// writer queue.
   package func waitUntilIdle() {
     engine.waitUntilIdle()
   }
@@ -309,6 +335,11 @@ public final class FileDirectoryStore: DirectoryStore {
   /// Closes the store's files and finishes audit subscriptions. Later calls throw
   /// ``UserManagementError/Code/storageFailure``. Idempotent; also done when the store is
   /// released.
+  ///
+  /// Waits first for what the writer was given (queued commits, a compaction, a task running
+  /// on ``writerExecutor`` until it suspends), except on the writer of any file store, where
+  /// waiting could deadlock: there the store closes at once, and commits still queued fail as
+  /// closed.
   public func close() {
     engine.close()
   }

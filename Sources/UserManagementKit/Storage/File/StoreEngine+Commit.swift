@@ -36,12 +36,17 @@ extension StoreEngine {
     pending.withLock { $0.items.count }
   }
 
-  var commitsWrittenInPlace: Int {
-    pending.withLock { $0.writtenInPlace }
+  var commitsWrittenInPlace: (own: Int, joined: Int) {
+    pending.withLock { ($0.writtenInPlace, $0.joinedInPlace) }
   }
 
+  /// Waits until the writer has done what it was given: queued commits, a compaction. Returns
+  /// at once on the writer queue of any store, where waiting could deadlock: on its own
+  /// (waiting for itself), or on another's (a task on store A's writer closing store B while one
+  /// on B's closes A). What it skips then still runs, after the store is closed, and fails as
+  /// closed.
   func waitUntilIdle() {
-    guard !isOnWriter else { return }
+    guard !Self.isOnAnyWriter else { return }
     writer.sync {}
   }
 
@@ -77,23 +82,38 @@ extension StoreEngine {
   /// prefers ``writerExecutor``, so the write blocks the store's own thread, never the Swift
   /// concurrency pool, and no thread has to be woken on either side of it.
   ///
-  /// Commits other tasks have queued go first, in the same group, as many as fit; the rest
-  /// stay queued for the drain already scheduled behind this job. A compaction the commit
-  /// makes due runs before this returns (after the commit is durable): this job keeps the
-  /// queue until its task suspends, and a task committing in a loop might not for a long
-  /// time, so a compaction queued behind it would let the log grow without bound.
+  /// Commits other tasks queued before this one go first: those that fit go in its group, and
+  /// if more are queued than a group holds, the others are written first in groups of their
+  /// own. (The drain scheduled for them runs only when this job's task suspends, which a task
+  /// committing in a loop might not do for a long time.) A compaction a group makes due runs
+  /// before this returns, after the commit is durable, for the same reason: queued behind this
+  /// job, it would let the log grow without bound.
   private func commitOnWriter(_ changes: ChangeSet) throws {
-    let queued = pending.withLock { pending in
+    let limit = max(1, options.maximumGroupCommit)
+    // Only the drain and this path take queued commits, and both run on the writer queue, so
+    // at least this many stay queued until taken below.
+    var ahead = pending.withLock { pending in
       pending.writtenInPlace += 1
-      let count = min(pending.items.count, max(0, options.maximumGroupCommit - 1))
-      defer { pending.items.removeFirst(count) }
-      return Array(pending.items.prefix(count))
+      return pending.items.count
     }
-    let (results, compactionDue) = writeBatch(queued.map(\.changes) + [changes])
-    Self.resume(queued, with: results)
-    if compactionDue { compactIfDue() }
-    // `writeBatch` returns one outcome per change set, so the last one is this commit's.
-    if case .failure(let error)? = results.last { throw error }
+    while true {
+      let count = ahead < limit ? ahead : limit
+      let queued = pending.withLock { pending in
+        pending.joinedInPlace += count
+        defer { pending.items.removeFirst(count) }
+        return Array(pending.items.prefix(count))
+      }
+      ahead -= count
+      let own = count < limit
+      let (results, compactionDue) = writeBatch(queued.map(\.changes) + (own ? [changes] : []))
+      Self.resume(queued, with: results)
+      if compactionDue { compactIfDue() }
+      // `writeBatch` returns one outcome per change set, so the last one is this commit's.
+      if own {
+        if case .failure(let error)? = results.last { throw error }
+        return
+      }
+    }
   }
 
   /// Gives each queued caller its commit's outcome.

@@ -17,7 +17,8 @@ import Dispatch
 /// catching up for a read on `reader`, and the awaiting task is suspended meanwhile
 /// (`DispatchQueue.runBlocking`). A read that finds the shared counter unchanged makes no
 /// system call and runs on the caller's thread. Opening (`init`) and `close()` are synchronous
-/// and run on the caller's thread.
+/// and run on the caller's thread. A task that prefers `writerExecutor` runs on `writer`
+/// itself, and its commits are written in place (`commitOnWriter`).
 ///
 /// This file holds the state, opening, locking and closing; the rest is split by concern:
 /// `StoreEngine+Loading.swift` (reading a generation from the files),
@@ -75,8 +76,10 @@ final class StoreEngine: Sendable {
   struct Pending {
     var items: [(changes: ChangeSet, continuation: CheckedContinuation<Void, any Error>)] = []
     var draining = false
-    /// Commits written in place by a task on the writer (for tests).
+    /// Commits written in place by a task on the writer, and queued commits written with them
+    /// (for tests).
     var writtenInPlace = 0
+    var joinedInPlace = 0
   }
 
   let files: StoreFiles
@@ -148,7 +151,7 @@ final class StoreEngine: Sendable {
       $0.state = state
       $0.known = known
     }
-    writer.setSpecific(key: Self.writerKey, value: ObjectIdentifier(self))
+    writer.setSpecific(key: Self.writerKey, value: writerMark)
     if compactionDue {
       // Under the exclusive lock taken above. A failure leaves the current generation and
       // stops writes, as it does after a commit (a store that cannot be migrated opens for
@@ -160,15 +163,28 @@ final class StoreEngine: Sendable {
     }
   }
 
-  /// Marks each store's writer queue with its engine, so that the store can tell when it runs
-  /// there: closing from it must not wait for itself, and a commit made there is written in
-  /// place.
-  static let writerKey = DispatchSpecificKey<ObjectIdentifier>()
+  /// Marks each store's writer queue with its ``writerMark``, so that the store can tell when
+  /// it runs there: closing from it must not wait for itself, and a commit made there is
+  /// written in place.
+  static let writerKey = DispatchSpecificKey<WriterMark>()
+
+  /// The mark of this engine's writer queue. An object, not the engine's address: the queue
+  /// keeps it alive, so no later engine (a store reopened after this one was released, while
+  /// a host still holds the old ``writerExecutor``) can be given the same identity.
+  let writerMark = WriterMark()
+
+  /// An identity for one engine's writer queue.
+  final class WriterMark: Sendable {}
 
   /// Whether the calling code runs on this store's writer queue (a task that prefers
   /// ``writerExecutor``, or the writer's own work).
   var isOnWriter: Bool {
-    DispatchQueue.getSpecific(key: Self.writerKey) == ObjectIdentifier(self)
+    DispatchQueue.getSpecific(key: Self.writerKey) === writerMark
+  }
+
+  /// Whether the calling code runs on the writer queue of any file store of this process.
+  static var isOnAnyWriter: Bool {
+    DispatchQueue.getSpecific(key: writerKey) != nil
   }
 
   // MARK: Locking
