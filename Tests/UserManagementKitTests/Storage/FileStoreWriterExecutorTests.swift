@@ -138,6 +138,34 @@ struct FileStoreWriterExecutorTests {
     #expect(store.statistics.logBytes < 4096 + 4096)
   }
 
+  /// The store's other async calls, made from the writer executor, hop where they must and come
+  /// back: a compaction (queued on the writer behind the task, which suspends for it), a read
+  /// that catches up with another store's commit (on the reader queue), and an audit
+  /// subscription fed by in-place commits.
+  @Test(.timeLimit(.minutes(2))) func theStoresOtherCallsWorkFromTheWriter() async throws {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(directory: temporary.store)
+    let other = try FileDirectoryStore(directory: temporary.store)
+    let events = store.subscribeToAuditEvents()
+    try await withTaskExecutorPreference(store.writerExecutor) {
+      try await store.commit(Self.event(1, "first"))
+      let generation = store.statistics.generation
+      try await store.compact()
+      #expect(store.statistics.generation == generation + 1)
+      try await other.commit(Self.event(2, "other"))
+      let seen = try await store.auditEvents(matching: AuditQuery(limit: 10))
+      #expect(seen.count == 2)
+      try await store.commit(Self.event(3, "third"))
+    }
+    var received: [String] = []
+    for await event in events {
+      if case .system(let name) = event.actor { received.append(name) }
+      if received.count == 3 { break }
+    }
+    #expect(received == ["first", "other", "third"])
+    #expect(store.commitsWrittenInPlace == 2)
+  }
+
   /// Closing from the writer does not wait for itself; later commits fail as closed.
   @Test(.timeLimit(.minutes(1))) func closingOnTheWriterDoesNotDeadlock() async throws {
     let temporary = try TemporaryDirectory()
