@@ -207,7 +207,7 @@ extension StoreEngine {
         let frameLength = bytes.count
         if start + frameLength > capacity {
           let end = StoreFormat.roundUp(start + frameLength, to: chunkSize)
-          bytes.append(contentsOf: repeatElement(0, count: end - start - frameLength))
+          bytes += [UInt8](repeating: 0, count: end - start - frameLength)
         }
         let written = Result { () throws(StoreIOError) in
           try bytes.withBytes { raw throws(StoreIOError) in
