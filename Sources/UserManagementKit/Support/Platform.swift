@@ -63,6 +63,43 @@ enum Platform {
   static var activeProcessorCount: Int {
     max(1, Int(cumk_available_processors()))
   }
+
+  /// Runs `body`, which makes about `bytes` of small allocations on the calling thread
+  /// (decoding a store's users), with the thread's allocator prepared for them, so that it
+  /// does not grow its memory a page at a time.
+  ///
+  /// glibc gives a thread other than the main one an arena of its own, and grows that arena
+  /// by exactly what the allocation that found it full needs, rounded up to a page: one
+  /// `mprotect` for every 4 KiB of small allocations (13,656 of them opening 100,000 users,
+  /// 138,130 opening a million). Allocating blocks just under its default threshold for
+  /// separate mappings (128 KiB) grows the arena 96 KiB per call; the last block, kept until
+  /// `body` returns, keeps the others, once freed, from being trimmed away, so they coalesce
+  /// into one free chunk that the allocations of `body` are carved from without a system
+  /// call. The memory is not touched beyond a header per block until `body` uses it, and
+  /// what `body` leaves unused is trimmed once the last block is freed after it. No allocator
+  /// setting is changed; other C libraries run `body` alone.
+  static func withPreparedAllocations<Value>(bytes: Int, _ body: () -> Value) -> Value {
+    #if canImport(Glibc)
+      let block = 96 * 1024
+      let count = bytes / block
+      guard count > 1 else { return body() }
+      var blocks: [UnsafeMutableRawPointer] = []
+      blocks.reserveCapacity(count)
+      for _ in 0..<count {
+        guard let pointer = malloc(block) else { break }
+        blocks.append(pointer)
+      }
+      // The last block stays allocated while `body` runs (a small allocation could come from
+      // a cache of freed ones anywhere in the heap, not from after the blocks).
+      guard let pin = blocks.popLast() else { return body() }
+      for pointer in blocks { free(pointer) }
+      blocks = []
+      defer { free(pin) }
+      return body()
+    #else
+      return body()
+    #endif
+  }
 }
 
 // MARK: - Locked

@@ -66,8 +66,9 @@ struct DirectoryStateBulkLoadTests {
   }
 
   /// New users in scrambled order, updates of the snapshot's users, and users created and
-  /// then updated within the log; small (one thread) and large (two threads).
-  @Test(arguments: [300, 30_000])
+  /// then updated within the log; small (one thread), large (two threads) and larger (the
+  /// ordered index built in two halves, from 100,000 users).
+  @Test(arguments: [300, 30_000, 70_000])
   func aSnapshotAndItsLogLoadAsOneByOne(count: Int) {
     let snapshotUsers = (0..<count).map { record($0 * 2, admin: $0 % 97 == 0) }
     var log: [UserRecord] = []
@@ -282,5 +283,18 @@ struct DirectoryStateBulkLoadTests {
       both[0].swapAt(0, 1)
       #expect(failure(both, parts: parts) == 0)
     }
+  }
+  /// Preparing a thread's allocations runs the body once and gives its result, whatever the
+  /// size asked for; what the body allocates is usable and freed as usual.
+  @Test(arguments: [0, 1_000, 200_000, 8 << 20])
+  func preparedAllocationsRunTheBodyOnce(bytes: Int) {
+    var runs = 0
+    let strings = Platform.withPreparedAllocations(bytes: bytes) {
+      runs += 1
+      return (0..<2_000).map { "a string long enough for the heap, number \($0)" }
+    }
+    #expect(runs == 1)
+    #expect(strings.count == 2_000)
+    #expect(strings[1_999] == "a string long enough for the heap, number 1999")
   }
 }

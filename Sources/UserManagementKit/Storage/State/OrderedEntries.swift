@@ -137,11 +137,15 @@ struct OrderedEntries {
     let cut = low
     let results = Locked<[Result<OrderedEntries, FrameOutOfOrder>?]>([nil, nil])
     let additionsSorted = sorted
+    // Each half allocates its chunks on its own thread.
+    let chunkBytes = maximumChunk * MemoryLayout<Element>.stride + 64
+    let chunkCount = (ordered + sorted.count) / maximumChunk + 2
     DispatchQueue.concurrentPerform(iterations: 2) { half in
-      let built =
+      let built = Platform.withPreparedAllocations(bytes: chunkCount / 2 * chunkBytes) {
         half == 0
-        ? build(frames[..<split], adding: additionsSorted[..<cut])
-        : build(frames[split...], adding: additionsSorted[cut...])
+          ? build(frames[..<split], adding: additionsSorted[..<cut])
+          : build(frames[split...], adding: additionsSorted[cut...])
+      }
       results.withLock { $0[half] = built }
     }
     let (first, second) = results.withLock { ($0[0], $0[1]) }
