@@ -69,9 +69,9 @@ enum Platform {
   /// page at a time instead of 512 pages of 4 KiB: on Linux, `madvise(MADV_HUGEPAGE)` on the
   /// 2 MiB-aligned part of a buffer of at least 4 MiB, which the allocator maps on its own
   /// (and unmaps when it is freed, advice and all). A hint: a failure changes nothing, and
-  /// other platforms do nothing.
+  /// other C libraries and platforms do nothing.
   static func preferHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
-    #if os(Linux) && (canImport(Glibc) || canImport(Musl))
+    #if os(Linux) && canImport(Glibc)
       let huge = 2 << 20
       guard let base = buffer.baseAddress, buffer.count >= 2 * huge else { return }
       let start = (UInt(bitPattern: base) + UInt(huge - 1)) & ~UInt(huge - 1)
