@@ -66,8 +66,9 @@ struct DirectoryStateBulkLoadTests {
   }
 
   /// New users in scrambled order, updates of the snapshot's users, and users created and
-  /// then updated within the log; small (one thread) and large (two threads).
-  @Test(arguments: [300, 30_000])
+  /// then updated within the log; small (one thread), large (two threads) and larger (the
+  /// ordered index built in two halves, from 100,000 users).
+  @Test(arguments: [300, 30_000, 70_000])
   func aSnapshotAndItsLogLoadAsOneByOne(count: Int) {
     let snapshotUsers = (0..<count).map { record($0 * 2, admin: $0 % 97 == 0) }
     var log: [UserRecord] = []
@@ -205,5 +206,95 @@ struct DirectoryStateBulkLoadTests {
       return true
     }
     #expect(none == 0)
+  }
+
+  /// The keys of an index, in ascending order.
+  private func keys(_ ordered: OrderedEntries) -> [String] {
+    var keys: [String] = []
+    ordered.forEachAscending(after: nil) { entry in
+      keys.append(entry.key)
+      return true
+    }
+    return keys
+  }
+
+  @Test func buildingInTwoHalvesGivesTheSameIndex() throws {
+    let present = (0..<1_300).map { DirectoryEntry(record($0 * 3)) }.sorted { $0.key < $1.key }
+    // Frames of uneven sizes, some empty, as a damaged or hand-made snapshot could hold.
+    var frames: [[DirectoryEntry]] = []
+    var start = 0
+    for size in [256, 0, 100, 256, 0, 0, 300, 256, 132] {
+      frames.append(Array(present[start..<start + size]))
+      start += size
+    }
+    #expect(start == present.count)
+    let added = (0..<700).map { DirectoryEntry(record(($0 * 389 % 700) * 3 + 1)) }
+    // Additions before every present key, after every one and in between.
+    let edges = [
+      DirectoryEntry(record(0, username: "aaa@example.com")),
+      DirectoryEntry(record(0, username: "zzz@example.com")),
+    ]
+    let expected = (present + added + edges).map(\.key).sorted()
+    for parts in [1, 2] {
+      let built = try OrderedEntries.build(ordered: frames, adding: added + edges, parts: parts)
+        .get()
+      #expect(keys(built) == expected)
+      var grown = built
+      let late = DirectoryEntry(record(2))
+      grown.insert(late)
+      #expect(keys(grown) == (expected + [late.key]).sorted())
+      // Few frames, or none: built on one thread.
+      #expect(
+        keys(
+          try OrderedEntries.build(ordered: Array(frames.prefix(1)), adding: added, parts: parts)
+            .get())
+          == (Array(present.prefix(256)) + added).map(\.key).sorted())
+      #expect(
+        keys(try OrderedEntries.build(ordered: [], adding: added, parts: parts).get())
+          == added.map(\.key).sorted())
+    }
+  }
+
+  @Test func buildingInTwoHalvesReportsTheFirstFrameOutOfOrder() {
+    let present = (0..<1_024).map { DirectoryEntry(record($0 * 3)) }.sorted { $0.key < $1.key }
+    let frames = stride(from: 0, to: present.count, by: 256).map {
+      Array(present[$0..<min($0 + 256, present.count)])
+    }
+    func failure(_ frames: [[DirectoryEntry]], parts: Int) -> Int? {
+      if case .failure(let outOfOrder) = OrderedEntries.build(
+        ordered: frames, adding: [], parts: parts)
+      {
+        return outOfOrder.frame
+      }
+      return nil
+    }
+    for parts in [1, 2] {
+      #expect(failure(frames, parts: parts) == nil)
+      // Out of order within the second half.
+      var late = frames
+      late[3].swapAt(10, 11)
+      #expect(failure(late, parts: parts) == 3)
+      // Out of order across the halves: the second half's first entry repeats the first's last.
+      var join = frames
+      join[2][0] = join[1][255]
+      #expect(failure(join, parts: parts) == 2)
+      // Out of order in both halves: the first half's is reported.
+      var both = late
+      both[0].swapAt(0, 1)
+      #expect(failure(both, parts: parts) == 0)
+    }
+  }
+  /// Preparing a thread's allocations runs the body once and gives its result, whatever the
+  /// size asked for; what the body allocates is usable and freed as usual.
+  @Test(arguments: [0, 1_000, 200_000, 8 << 20])
+  func preparedAllocationsRunTheBodyOnce(bytes: Int) {
+    var runs = 0
+    let strings = Platform.withPreparedAllocations(bytes: bytes) {
+      runs += 1
+      return (0..<2_000).map { "a string long enough for the heap, number \($0)" }
+    }
+    #expect(runs == 1)
+    #expect(strings.count == 2_000)
+    #expect(strings[1_999] == "a string long enough for the heap, number 1999")
   }
 }

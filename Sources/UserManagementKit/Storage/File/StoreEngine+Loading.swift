@@ -185,9 +185,14 @@ extension StoreEngine {
     let halves = Locked<[[DirectoryEntry]]>([[], []])
     DispatchQueue.concurrentPerform(iterations: 2) { half in
       let range = half == 0 ? 0..<count / 2 : count / 2..<count
-      var entries: [DirectoryEntry] = []
-      entries.reserveCapacity(range.count)
-      for index in range { entries.append(DirectoryEntry(records[index])) }
+      // An entry holds its record inline, its key and an object's header.
+      let entrySize = MemoryLayout<UserRecord>.stride + 48
+      let entries = Platform.withPreparedAllocations(bytes: range.count * entrySize) {
+        var entries: [DirectoryEntry] = []
+        entries.reserveCapacity(range.count)
+        for index in range { entries.append(DirectoryEntry(records[index])) }
+        return entries
+      }
       halves.withLock { $0[half] = entries }
     }
     return halves.withLock { $0[0] + $0[1] }
@@ -316,9 +321,16 @@ extension StoreEngine {
       let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: base), count: length)
       var decoded: [(Int, [CommitRecord]?)] = []
       var index = worker
-      while index < frames.count {
-        decoded.append((index, decodeOne(bytes, frames[index])))
-        index += workers
+      // Decoded commits take about twice their encoding (see `StoreFiles.decodeUsers`).
+      var encoded = 0
+      for frame in stride(from: worker, to: frames.count, by: workers) {
+        encoded += frames[frame].payload.count
+      }
+      Platform.withPreparedAllocations(bytes: encoded * 2) {
+        while index < frames.count {
+          decoded.append((index, decodeOne(bytes, frames[index])))
+          index += workers
+        }
       }
       results.withLock { results in
         for (index, commits) in decoded { results[index] = commits }

@@ -132,6 +132,7 @@ extension StoreFile {
   func readUninitialized(count: Int, at offset: Int) throws(StoreIOError) -> [UInt8] {
     var failure: StoreIOError?
     let result = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+      Platform.preferHugePages(UnsafeMutableRawBufferPointer(buffer))
       var done = 0
       while done < count {
         let read: Int

@@ -214,25 +214,33 @@ struct StoreFiles {
       let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: base), count: length)
       var index = worker
       var policySets = PolicySetCache()
-      while index < frames.count {
-        let frame = frames[index]
-        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[frame.payload]))
-        _ = reader.byte()
-        _ = reader.varint()
-        var entries: [DirectoryEntry] = []
-        entries.reserveCapacity(frame.count)
-        for _ in 0..<frame.count {
-          guard let record = UserRecord(decoding: &reader, policySets: &policySets) else {
-            break
+      // A decoded user (its entry and strings) takes about 2.5 times its encoding; more
+      // would leave prepared memory unused, whose block headers count in the peak RSS.
+      var encoded = 0
+      for frame in stride(from: worker, to: frames.count, by: workers) {
+        encoded += frames[frame].payload.count
+      }
+      Platform.withPreparedAllocations(bytes: encoded * 5 / 2) {
+        while index < frames.count {
+          let frame = frames[index]
+          var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[frame.payload]))
+          _ = reader.byte()
+          _ = reader.varint()
+          var entries: [DirectoryEntry] = []
+          entries.reserveCapacity(frame.count)
+          for _ in 0..<frame.count {
+            guard let record = UserRecord(decoding: &reader, policySets: &policySets) else {
+              break
+            }
+            entries.append(DirectoryEntry(record))
           }
-          entries.append(DirectoryEntry(record))
+          if entries.count != frame.count || !reader.isAtEnd {
+            failure.withLock { $0 = min($0 ?? index, index) }
+            return
+          }
+          results.withLock { $0[index] = entries }
+          index += workers
         }
-        if entries.count != frame.count || !reader.isAtEnd {
-          failure.withLock { $0 = min($0 ?? index, index) }
-          return
-        }
-        results.withLock { $0[index] = entries }
-        index += workers
       }
     }
     if workers == 1 {
