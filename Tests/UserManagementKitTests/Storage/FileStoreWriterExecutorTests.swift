@@ -120,6 +120,68 @@ struct FileStoreWriterExecutorTests {
     #expect(store.statistics.sequence == 3)
   }
 
+  /// A pool commit queued behind a task on the writer shares the task's next write, and so its
+  /// fate: with a fault injected at each call of that write in turn, both commits fail alike
+  /// or both succeed, the store's view equals what is durable, and it reopens so.
+  @Test(.timeLimit(.minutes(5))) func aQueuedCommitSharesTheInPlaceWritesFate() async throws {
+    let workload = StoreWorkload(users: 4)
+    // The state with both commits: the queued one (step 1) is written first.
+    let reference = InMemoryDirectoryStore()
+    for step in workload.steps[0...2] { try await reference.commit(step) }
+    let after = try await StoreFingerprint(reference)
+    var outcomes = (failed: 0, succeeded: 0)
+    for offset in 0..<12 {
+      let disk = SimulatedDisk()
+      let store = try disk.openStore()
+      try await store.commit(workload.steps[0])
+      let before = try await StoreFingerprint(store)
+      let holding = Locked(false)
+      let loop = Task(executorPreference: store.writerExecutor) { () async -> (any Error)? in
+        holding.withLock { $0 = true }
+        // Test code holding the writer until the pool's commit is queued behind it.
+        let pause = DispatchSemaphore(value: 0)
+        let deadline = DispatchTime.now() + .seconds(120)
+        while store.pendingCommitCount == 0 && DispatchTime.now() < deadline {
+          _ = pause.wait(timeout: .now() + .microseconds(200))
+        }
+        disk.inject(SimulatedDisk.Fault(atCall: disk.calls + offset, persistent: true))
+        do {
+          try await store.commit(workload.steps[2])
+          return nil
+        } catch {
+          return error
+        }
+      }
+      while !holding.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+      var queuedFailure: (any Error)?
+      do { try await store.commit(workload.steps[1]) } catch { queuedFailure = error }
+      let ownFailure = await loop.value
+      disk.inject(nil)
+      let context = "fault at call \(offset) of the in-place write"
+      #expect(store.queuedCommitsWrittenInPlace == 1, "\(context)")
+      if queuedFailure == nil && ownFailure == nil {
+        outcomes.succeeded += 1
+        #expect(try await StoreFingerprint(store) == after, "\(context)")
+      } else if let queued = queuedFailure as? UserManagementError,
+        let own = ownFailure as? UserManagementError
+      {
+        outcomes.failed += 1
+        #expect(queued.code == .storageFailure && own.code == .storageFailure, "\(context)")
+        #expect(try await StoreFingerprint(store) == before, "\(context): rolled back")
+        // After a crash now, exactly what was acknowledged; without one, that or the whole
+        // group (a failed sync may still have written it), never one commit of it alone.
+        let crashed = try disk.afterCrash(.drop).openStore()
+        #expect(try await StoreFingerprint(crashed) == before, "\(context): durable")
+        let intact = try await StoreFingerprint(disk.copy().openStore())
+        #expect(intact == before || intact == after, "\(context): the group is all or nothing")
+      } else {
+        Issue.record("\(context): the group's commits did not share one outcome")
+      }
+    }
+    // The offsets cover the whole write: its first calls fail it, the last ones come after it.
+    #expect(outcomes.failed >= 3 && outcomes.succeeded >= 1, "\(outcomes)")
+  }
+
   /// The task keeps the writer's queue until it suspends, so a compaction queued behind it
   /// would wait for the whole loop: the commit that makes one due runs it in place.
   @Test func aLoopOnTheWriterCompactsAsItGoes() async throws {
