@@ -97,7 +97,7 @@ extension StoreEngine {
       return pending.items.count
     }
     while true {
-      let count = ahead < limit ? ahead : limit
+      let count = min(ahead, limit)
       let queued = pending.withLock { pending in
         pending.joinedInPlace += count
         defer { pending.items.removeFirst(count) }

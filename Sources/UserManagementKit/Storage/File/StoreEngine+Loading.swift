@@ -122,7 +122,7 @@ extension StoreEngine {
     logUserRecords.reserveCapacity(users.capacity)
     var creations = 0
     for index in records.indices {
-      for user in records[index].users where user.user.version == 1 { creations += 1 }
+      creations += records[index].users.count(where: { $0.user.version == 1 })
       users.append(contentsOf: records[index].users)
       logUserRecords.append(contentsOf: repeatElement(index, count: records[index].users.count))
       records[index].users = []

@@ -423,14 +423,9 @@ private final class PosixFile: StoreFile, @unchecked Sendable {
         if state.tailOffset == first && state.tail.count == prefix {
           state.tail.withUnsafeBytes { buffer.copyMemory(from: $0) }
         } else {
-          let head = UnsafeMutableRawBufferPointer(rebasing: buffer[..<prefix])
-          var done = 0
-          while done < prefix {
-            let read = try self.read(
-              into: UnsafeMutableRawBufferPointer(rebasing: head[done...]), at: first + done)
-            guard read > 0 else { throw StoreIOError("pread", path, EIO) }
-            done += read
-          }
+          let head = try read(count: prefix, at: first)
+          guard head.count == prefix else { throw StoreIOError("pread", path, EIO) }
+          head.withUnsafeBytes { buffer.copyMemory(from: $0) }
         }
       }
       UnsafeMutableRawBufferPointer(rebasing: buffer[prefix...]).copyMemory(from: bytes)
