@@ -18,6 +18,10 @@ extension StoreBenchmark {
       Output.log("usage: umk-bench commit-loop DIR COUNT [USERS]")
       return 2
     }
+    guard !FileManager.default.fileExists(atPath: arguments[0]) else {
+      Output.log("umk-bench commit-loop: \(arguments[0]) exists; name a new directory to fill")
+      return 2
+    }
     do {
       let data = StoreDataset(count: users)
       var records = try data.records(0..<users)
