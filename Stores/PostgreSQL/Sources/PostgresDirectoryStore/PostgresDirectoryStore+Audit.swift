@@ -38,7 +38,8 @@ extension PostgresDirectoryStore {
     try builder.bind(Int64(limit))
     let sql = builder.query
     let texts = try await run("read the audit trail") { connection in
-      try await Self.collect(try await connection.query(sql, logger: logger).decode(String.self))
+      try await Self.collect(
+        try await connection.guardedQuery(sql, logger: logger).decode(String.self))
     }
     var events: [AuditEvent] = []
     for text in texts {
@@ -119,7 +120,7 @@ extension PostgresDirectoryStore {
     var last = sequence
     while true {
       var count = 0
-      for try await (number, text) in try await connection.query(
+      for try await (number, text) in try await connection.guardedQuery(
         "SELECT seq, event::text FROM umk_audit WHERE seq > \(last) ORDER BY seq LIMIT 500",
         logger: logger
       ).decode((Int64, String).self) {

@@ -101,7 +101,7 @@ extension PostgresDirectoryStore {
             // The reads may span snapshots (counters, policies): a check that failed against
             // them stands only if no commit landed since the first read.
             var now: Int64 = -1
-            for try await commits in try await connection.query(
+            for try await commits in try await connection.guardedQuery(
               "SELECT commits FROM umk_directory WHERE id = 1", logger: logger
             ).decode(Int64.self) {
               now = commits
@@ -191,7 +191,7 @@ extension PostgresDirectoryStore {
         if let staged = pending, !staged.isEmpty {
           try await staged.flush(on: connection, notify: wroteEvents, logger: logger)
         } else if wroteEvents {
-          try await connection.query(
+          try await connection.guardedQuery(
             "SELECT pg_notify('umk_audit', \(String(last)))", logger: logger)
         }
         return (last, commit: true)
@@ -221,52 +221,23 @@ extension PostgresDirectoryStore {
     _ body: (PostgresConnection) async throws -> (value: T, commit: Bool)
   ) async throws -> T {
     try await client.withConnection { connection in
-      try await connection.query("BEGIN", logger: logger)
+      try await connection.guardedQuery("BEGIN", logger: logger)
       progress.begun = true
       let result: (value: T, commit: Bool)
       do {
         result = try await body(connection)
         if result.commit, let hook = hooks.beforeCommit { try await hook(progress.backendPID) }
       } catch {
-        _ = try? await connection.query("ROLLBACK", logger: logger)
+        _ = try? await connection.guardedQuery("ROLLBACK", logger: logger)
         throw error
       }
       guard result.commit else {
-        _ = try? await connection.query("ROLLBACK", logger: logger)
+        _ = try? await connection.guardedQuery("ROLLBACK", logger: logger)
         return result.value
       }
       progress.commitSent = true
-      try await Self.untilClosed(connection) { [logger] in
-        try await connection.query("COMMIT", logger: logger)
-      }
+      try await connection.guardedQuery("COMMIT", logger: logger)
       return result.value
-    }
-  }
-
-  /// Runs `body`, or throws as soon as the connection closes, whichever comes first.
-  ///
-  /// postgres-nio 1.33.2 can leave a query sent as the server terminates the connection
-  /// waiting for ever; watching the connection's close turns that into a connection loss the
-  /// commit resolves. A query left waiting is abandoned (it holds nothing but memory). Each
-  /// connection is watched once (``ConnectionWatch``), not once per call, so that a pooled
-  /// connection that lives for days does not collect a callback per commit.
-  static func untilClosed(
-    _ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> Void
-  ) async throws {
-    let outcome = OneOutcome()
-    let token = ConnectionWatch.shared.watch(connection, outcome)
-    defer { ConnectionWatch.shared.forget(connection, token) }
-    try await withCheckedThrowingContinuation {
-      (continuation: CheckedContinuation<Void, any Error>) in
-      outcome.install(continuation)
-      Task {
-        do {
-          try await body()
-          outcome.resume(.success(()))
-        } catch {
-          outcome.resume(.failure(error))
-        }
-      }
     }
   }
 
@@ -317,13 +288,13 @@ extension PostgresDirectoryStore {
       do {
         let (stillRunning, committed) = try await client.withConnection { connection in
           var running = false
-          for try await count in try await connection.query(
+          for try await count in try await connection.guardedQuery(
             "SELECT count(*) FROM pg_stat_activity WHERE pid = \(backendPID)", logger: logger
           ).decode(Int64.self) {
             running = count > 0
           }
           var found = false
-          for try await count in try await connection.query(
+          for try await count in try await connection.guardedQuery(
             "SELECT count(*) FROM umk_commits WHERE commit_id = \(commitID)", logger: logger
           ).decode(Int64.self) {
             found = count > 0
@@ -420,11 +391,11 @@ extension PostgresDirectoryStore {
     var takenKeys = Set<String>()
     let read: [LockAndReadUsers.Row]
     if readOnly {
-      read = try await Self.collect(
-        try await connection.execute(ReadUsers(ids: ids, keys: newKeys), logger: logger))
+      read = try await connection.guardedRows(
+        ReadUsers(ids: ids, keys: newKeys), logger: logger)
     } else {
-      read = try await Self.collect(
-        try await connection.execute(LockAndReadUsers(ids: ids, keys: newKeys), logger: logger))
+      read = try await connection.guardedRows(
+        LockAndReadUsers(ids: ids, keys: newKeys), logger: logger)
     }
     for row in read {
       auditSequence = row.auditSequence
@@ -442,7 +413,7 @@ extension PostgresDirectoryStore {
     if !fresh, !(ids.isEmpty && newKeys.isEmpty) {
       existing = [:]
       takenKeys = []
-      for try await row in try await connection.query(
+      for try await row in try await connection.guardedQuery(
         """
         SELECT username_key, \(unescaped: UserColumns.list) FROM umk_users
         WHERE id = ANY(\(ids)) OR username_key = ANY(\(newKeys))
@@ -472,7 +443,7 @@ extension PostgresDirectoryStore {
     let putNameKeys = prepared.policyDocuments.map { Keys.normalized($0.0.nameKey) }
     if !policyIDs.isEmpty || !putNameKeys.isEmpty {
       let ids = Array(policyIDs)
-      for try await (id, key, document) in try await connection.query(
+      for try await (id, key, document) in try await connection.guardedQuery(
         """
         SELECT id, name_key, document::text FROM umk_policies
         WHERE id = ANY(\(ids)) OR name_key = ANY(\(putNameKeys))
@@ -487,7 +458,7 @@ extension PostgresDirectoryStore {
     if !throttleKeys.isEmpty {
       let users = throttleKeys.map(\.0)
       let kinds = throttleKeys.map(\.1)
-      for try await (user, kind, failures, last) in try await connection.query(
+      for try await (user, kind, failures, last) in try await connection.guardedQuery(
         """
         SELECT t.user_id, t.kind, t.failures, t.last_failure FROM umk_throttles t
         JOIN unnest(\(users)::uuid[], \(kinds)::text[]) AS k(user_id, kind)
@@ -518,7 +489,7 @@ extension PostgresDirectoryStore {
     let deletedPolicies = check.deletedPolicies
     if !deletedPolicies.isEmpty {
       var holders: [UUID: Int64] = [:]
-      for try await (id, count) in try await connection.query(
+      for try await (id, count) in try await connection.guardedQuery(
         """
         SELECT policy_id, count(*) FROM umk_user_policies WHERE policy_id = ANY(\(deletedPolicies))
         GROUP BY policy_id
@@ -567,27 +538,22 @@ extension PostgresDirectoryStore {
         throttles: throttleOrder.map { ($0, throttleResults[$0] ?? .clear) },
         audit: auditRows, firstSequence: auditSequence + 1, commitIDs: [commitID],
         notify: !auditRows.isEmpty, expectedCommits: commitsRead)
-      let applied = Mutex<Int64>(0)
       progress.commitSent = true
-      try await Self.untilClosed(connection) { [logger] in
-        for try await count in try await connection.execute(write, logger: logger) {
-          applied.withLock { $0 = count }
-        }
-      }
-      guard applied.withLock({ $0 }) == 1 else { throw CommitRace() }
+      let applied = try await connection.guardedRows(write, logger: logger)
+      guard applied.last == 1 else { throw CommitRace() }
       return lastSequence
     }
     if !released.isEmpty {
       let users = released.map(\.0)
       let policies = released.map(\.1)
-      try await connection.query(
+      try await connection.guardedQuery(
         """
         DELETE FROM umk_user_policies p USING unnest(\(users)::uuid[], \(policies)::uuid[]) AS d(u, q)
         WHERE p.user_id = d.u AND p.policy_id = d.q
         """, logger: logger)
     }
     if !deletedPolicies.isEmpty {
-      try await connection.query(
+      try await connection.guardedQuery(
         "DELETE FROM umk_policies WHERE id = ANY(\(deletedPolicies))", logger: logger)
     }
     if !finalPolicies.isEmpty {
@@ -597,7 +563,7 @@ extension PostgresDirectoryStore {
       let keys = finalPolicies.map { Keys.normalized($0.nameKey) }
       let versions = finalPolicies.map { Int64(clamping: $0.version) }
       let texts = finalPolicies.map { documents[$0.id] ?? "" }
-      try await connection.query(
+      try await connection.guardedQuery(
         """
         INSERT INTO umk_policies (id, name_key, version, document)
         SELECT i, k, v, d::json FROM unnest(\(ids)::uuid[], \(keys)::text[], \(versions)::int8[], \(texts)::text[]) AS x(i, k, v, d)
@@ -606,18 +572,17 @@ extension PostgresDirectoryStore {
         """, logger: logger)
     }
 
-    for try await _ in try await connection.execute(
+    _ = try await connection.guardedRows(
       WriteCommit(
         users: check.finalRows(rows),
         throttles: throttleOrder.map { ($0, throttleResults[$0] ?? .clear) },
         audit: auditRows, firstSequence: auditSequence + 1, commitIDs: [commitID],
         notify: pending == nil && !auditRows.isEmpty),
       logger: logger)
-    {}
     if !granted.isEmpty {
       let users = granted.map(\.0)
       let policies = granted.map(\.1)
-      try await connection.query(
+      try await connection.guardedQuery(
         """
         INSERT INTO umk_user_policies (user_id, policy_id)
         SELECT * FROM unnest(\(users)::uuid[], \(policies)::uuid[])
@@ -676,13 +641,12 @@ struct PendingWrites {
 
   /// Writes everything staged in one statement.
   func flush(on connection: PostgresConnection, notify: Bool, logger: Logger) async throws {
-    for try await _ in try await connection.execute(
+    _ = try await connection.guardedRows(
       WriteCommit(
         users: userOrder.compactMap { users[$0]?.row },
         throttles: throttleOrder.compactMap { key in throttles[key].map { (key, $0) } },
         audit: audit, firstSequence: baseSequence + 1, commitIDs: commitIDs, notify: notify),
       logger: logger)
-    {}
   }
 }
 
@@ -739,9 +703,6 @@ final class CommitProgress: Sendable {
   }
 }
 
-/// The connection closed while a statement was outstanding.
-struct ConnectionClosed: Error {}
-
 /// A commit written in one statement found that another commit landed after its reads; it
 /// wrote nothing.
 struct CommitRace: Error {}
@@ -749,95 +710,6 @@ struct CommitRace: Error {}
 /// A change set with policy or holding statements, which a commit in one statement does not
 /// write; nothing was written.
 struct NeedsTransaction: Error {}
-
-/// Fails the statements waiting on a connection when it closes, with one close callback per
-/// connection however many statements wait on it over its life.
-package final class ConnectionWatch: Sendable {
-  package static let shared = ConnectionWatch()
-
-  /// How many statements wait on a connection's close right now, and on how many connections
-  /// (for tests: both fall back to zero between commits).
-  package var watched: (statements: Int, connections: Int) {
-    state.withLock { state in
-      (state.connections.values.reduce(0) { $0 + $1.waiting.count }, state.connections.count)
-    }
-  }
-
-  private struct Watched {
-    /// The connection watched (weakly: an identifier can name a new object once this one is
-    /// gone, and the entry must not be taken for that one's).
-    weak var connection: PostgresConnection?
-    var waiting: [UInt64: OneOutcome] = [:]
-  }
-
-  private struct State {
-    var connections: [ObjectIdentifier: Watched] = [:]
-    var nextToken: UInt64 = 0
-  }
-
-  private let state = Mutex(State())
-
-  /// Fails `outcome` with `ConnectionClosed` when `connection` closes (at once if it has);
-  /// returns a token for ``forget(_:_:)``.
-  func watch(_ connection: PostgresConnection, _ outcome: OneOutcome) -> UInt64 {
-    let key = ObjectIdentifier(connection)
-    let (token, first) = state.withLock { state in
-      state.nextToken += 1
-      var first = false
-      if state.connections[key]?.connection !== connection {
-        state.connections[key] = Watched(connection: connection)
-        first = true
-      }
-      state.connections[key]?.waiting[state.nextToken] = outcome
-      return (state.nextToken, first)
-    }
-    // A future already complete runs the callback at once.
-    if first { connection.closeFuture.whenComplete { [self] _ in closed(key, connection) } }
-    return token
-  }
-
-  /// Stops watching for the statement `token` named.
-  func forget(_ connection: PostgresConnection, _ token: UInt64) {
-    let key = ObjectIdentifier(connection)
-    state.withLock { state in
-      guard state.connections[key]?.connection === connection else { return }
-      _ = state.connections[key]?.waiting.removeValue(forKey: token)
-    }
-  }
-
-  private func closed(_ key: ObjectIdentifier, _ connection: PostgresConnection) {
-    let waiting = state.withLock { state -> [OneOutcome] in
-      guard state.connections[key]?.connection === connection else { return [] }
-      return state.connections.removeValue(forKey: key).map { Array($0.waiting.values) } ?? []
-    }
-    for outcome in waiting { outcome.resume(.failure(ConnectionClosed())) }
-  }
-}
-
-/// A continuation resumed by whichever of several racers finishes first.
-final class OneOutcome: Sendable {
-  private let state = Mutex<(CheckedContinuation<Void, any Error>?, Result<Void, any Error>?)>(
-    (nil, nil))
-
-  func install(_ continuation: CheckedContinuation<Void, any Error>) {
-    let early: Result<Void, any Error>? = state.withLock { state in
-      if let result = state.1 { return result }
-      state.0 = continuation
-      return nil
-    }
-    if let early { continuation.resume(with: early) }
-  }
-
-  func resume(_ result: Result<Void, any Error>) {
-    let continuation: CheckedContinuation<Void, any Error>? = state.withLock { state in
-      guard state.1 == nil else { return nil }
-      state.1 = result
-      defer { state.0 = nil }
-      return state.0
-    }
-    continuation?.resume(with: result)
-  }
-}
 
 /// The key of a sign-in counter as stored.
 struct ThrottleKeyPair: Hashable {

@@ -43,7 +43,7 @@ extension PostgresDirectoryStore {
       let sql = builder.query
       let rows = try await run("list users") { connection in
         var rows: [(String, String, User)] = []
-        for try await row in try await connection.query(sql, logger: logger) {
+        for try await row in try await connection.guardedQuery(sql, logger: logger) {
           let cells = row.makeRandomAccess()
           rows.append(
             (
@@ -80,13 +80,14 @@ extension PostgresDirectoryStore {
     let sql = builder.query
     if exact {
       let counts = try await run("count users") { connection in
-        try await Self.collect(try await connection.query(sql, logger: logger).decode(Int64.self))
+        try await Self.collect(
+          try await connection.guardedQuery(sql, logger: logger).decode(Int64.self))
       }
       return Int(clamping: counts.first ?? 0)
     }
     return try await run("count users") { connection in
       var count = 0
-      for try await row in try await connection.query(sql, logger: logger) {
+      for try await row in try await connection.guardedQuery(sql, logger: logger) {
         if filter.matches(try UserColumns.user(row.makeRandomAccess(), at: 0)) { count += 1 }
       }
       return count

@@ -26,13 +26,13 @@ extension PostgresDirectoryStore {
       attempt += 1
       do {
         return try await client.withConnection { connection in
-          try await connection.query("BEGIN", logger: logger)
+          try await connection.guardedQuery("BEGIN", logger: logger)
           do {
             let version = try await migrate(connection, logger: logger)
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.guardedQuery("COMMIT", logger: logger)
             return version
           } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.guardedQuery("ROLLBACK", logger: logger)
             throw error
           }
         }
@@ -47,15 +47,15 @@ extension PostgresDirectoryStore {
   private static func migrate(_ connection: PostgresConnection, logger: Logger) async throws
     -> Int
   {
-    try await connection.query(
+    try await connection.guardedQuery(
       "SELECT pg_advisory_xact_lock(\(Schema.migrationLockKey))", logger: logger)
-    try await connection.query(
+    try await connection.guardedQuery(
       """
       CREATE TABLE IF NOT EXISTS umk_schema (
         id int PRIMARY KEY CHECK (id = 1), version int NOT NULL CHECK (version >= 0))
       """, logger: logger)
     var found: Int?
-    for try await version in try await connection.query(
+    for try await version in try await connection.guardedQuery(
       "SELECT version FROM umk_schema WHERE id = 1", logger: logger
     ).decode(Int.self) {
       found = version
@@ -70,12 +70,12 @@ extension PostgresDirectoryStore {
     }
     for migration in Schema.migrations[before..<Schema.currentVersion] {
       for statement in migration {
-        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        try await connection.guardedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
       }
     }
     if before < Schema.currentVersion {
       let version = Schema.currentVersion
-      try await connection.query(
+      try await connection.guardedQuery(
         """
         INSERT INTO umk_schema (id, version) VALUES (1, \(version))
         ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version

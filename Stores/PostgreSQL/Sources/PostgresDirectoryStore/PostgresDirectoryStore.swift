@@ -72,7 +72,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
     _ = try await migrate(client: client, logger: logger)
     let store = PostgresDirectoryStore(client: client, logger: logger, hooks: hooks)
     let sequence = try await store.run("read the audit trail") { connection in
-      let rows = try await connection.query(
+      let rows = try await connection.guardedQuery(
         "SELECT audit_seq FROM umk_directory WHERE id = 1", logger: logger)
       var value: Int64 = 0
       for try await (sequence) in rows.decode(Int64.self) { value = sequence }
@@ -144,7 +144,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
 
   /// Whether `error` says the connection was lost (closed, reset, or the server process
   /// terminated) rather than the server refusing a statement.
-  static func isConnectionLoss(_ error: any Error) -> Bool {
+  package static func isConnectionLoss(_ error: any Error) -> Bool {
     if error is ConnectionClosed { return true }
     guard let error = error as? PSQLError else { return false }
     if let state = error.serverInfo?[.sqlState] {
@@ -183,8 +183,8 @@ public final class PostgresDirectoryStore: DirectoryStore {
   /// - Throws: `UserManagementError` with code `storage_failure`.
   public func user(id: UserID) async throws -> UserRecord? {
     let rows = try await run("read a user") { connection in
-      try await Self.collect(
-        try await connection.execute(RecordByID(id: id.rawValue), logger: logger))
+      try await connection.guardedRows(
+        RecordByID(id: id.rawValue), logger: logger)
     }
     return try rows.first.map { row throws(UserManagementError) in
       try JSONText.record(row.0, credentials: row.1)
@@ -199,8 +199,8 @@ public final class PostgresDirectoryStore: DirectoryStore {
   public func user(usernameKey: String) async throws -> UserRecord? {
     let key = Keys.normalized(usernameKey)
     let rows = try await run("read a user") { connection in
-      try await Self.collect(
-        try await connection.execute(RecordByUsername(key: key), logger: logger))
+      try await connection.guardedRows(
+        RecordByUsername(key: key), logger: logger)
     }
     return try rows.first.map { row throws(UserManagementError) in
       try JSONText.record(row.0, credentials: row.1)
@@ -214,8 +214,8 @@ public final class PostgresDirectoryStore: DirectoryStore {
   /// - Throws: `UserManagementError` with code `storage_failure`.
   public func profile(id: UserID) async throws -> User? {
     let rows = try await run("read a user") { connection in
-      try await Self.collect(
-        try await connection.execute(ProfileByID(id: id.rawValue), logger: logger))
+      try await connection.guardedRows(
+        ProfileByID(id: id.rawValue), logger: logger)
     }
     return rows.first
   }
@@ -228,8 +228,8 @@ public final class PostgresDirectoryStore: DirectoryStore {
   public func profile(usernameKey: String) async throws -> User? {
     let key = Keys.normalized(usernameKey)
     let rows = try await run("read a user") { connection in
-      try await Self.collect(
-        try await connection.execute(ProfileByUsername(key: key), logger: logger))
+      try await connection.guardedRows(
+        ProfileByUsername(key: key), logger: logger)
     }
     return rows.first
   }
@@ -247,7 +247,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
     let id = user.rawValue
     let rows = try await run("read a sign-in counter") { connection in
       var result: [(Int64, Double?)] = []
-      let sequence = try await connection.query(
+      let sequence = try await connection.guardedQuery(
         """
         SELECT failures, last_failure FROM umk_throttles WHERE user_id = \(id) AND kind = \(kind.rawValue)
         """, logger: logger)
@@ -300,7 +300,9 @@ public final class PostgresDirectoryStore: DirectoryStore {
     let query = builder.query
     let texts = try await run("read policies") { connection in
       var texts: [String] = []
-      for try await text in try await connection.query(query, logger: logger).decode(String.self) {
+      for try await text in try await connection.guardedQuery(query, logger: logger).decode(
+        String.self)
+      {
         texts.append(text)
       }
       return texts

@@ -181,6 +181,41 @@ struct FailureTests {
     }
   }
 
+  /// A statement sent on a connection the server has already closed fails as a lost
+  /// connection instead of waiting for ever: postgres-nio 1.33.2 never fails a statement
+  /// written to a channel that has closed, which left a commit's outcome check, a `ROLLBACK` or
+  /// a read after a terminated connection hanging. Fails (by its time limit) if the store's
+  /// statements are sent without watching the connection.
+  @Test(.timeLimit(.minutes(1)))
+  func statementsOnAClosedConnectionFailAsALostConnection() async throws {
+    try await TestDatabase.with { database in
+      try await database.withClient { client in
+        try await client.withConnection { connection in
+          let logger = database.logger
+          var pid: Int32 = 0
+          for try await value in try await connection.guardedQuery(
+            "SELECT pg_backend_pid()", logger: logger
+          ).decode(Int32.self) {
+            pid = value
+          }
+          #expect(try await connection.guardedRows(SelectOne(), logger: logger) == [1])
+          try await database.execute("SELECT pg_terminate_backend(\(pid))")
+          // Closed, and known to be: the next statement's write fails before the handler.
+          try await connection.closeFuture.get()
+          for _ in 0..<3 {
+            await #expect(throws: ConnectionClosed.self) {
+              try await connection.guardedQuery("SELECT 1", logger: logger)
+            }
+            await #expect(throws: ConnectionClosed.self) {
+              try await connection.guardedRows(SelectOne(), logger: logger)
+            }
+          }
+          #expect(PostgresDirectoryStore.isConnectionLoss(ConnectionClosed()))
+        }
+      }
+    }
+  }
+
   /// Watching a connection for its close costs nothing once a commit is over: a pooled
   /// connection that serves many commits does not collect a callback per commit.
   @Test func commitsLeaveNothingWatchingTheirConnection() async throws {
@@ -280,4 +315,12 @@ struct FailureTests {
       }
     }
   }
+}
+
+/// `SELECT 1` as a prepared statement.
+private struct SelectOne: PostgresPreparedStatement {
+  static let sql = "SELECT 1::int8"
+  typealias Row = Int64
+  func makeBindings() throws -> PostgresBindings { PostgresBindings() }
+  func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
 }
