@@ -78,6 +78,8 @@ enum StoreBenchmarkName: String, CaseIterable, Sendable {
 struct StoreReference {
   /// The serving process.
   let process: ReferenceProcess
+  /// The folder of its database files.
+  let directory: String
   /// Whether it is GRDB (its result lines end in `.grdb`); otherwise SQLite's C API.
   let isGRDB: Bool
 
@@ -204,9 +206,11 @@ struct StoreBenchmark {
 
     // Fill all three; none is timed as a benchmark.
     let sqlite = StoreReference(
-      process: try SQLiteReference.start(directory: root + "/sqlite"), isGRDB: false)
+      process: try SQLiteReference.start(directory: root + "/sqlite"), directory: root + "/sqlite",
+      isGRDB: false)
     let grdb = StoreReference(
-      process: try GRDBReference.start(directory: root + "/grdb"), isGRDB: true)
+      process: try GRDBReference.start(directory: root + "/grdb"), directory: root + "/grdb",
+      isGRDB: true)
     let references = [sqlite, grdb]
     var fills: [Double] = []
     for reference in references {
@@ -234,7 +238,7 @@ struct StoreBenchmark {
     // Size at rest: every file of each, after closing.
     let oursBytes = Self.directoryBytes(oursDirectory)
     for (reference, fill) in zip(references, fills) {
-      let referenceBytes = Self.directoryBytes(root + (reference.isGRDB ? "/grdb" : "/sqlite"))
+      let referenceBytes = Self.directoryBytes(reference.directory)
       report(
         BenchmarkResult(
           name: reference.line(.size), unit: .bytes, ours: Double(oursBytes),
@@ -288,7 +292,8 @@ struct StoreBenchmark {
 
   /// Opens ours (until ready to serve) and each reference (open and every row into structs
   /// or records), alternating, each opened store closed untimed; then ours once in a fresh
-  /// process for its peak RSS.
+  /// process for its peak RSS. Every timed open starts with its files in the page cache
+  /// (``warmFiles(in:)``).
   private func measureOpen(
     _ directory: String, references: [StoreReference], probe: String, tag: String,
     report: Report
@@ -296,12 +301,14 @@ struct StoreBenchmark {
     var ours: [Double] = []
     var theirs = Array(repeating: [Double](), count: references.count)
     for pair in 0...plan.pairs {
+      Self.warmFiles(in: directory)
       let start = Measure.clock.now
       let opened = try openStoreUnderTest(directory)
       let seconds = Measure.seconds(Measure.clock.now - start)
       opened.close()
       if pair > 0 { ours.append(seconds) }
       for (index, reference) in references.enumerated() {
+        Self.warmFiles(in: reference.directory)
         let referenceSeconds = try reference.process.seconds(reference.process.request("open"))
         _ = try reference.process.request("close")
         if pair > 0 { theirs[index].append(referenceSeconds) }
@@ -773,10 +780,12 @@ struct StoreBenchmark {
     var logBytes: Int
   }
 
-  /// Runs `umk-bench open-store` on a store in a child process.
+  /// Runs `umk-bench open-store` on a store in a child process, its files in the page cache
+  /// (``warmFiles(in:)``).
   private static func openInChildProcess(_ directory: String, lookingUp username: String) throws
     -> ChildOpen
   {
+    warmFiles(in: directory)
     guard let executable = Bundle.main.executableURL else {
       throw BenchmarkFailure("cannot find its own executable")
     }
@@ -825,6 +834,28 @@ struct StoreBenchmark {
   }
 
   /// The sizes of every regular file under `path`, added up.
+  /// Reads every file in `directory` once, untimed, so that the open timed next finds them in
+  /// the page cache, as a server that restarts finds its recently used files.
+  ///
+  /// The memory manager of the machines the benchmarks run on (DAMON reclaim) evicts page
+  /// cache that has not been touched for seconds, even with most memory free: 3 % of a
+  /// 246 MB store's pages in 20 seconds. Without this, each open would read a varying share of
+  /// its files from the disk, in scattered small reads, whichever store it measures.
+  static func warmFiles(in directory: String) {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+      return
+    }
+    let chunk = 1 << 20
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
+    defer { buffer.deallocate() }
+    for name in names {
+      let descriptor = open(directory + "/" + name, O_RDONLY | O_CLOEXEC)
+      guard descriptor >= 0 else { continue }
+      while read(descriptor, buffer, chunk) > 0 {}
+      close(descriptor)
+    }
+  }
+
   static func directoryBytes(_ path: String) -> Int {
     let files = FileManager.default
     var total = 0
