@@ -42,9 +42,15 @@ extension PostgresConnection {
 
   /// Runs `body`, or throws ``ConnectionClosed`` as soon as this connection closes, whichever
   /// comes first. `body` runs in a task of its own, which is abandoned if the close wins.
+  ///
+  /// A close that comes just after the server answered may still win, so a statement that
+  /// succeeded can be reported as ``ConnectionClosed``: reads retry, and commits learn their
+  /// true outcome (see `resolveOutcome`).
   func untilClosed<T: Sendable>(_ body: @escaping @Sendable () async throws -> T)
     async throws -> T
   {
+    // Known closed: fail at once, without a task that would wait for ever.
+    if isClosed { throw ConnectionClosed() }
     let outcome = OneOutcome<T>()
     let token = ConnectionWatch.shared.watch(self) { outcome.resume(.failure(ConnectionClosed())) }
     defer { ConnectionWatch.shared.forget(self, token) }
@@ -72,11 +78,12 @@ package struct ConnectionClosed: Error {
 package final class ConnectionWatch: Sendable {
   package static let shared = ConnectionWatch()
 
-  /// How many statements wait on a connection's close right now, and on how many connections
-  /// (for tests: both fall back to zero between commits).
-  package var watched: (statements: Int, connections: Int) {
+  /// How many statements wait on `connection`'s close right now (for tests: zero once the
+  /// statements sent on it are over, however many there were).
+  package func waiting(on connection: PostgresConnection) -> Int {
     state.withLock { state in
-      (state.connections.values.reduce(0) { $0 + $1.waiting.count }, state.connections.count)
+      let entry = state.connections[ObjectIdentifier(connection)]
+      return entry?.connection === connection ? entry?.waiting.count ?? 0 : 0
     }
   }
 
