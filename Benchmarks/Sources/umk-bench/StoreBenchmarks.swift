@@ -205,11 +205,13 @@ struct StoreBenchmark {
     }
 
     // Fill all three; none is timed as a benchmark.
+    let sqliteDirectory = root + "/sqlite"
+    let grdbDirectory = root + "/grdb"
     let sqlite = StoreReference(
-      process: try SQLiteReference.start(directory: root + "/sqlite"), directory: root + "/sqlite",
+      process: try SQLiteReference.start(directory: sqliteDirectory), directory: sqliteDirectory,
       isGRDB: false)
     let grdb = StoreReference(
-      process: try GRDBReference.start(directory: root + "/grdb"), directory: root + "/grdb",
+      process: try GRDBReference.start(directory: grdbDirectory), directory: grdbDirectory,
       isGRDB: true)
     let references = [sqlite, grdb]
     var fills: [Double] = []

@@ -6,10 +6,10 @@ import Synchronization
 /// postgres-nio 1.33.2 writes a statement to its channel without a promise
 /// (`channel.write(task, promise: nil)`). On a channel that has already closed, the write
 /// fails before it reaches the connection's handler, and nothing ever fails the statement: its
-/// caller waits for ever. That happens whenever a statement is sent as the server terminates
-/// the connection (`pg_terminate_backend`, a restart, a failover) — to a pooled connection whose
-/// close the pool has not noticed yet, or as the next statement on a connection that just
-/// failed. Every statement the store sends goes through these methods, which race it against
+/// caller waits for ever. That happens whenever a statement is sent as the server closes the
+/// connection (`pg_terminate_backend`, a restart, an idle-session timeout) — to a pooled
+/// connection whose close the pool has not noticed yet, or as the next statement on a
+/// connection that just failed. Every statement the store sends goes through these methods, which race it against
 /// the connection's close: it either runs, or fails with ``ConnectionClosed`` (a connection
 /// loss, which reads retry and commits resolve). A statement left waiting is abandoned; it
 /// holds only memory.

@@ -260,10 +260,11 @@ struct FailureTests {
         result.continuation.yield(.failed(closed: error is ConnectionClosed))
       }
     }
-    Task {
+    let timer = Task {
       try? await Task.sleep(for: limit)
       result.continuation.yield(.stillWaiting)
     }
+    defer { timer.cancel() }
     for await first in result.stream { return first }
     return .stillWaiting
   }
