@@ -120,11 +120,12 @@ public struct Username: Hashable, Sendable, Codable, CustomStringConvertible {
   /// - Parameter address: Any string.
   /// - Returns: The canonical key.
   public static func canonicalize(_ address: String) -> String {
-    var needsWork = false
-    for byte in address.utf8 where byte >= 0x41 && byte <= 0x5A {
-      needsWork = true
-      break
-    }
+    // On the string's own bytes when it has them in one piece (every native string does):
+    // opening a store canonicalizes every username it decodes.
+    let isUppercase = { (byte: UInt8) in byte &- 0x41 < 26 }
+    let needsWork =
+      address.utf8.withContiguousStorageIfAvailable { $0.contains(where: isUppercase) }
+      ?? address.utf8.contains(where: isUppercase)
     guard needsWork else { return address }
     return String(
       decoding: address.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)

@@ -35,8 +35,9 @@ struct DirectoryStateBulkLoadTests {
   }
 
   /// The snapshot's users sorted by key in frames of 256, as a snapshot holds them.
-  private func frames(_ records: [UserRecord]) -> [[DirectoryEntry]] {
-    let sorted = records.map { DirectoryEntry($0) }.sorted { $0.key < $1.key }
+  private func frames(_ records: [UserRecord]) -> [[OrderedEntries.Element]] {
+    let sorted = records.map { OrderedEntries.Element(DirectoryEntry($0)) }
+      .sorted { $0.entry.key < $1.entry.key }
     return stride(from: 0, to: sorted.count, by: 256).map {
       Array(sorted[$0..<min($0 + 256, sorted.count)])
     }
@@ -57,7 +58,7 @@ struct DirectoryStateBulkLoadTests {
     #expect(bulk.byUsername.count == oneByOne.byUsername.count)
     for (id, entry) in oneByOne.byID {
       #expect(bulk.byID[id]?.record == entry.record)
-      #expect(bulk.byUsername[HashedKey(entry.key)]?.record == entry.record)
+      #expect(bulk.byUsername[entry.key]?.record == entry.record)
     }
     #expect(bulk.activeAdministrators == oneByOne.activeAdministrators)
     #expect(
@@ -118,6 +119,62 @@ struct DirectoryStateBulkLoadTests {
     #expect(failure == .logUser(0))
   }
 
+  /// A commit creates a user at version 1 and updates it to a later one: a log that creates a
+  /// user the snapshot holds, or updates one nobody created, is not what commits write (the
+  /// ordered index takes the log's version-1 users as its new ones, so it must hold).
+  @Test func aLogWhoseVersionsDisagreeWithItsUsersIsRefused() {
+    let snapshotUsers = (0..<10).map { record($0) }
+    let recreated = record(4, id: snapshotUsers[4].id, version: 1)
+    var state = DirectoryState()
+    #expect(
+      state.loadUsers(
+        snapshot: frames(snapshotUsers), log: [record(20), recreated].map { DirectoryEntry($0) },
+        logCreations: 2, snapshotPolicies: Set(policies)) == .logUser(1))
+    let orphan = record(30, version: 2)
+    var other = DirectoryState()
+    #expect(
+      other.loadUsers(
+        snapshot: frames(snapshotUsers), log: [record(21), orphan].map { DirectoryEntry($0) },
+        logCreations: 1, snapshotPolicies: Set(policies)) == .logUser(1))
+    // A user the log creates and then updates is sound.
+    let created = record(22)
+    var sound = DirectoryState()
+    #expect(
+      sound.loadUsers(
+        snapshot: frames(snapshotUsers),
+        log: [created, record(22, id: created.id, version: 2)].map { DirectoryEntry($0) },
+        logCreations: 1, snapshotPolicies: Set(policies)) == nil)
+    #expect(sound.byUsername[created.usernameKey]?.record.user.version == 2)
+    #expect(listing(sound).filter { $0.hasPrefix("user22@") } == ["user22@example.com#2"])
+  }
+
+  /// The username index finds each entry by its key, and an entry put over another with the
+  /// same key replaces it whole: the index keeps no reference to the old one.
+  @Test func theUsernameIndexReplacesEntriesWhole() {
+    var index = UsernameIndex()
+    weak var first: DirectoryEntry?
+    let id = UserID(rawValue: UUID())
+    do {
+      let original = DirectoryEntry(record(1, id: id))
+      first = original
+      #expect(index.put(original) == nil)
+    }
+    #expect(first != nil)
+    let update = DirectoryEntry(record(1, id: id, version: 2))
+    #expect(index.put(update)?.record.user.version == 1)
+    #expect(first == nil)
+    #expect(index.count == 1)
+    #expect(index["user1@example.com"] === update)
+    #expect(index["user2@example.com"] == nil)
+    for number in 2..<2_000 { index.put(DirectoryEntry(record(number))) }
+    #expect(index.count == 1_999)
+    #expect(index["user1999@example.com"]?.record.user.lastName == "1999")
+    index.remove(key: "user1@example.com")
+    index.remove(key: "nobody@example.com")
+    #expect(index["user1@example.com"] == nil)
+    #expect(index.count == 1_998)
+  }
+
   @Test func snapshotUsersOutOfOrderOrWithoutTheirPolicyAreRefused() {
     let users = (0..<600).map { record($0) }
     var shuffled = frames(users)
@@ -162,7 +219,7 @@ struct DirectoryStateBulkLoadTests {
   @Test func buildingMergesTheAdditionsInOrder() throws {
     let present = (0..<1_000).map { DirectoryEntry(record($0 * 3)) }.sorted { $0.key < $1.key }
     let frames = stride(from: 0, to: present.count, by: 256).map {
-      Array(present[$0..<min($0 + 256, present.count)])
+      elements(present[$0..<min($0 + 256, present.count)])
     }
     let added = (0..<700).map { DirectoryEntry(record(($0 * 389 % 700) * 3 + 1)) }
     var ordered = try OrderedEntries.build(ordered: frames, adding: added).get()
@@ -218,13 +275,19 @@ struct DirectoryStateBulkLoadTests {
     return keys
   }
 
-  @Test func buildingInTwoHalvesGivesTheSameIndex() throws {
+  /// Elements as decoding a snapshot's frame makes them.
+  private func elements(_ entries: ArraySlice<DirectoryEntry>) -> [OrderedEntries.Element] {
+    entries.map { OrderedEntries.Element($0) }
+  }
+
+  @Test func buildingFromUnevenFramesGivesTheSameIndex() throws {
     let present = (0..<1_300).map { DirectoryEntry(record($0 * 3)) }.sorted { $0.key < $1.key }
-    // Frames of uneven sizes, some empty, as a damaged or hand-made snapshot could hold.
-    var frames: [[DirectoryEntry]] = []
+    // Frames of uneven sizes, some empty, one larger than a chunk, as a damaged or hand-made
+    // snapshot could hold.
+    var frames: [[OrderedEntries.Element]] = []
     var start = 0
     for size in [256, 0, 100, 256, 0, 0, 300, 256, 132] {
-      frames.append(Array(present[start..<start + size]))
+      frames.append(elements(present[start..<start + size]))
       start += size
     }
     #expect(start == present.count)
@@ -235,55 +298,80 @@ struct DirectoryStateBulkLoadTests {
       DirectoryEntry(record(0, username: "zzz@example.com")),
     ]
     let expected = (present + added + edges).map(\.key).sorted()
-    for parts in [1, 2] {
-      let built = try OrderedEntries.build(ordered: frames, adding: added + edges, parts: parts)
-        .get()
-      #expect(keys(built) == expected)
-      var grown = built
-      let late = DirectoryEntry(record(2))
-      grown.insert(late)
-      #expect(keys(grown) == (expected + [late.key]).sorted())
-      // Few frames, or none: built on one thread.
-      #expect(
-        keys(
-          try OrderedEntries.build(ordered: Array(frames.prefix(1)), adding: added, parts: parts)
-            .get())
-          == (Array(present.prefix(256)) + added).map(\.key).sorted())
-      #expect(
-        keys(try OrderedEntries.build(ordered: [], adding: added, parts: parts).get())
-          == added.map(\.key).sorted())
-    }
+    let built = try OrderedEntries.build(ordered: frames, adding: added + edges).get()
+    #expect(keys(built) == expected)
+    var grown = built
+    let late = DirectoryEntry(record(2))
+    grown.insert(late)
+    #expect(keys(grown) == (expected + [late.key]).sorted())
+    // Few frames, or none.
+    #expect(
+      keys(try OrderedEntries.build(ordered: Array(frames.prefix(1)), adding: added).get())
+        == (Array(present.prefix(256)) + added).map(\.key).sorted())
+    #expect(
+      keys(try OrderedEntries.build(ordered: [], adding: added).get())
+        == added.map(\.key).sorted())
   }
 
-  @Test func buildingInTwoHalvesReportsTheFirstFrameOutOfOrder() {
+  /// Frames no addition falls within become chunks as they are; changing the index then
+  /// leaves the frames it was built from as they were, and splits a full chunk as usual.
+  @Test func framesTakenAsChunksStayValues() throws {
     let present = (0..<1_024).map { DirectoryEntry(record($0 * 3)) }.sorted { $0.key < $1.key }
     let frames = stride(from: 0, to: present.count, by: 256).map {
-      Array(present[$0..<min($0 + 256, present.count)])
+      elements(present[$0..<min($0 + 256, present.count)])
     }
-    func failure(_ frames: [[DirectoryEntry]], parts: Int) -> Int? {
-      if case .failure(let outOfOrder) = OrderedEntries.build(
-        ordered: frames, adding: [], parts: parts)
-      {
+    // Only after the last present key: every frame is taken whole.
+    let added = (0..<300).map { DirectoryEntry(record($0, username: "zz\($0)@example.com")) }
+    var built = try OrderedEntries.build(ordered: frames, adding: added).get()
+    let expected = (present + added).map(\.key).sorted()
+    #expect(keys(built) == expected)
+    // Inserts into a full chunk (taken from a frame) and a replacement in another.
+    let inserted = (0..<40).map { DirectoryEntry(record($0 * 24 + 1)) }
+    for entry in inserted { built.insert(entry) }
+    built.replace(
+      DirectoryEntry(record(0, id: present[5].record.id, version: 2, username: present[5].key)))
+    #expect(keys(built) == (expected + inserted.map(\.key)).sorted())
+    var versions: [UInt64] = []
+    built.forEachAscending(after: nil) { entry in
+      if entry.key == present[5].key { versions.append(entry.record.user.version) }
+      return true
+    }
+    #expect(versions == [2])
+    // The frames are untouched.
+    #expect(frames.flatMap { $0.map(\.entry.key) } == present.map(\.key))
+    #expect(frames.allSatisfy { $0.count == 256 })
+    #expect(frames[0][5].entry.record.user.version == 1)
+  }
+
+  @Test func buildingReportsTheFirstFrameOutOfOrder() {
+    let present = (0..<1_024).map { DirectoryEntry(record($0 * 3)) }.sorted { $0.key < $1.key }
+    let frames = stride(from: 0, to: present.count, by: 256).map {
+      elements(present[$0..<min($0 + 256, present.count)])
+    }
+    func failure(_ frames: [[OrderedEntries.Element]], adding: [DirectoryEntry] = []) -> Int? {
+      if case .failure(let outOfOrder) = OrderedEntries.build(ordered: frames, adding: adding) {
         return outOfOrder.frame
       }
       return nil
     }
-    for parts in [1, 2] {
-      #expect(failure(frames, parts: parts) == nil)
-      // Out of order within the second half.
+    let addition = [DirectoryEntry(record(1))]
+    for adding in [[], addition] {
+      #expect(failure(frames, adding: adding) == nil)
+      // Out of order within a frame.
       var late = frames
       late[3].swapAt(10, 11)
-      #expect(failure(late, parts: parts) == 3)
-      // Out of order across the halves: the second half's first entry repeats the first's last.
+      #expect(failure(late, adding: adding) == 3)
+      // Out of order across frames: a frame's first entry repeats the previous one's last.
       var join = frames
       join[2][0] = join[1][255]
-      #expect(failure(join, parts: parts) == 2)
-      // Out of order in both halves: the first half's is reported.
+      #expect(failure(join, adding: adding) == 2)
+      // Out of order in two frames: the first is reported.
       var both = late
       both[0].swapAt(0, 1)
-      #expect(failure(both, parts: parts) == 0)
+      #expect(failure(both, adding: adding) == 0)
     }
   }
+
   /// Preparing a thread's allocations runs the body once and gives its result, whatever the
   /// size asked for; what the body allocates is usable and freed as usual.
   @Test(arguments: [0, 1_000, 200_000, 8 << 20])

@@ -137,7 +137,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The record, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func user(usernameKey: String) async throws -> UserRecord? {
-    try await engine.read { $0.byUsername[HashedKey(usernameKey)]?.record }
+    try await engine.read { $0.byUsername[usernameKey]?.record }
   }
 
   /// The user with this identifier, without hashes.
@@ -155,7 +155,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The user, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func profile(usernameKey: String) async throws -> User? {
-    try await engine.read { $0.byUsername[HashedKey(usernameKey)]?.record.user }
+    try await engine.read { $0.byUsername[usernameKey]?.record.user }
   }
 
   /// One page of users matching the query.

@@ -65,7 +65,7 @@ struct StoreFiles {
     }
     state.ordered.forEachAscending(after: nil) { entry in
       chunk.append(entry)
-      if chunk.count == 256 { flush() }
+      if chunk.count == OrderedEntries.maximumChunk { flush() }
       return true
     }
     flush()
@@ -95,8 +95,9 @@ struct StoreFiles {
     /// Its policies and throttle counters; no users.
     var state: DirectoryState
     var manifest: Manifest
-    /// Its users, frame by frame, in ascending username order if the file is sound.
-    var users: [[DirectoryEntry]]
+    /// Its users, frame by frame, in ascending username order if the file is sound (each
+    /// frame ready to be a chunk of the ordered index).
+    var users: [[OrderedEntries.Element]]
     /// The file offset of each frame of `users`.
     var userFrameOffsets: [Int]
     /// The file's size.
@@ -201,11 +202,11 @@ struct StoreFiles {
   ///
   /// - Returns: For each frame, its users in order.
   static func decodeUsers(_ raw: UnsafeRawBufferPointer, _ frames: [UserFrame], file: String)
-    throws(UserManagementError) -> [[DirectoryEntry]]
+    throws(UserManagementError) -> [[OrderedEntries.Element]]
   {
     let total = frames.reduce(0) { $0 + $1.count }
     let workers = total >= 20_000 ? min(2, Platform.activeProcessorCount) : 1
-    let results = Locked([[DirectoryEntry]?](repeating: nil, count: frames.count))
+    let results = Locked([[OrderedEntries.Element]?](repeating: nil, count: frames.count))
     let failure = Locked<Int?>(nil)
     // The mapping outlives this call; workers read disjoint frames of it.
     let base = UInt(bitPattern: raw.baseAddress)
@@ -226,13 +227,13 @@ struct StoreFiles {
           var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[frame.payload]))
           _ = reader.byte()
           _ = reader.varint()
-          var entries: [DirectoryEntry] = []
+          var entries: [OrderedEntries.Element] = []
           entries.reserveCapacity(frame.count)
           for _ in 0..<frame.count {
             guard let record = UserRecord(decoding: &reader, policySets: &policySets) else {
               break
             }
-            entries.append(DirectoryEntry(record))
+            entries.append(OrderedEntries.Element(DirectoryEntry(record)))
           }
           if entries.count != frame.count || !reader.isAtEnd {
             failure.withLock { $0 = min($0 ?? index, index) }

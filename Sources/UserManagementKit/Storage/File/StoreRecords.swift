@@ -130,9 +130,27 @@ struct PolicySetCache {
   /// The set these bytes (a record's policy ids) decode to, if seen before.
   func set(for bytes: UnsafeRawBufferPointer) -> Set<PolicyID>? {
     for index in encodings.indices where encodings[index].count == bytes.count {
-      if encodings[index].withUnsafeBytes({ $0.elementsEqual(bytes) }) { return sets[index] }
+      if encodings[index].withUnsafeBytes({ Self.equal($0, bytes) }) { return sets[index] }
     }
     return nil
+  }
+
+  /// Whether two buffers of the same size hold the same bytes, compared a word at a time
+  /// (policy ids are 16 bytes each).
+  private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    var offset = 0
+    while offset + 8 <= a.count {
+      guard
+        a.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+          == b.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+      else { return false }
+      offset += 8
+    }
+    while offset < a.count {
+      guard a[offset] == b[offset] else { return false }
+      offset += 1
+    }
+    return true
   }
 
   /// Remembers the set `bytes` decoded to, while there is room.

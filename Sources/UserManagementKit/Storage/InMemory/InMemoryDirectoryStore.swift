@@ -35,7 +35,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   /// - Parameter usernameKey: A canonical username.
   /// - Returns: The record, or `nil`.
   public func user(usernameKey: String) async -> UserRecord? {
-    state.withLock { $0.directory.byUsername[HashedKey(usernameKey)] }?.record
+    state.withLock { $0.directory.byUsername[usernameKey] }?.record
   }
 
   /// The user with this identifier, without hashes (no copy of the credential fields).
@@ -51,7 +51,7 @@ public final class InMemoryDirectoryStore: DirectoryStore {
   /// - Parameter usernameKey: A canonical username.
   /// - Returns: The user, or `nil`.
   public func profile(usernameKey: String) async -> User? {
-    state.withLock { $0.directory.byUsername[HashedKey(usernameKey)] }?.record.user
+    state.withLock { $0.directory.byUsername[usernameKey] }?.record.user
   }
 
   /// One page of users matching the query.

@@ -84,7 +84,7 @@ extension DirectoryState {
       if record.user.version == 1 {
         guard previous == nil else { throw .conflict() }
         let key = record.usernameKey
-        if byUsername[HashedKey(key)] != nil || staged.hasNewUsername(key) {
+        if byUsername[key] != nil || staged.hasNewUsername(key) {
           throw UserManagementError(
             .usernameTaken, "A user named \(record.user.username) already exists.",
             context: ["field": "username"])
@@ -161,7 +161,7 @@ extension DirectoryState {
       } else {
         ordered.replace(entry)
       }
-      byUsername[HashedKey(entry.key)] = entry
+      byUsername.put(entry)
     }
     activeAdministrators += adminDelta
     for update in changes.throttleUpdates {
@@ -187,11 +187,11 @@ extension DirectoryState {
       guard let current = byID[id] else { continue }
       if let previous {
         byID[id] = previous
-        byUsername[HashedKey(previous.key)] = previous
+        byUsername.put(previous)
         ordered.replace(previous)
       } else {
         byID.removeValue(forKey: id)
-        byUsername.removeValue(forKey: HashedKey(current.key))
+        byUsername.remove(key: current.key)
         ordered.remove(key: current.key)
       }
     }

@@ -19,7 +19,7 @@ extension DirectoryState {
     } else {
       ordered.insert(entry)
     }
-    byUsername[HashedKey(entry.key)] = entry
+    byUsername.put(entry)
     if entry.record.user.isActiveAdmin { activeAdministrators += 1 }
     if !entry.record.user.policies.isEmpty {
       for id in entry.record.user.policies { policyHolders[id, default: 0] += 1 }
@@ -38,9 +38,15 @@ extension DirectoryState {
 
   /// Loads the users of a snapshot, given frame by frame in strictly ascending username order,
   /// and then the users of its log in commit order (each the whole record after its commit),
-  /// into a state that has none yet. One thread builds the id index and the ordered index
-  /// while another builds the username index and the counts; the log's new users are sorted
-  /// once and merged into the ordered index in one pass, instead of inserted one by one.
+  /// into a state that has none yet. One thread builds the id index while another builds the
+  /// username index, the counts and the ordered index: the snapshot's frames become its
+  /// chunks, and the log's new users are sorted once and merged in, instead of inserted one
+  /// by one.
+  ///
+  /// A commit creates a user at version 1 and updates it to the next version, so a log user
+  /// at version 1 is new and any other updates a user the snapshot or the log made before:
+  /// the ordered index takes the log's version-1 users as its additions without waiting for
+  /// the id index, and the id index refuses a log whose versions say otherwise.
   ///
   /// - Parameters:
   ///   - frames: The snapshot's users, frame by frame.
@@ -50,46 +56,51 @@ extension DirectoryState {
   ///   - snapshotPolicies: The policies the snapshot holds (its users may hold no other).
   /// - Returns: `nil`, or what is inconsistent (the state must then be discarded).
   mutating func loadUsers(
-    snapshot frames: [[DirectoryEntry]], log: [DirectoryEntry], logCreations: Int,
+    snapshot frames: [[OrderedEntries.Element]], log: [DirectoryEntry], logCreations: Int,
     snapshotPolicies: Set<PolicyID>
   ) -> BulkLoadFailure? {
     let snapshotCount = frames.reduce(0) { $0 + $1.count }
     // Room for the log's new users and for some growth, so that neither index rehashes
     // while loading or soon after.
     let capacity = snapshotCount + min(log.count, max(0, logCreations)) + snapshotCount / 4 + 64
-    // Two halves (at a million users, about 530 and 340 ms): the id index with the ordered
-    // index (and the order check), and the username index with the counts.
-    let ids = Locked<
-      (index: [UserID: DirectoryEntry], ordered: OrderedEntries, bad: BulkLoadFailure?)
-    >(
-      ([:], OrderedEntries(), nil))
+    // Four jobs on two threads (at a million users, about 300, 280, 60 and 60 ms): the id
+    // index; the username index with the counts; the ordered index in two halves.
+    let ids = Locked<(index: [UserID: DirectoryEntry], bad: BulkLoadFailure?)>(([:], nil))
     let names = Locked<
-      (
-        index: [HashedKey: DirectoryEntry], admins: Int, holders: [PolicyID: Int],
-        bad: BulkLoadFailure?
-      )
-    >(([:], 0, [:], nil))
-    let build: @Sendable (Int) -> Void = { part in
-      if part == 0 {
-        let built = Self.buildIDIndex(frames, log: log, capacity: capacity)
-        ids.withLock { $0 = built }
-      } else {
-        let built = Self.buildUsernameIndex(
-          frames, log: log, capacity: capacity, snapshotPolicies: snapshotPolicies)
-        names.withLock { $0 = built }
-      }
+      (index: UsernameIndex, admins: Int, holders: [PolicyID: Int], bad: BulkLoadFailure?)
+    >((UsernameIndex(), 0, [:], nil))
+    // A commit creates a user at version 1 (the id index checks the log agrees).
+    let ordering = OrderedEntries.buildInHalves(ordered: frames, log: log) {
+      $0.record.user.version == 1
     }
+    let jobs: [@Sendable () -> Void] =
+      [
+        {
+          let built = Self.buildIDIndex(frames, log: log, capacity: capacity)
+          ids.withLock { $0 = built }
+        },
+        {
+          let built = Self.buildUsernameIndex(
+            frames, log: log, capacity: capacity, snapshotPolicies: snapshotPolicies)
+          names.withLock { $0 = built }
+        },
+      ] + ordering.jobs
     if snapshotCount + log.count >= 20_000 && Platform.activeProcessorCount > 1 {
-      DispatchQueue.concurrentPerform(iterations: 2, execute: build)
+      DispatchQueue.concurrentPerform(iterations: jobs.count) { jobs[$0]() }
     } else {
-      build(0)
-      build(1)
+      for job in jobs { job() }
     }
-    let (byID, ordered, badID) = ids.withLock { ($0.index, $0.ordered, $0.bad) }
+    let (byID, badID) = ids.withLock { ($0.index, $0.bad) }
     let (byUsername, admins, holders, badName) = names.withLock {
       ($0.index, $0.admins, $0.holders, $0.bad)
     }
-    if let bad = Self.first(badID, badName) { return bad }
+    var ordered = OrderedEntries()
+    var badOrder: BulkLoadFailure?
+    switch ordering.finish() {
+    case .success(let built): ordered = built
+    case .failure(let outOfOrder): badOrder = .snapshotFrame(outOfOrder.frame)
+    }
+    if let bad = Self.first(Self.first(badID, badName), badOrder) { return bad }
     self.byID = byID
     self.byUsername = byUsername
     self.ordered = ordered
@@ -119,72 +130,58 @@ extension DirectoryState {
     entry.record.user.status == .active && entry.record.user.role == .admin
   }
 
-  /// The id index and the ordered index of a bulk load (see ``loadUsers(snapshot:log:snapshotPolicies:)``).
-  private static func buildIDIndex(
-    _ frames: [[DirectoryEntry]], log: [DirectoryEntry], capacity: Int
-  )
-    -> (index: [UserID: DirectoryEntry], ordered: OrderedEntries, bad: BulkLoadFailure?)
+  /// The first snapshot frame at or before `frame` that is damaged: `frame`, or an earlier
+  /// one out of order (which may be why `frame` looks damaged).
+  private static func firstDamagedFrame(_ frames: [[OrderedEntries.Element]], upTo frame: Int)
+    -> Int
   {
-    var index = [UserID: DirectoryEntry](minimumCapacity: capacity)
-    for (number, frame) in frames.enumerated() {
-      for entry in frame where index.updateValue(entry, forKey: entry.record.id) != nil {
-        // The first damaged frame is reported: an earlier one may be out of order.
-        var first = number
-        if case .failure(let outOfOrder) = OrderedEntries.build(
-          ordered: Array(frames[...number]), adding: [])
-        {
-          first = min(first, outOfOrder.frame)
-        }
-        return (index, OrderedEntries(), .snapshotFrame(first))
-      }
+    if case .failure(let outOfOrder) = OrderedEntries.build(
+      ordered: Array(frames[...frame]), adding: [])
+    {
+      return min(frame, outOfOrder.frame)
     }
-    // The log: updates replace their entry (a username never changes); the ids it creates
-    // are collected, and their final entries merged into the username order.
-    var created: [UserID] = []
-    var updated: [UserID] = []
-    for (number, entry) in log.enumerated() {
-      if let replaced = index.updateValue(entry, forKey: entry.record.id) {
-        guard replaced.key == entry.key else {
-          return (index, OrderedEntries(), .logUser(number))
-        }
-        updated.append(entry.record.id)
-      } else {
-        created.append(entry.record.id)
-      }
-    }
-    var additions: [DirectoryEntry] = []
-    additions.reserveCapacity(created.count)
-    for id in created {
-      if let entry = index[id] { additions.append(entry) }
-    }
-    // One pass over the snapshot's users (checking their order) and the sorted additions.
-    var ordered: OrderedEntries
-    switch OrderedEntries.build(ordered: frames, adding: additions) {
-    case .success(let built): ordered = built
-    case .failure(let outOfOrder):
-      return (index, OrderedEntries(), .snapshotFrame(outOfOrder.frame))
-    }
-    // Updates of users the snapshot holds (for created ones, already final: harmless).
-    for id in updated {
-      if let entry = index[id] { ordered.replace(entry) }
-    }
-    return (index, ordered, nil)
+    return frame
   }
 
-  /// The username index and the counts of a bulk load (see ``loadUsers(snapshot:log:snapshotPolicies:)``).
+  /// The id index of a bulk load (see ``loadUsers(snapshot:log:logCreations:snapshotPolicies:)``),
+  /// checking that no id repeats in the snapshot and that the log's versions agree with it:
+  /// a version-1 user is new, and any other replaces a user with the same username.
+  private static func buildIDIndex(
+    _ frames: [[OrderedEntries.Element]], log: [DirectoryEntry], capacity: Int
+  ) -> (index: [UserID: DirectoryEntry], bad: BulkLoadFailure?) {
+    var index = [UserID: DirectoryEntry](minimumCapacity: capacity)
+    for (number, frame) in frames.enumerated() {
+      for element in frame {
+        let entry = element.entry
+        if index.updateValue(entry, forKey: entry.record.id) != nil {
+          return (index, .snapshotFrame(firstDamagedFrame(frames, upTo: number)))
+        }
+      }
+    }
+    for (number, entry) in log.enumerated() {
+      let replaced = index.updateValue(entry, forKey: entry.record.id)
+      let isNew = entry.record.user.version == 1
+      guard isNew ? replaced == nil : replaced?.key == entry.key else {
+        return (index, .logUser(number))
+      }
+    }
+    return (index, nil)
+  }
+
+  /// The username index and the counts of a bulk load (see
+  /// ``loadUsers(snapshot:log:logCreations:snapshotPolicies:)``).
   private static func buildUsernameIndex(
-    _ frames: [[DirectoryEntry]], log: [DirectoryEntry], capacity: Int,
+    _ frames: [[OrderedEntries.Element]], log: [DirectoryEntry], capacity: Int,
     snapshotPolicies: Set<PolicyID>
-  ) -> (
-    index: [HashedKey: DirectoryEntry], admins: Int, holders: [PolicyID: Int], bad: BulkLoadFailure?
-  ) {
-    var index = [HashedKey: DirectoryEntry](minimumCapacity: capacity)
+  ) -> (index: UsernameIndex, admins: Int, holders: [PolicyID: Int], bad: BulkLoadFailure?) {
+    var index = UsernameIndex(minimumCapacity: capacity)
     var admins = 0
     var holders: [PolicyID: Int] = [:]
     for (number, frame) in frames.enumerated() {
-      for entry in frame {
-        if index.updateValue(entry, forKey: HashedKey(entry.key)) != nil {
-          return (index, admins, holders, .snapshotFrame(number))
+      for element in frame {
+        let entry = element.entry
+        if index.put(entry) != nil {
+          return (index, admins, holders, .snapshotFrame(firstDamagedFrame(frames, upTo: number)))
         }
         if isActiveAdmin(entry) { admins += 1 }
         if !entry.record.user.policies.isEmpty {
@@ -197,7 +194,7 @@ extension DirectoryState {
       return (index, admins, holders, .missingPolicy)
     }
     for (number, entry) in log.enumerated() {
-      if let replaced = index.updateValue(entry, forKey: HashedKey(entry.key)) {
+      if let replaced = index.put(entry) {
         // Another user's username: the log is not what commits write.
         guard replaced.record.id == entry.record.id else {
           return (index, admins, holders, .logUser(number))

@@ -5,42 +5,114 @@
 #endif
 
 /// One stored user. Immutable: an update stores a new entry, so readers only retain it.
+///
+/// The key's hash and prefix are computed once, when the entry is made (opening a file store
+/// makes its entries on two threads, while each user's bytes are in the cache), so that the
+/// indexes built from a million entries read them from the entry's first cache line instead
+/// of hashing and reading each key's characters again, a cache miss apiece. They come first,
+/// so that they share that line with the object's header and the key.
 final class DirectoryEntry: Sendable {
-  let record: UserRecord
   /// The canonical username (shares storage with the username when it is already lowercase).
   let key: String
+  /// `key.hashValue`, for the ``UsernameIndex``.
+  let keyHash: Int
+  /// The first 16 bytes of the key, for the ordered index.
+  let keyPrefix: KeyPrefix
+  let record: UserRecord
 
   init(_ record: consuming UserRecord) {
-    self.key = record.usernameKey
+    let key = record.usernameKey
+    self.key = key
+    self.keyHash = key.hashValue
+    self.keyPrefix = KeyPrefix(key)
     self.record = record
   }
+
 }
 
-/// A string key that carries its hash, so a hash table that grows rehashes its keys without
-/// reading each key's characters (at a million users, each such read is a cache miss).
-struct HashedKey: Hashable {
-  let string: String
-  let hash: Int
+/// The username index: the entries, each found by its canonical username.
+///
+/// A hash set of the entries themselves, each beside its key's hash (computed once, when the
+/// entry was made), rather than a dictionary from the key to the entry: adding an entry
+/// retains only the entry, not the key's string as well. At a million users each retain is
+/// an atomic write to a cache line that is not in the cache, and opening a store adds every
+/// user. Probing compares the hashes; an entry's key is read only where they match.
+struct UsernameIndex {
+  /// An entry, or a username looked up, with the key's hash.
+  private struct Slot: Hashable {
+    enum Source {
+      case entry(DirectoryEntry)
+      case probe(String)
+    }
 
-  init(_ string: String) {
-    self.string = string
-    self.hash = string.hashValue
+    let source: Source
+    /// `key.hashValue`, a seeded SipHash: it resists collisions chosen by whoever picks
+    /// usernames.
+    let hash: Int
+
+    init(_ entry: DirectoryEntry) {
+      source = .entry(entry)
+      hash = entry.keyHash
+    }
+
+    init(probe key: String) {
+      source = .probe(key)
+      hash = key.hashValue
+    }
+
+    var key: String {
+      switch source {
+      case .entry(let entry): entry.key
+      case .probe(let key): key
+      }
+    }
+
+    var entry: DirectoryEntry? {
+      if case .entry(let entry) = source { return entry }
+      return nil
+    }
+
+    static func == (lhs: Slot, rhs: Slot) -> Bool {
+      lhs.hash == rhs.hash && lhs.key == rhs.key
+    }
+
+    func hash(into hasher: inout Hasher) {
+      hasher.combine(hash)
+    }
+
+    /// The stored hash mixed with the table's seed, without running a `Hasher` over it
+    /// again: it already is a seeded hash of the key, and a second hashing on every insert,
+    /// lookup and resize is a measurable share of opening a large store.
+    func _rawHashValue(seed: Int) -> Int {
+      hash ^ seed
+    }
   }
 
-  static func == (lhs: HashedKey, rhs: HashedKey) -> Bool {
-    lhs.hash == rhs.hash && lhs.string == rhs.string
+  private var slots: Set<Slot>
+
+  init(minimumCapacity: Int = 0) {
+    slots = Set(minimumCapacity: minimumCapacity)
   }
 
-  func hash(into hasher: inout Hasher) {
-    hasher.combine(hash)
+  /// The number of entries.
+  var count: Int { slots.count }
+
+  /// The entry whose canonical username is `key`.
+  subscript(key: String) -> DirectoryEntry? {
+    slots.firstIndex(of: Slot(probe: key)).flatMap { slots[$0].entry }
   }
 
-  /// The stored hash, mixed with the table's seed, without running a `Hasher` over it again:
-  /// `hash` already is a seeded SipHash of the string, so it resists collisions chosen by
-  /// whoever picks usernames, and at a million users the second hashing on every insert,
-  /// lookup and resize is a measurable share of opening a file store.
-  func _rawHashValue(seed: Int) -> Int {
-    hash ^ seed
+  /// Adds `entry`, replacing the entry with its key, if any.
+  ///
+  /// - Returns: The entry replaced.
+  @discardableResult
+  mutating func put(_ entry: DirectoryEntry) -> DirectoryEntry? {
+    slots.update(with: Slot(entry))?.entry
+  }
+
+  /// Removes the entry whose canonical username is `key`, if any.
+  mutating func remove(key: String) {
+    slots.remove(Slot(probe: key))
   }
 }
 
@@ -97,7 +169,7 @@ struct UserMatcher {
 /// `DirectoryState+Commit.swift`; loading from the file store in `DirectoryState+Loading.swift`.
 struct DirectoryState {
   var byID: [UserID: DirectoryEntry] = [:]
-  var byUsername: [HashedKey: DirectoryEntry] = [:]
+  var byUsername = UsernameIndex()
   var ordered = OrderedEntries()
   var activeAdministrators = 0
   var policies: [PolicyID: Policy] = [:]

@@ -11,12 +11,23 @@ import Dispatch
 struct OrderedEntries {
   typealias Entry = DirectoryEntry
 
-  private struct Element {
+  /// An entry with the first 16 bytes of its key.
+  struct Element {
     var prefix: KeyPrefix
     var entry: Entry
+
+    init(prefix: KeyPrefix, entry: Entry) {
+      self.prefix = prefix
+      self.entry = entry
+    }
+
+    init(_ entry: Entry) {
+      self.init(prefix: entry.keyPrefix, entry: entry)
+    }
   }
 
-  private static let maximumChunk = 256
+  /// The most elements a chunk holds; a snapshot's frames hold as many users.
+  static let maximumChunk = 256
   private var chunks: [[Element]] = []
   /// The key of each chunk's first entry, with its prefix, for the binary search over chunks.
   private var firstKeys: [(prefix: KeyPrefix, key: String)] = []
@@ -58,7 +69,7 @@ struct OrderedEntries {
   }
 
   mutating func insert(_ entry: Entry) {
-    let element = Element(prefix: KeyPrefix(entry.key), entry: entry)
+    let element = Element(prefix: entry.keyPrefix, entry: entry)
     guard let lastChunk = chunks.indices.last else {
       chunks.append([element])
       firstKeys.append((element.prefix, entry.key))
@@ -96,119 +107,165 @@ struct OrderedEntries {
     }
   }
 
-  /// Builds the index in one pass from entries given in ascending key order, frame by frame
-  /// (a snapshot's), and entries in any order (a log's new users), into full chunks: the
-  /// additions are sorted, then merged with the ordered entries — instead of a search and a
-  /// move of part of a chunk for each addition.
+  /// Builds the index in one pass from a snapshot's frames — elements in ascending key order,
+  /// at most ``maximumChunk`` a frame, as ``Element/init(_:)`` makes them while decoding — and
+  /// entries in any order (a log's new users).
   ///
-  /// A large index is built in two halves on two threads (each half of the frames with the
-  /// additions that fall among them), then joined: at a million users, one pass is about a
-  /// fifth of opening a store, and the thread that makes it is the one the other waits for.
+  /// A frame that no addition falls within becomes a chunk as it is: the array is shared, not
+  /// copied, so its entries are neither read nor retained again (at a million users, touching
+  /// each entry once more costs a cache miss apiece, a fifth of opening a store). Checking the
+  /// order reads only the elements' prefixes, and a key's characters only where two prefixes
+  /// are equal. The additions are sorted, then merged in, into full chunks where they fall.
   ///
   /// - Parameters:
-  ///   - frames: Entries in strictly ascending key order, frame by frame.
+  ///   - frames: Elements in strictly ascending key order, frame by frame.
   ///   - additions: Entries in any order, none with the key of another.
-  ///   - parts: 1 to build on this thread, 2 for two halves on two threads; by default 2 from
-  ///     100,000 entries on when there are two processors.
   /// - Returns: The index, or the number of the first frame whose entries are not in strictly
   ///   ascending order.
-  static func build(ordered frames: [[Entry]], adding additions: [Entry], parts: Int? = nil)
+  static func build(ordered frames: [[Element]], adding additions: [Entry])
     -> Result<OrderedEntries, FrameOutOfOrder>
   {
-    var sorted = additions.map { Element(prefix: KeyPrefix($0.key), entry: $0) }
-    sorted.sort { orders($0, before: $1) }
-    let ordered = frames.reduce(0) { $0 + $1.count }
-    let halves =
-      parts ?? (ordered + sorted.count >= 100_000 && Platform.activeProcessorCount > 1 ? 2 : 1)
-    // The second half starts at the first frame past the middle that holds an entry.
-    let split =
-      halves > 1 ? frames.indices.dropFirst(frames.count / 2).first { !frames[$0].isEmpty } : nil
-    guard let split, split > 0, let boundary = frames[split].first else {
-      return build(frames[...], adding: sorted[...])
-    }
-    let boundaryElement = Element(prefix: KeyPrefix(boundary.key), entry: boundary)
-    // The additions below the second half's first entry belong to the first half.
-    var low = 0
-    var high = sorted.count
-    while low < high {
-      let mid = (low + high) / 2
-      if orders(sorted[mid], before: boundaryElement) { low = mid + 1 } else { high = mid }
-    }
-    let cut = low
-    let results = Locked<[Result<OrderedEntries, FrameOutOfOrder>?]>([nil, nil])
-    let additionsSorted = sorted
-    // Each half allocates its chunks on its own thread.
-    let chunkBytes = maximumChunk * MemoryLayout<Element>.stride + 64
-    let chunkCount = (ordered + sorted.count) / maximumChunk + 2
-    DispatchQueue.concurrentPerform(iterations: 2) { half in
-      let built = Platform.withPreparedAllocations(bytes: chunkCount / 2 * chunkBytes) {
-        half == 0
-          ? build(frames[..<split], adding: additionsSorted[..<cut])
-          : build(frames[split...], adding: additionsSorted[cut...])
-      }
-      results.withLock { $0[half] = built }
-    }
-    let (first, second) = results.withLock { ($0[0], $0[1]) }
-    // The first failure in frame order: the first half's, then the join, then the second's.
-    guard case .success(var index)? = first else {
-      return first ?? .failure(FrameOutOfOrder(frame: 0))
-    }
-    let lastOfFirst = frames[..<split].last { !$0.isEmpty }?.last
-    if let lastOfFirst,
-      !orders(
-        Element(prefix: KeyPrefix(lastOfFirst.key), entry: lastOfFirst), before: boundaryElement)
-    {
-      return .failure(FrameOutOfOrder(frame: split))
-    }
-    guard case .success(let upper)? = second else {
-      return second ?? .failure(FrameOutOfOrder(frame: split))
-    }
-    index.chunks.append(contentsOf: upper.chunks)
-    index.firstKeys.append(contentsOf: upper.firstKeys)
-    return .success(index)
+    build(ordered: frames[...], adding: additions)
   }
 
-  /// Builds one part of the index (see ``build(ordered:adding:parts:)``): `frames` (a slice,
-  /// so its indices are the frames' numbers) merged with `sorted`, in ascending key order.
-  private static func build(
-    _ frames: ArraySlice<[Entry]>, adding sorted: ArraySlice<Element>
-  ) -> Result<OrderedEntries, FrameOutOfOrder> {
+  /// Builds the index of some of a snapshot's frames (their numbers are the slice's indices)
+  /// and the additions that fall among them (see ``build(ordered:adding:)``).
+  static func build(ordered frames: ArraySlice<[Element]>, adding additions: [Entry])
+    -> Result<OrderedEntries, FrameOutOfOrder>
+  {
+    var sorted = additions.map { Element($0) }
+    sorted.sort { orders($0, before: $1) }
     let total = frames.reduce(0) { $0 + $1.count } + sorted.count
     var index = OrderedEntries()
-    index.chunks.reserveCapacity((total + maximumChunk - 1) / maximumChunk)
+    index.chunks.reserveCapacity(frames.count + sorted.count / maximumChunk + 1)
     index.firstKeys.reserveCapacity(index.chunks.capacity)
     var current: [Element] = []
-    current.reserveCapacity(maximumChunk)
+    func flush() {
+      guard let first = current.first else { return }
+      index.chunks.append(current)
+      index.firstKeys.append((first.prefix, first.entry.key))
+      current = []
+    }
     func emit(_ element: Element) {
-      if current.count == maximumChunk {
-        index.chunks.append(current)
-        current.removeAll(keepingCapacity: true)
-      }
-      if current.isEmpty { index.firstKeys.append((element.prefix, element.entry.key)) }
+      if current.count == maximumChunk { flush() }
+      if current.isEmpty { current.reserveCapacity(min(maximumChunk, total)) }
       current.append(element)
     }
     var next = sorted.startIndex
     var previous: Element?
     for (number, frame) in zip(frames.indices, frames) {
-      for entry in frame {
-        let element = Element(prefix: KeyPrefix(entry.key), entry: entry)
-        if let previous, !orders(previous, before: element) {
-          return .failure(FrameOutOfOrder(frame: number))
-        }
+      guard let first = frame.first, let last = frame.last else { continue }
+      if let previous, !orders(previous, before: first) {
+        return .failure(FrameOutOfOrder(frame: number))
+      }
+      guard isStrictlyAscending(frame) else { return .failure(FrameOutOfOrder(frame: number)) }
+      previous = last
+      while next < sorted.endIndex, orders(sorted[next], before: first) {
+        emit(sorted[next])
+        next += 1
+      }
+      if frame.count <= maximumChunk
+        && (next == sorted.endIndex || orders(last, before: sorted[next]))
+      {
+        // Nothing to merge into this frame: it is a chunk already.
+        flush()
+        index.chunks.append(frame)
+        index.firstKeys.append((first.prefix, first.entry.key))
+        continue
+      }
+      for element in frame {
         while next < sorted.endIndex, orders(sorted[next], before: element) {
           emit(sorted[next])
           next += 1
         }
         emit(element)
-        previous = element
       }
     }
     while next < sorted.endIndex {
       emit(sorted[next])
       next += 1
     }
-    if !current.isEmpty { index.chunks.append(current) }
+    flush()
     return .success(index)
+  }
+
+  /// Builds the index of a snapshot's frames and its log's users in two halves, each half of
+  /// the frames with the additions that fall among them, then joins them and replaces the
+  /// entries the log updates (see ``build(ordered:adding:)``).
+  ///
+  /// - Parameters:
+  ///   - frames: Elements in strictly ascending key order, frame by frame.
+  ///   - log: The log's users in commit order: additions (new users, none with the key of
+  ///     another), and updates of users the frames or earlier additions hold.
+  ///   - isAddition: Whether a log user is new.
+  /// - Returns: Two jobs, for the caller to run concurrently (or one after the other), and
+  ///   a function that gives the index once both have run.
+  static func buildInHalves(
+    ordered frames: [[Element]], log: [Entry], isAddition: @escaping @Sendable (Entry) -> Bool
+  ) -> (jobs: [@Sendable () -> Void], finish: () -> Result<OrderedEntries, FrameOutOfOrder>) {
+    // The second half starts at the first frame past the middle that holds an entry; with
+    // none, the first half takes everything.
+    let split = frames.indices.dropFirst(frames.count / 2).first { !frames[$0].isEmpty }
+    let boundary = split.flatMap { frames[$0].first }
+    let halves = Locked<[Result<OrderedEntries, FrameOutOfOrder>?]>([nil, nil])
+    func job(_ half: Int) -> @Sendable () -> Void {
+      {
+        // Each half picks its own additions from the log, so neither waits for the other.
+        let additions = log.filter { entry in
+          guard isAddition(entry) else { return false }
+          guard let boundary else { return half == 0 }
+          return orders(Element(entry), before: boundary) == (half == 0)
+        }
+        let part = split.map { half == 0 ? frames[..<$0] : frames[$0...] } ?? frames[...]
+        let built =
+          half == 1 && split == nil
+          ? .success(OrderedEntries()) : build(ordered: part, adding: additions)
+        halves.withLock { $0[half] = built }
+      }
+    }
+    let finish = { () -> Result<OrderedEntries, FrameOutOfOrder> in
+      let (first, second) = halves.withLock { ($0[0], $0[1]) }
+      // The first failure in frame order: the first half's, then the join, then the second's.
+      guard case .success(var index)? = first else {
+        return first ?? .failure(FrameOutOfOrder(frame: 0))
+      }
+      if let split, let boundary {
+        if let last = frames[..<split].last(where: { !$0.isEmpty })?.last,
+          !orders(last, before: boundary)
+        {
+          return .failure(FrameOutOfOrder(frame: split))
+        }
+        guard case .success(let upper)? = second else {
+          return second ?? .failure(FrameOutOfOrder(frame: split))
+        }
+        index.chunks.append(contentsOf: upper.chunks)
+        index.firstKeys.append(contentsOf: upper.firstKeys)
+      }
+      // The additions went in as the log made them: its updates follow, in order, so the
+      // last one of each user stays.
+      for entry in log where !isAddition(entry) { index.replace(entry) }
+      return .success(index)
+    }
+    return ([job(0), job(1)], finish)
+  }
+
+  /// Whether `elements` are in strictly ascending key order, read in place: a copy of an
+  /// element would retain its entry, a write to memory that is not in the cache.
+  private static func isStrictlyAscending(_ elements: [Element]) -> Bool {
+    elements.withUnsafeBufferPointer { elements in
+      for position in elements.indices.dropFirst() {
+        let before = elements[position - 1].prefix
+        let after = elements[position].prefix
+        if before != after {
+          guard before < after else { return false }
+        } else {
+          guard elements[position - 1].entry.key < elements[position].entry.key else {
+            return false
+          }
+        }
+      }
+      return true
+    }
   }
 
   /// A frame whose entries are out of order (see ``build(ordered:adding:)``).
@@ -224,7 +281,7 @@ struct OrderedEntries {
   /// Replaces the entry with the same key.
   mutating func replace(_ entry: Entry) {
     guard !chunks.isEmpty else { return }
-    let prefix = KeyPrefix(entry.key)
+    let prefix = entry.keyPrefix
     let chunk = chunkIndex(for: entry.key, prefix: prefix)
     let index = bound(entry.key, prefix: prefix, in: chunk, strictly: false)
     if index < chunks[chunk].count, chunks[chunk][index].entry.key == entry.key {
