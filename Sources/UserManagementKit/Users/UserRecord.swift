@@ -32,7 +32,7 @@ public struct UserRecord: Hashable, Sendable, Codable {
   ///   - apiPasswordHash: The API password hash.
   ///   - security: The account-security state (default none).
   public init(
-    user: User, passwordHash: PasswordHash?, apiPasswordHash: PasswordHash?,
+    user: consuming User, passwordHash: PasswordHash?, apiPasswordHash: PasswordHash?,
     security: AccountSecurity = .none
   ) {
     var user = user

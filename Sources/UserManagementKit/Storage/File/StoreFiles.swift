@@ -230,10 +230,12 @@ struct StoreFiles {
           var entries: [OrderedEntries.Element] = []
           entries.reserveCapacity(frame.count)
           for _ in 0..<frame.count {
-            guard let record = UserRecord(decoding: &reader, policySets: &policySets) else {
-              break
+            // The record moves into its entry without being copied.
+            let entry = UserRecord.decode(&reader, policySets: &policySets) {
+              DirectoryEntry($0)
             }
-            entries.append(OrderedEntries.Element(DirectoryEntry(record)))
+            guard let entry else { break }
+            entries.append(OrderedEntries.Element(entry))
           }
           if entries.count != frame.count || !reader.isAtEnd {
             failure.withLock { $0 = min($0 ?? index, index) }

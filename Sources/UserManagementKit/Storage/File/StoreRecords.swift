@@ -61,6 +61,20 @@ extension UserRecord {
   /// the same one (users share a few combinations of policies, and a shared set is one
   /// allocation instead of one per user).
   init?(decoding reader: inout ByteReader, policySets: inout PolicySetCache) {
+    guard let record = Self.decode(&reader, policySets: &policySets, { $0 }) else { return nil }
+    self = record
+  }
+
+  /// Decodes a record (see ``init(decoding:policySets:)``) and hands it to `make`, which
+  /// takes it over: the record moves into what `make` builds (an entry of the file store's
+  /// state, opening a store) instead of being copied out of an optional first, a retain and
+  /// a release of each of its strings and sets.
+  ///
+  /// - Returns: What `make` made, or `nil` if the bytes do not decode.
+  static func decode<Made>(
+    _ reader: inout ByteReader, policySets: inout PolicySetCache,
+    _ make: (consuming UserRecord) -> Made
+  ) -> Made? {
     guard let id = reader.uuid(), let rawUsername = reader.string(), !rawUsername.isEmpty,
       let firstName = reader.string(),
       let lastName = reader.string(), let flags = reader.byte(), flags & ~Flag.all == 0,
@@ -114,9 +128,10 @@ extension UserRecord {
       version: version, securityStamp: SecurityStamp(rawValue: stamp),
       createdAt: created,
       updatedAt: updated, createdBy: createdBy, emailVerified: flags & Flag.emailVerified != 0)
-    self.init(
-      user: user, passwordHash: passwordHash, apiPasswordHash: apiPasswordHash,
-      security: security)
+    return make(
+      UserRecord(
+        user: user, passwordHash: passwordHash, apiPasswordHash: apiPasswordHash,
+        security: security))
   }
 }
 

@@ -21,11 +21,13 @@ final class DirectoryEntry: Sendable {
   let record: UserRecord
 
   init(_ record: consuming UserRecord) {
-    let key = record.usernameKey
+    // Moved in first, then read in place: reading the key off the parameter first made a
+    // copy of the whole record (a retain and a release of each of its strings and sets).
+    self.record = record
+    let key = self.record.usernameKey
     self.key = key
     self.keyHash = key.hashValue
     self.keyPrefix = KeyPrefix(key)
-    self.record = record
   }
 
 }
