@@ -62,20 +62,20 @@ struct UsernameIndex {
       hash = key.hashValue
     }
 
-    var key: String {
-      switch source {
-      case .entry(let entry): entry.key
-      case .probe(let key): key
-      }
-    }
-
     var entry: DirectoryEntry? {
       if case .entry(let entry) = source { return entry }
       return nil
     }
 
+    /// Equal hashes, then equal keys, compared in place (no copy of a key's string).
     static func == (lhs: Slot, rhs: Slot) -> Bool {
-      lhs.hash == rhs.hash && lhs.key == rhs.key
+      guard lhs.hash == rhs.hash else { return false }
+      switch (lhs.source, rhs.source) {
+      case (.entry(let a), .entry(let b)): return a === b || a.key == b.key
+      case (.entry(let entry), .probe(let key)), (.probe(let key), .entry(let entry)):
+        return entry.key == key
+      case (.probe(let a), .probe(let b)): return a == b
+      }
     }
 
     func hash(into hasher: inout Hasher) {
@@ -101,7 +101,8 @@ struct UsernameIndex {
 
   /// The entry whose canonical username is `key`.
   subscript(key: String) -> DirectoryEntry? {
-    slots.firstIndex(of: Slot(probe: key)).flatMap { slots[$0].entry }
+    guard let index = slots.firstIndex(of: Slot(probe: key)) else { return nil }
+    return slots[index].entry
   }
 
   /// Adds `entry`, replacing the entry with its key, if any.
