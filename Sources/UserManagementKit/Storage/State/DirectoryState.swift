@@ -34,48 +34,20 @@ final class DirectoryEntry: Sendable {
 
 /// The username index: the entries, each found by its canonical username.
 ///
-/// A hash set of the entries themselves, each beside its key's hash (computed once, when the
-/// entry was made), rather than a dictionary from the key to the entry: adding an entry
-/// retains only the entry, not the key's string as well. At a million users each retain is
-/// an atomic write to a cache line that is not in the cache, and opening a store adds every
-/// user. Probing compares the hashes; an entry's key is read only where they match.
+/// A dictionary from the key, carrying its hash (computed once, when the entry was made), to
+/// the entry: a table that grows rehashes without reading a key again, and adding a million
+/// entries while opening a store hashes none. A lookup compares the stored hashes, then the
+/// key's characters where they match, without reading the entry.
 struct UsernameIndex {
-  /// An entry, or a username looked up, with the key's hash.
-  private struct Slot: Hashable {
-    enum Source {
-      case entry(DirectoryEntry)
-      case probe(String)
-    }
-
-    let source: Source
-    /// `key.hashValue`, a seeded SipHash: it resists collisions chosen by whoever picks
+  /// A canonical username with its hash.
+  private struct Key: Hashable {
+    let string: String
+    /// `string.hashValue`, a seeded SipHash: it resists collisions chosen by whoever picks
     /// usernames.
     let hash: Int
 
-    init(_ entry: DirectoryEntry) {
-      source = .entry(entry)
-      hash = entry.keyHash
-    }
-
-    init(probe key: String) {
-      source = .probe(key)
-      hash = key.hashValue
-    }
-
-    var entry: DirectoryEntry? {
-      if case .entry(let entry) = source { return entry }
-      return nil
-    }
-
-    /// Equal hashes, then equal keys, compared in place (no copy of a key's string).
-    static func == (lhs: Slot, rhs: Slot) -> Bool {
-      guard lhs.hash == rhs.hash else { return false }
-      switch (lhs.source, rhs.source) {
-      case (.entry(let a), .entry(let b)): return a === b || a.key == b.key
-      case (.entry(let entry), .probe(let key)), (.probe(let key), .entry(let entry)):
-        return entry.key == key
-      case (.probe(let a), .probe(let b)): return a == b
-      }
+    static func == (lhs: Key, rhs: Key) -> Bool {
+      lhs.hash == rhs.hash && lhs.string == rhs.string
     }
 
     func hash(into hasher: inout Hasher) {
@@ -90,19 +62,18 @@ struct UsernameIndex {
     }
   }
 
-  private var slots: Set<Slot>
+  private var table: [Key: DirectoryEntry]
 
   init(minimumCapacity: Int = 0) {
-    slots = Set(minimumCapacity: minimumCapacity)
+    table = Dictionary(minimumCapacity: minimumCapacity)
   }
 
   /// The number of entries.
-  var count: Int { slots.count }
+  var count: Int { table.count }
 
   /// The entry whose canonical username is `key`.
   subscript(key: String) -> DirectoryEntry? {
-    guard let index = slots.firstIndex(of: Slot(probe: key)) else { return nil }
-    return slots[index].entry
+    table[Key(string: key, hash: key.hashValue)]
   }
 
   /// Adds `entry`, replacing the entry with its key, if any.
@@ -110,12 +81,12 @@ struct UsernameIndex {
   /// - Returns: The entry replaced.
   @discardableResult
   mutating func put(_ entry: DirectoryEntry) -> DirectoryEntry? {
-    slots.update(with: Slot(entry))?.entry
+    table.updateValue(entry, forKey: Key(string: entry.key, hash: entry.keyHash))
   }
 
   /// Removes the entry whose canonical username is `key`, if any.
   mutating func remove(key: String) {
-    slots.remove(Slot(probe: key))
+    table.removeValue(forKey: Key(string: key, hash: key.hashValue))
   }
 }
 
