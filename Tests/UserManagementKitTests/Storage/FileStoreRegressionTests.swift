@@ -41,6 +41,38 @@ struct FileStoreRegressionTests {
     }
   }
 
+  /// A change set that creates a user and updates it is logged with the user's last version
+  /// only. Opening the store must take that as a new user: for a while it refused the log as
+  /// corrupt (a later version of a user it did not hold), and the store would not reopen.
+  @Test func aUserCreatedAndUpdatedInOneCommitSurvivesReopening() async throws {
+    let disk = SimulatedDisk()
+    let store = try open(disk)
+    let now = Date(timeIntervalSince1970: 1_700_000_000)
+    let created = User(
+      id: UserID(rawValue: UUID()), username: try Username("ada@example.com"), firstName: "Ada",
+      lastName: "Lovelace", status: .active, role: .admin, policies: [], apiAccessEnabled: false,
+      hasAPIPassword: false, hasPassword: false, mustChangePassword: false, version: 1,
+      securityStamp: SecurityStamp(rawValue: "stamp"), createdAt: now, updatedAt: now,
+      createdBy: .system("test"))
+    var updated = created
+    updated.firstName = "Augusta"
+    updated.version = 2
+    try await store.commit(
+      ChangeSet(users: [
+        UserRecord(user: created, passwordHash: nil, apiPasswordHash: nil),
+        UserRecord(user: updated, passwordHash: nil, apiPasswordHash: nil),
+      ]))
+    store.close()
+    let reopened = try open(disk)
+    let read = try await reopened.user(id: created.id)
+    #expect(read?.user.version == 2)
+    #expect(read?.user.firstName == "Augusta")
+    #expect(try await reopened.user(usernameKey: "ada@example.com")?.id == created.id)
+    let listed = try await reopened.users(matching: UserQuery()).users
+    #expect(listed.map(\.id) == [created.id])
+    reopened.close()
+  }
+
   /// A compaction killed after its renames but before its directory sync: a process that
   /// adopts that generation and commits must make it durable first, or a power loss would
   /// take the acknowledged commit with the generation.

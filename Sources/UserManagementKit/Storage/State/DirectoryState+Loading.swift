@@ -43,10 +43,11 @@ extension DirectoryState {
   /// chunks, and the log's new users are sorted once and merged in, instead of inserted one
   /// by one.
   ///
-  /// A commit creates a user at version 1 and updates it to the next version, so a log user
-  /// at version 1 is new and any other updates a user the snapshot or the log made before:
-  /// the ordered index takes the log's version-1 users as its additions without waiting for
-  /// the id index, and the id index refuses a log whose versions say otherwise.
+  /// A commit creates a user at version 1 and never logs version 1 of a user that exists
+  /// (a change set that creates a user and updates it logs only its last version), so the
+  /// ordered index takes the log's version-1 users as its additions without waiting for the
+  /// id index, and inserts any other that has nothing to replace; the id index refuses a log
+  /// whose version-1 user already exists.
   ///
   /// - Parameters:
   ///   - frames: The snapshot's users, frame by frame.
@@ -144,8 +145,8 @@ extension DirectoryState {
   }
 
   /// The id index of a bulk load (see ``loadUsers(snapshot:log:logCreations:snapshotPolicies:)``),
-  /// checking that no id repeats in the snapshot and that the log's versions agree with it:
-  /// a version-1 user is new, and any other replaces a user with the same username.
+  /// checking that no id repeats in the snapshot and that the log agrees with it: a version-1
+  /// user is new, and any other is new or replaces a user with the same username.
   private static func buildIDIndex(
     _ frames: [[OrderedEntries.Element]], log: [DirectoryEntry], capacity: Int
   ) -> (index: [UserID: DirectoryEntry], bad: BulkLoadFailure?) {
@@ -160,8 +161,10 @@ extension DirectoryState {
     }
     for (number, entry) in log.enumerated() {
       let replaced = index.updateValue(entry, forKey: entry.record.id)
+      // A later version that replaces nothing is sound: a change set that creates a user and
+      // updates it is logged with the user's last version only.
       let isNew = entry.record.user.version == 1
-      guard isNew ? replaced == nil : replaced?.key == entry.key else {
+      guard isNew ? replaced == nil : replaced == nil || replaced?.key == entry.key else {
         return (index, .logUser(number))
       }
     }

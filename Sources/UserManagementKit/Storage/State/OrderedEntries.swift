@@ -196,8 +196,9 @@ struct OrderedEntries {
   /// - Parameters:
   ///   - frames: Elements in strictly ascending key order, frame by frame.
   ///   - log: The log's users in commit order: additions (new users, none with the key of
-  ///     another), and updates of users the frames or earlier additions hold.
-  ///   - isAddition: Whether a log user is new.
+  ///     another), and the others, which update a user the frames or the log hold or, where a
+  ///     change set created a user and updated it at once, create it.
+  ///   - isAddition: Whether a log user is new (at version 1).
   /// - Returns: Two jobs, for the caller to run concurrently (or one after the other), and
   ///   a function that gives the index once both have run.
   static func buildInHalves(
@@ -242,8 +243,9 @@ struct OrderedEntries {
         index.firstKeys.append(contentsOf: upper.firstKeys)
       }
       // The additions went in as the log made them: its updates follow, in order, so the
-      // last one of each user stays.
-      for entry in log where !isAddition(entry) { index.replace(entry) }
+      // last one of each user stays. A user a change set created and updated at once is
+      // logged at its last version only: it is not there to replace, and goes in now.
+      for entry in log where !isAddition(entry) && !index.replace(entry) { index.insert(entry) }
       return .success(index)
     }
     return ([job(0), job(1)], finish)
@@ -279,14 +281,19 @@ struct OrderedEntries {
   }
 
   /// Replaces the entry with the same key.
-  mutating func replace(_ entry: Entry) {
-    guard !chunks.isEmpty else { return }
+  ///
+  /// - Returns: Whether an entry with its key was there to replace.
+  @discardableResult
+  mutating func replace(_ entry: Entry) -> Bool {
+    guard !chunks.isEmpty else { return false }
     let prefix = entry.keyPrefix
     let chunk = chunkIndex(for: entry.key, prefix: prefix)
     let index = bound(entry.key, prefix: prefix, in: chunk, strictly: false)
-    if index < chunks[chunk].count, chunks[chunk][index].entry.key == entry.key {
-      chunks[chunk][index].entry = entry
+    guard index < chunks[chunk].count, chunks[chunk][index].entry.key == entry.key else {
+      return false
     }
+    chunks[chunk][index].entry = entry
+    return true
   }
 
   /// Removes the entry with this key, if present (only to undo an insert whose commit failed
