@@ -29,7 +29,6 @@ final class DirectoryEntry: Sendable {
     self.keyHash = key.hashValue
     self.keyPrefix = KeyPrefix(key)
   }
-
 }
 
 /// The username index: the entries, each found by its canonical username.

@@ -69,7 +69,7 @@ struct OrderedEntries {
   }
 
   mutating func insert(_ entry: Entry) {
-    let element = Element(prefix: entry.keyPrefix, entry: entry)
+    let element = Element(entry)
     guard let lastChunk = chunks.indices.last else {
       chunks.append([element])
       firstKeys.append((element.prefix, entry.key))
@@ -167,10 +167,10 @@ struct OrderedEntries {
       if frame.count <= maximumChunk
         && (next == sorted.endIndex || orders(last, before: sorted[next]))
       {
-        // Nothing to merge into this frame: it is a chunk already.
+        // Nothing to merge into this frame: it is a chunk already (shared, not copied).
         flush()
-        index.chunks.append(frame)
-        index.firstKeys.append((first.prefix, first.entry.key))
+        current = frame
+        flush()
         continue
       }
       for element in frame {
@@ -209,14 +209,21 @@ struct OrderedEntries {
     let split = frames.indices.dropFirst(frames.count / 2).first { !frames[$0].isEmpty }
     let boundary = split.flatMap { frames[$0].first }
     let halves = Locked<[Result<OrderedEntries, FrameOutOfOrder>?]>([nil, nil])
+    // The log's other users, in order, gathered by the first half while it reads the log.
+    let others = Locked<[Entry]>([])
     func job(_ half: Int) -> @Sendable () -> Void {
       {
         // Each half picks its own additions from the log, so neither waits for the other.
+        var updates: [Entry] = []
         let additions = log.filter { entry in
-          guard isAddition(entry) else { return false }
+          guard isAddition(entry) else {
+            if half == 0 { updates.append(entry) }
+            return false
+          }
           guard let boundary else { return half == 0 }
           return orders(Element(entry), before: boundary) == (half == 0)
         }
+        if half == 0 { others.withLock { $0 = updates } }
         let part = split.map { half == 0 ? frames[..<$0] : frames[$0...] } ?? frames[...]
         let built =
           half == 1 && split == nil
@@ -245,7 +252,7 @@ struct OrderedEntries {
       // The additions went in as the log made them: its updates follow, in order, so the
       // last one of each user stays. A user a change set created and updated at once is
       // logged at its last version only: it is not there to replace, and goes in now.
-      for entry in log where !isAddition(entry) && !index.replace(entry) { index.insert(entry) }
+      for entry in others.withLock({ $0 }) where !index.replace(entry) { index.insert(entry) }
       return .success(index)
     }
     return ([job(0), job(1)], finish)
