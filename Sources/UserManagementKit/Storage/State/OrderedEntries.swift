@@ -225,9 +225,16 @@ struct OrderedEntries {
         }
         if half == 0 { others.withLock { $0 = updates } }
         let part = split.map { half == 0 ? frames[..<$0] : frames[$0...] } ?? frames[...]
+        // Each half allocates its chunks on its own thread, in an arena prepared for them
+        // (see `Platform.withPreparedAllocations`).
+        let chunkBytes = maximumChunk * MemoryLayout<Element>.stride + 64
+        let chunks = (part.reduce(0) { $0 + $1.count } + additions.count) / maximumChunk + 1
         let built =
           half == 1 && split == nil
-          ? .success(OrderedEntries()) : build(ordered: part, adding: additions)
+          ? .success(OrderedEntries())
+          : Platform.withPreparedAllocations(bytes: chunks * chunkBytes) {
+            build(ordered: part, adding: additions)
+          }
         halves.withLock { $0[half] = built }
       }
     }
