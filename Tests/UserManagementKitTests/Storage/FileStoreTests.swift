@@ -53,7 +53,7 @@ struct FileStoreTests {
     #expect(try await StoreFingerprint(compacted) == expected)
   }
 
-  /// Large snapshots load on two threads; the result must be the same.
+  /// Large snapshots load on two threads, a piece at a time; the result must be the same.
   @Test func aLargeStoreSurvivesReopening() async throws {
     let temporary = try TemporaryDirectory()
     let store = try FileDirectoryStore(directory: temporary.store)
@@ -84,6 +84,12 @@ struct FileStoreTests {
     let reopened = try FileDirectoryStore(directory: temporary.store)
     #expect(try await StoreFingerprint(reopened) == expected)
     #expect(try await reopened.userCount(matching: UserFilter(status: .inactive)) == 3_572)
+    // Read in pieces that end inside frames (the snapshot is about 6 MiB, its frames about
+    // 64 KiB), each piece decoded on two threads.
+    var options = FileDirectoryStore.Options()
+    options.snapshotReadSize = 100_003
+    let piecewise = try FileDirectoryStore(directory: temporary.store, options: options)
+    #expect(try await StoreFingerprint(piecewise) == expected)
   }
 
   /// Opening replays a long log — new users in scrambled order, updates of the snapshot's

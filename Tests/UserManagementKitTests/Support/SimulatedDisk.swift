@@ -46,6 +46,9 @@ final class SimulatedDisk: StoreFileSystem, Sendable {
     var options = FileDirectoryStore.Options(minimumCompactionLogSize: 4096)
     // Small chunks, so that the workloads cross chunk boundaries of the preallocated log.
     options.logChunkSize = 1024
+    // A small read size, so that opening cuts the snapshot's frames at every point (a piece
+    // ends inside a frame's header, its payload or its checksum, and a frame outgrows it).
+    options.snapshotReadSize = 40
     return options
   }()
 

@@ -66,6 +66,9 @@ public final class FileDirectoryStore: DirectoryStore {
     /// The size of the zero-filled chunks the log is preallocated in (1 MiB). Tests set it
     /// small to cross chunk boundaries often; any positive size reads back the same.
     package var logChunkSize = 1 << 20
+    /// How much of a snapshot opening reads at once (4 MiB; more for a larger frame). Tests
+    /// set it small to cut the snapshot's frames at every point.
+    package var snapshotReadSize = 4 << 20
 
     /// Creates options.
     ///

@@ -105,7 +105,8 @@ final class StoreEngine: Sendable {
     throws(UserManagementError)
   {
     self.files = StoreFiles(
-      fileSystem: fileSystem, directory: directory, logChunkSize: max(1, options.logChunkSize))
+      fileSystem: fileSystem, directory: directory, logChunkSize: max(1, options.logChunkSize),
+      snapshotReadSize: options.snapshotReadSize)
     self.options = options
     lockPath = files.path(StoreFormat.lockFileName)
     let lockFile: any StoreFile

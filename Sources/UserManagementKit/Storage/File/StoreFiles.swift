@@ -13,6 +13,8 @@ struct StoreFiles {
   let directory: String
   /// The size of the zero-filled chunks logs are preallocated in.
   var logChunkSize = 1 << 20
+  /// How much of a snapshot is read at once (more if one frame is larger).
+  var snapshotReadSize = 4 << 20
 
   func path(_ name: String) -> String { directory + "/" + name }
 
@@ -106,25 +108,49 @@ struct StoreFiles {
   }
 
   /// Reads and checks a whole snapshot, and decodes its users (see ``Snapshot``).
+  ///
+  /// The file is read a piece at a time (``snapshotReadSize``) into one buffer, and each
+  /// piece's whole frames are checked and decoded before the next is read. The snapshot is
+  /// never in memory whole: opening a large store needs no more memory than its state, and
+  /// reads into memory already touched, which a virtual machine may otherwise have to back
+  /// page by page.
   func readSnapshot(_ generation: UInt64) throws(UserManagementError) -> Snapshot {
     let name = StoreFormat.snapshotName(generation)
     // Read, not mapped: a mapping turns a media error or a file truncated behind our back into
     // SIGBUS, where reading gives a typed error.
-    let bytes = try readWholeFile(name)
-    return try bytes.withBytes { raw throws(UserManagementError) in
-      let version = try StoreFormat.checkHeader(raw, kind: .snapshot, file: name)
-      var state = DirectoryState()
-      var manifest: Manifest?
-      var ended = false
-      var counts = (users: 0, policies: 0, throttles: 0)
-      var expectedUsers = 0
+    let file: any StoreFile
+    do {
+      file = try fileSystem.open(path(name), create: false, truncate: false)
+    } catch {
+      throw .storage(error)
+    }
+    defer { file.close() }
+    let fileSize: Int
+    do {
+      fileSize = try file.size()
+    } catch {
+      throw .storage(error)
+    }
+    var reader = PieceReader(file, size: max(StoreFormat.fileHeaderSize, snapshotReadSize))
+    try reader.advance(past: 0)
+    let version = try StoreFormat.checkHeader(reader.bytes, kind: .snapshot, file: name)
+    var state = DirectoryState()
+    var manifest: Manifest?
+    var ended = false
+    var counts = (users: 0, policies: 0, throttles: 0)
+    var expectedUsers = 0
+    var users: [[OrderedEntries.Element]] = []
+    var userFrameOffsets: [Int] = []
+    var position = StoreFormat.fileHeaderSize
+    while true {
       var userFrames: [UserFrame] = []
-      _ = try StoreFormat.scanFrames(
-        raw, from: StoreFormat.fileHeaderSize, file: name, allowTornTail: false
+      let pieceOffset = reader.start
+      let stop = try StoreFormat.scanWholeFrames(
+        reader.bytes, from: position, file: name, fileOffset: pieceOffset, more: !reader.atEnd
       ) { payload, offset throws(UserManagementError) in
         var reader = ByteReader(payload)
         let bad = UserManagementError.corruptStore(
-          file: name, offset: offset, "a record does not decode")
+          file: name, offset: pieceOffset + offset, "a record does not decode")
         guard !ended, let tag = reader.byte().flatMap(StoreFormat.Tag.init(rawValue:)) else {
           throw bad
         }
@@ -140,7 +166,7 @@ struct StoreFiles {
             guard let number = reader.varint(), let events = reader.varint() else { throw bad }
             segments.append((number, events))
           }
-          guard let users = reader.varint(), users <= UInt64(raw.count), reader.isAtEnd
+          guard let users = reader.varint(), users <= UInt64(fileSize), reader.isAtEnd
           else { throw bad }
           expectedUsers = Int(users)
           manifest = Manifest(
@@ -148,10 +174,12 @@ struct StoreFiles {
             nextAuditSegment: next)
         case .users:
           guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad }
-          // Decoded below, several frames at a time.
+          // Decoded below, the piece's frames together.
           let start = offset + 8
           userFrames.append(
-            UserFrame(offset: offset, payload: start..<start + payload.count, count: Int(count)))
+            UserFrame(
+              offset: pieceOffset + offset, payload: start..<start + payload.count,
+              count: Int(count)))
           counts.users += Int(count)
         case .policies:
           guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad }
@@ -180,32 +208,97 @@ struct StoreFiles {
           throw bad
         }
       }
-      guard ended, let manifest, manifest.generation == generation else {
-        throw .corruptStore(file: name, offset: raw.count, "the snapshot is incomplete")
+      if !userFrames.isEmpty {
+        if users.isEmpty { users.reserveCapacity(expectedUsers / OrderedEntries.maximumChunk + 1) }
+        // Two threads for a large snapshot, each piece's frames shared between them.
+        let workers = expectedUsers >= 20_000 ? min(2, Platform.activeProcessorCount) : 1
+        users += try Self.decodeUsers(reader.bytes, userFrames, workers: workers, file: name)
+        userFrameOffsets += userFrames.map(\.offset)
       }
-      let entries = try Self.decodeUsers(raw, userFrames, file: name)
-      return Snapshot(
-        state: state, manifest: manifest, users: entries,
-        userFrameOffsets: userFrames.map(\.offset),
-        bytes: raw.count, version: version)
+      if reader.atEnd { break }
+      try reader.advance(past: stop)
+      position = 0
+    }
+    let size = reader.start + reader.count
+    guard ended, let manifest, manifest.generation == generation else {
+      throw .corruptStore(file: name, offset: size, "the snapshot is incomplete")
+    }
+    return Snapshot(
+      state: state, manifest: manifest, users: users, userFrameOffsets: userFrameOffsets,
+      bytes: size, version: version)
+  }
+
+  /// A file read from its start a piece at a time, into one buffer that is reused.
+  struct PieceReader: ~Copyable {
+    let file: any StoreFile
+    /// Holds the file's bytes from `start`, `count` of them.
+    private var buffer: UnsafeMutableRawBufferPointer
+    /// The file offset of the buffer's first byte.
+    private(set) var start = 0
+    /// How many bytes of the buffer hold the file's.
+    private(set) var count = 0
+    /// Whether the buffer holds the file's last byte.
+    private(set) var atEnd = false
+
+    init(_ file: any StoreFile, size: Int) {
+      self.file = file
+      buffer = .allocate(byteCount: max(1, size), alignment: 64)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// The file's bytes in the buffer, from ``start``.
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[0..<count]) }
+
+    /// Drops the first `consumed` bytes, keeps the rest and reads after them until the buffer
+    /// is full or the file ends. If nothing is dropped from a full buffer (one frame fills
+    /// it), the buffer doubles first.
+    mutating func advance(past consumed: Int) throws(UserManagementError) {
+      let kept = count - consumed
+      if consumed > 0 && kept > 0 {
+        // `copyMemory` moves: the ranges may overlap.
+        UnsafeMutableRawBufferPointer(rebasing: buffer[0..<kept])
+          .copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[consumed..<count]))
+      }
+      start += consumed
+      count = kept
+      if count == buffer.count {
+        let larger = UnsafeMutableRawBufferPointer.allocate(
+          byteCount: buffer.count * 2, alignment: 64)
+        UnsafeMutableRawBufferPointer(rebasing: larger[0..<count])
+          .copyMemory(from: UnsafeRawBufferPointer(buffer))
+        buffer.deallocate()
+        buffer = larger
+      }
+      while count < buffer.count && !atEnd {
+        let read: Int
+        do {
+          read = try file.read(
+            into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...]), at: start + count)
+        } catch {
+          throw .storage(error)
+        }
+        if read == 0 { atEnd = true }
+        count += read
+      }
     }
   }
 
   /// A frame of users in a snapshot: where it is, and how many users it holds.
   struct UserFrame {
+    /// The frame's file offset.
     var offset: Int
+    /// Where its payload is in the bytes read.
     var payload: Range<Int>
     var count: Int
   }
 
-  /// Decodes the users of `frames`, on up to two threads for a large snapshot.
+  /// Decodes the users of `frames`, their payloads in `raw`, on `workers` threads.
   ///
   /// - Returns: For each frame, its users in order.
-  static func decodeUsers(_ raw: UnsafeRawBufferPointer, _ frames: [UserFrame], file: String)
-    throws(UserManagementError) -> [[OrderedEntries.Element]]
-  {
-    let total = frames.reduce(0) { $0 + $1.count }
-    let workers = total >= 20_000 ? min(2, Platform.activeProcessorCount) : 1
+  static func decodeUsers(
+    _ raw: UnsafeRawBufferPointer, _ frames: [UserFrame], workers: Int, file: String
+  ) throws(UserManagementError) -> [[OrderedEntries.Element]] {
     let results = Locked([[OrderedEntries.Element]?](repeating: nil, count: frames.count))
     let failure = Locked<Int?>(nil)
     // The mapping outlives this call; workers read disjoint frames of it.

@@ -273,28 +273,91 @@ enum StoreFormat {
       // The live log's end: nothing but zeros from here on (its preallocated rest). A frame
       // never starts with eight zero bytes, let alone consists of zeros.
       if allowTornTail && offset >= trailingZeros { return .clean }
-      if size - offset < 8 {
-        return try damaged(nil, "the file ends inside a record's header")
+      switch frame(in: bytes, at: offset) {
+      case .whole(let payload, let end):
+        try body(payload, offset)
+        offset = end
+      case .cut(let end):
+        return try damaged(end, FrameAt.cutDetail(end))
+      case .damaged(let end, let detail):
+        return try damaged(end, detail)
       }
-      let length = Int(loadUInt32(bytes, at: offset))
-      let lengthCRC = loadUInt32(bytes, at: offset + 4)
-      guard lengthCRC == cumk_crc32c(0, bytes.baseAddress.map { $0 + offset }, 4) else {
-        return try damaged(nil, "a record's length checksum does not match")
-      }
-      guard length > 0, length <= maximumPayload else {
-        return try damaged(nil, "a record has an impossible length")
-      }
-      let end = offset + 8 + length + 4
-      if end > size { return try damaged(end, "the file ends inside a record") }
-      let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + 8)..<(offset + 8 + length)])
-      let payloadCRC = loadUInt32(bytes, at: offset + 8 + length)
-      guard payloadCRC == cumk_crc32c(0, payload.baseAddress, length) else {
-        return try damaged(end, "a record's checksum does not match")
-      }
-      try body(payload, offset)
-      offset = end
     }
     return .clean
+  }
+
+  /// Calls `body` with the payload and offset of each frame that `bytes` holds whole, from
+  /// `start` on: ``scanFrames(_:from:file:allowTornTail:fileOffset:_:)`` for a file read a
+  /// piece at a time, whose last frame may go on past `bytes`. No frame may be torn.
+  ///
+  /// - Parameters:
+  ///   - bytes: A piece of the file, starting at `fileOffset`.
+  ///   - start: Where in `bytes` the first frame starts.
+  ///   - file: The file's name, for errors.
+  ///   - fileOffset: Where `bytes` starts in the file.
+  ///   - more: Whether the file goes on past `bytes`. If it does not, a frame cut short by
+  ///     the end of `bytes` is corruption.
+  ///   - body: Called with each payload and the offset of its frame in `bytes`.
+  /// - Returns: Where the first frame that goes on past `bytes` starts (`bytes.count` if
+  ///   none does).
+  /// - Throws: ``UserManagementError/Code/corruptStore`` for a damaged frame (at its file
+  ///   offset), or what `body` throws.
+  static func scanWholeFrames(
+    _ bytes: UnsafeRawBufferPointer, from start: Int, file: String, fileOffset: Int, more: Bool,
+    _ body: (UnsafeRawBufferPointer, Int) throws(UserManagementError) -> Void
+  ) throws(UserManagementError) -> Int {
+    var offset = start
+    while offset < bytes.count {
+      switch frame(in: bytes, at: offset) {
+      case .whole(let payload, let end):
+        try body(payload, offset)
+        offset = end
+      case .cut(let end):
+        guard more else {
+          throw .corruptStore(file: file, offset: fileOffset + offset, FrameAt.cutDetail(end))
+        }
+        return offset
+      case .damaged(_, let detail):
+        throw .corruptStore(file: file, offset: fileOffset + offset, detail)
+      }
+    }
+    return offset
+  }
+
+  /// What starts at an offset of a file's bytes: a frame, checked.
+  enum FrameAt {
+    /// A whole frame whose checksums match: its payload, and where the frame ends.
+    case whole(UnsafeRawBufferPointer, end: Int)
+    /// A frame the bytes end inside: where it would end, `nil` if its header is cut.
+    case cut(end: Int?)
+    /// A damaged frame: where it ends if its header is intact, and what is wrong.
+    case damaged(end: Int?, String)
+
+    /// What a frame cut short at the end of a file is.
+    static func cutDetail(_ end: Int?) -> String {
+      end == nil ? "the file ends inside a record's header" : "the file ends inside a record"
+    }
+  }
+
+  /// Checks the frame that starts at `offset` of `bytes` (`offset < bytes.count`).
+  static func frame(in bytes: UnsafeRawBufferPointer, at offset: Int) -> FrameAt {
+    guard bytes.count - offset >= 8 else { return .cut(end: nil) }
+    let length = Int(loadUInt32(bytes, at: offset))
+    let lengthCRC = loadUInt32(bytes, at: offset + 4)
+    guard lengthCRC == cumk_crc32c(0, bytes.baseAddress.map { $0 + offset }, 4) else {
+      return .damaged(end: nil, "a record's length checksum does not match")
+    }
+    guard length > 0, length <= maximumPayload else {
+      return .damaged(end: nil, "a record has an impossible length")
+    }
+    let end = offset + 8 + length + 4
+    guard end <= bytes.count else { return .cut(end: end) }
+    let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + 8)..<(offset + 8 + length)])
+    guard loadUInt32(bytes, at: offset + 8 + length) == cumk_crc32c(0, payload.baseAddress, length)
+    else {
+      return .damaged(end: end, "a record's checksum does not match")
+    }
+    return .whole(payload, end: end)
   }
 }
 
