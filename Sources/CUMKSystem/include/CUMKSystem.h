@@ -60,4 +60,16 @@ int cumk_size_and_links(int descriptor, int64_t *size, uint64_t *links);
 /// /proc, a file system without direct I/O).
 int cumk_open_direct_sync(int descriptor, uint32_t *alignment);
 
+/// Asks the processor to start loading the cache line at `address` for a write soon, so that
+/// a loop can overlap the cache misses of objects it reaches later with its work on the
+/// current one. A hint: it never faults, and does nothing where the compiler has no such
+/// instruction.
+static inline void cumk_prefetch_for_write(const void *address) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(address, 1, 3);
+#else
+  (void)address;
+#endif
+}
+
 #endif

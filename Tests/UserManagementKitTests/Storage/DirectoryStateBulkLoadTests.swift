@@ -56,8 +56,8 @@ struct DirectoryStateBulkLoadTests {
     #expect(listing(bulk) == listing(oneByOne))
     #expect(bulk.byID.count == oneByOne.byID.count)
     #expect(bulk.byUsername.count == oneByOne.byUsername.count)
-    for (id, entry) in oneByOne.byID {
-      #expect(bulk.byID[id]?.record == entry.record)
+    for entry in oneByOne.byID.entries {
+      #expect(bulk.byID[entry.record.id]?.record == entry.record)
       #expect(bulk.byUsername[entry.key]?.record == entry.record)
     }
     #expect(bulk.activeAdministrators == oneByOne.activeAdministrators)

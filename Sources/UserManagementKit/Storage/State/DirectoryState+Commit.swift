@@ -154,7 +154,7 @@ extension DirectoryState {
     }
     for record in staged.records {
       let entry = DirectoryEntry(record)
-      let previous = byID.updateValue(entry, forKey: record.id)
+      let previous = byID.put(entry)
       applied.users.append((record.id, previous))
       if previous == nil {
         ordered.insert(entry)
@@ -186,11 +186,11 @@ extension DirectoryState {
     for (id, previous) in applied.users.reversed() {
       guard let current = byID[id] else { continue }
       if let previous {
-        byID[id] = previous
+        byID.put(previous)
         byUsername.put(previous)
         ordered.replace(previous)
       } else {
-        byID.removeValue(forKey: id)
+        byID.remove(key: id)
         byUsername.remove(key: current.key)
         ordered.remove(key: current.key)
       }

@@ -14,7 +14,7 @@
 final class DirectoryEntry: Sendable {
   /// The canonical username (shares storage with the username when it is already lowercase).
   let key: String
-  /// `key.hashValue`, for the ``UsernameIndex``.
+  /// `key.hashValue`, for the username index (``UsernameIndex``).
   let keyHash: Int
   /// The first 16 bytes of the key, for the ordered index.
   let keyPrefix: KeyPrefix
@@ -28,64 +28,6 @@ final class DirectoryEntry: Sendable {
     self.key = key
     self.keyHash = key.hashValue
     self.keyPrefix = KeyPrefix(key)
-  }
-}
-
-/// The username index: the entries, each found by its canonical username.
-///
-/// A dictionary from the key, carrying its hash (computed once, when the entry was made), to
-/// the entry: a table that grows rehashes without reading a key again, and adding a million
-/// entries while opening a store hashes none. A lookup compares the stored hashes, then the
-/// key's characters where they match, without reading the entry.
-struct UsernameIndex {
-  /// A canonical username with its hash.
-  private struct Key: Hashable {
-    let string: String
-    /// `string.hashValue`, a seeded SipHash: it resists collisions chosen by whoever picks
-    /// usernames.
-    let hash: Int
-
-    static func == (lhs: Key, rhs: Key) -> Bool {
-      lhs.hash == rhs.hash && lhs.string == rhs.string
-    }
-
-    func hash(into hasher: inout Hasher) {
-      hasher.combine(hash)
-    }
-
-    /// The stored hash mixed with the table's seed, without running a `Hasher` over it
-    /// again: it already is a seeded hash of the key, and a second hashing on every insert,
-    /// lookup and resize is a measurable share of opening a large store.
-    func _rawHashValue(seed: Int) -> Int {
-      hash ^ seed
-    }
-  }
-
-  private var table: [Key: DirectoryEntry]
-
-  init(minimumCapacity: Int = 0) {
-    table = Dictionary(minimumCapacity: minimumCapacity)
-  }
-
-  /// The number of entries.
-  var count: Int { table.count }
-
-  /// The entry whose canonical username is `key`.
-  subscript(key: String) -> DirectoryEntry? {
-    table[Key(string: key, hash: key.hashValue)]
-  }
-
-  /// Adds `entry`, replacing the entry with its key, if any.
-  ///
-  /// - Returns: The entry replaced.
-  @discardableResult
-  mutating func put(_ entry: DirectoryEntry) -> DirectoryEntry? {
-    table.updateValue(entry, forKey: Key(string: entry.key, hash: entry.keyHash))
-  }
-
-  /// Removes the entry whose canonical username is `key`, if any.
-  mutating func remove(key: String) {
-    table.removeValue(forKey: Key(string: key, hash: key.hashValue))
   }
 }
 
@@ -141,7 +83,7 @@ struct UserMatcher {
 /// Reads and indexes are here; checking and applying a change set (and taking it back) in
 /// `DirectoryState+Commit.swift`; loading from the file store in `DirectoryState+Loading.swift`.
 struct DirectoryState {
-  var byID: [UserID: DirectoryEntry] = [:]
+  var byID = IDIndex()
   var byUsername = UsernameIndex()
   var ordered = OrderedEntries()
   var activeAdministrators = 0
@@ -177,7 +119,7 @@ struct DirectoryState {
       }
     } else {
       var candidates: [(UserCursor.Position, User)] = []
-      for entry in byID.values where matcher.matches(entry) {
+      for entry in byID.entries where matcher.matches(entry) {
         let position = sort.position(of: entry.record.user)
         if let after = query.after?.position, !sort.orders(after, before: position) {
           continue
@@ -197,7 +139,7 @@ struct DirectoryState {
     let matcher = UserMatcher(filter)
     if matcher.matchesAll { return byID.count }
     var count = 0
-    for entry in byID.values where matcher.matches(entry) { count += 1 }
+    for entry in byID.entries where matcher.matches(entry) { count += 1 }
     return count
   }
 
