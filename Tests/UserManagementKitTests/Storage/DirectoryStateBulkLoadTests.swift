@@ -209,6 +209,25 @@ struct DirectoryStateBulkLoadTests {
         == .missingPolicy)
   }
 
+  /// A snapshot that holds one id under two usernames (in order, so only the id index can
+  /// tell) is refused at the frame of the second, on one thread and on two.
+  @Test(arguments: [600, 30_000])
+  func aSnapshotRepeatingAnIDIsRefused(count: Int) {
+    var users = (0..<count).map { record($0) }
+    let last = count - 1
+    users[last] = record(last, id: users[5].id)
+    let snapshot = frames(users)
+    // The later of the two in username order is the one found repeated.
+    let framesOf = [users[5], users[last]].compactMap { user in
+      snapshot.firstIndex { $0.contains { $0.entry.key == user.usernameKey } }
+    }
+    #expect(framesOf.count == 2)
+    var state = DirectoryState()
+    #expect(
+      state.loadUsers(snapshot: snapshot, log: [], logCreations: 0, snapshotPolicies: Set(policies))
+        == .snapshotFrame(framesOf.max() ?? -1))
+  }
+
   /// Records decoded with a shared cache of policy sets read back exactly, however many
   /// distinct sets there are (the cache keeps the first 64).
   @Test func policySetsSharedWhileDecodingReadBackExactly() {

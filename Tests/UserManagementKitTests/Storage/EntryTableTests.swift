@@ -15,7 +15,8 @@ import UserManagementKitTesting
 private enum CollidingKeys: EntryKeying {
   static func hash(of entry: DirectoryEntry) -> Int { hash(entry.key) }
   static func hash(_ key: String) -> Int {
-    // Five hashes, each the top of a 64-bit range, so that they land in the last slots.
+    // Five hashes: forty keys share five home slots, and clusters run into one another and
+    // (the last, at 0.91 of the table) past its end.
     -1 - (key.utf8.reduce(0) { $0 &+ Int($1) } % 5)
   }
   static func entry(_ entry: DirectoryEntry, hasKey key: String) -> Bool { entry.key == key }
@@ -100,6 +101,30 @@ struct EntryTableTests {
       #expect(table.count == count + 3)
       #expect(table[elements[repeated].entry.key] === elements[repeated].entry)
       #expect(table[more[4].entry.key] == nil)
+    }
+  }
+
+  /// Adding many at once with few hashes (clusters past the table's end) holds what adding
+  /// them one at a time holds, and stops at a key repeated within the same call.
+  @Test func putAllWithCollidingKeys() {
+    for count in [1, 5, 20, 40] {
+      let entries = (0..<count).map { entry($0) }
+      let elements = entries.map { OrderedEntries.Element($0) }
+      var many = EntryTable<CollidingKeys>(minimumCapacity: 1)
+      var one = EntryTable<CollidingKeys>(minimumCapacity: 1)
+      #expect(elements.withUnsafeBufferPointer { many.putAll($0) } == nil, "\(count)")
+      for entry in entries { #expect(one.put(entry) == nil) }
+      #expect(many.count == count)
+      for entry in entries {
+        #expect(many[entry.key] === entry, "\(count): \(entry.key)")
+        #expect(one[entry.key] === entry)
+      }
+      // A key repeated within one call stops it there, the first of the key kept.
+      let twice = elements + [OrderedEntries.Element(entry(count / 2, version: 2))] + elements
+      var other = EntryTable<CollidingKeys>()
+      #expect(twice.withUnsafeBufferPointer { other.putAll($0) } == count, "\(count)")
+      #expect(other.count == count)
+      #expect(other[entries[count / 2].key] === entries[count / 2])
     }
   }
 

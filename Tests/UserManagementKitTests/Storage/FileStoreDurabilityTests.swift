@@ -359,6 +359,35 @@ struct FileStoreDurabilityTests {
     }
   }
 
+  /// The snapshot reads the same whatever size its pieces are: the sizes from its header's to
+  /// the whole file's put the end of the first piece at every offset (inside a frame's header,
+  /// its payload, its checksum) with more of the file to come. A damaged byte in its middle is
+  /// reported wherever the pieces end.
+  @Test func everyReadSizeReadsTheSameSnapshot() async throws {
+    let (disk, original) = try await smallStore()
+    let name = "snapshot-0000000000000002"
+    let bytes = try #require(disk.contents(of: name))
+    let damagedAt = bytes.count / 2
+    var damaged = bytes
+    damaged[damagedAt] ^= 0x5A
+    let broken = disk.copy()
+    broken.setContents(of: name, to: damaged)
+    // 16: the file header, the least a read may take.
+    for size in 16...bytes.count + 1 {
+      var options = SimulatedDisk.storeOptions
+      options.snapshotReadSize = size
+      let store = try FileDirectoryStore(directory: "/store", options: options, fileSystem: disk)
+      #expect(try await StoreFingerprint(store) == original, "read size \(size)")
+      let error = #expect(throws: UserManagementError.self, "read size \(size)") {
+        try FileDirectoryStore(directory: "/store", options: options, fileSystem: broken)
+      }
+      #expect(error?.code == .corruptStore, "read size \(size)")
+      #expect(error?.context["file"] == name, "read size \(size)")
+      let reported = Int(error?.context["offset"] ?? "") ?? -1
+      #expect((0...damagedAt + 1).contains(reported), "read size \(size): \(reported)")
+    }
+  }
+
   @Test func aNewerFormatIsRefusedByName() async throws {
     let (disk, _) = try await smallStore()
     let name = "snapshot-0000000000000002"

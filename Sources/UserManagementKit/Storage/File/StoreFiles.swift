@@ -301,7 +301,8 @@ struct StoreFiles {
   ) throws(UserManagementError) -> [[OrderedEntries.Element]] {
     let results = Locked([[OrderedEntries.Element]?](repeating: nil, count: frames.count))
     let failure = Locked<Int?>(nil)
-    // The mapping outlives this call; workers read disjoint frames of it.
+    // The buffer outlives this call (`concurrentPerform` returns when every worker is done);
+    // workers read disjoint frames of it.
     let base = UInt(bitPattern: raw.baseAddress)
     let length = raw.count
     let decode: @Sendable (Int) -> Void = { worker in

@@ -122,26 +122,31 @@ struct EntryTable<Keying: EntryKeying> {
   /// - Returns: The entry replaced.
   @discardableResult
   mutating func put(_ entry: DirectoryEntry) -> DirectoryEntry? {
-    reserve(count + 1)
-    return slots.withUnsafeMutableBufferPointer { slots in
-      Self.put(entry, hash: Keying.hash(of: entry), into: slots, shift: shift, count: &count)
-    }
-  }
-
-  /// ``put(_:)`` into slots with room for one more entry.
-  @inline(__always)
-  private static func put(
-    _ entry: DirectoryEntry, hash: Int, into slots: UnsafeMutableBufferPointer<Slot>,
-    shift: Int, count: inout Int
-  ) -> DirectoryEntry? {
-    let index = slot(for: entry, hash: hash, in: slots, shift: shift)
-    if let existing = slots[index].entry {
+    let hash = Keying.hash(of: entry)
+    let shift = shift
+    // Replacing first, so that a table at its limit grows only for a new key.
+    let replaced = slots.withUnsafeMutableBufferPointer { slots -> DirectoryEntry? in
+      let index = Self.slot(for: entry, hash: hash, in: slots, shift: shift)
+      guard let existing = slots[index].entry else { return nil }
       slots[index].entry = entry
       return existing
     }
-    slots[index] = Slot(hash: hash, entry: entry)
-    count += 1
+    if let replaced { return replaced }
+    reserve(count + 1)
+    let grown = self.shift
+    _ = slots.withUnsafeMutableBufferPointer { slots in
+      Self.insert(entry, hash: hash, into: slots, shift: grown, count: &count)
+    }
     return nil
+  }
+
+  /// Adds `entry` unless an entry with its key is there; returns whether it did.
+  private mutating func insertNew(_ entry: DirectoryEntry) -> Bool {
+    reserve(count + 1)
+    let shift = shift
+    return slots.withUnsafeMutableBufferPointer { slots in
+      Self.insert(entry, hash: Keying.hash(of: entry), into: slots, shift: shift, count: &count)
+    }
   }
 
   /// Adds `entry` to slots with room for one more entry unless an entry with its key is
@@ -240,9 +245,14 @@ struct EntryTable<Keying: EntryKeying> {
   ///   the elements after it are not added), or `nil`.
   mutating func putAll(_ elements: UnsafeBufferPointer<OrderedEntries.Element>) -> Int? {
     reserve(count + elements.count)
-    guard let base = elements.baseAddress,
-      let referenceOffset = MemoryLayout<OrderedEntries.Element>.offset(of: \.entry)
-    else { return nil }
+    guard let base = elements.baseAddress else { return nil }
+    guard let referenceOffset = MemoryLayout<OrderedEntries.Element>.offset(of: \.entry) else {
+      // Not a stored property any more: one at a time, without asking ahead.
+      for (position, element) in elements.enumerated() where !insertNew(element.entry) {
+        return position
+      }
+      return nil
+    }
     let distance = 8
     let shift = shift
     let hashed = Keying.prefetchedBytes
