@@ -111,24 +111,24 @@ extension StoreEngine {
     }
     next.logFile = log
     next.logEnd = 0
-    let read = try readLog(files, io: &next)
-    // The log's users are indexed together with the snapshot's, in one pass; the rest of
-    // each commit is applied in order. The records keep their other contents (their audit
-    // events are what callers use), not their users, which move into the state.
+    let read = try readLog(files, io: &next, makingEntries: true)
+    // The log's users, made into entries as they were decoded, are indexed together with the
+    // snapshot's, in one pass; the rest of each commit is applied in order. The records keep
+    // their other contents (their audit events are what callers use), not their users, which
+    // move into the state.
     var records = read.records
-    var users: [UserRecord] = []
-    users.reserveCapacity(records.reduce(0) { $0 + $1.users.count })
+    var logUsers: [DirectoryEntry] = []
+    logUsers.reserveCapacity(records.reduce(0) { $0 + $1.entries.count })
     var logUserRecords: [Int] = []
-    logUserRecords.reserveCapacity(users.capacity)
+    logUserRecords.reserveCapacity(logUsers.capacity)
     var creations = 0
     for index in records.indices {
-      creations += records[index].users.count(where: { $0.user.version == 1 })
-      users.append(contentsOf: records[index].users)
-      logUserRecords.append(contentsOf: repeatElement(index, count: records[index].users.count))
-      records[index].users = []
+      creations += records[index].entries.count(where: { $0.record.user.version == 1 })
+      logUsers.append(contentsOf: records[index].entries)
+      logUserRecords.append(contentsOf: repeatElement(index, count: records[index].entries.count))
+      records[index].entries = []
       records[index].apply(to: &nextState)
     }
-    let logUsers = Self.makeEntries(consume users)
     if !indexed {
       try indexUsers(logUsers, creations: creations) { read.recordOffsets[logUserRecords[$0]] }
     } else {
@@ -175,29 +175,6 @@ extension StoreEngine {
     }
   }
 
-  /// Entries for the log's users, made on two threads when there are many.
-  private static func makeEntries(_ users: consuming [UserRecord]) -> [DirectoryEntry] {
-    let count = users.count
-    guard count >= 20_000 && Platform.activeProcessorCount > 1 else {
-      return users.map { DirectoryEntry($0) }
-    }
-    let records = users
-    let halves = Locked<[[DirectoryEntry]]>([[], []])
-    DispatchQueue.concurrentPerform(iterations: 2) { half in
-      let range = half == 0 ? 0..<count / 2 : count / 2..<count
-      // An entry holds its record inline, its key and an object's header.
-      let entrySize = MemoryLayout<UserRecord>.stride + 48
-      let entries = Platform.withPreparedAllocations(bytes: range.count * entrySize) {
-        var entries: [DirectoryEntry] = []
-        entries.reserveCapacity(range.count)
-        for index in range { entries.append(DirectoryEntry(records[index])) }
-        return entries
-      }
-      halves.withLock { $0[half] = entries }
-    }
-    return halves.withLock { $0[0] + $0[1] }
-  }
-
   /// What reading the log found.
   struct LogRead {
     /// The commits read, in order.
@@ -213,8 +190,11 @@ extension StoreEngine {
 
   /// Reads and checks the log from `io.logEnd` to its end, advancing `io.logEnd` past the
   /// last complete record and `io.manifest.sequence` to its commit, and noting the log's
-  /// size (and, reading from its start, its format version).
-  static func readLog(_ files: StoreFiles, io: inout IO) throws(UserManagementError) -> LogRead {
+  /// size (and, reading from its start, its format version). With `makingEntries` (opening),
+  /// the records' users are decoded as the state's entries (``CommitRecord/entries``).
+  static func readLog(_ files: StoreFiles, io: inout IO, makingEntries: Bool = false)
+    throws(UserManagementError) -> LogRead
+  {
     guard let log = io.logFile else { throw .storeClosed() }
     let start = io.logEnd
     let bytes = try withIO { () throws(StoreIOError) in try files.readAll(log, from: start) }
@@ -267,7 +247,7 @@ extension StoreEngine {
           validEnd = start + offset + payload.count + StoreFormat.frameOverhead
         }
       }
-      let decoded = decodeCommitFrames(raw, groups)
+      let decoded = decodeCommitFrames(raw, groups, makingEntries: makingEntries)
       for (group, commits) in zip(groups, decoded) {
         let bad = UserManagementError.corruptStore(
           file: name, offset: start + group.offset, "a record does not decode")
@@ -303,15 +283,20 @@ extension StoreEngine {
     var count: Int
   }
 
-  /// Decodes groups of commits, on two threads when there is much to decode.
+  /// Decodes groups of commits, on two threads when there is much to decode; with
+  /// `makingEntries`, their users as the state's entries, each thread sharing policy sets
+  /// among the users it decodes.
   ///
   /// - Returns: For each group, its commits, or `nil` if it does not decode.
-  static func decodeCommitFrames(_ raw: UnsafeRawBufferPointer, _ frames: [CommitFrame])
-    -> [[CommitRecord]?]
-  {
+  static func decodeCommitFrames(
+    _ raw: UnsafeRawBufferPointer, _ frames: [CommitFrame], makingEntries: Bool = false
+  ) -> [[CommitRecord]?] {
     let bytes = frames.reduce(0) { $0 + $1.payload.count }
     let workers = bytes >= 1 << 20 && frames.count > 1 ? min(2, Platform.activeProcessorCount) : 1
-    guard workers > 1 else { return frames.map { decodeOne(raw, $0) } }
+    guard workers > 1 else {
+      var policySets = PolicySetCache()
+      return frames.map { decodeOne(raw, $0, makingEntries: makingEntries, &policySets) }
+    }
     let results = Locked([[CommitRecord]?](repeating: nil, count: frames.count))
     // The buffer outlives this call (`concurrentPerform` returns when every worker is done);
     // workers read disjoint frames of it.
@@ -326,9 +311,12 @@ extension StoreEngine {
       for frame in stride(from: worker, to: frames.count, by: workers) {
         encoded += frames[frame].payload.count
       }
-      Platform.withPreparedAllocations(bytes: encoded * 2) {
+      var policySets = PolicySetCache()
+      // Entries take about what a snapshot's decoded users do (see `StoreFiles.decodeUsers`).
+      Platform.withPreparedAllocations(bytes: makingEntries ? encoded * 5 / 2 : encoded * 2) {
         while index < frames.count {
-          decoded.append((index, decodeOne(bytes, frames[index])))
+          decoded.append(
+            (index, decodeOne(bytes, frames[index], makingEntries: makingEntries, &policySets)))
           index += workers
         }
       }
@@ -340,9 +328,10 @@ extension StoreEngine {
   }
 
   /// The commits of one group, or `nil` if it does not decode.
-  private static func decodeOne(_ bytes: UnsafeRawBufferPointer, _ frame: CommitFrame)
-    -> [CommitRecord]?
-  {
+  private static func decodeOne(
+    _ bytes: UnsafeRawBufferPointer, _ frame: CommitFrame, makingEntries: Bool,
+    _ policySets: inout PolicySetCache
+  ) -> [CommitRecord]? {
     var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[frame.payload]))
     _ = reader.byte()
     _ = reader.varint()
@@ -350,7 +339,11 @@ extension StoreEngine {
     // A commit takes at least 5 bytes, so a damaged count cannot reserve much.
     commits.reserveCapacity(min(frame.count, frame.payload.count / 5))
     for _ in 0..<frame.count {
-      guard let record = CommitRecord(decoding: &reader) else { return nil }
+      guard
+        let record = makingEntries
+          ? CommitRecord(decodingEntries: &reader, policySets: &policySets)
+          : CommitRecord(decoding: &reader)
+      else { return nil }
       commits.append(record)
     }
     return reader.isAtEnd ? commits : nil

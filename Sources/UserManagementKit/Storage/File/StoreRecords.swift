@@ -396,6 +396,9 @@ extension ByteReader {
 struct CommitRecord {
   var sequence: UInt64
   var users: [UserRecord] = []
+  /// The users as the state's entries, when decoded for opening a store
+  /// (``init(decodingEntries:policySets:)``); `users` is then empty.
+  var entries: [DirectoryEntry] = []
   var policies: [(id: PolicyID, policy: Policy?)] = []
   var throttles: [(key: ThrottleKey, state: LoginThrottleState)] = []
   var auditEvents: [AuditEvent] = []
@@ -453,22 +456,46 @@ struct CommitRecord {
 
   /// Decodes one commit of a group frame.
   init?(decoding reader: inout ByteReader) {
+    var policySets = PolicySetCache()
+    self.init(decoding: &reader, policySets: &policySets, makingEntries: false)
+  }
+
+  /// Decodes one commit of a group frame for opening a store: each user moves into an entry
+  /// of the state as it is decoded (``entries``), on the decoding thread, and shares its
+  /// policy set with the users `policySets` has seen.
+  init?(decodingEntries reader: inout ByteReader, policySets: inout PolicySetCache) {
+    self.init(decoding: &reader, policySets: &policySets, makingEntries: true)
+  }
+
+  private init?(
+    decoding reader: inout ByteReader, policySets: inout PolicySetCache, makingEntries: Bool
+  ) {
     // Counts are bounded by what the remaining bytes could hold (a user takes at least 40,
     // an event 35), so a damaged count cannot reserve more memory than the frame is worth.
     guard let sequence = reader.varint(), let userCount = reader.varint(),
       userCount <= UInt64(reader.remaining / 40)
     else { return nil }
     self.sequence = sequence
-    users.reserveCapacity(Int(userCount))
-    // A commit of many users (an import, a bulk fill) shares their policy sets.
-    var policySets = PolicySetCache()
-    for _ in 0..<userCount {
-      guard
-        let user = userCount >= 16
-          ? UserRecord(decoding: &reader, policySets: &policySets)
-          : UserRecord(decoding: &reader)
-      else { return nil }
-      users.append(user)
+    if makingEntries {
+      entries.reserveCapacity(Int(userCount))
+      for _ in 0..<userCount {
+        // The record moves into its entry without being copied.
+        guard
+          let entry = UserRecord.decode(&reader, policySets: &policySets, { DirectoryEntry($0) })
+        else { return nil }
+        entries.append(entry)
+      }
+    } else {
+      users.reserveCapacity(Int(userCount))
+      // A commit of many users (an import, a bulk fill) shares their policy sets.
+      for _ in 0..<userCount {
+        guard
+          let user = userCount >= 16
+            ? UserRecord(decoding: &reader, policySets: &policySets)
+            : UserRecord(decoding: &reader)
+        else { return nil }
+        users.append(user)
+      }
     }
     guard let policyCount = reader.varint(), policyCount <= UInt64(reader.remaining) else {
       return nil
@@ -509,7 +536,8 @@ struct CommitRecord {
       && throttles.elementsEqual(other.throttles) { $0.key == $1.key && $0.state == $1.state }
   }
 
-  /// Applies the record to a state read from disk.
+  /// Applies the record to a state read from disk: its `users`, not its `entries` (opening
+  /// takes those out and indexes them with the snapshot's).
   func apply(to state: inout DirectoryState) {
     for (id, policy) in policies where policy != nil { state.load(policy: policy, id: id) }
     for user in users { state.load(user) }
