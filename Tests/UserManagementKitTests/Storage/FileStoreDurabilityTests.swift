@@ -395,7 +395,7 @@ struct FileStoreDurabilityTests {
     bytes[8] = 3
     // Recompute the header checksum, as a newer library would have written it.
     bytes.replaceSubrange(
-      12..<16, with: withUnsafeBytes(of: crc32c(bytes[0..<12]).littleEndian, Array.init))
+      12..<16, with: withUnsafeBytes(of: bitwiseCRC32C(bytes[0..<12]).littleEndian, Array.init))
     disk.setContents(of: name, to: bytes)
     let error = #expect(throws: UserManagementError.self) { try open(disk) }
     #expect(error?.code == .unsupportedStoreFormat)
@@ -452,13 +452,4 @@ struct FileStoreDurabilityTests {
       try await reopened.auditEvents(matching: AuditQuery(limit: 100_000)).count == 22 + 60 * 21 - 1
     )
   }
-}
-
-private func crc32c(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-  var crc: UInt32 = 0xFFFF_FFFF
-  for byte in bytes {
-    crc ^= UInt32(byte)
-    for _ in 0..<8 { crc = (crc >> 1) ^ (0x82F6_3B78 & (0 &- (crc & 1))) }
-  }
-  return ~crc
 }

@@ -242,7 +242,7 @@ struct FileStoreLogFormatTests {
       #expect(bytes[8] == 2, "\(name) was written as version 2")
       bytes[8] = 1
       bytes.replaceSubrange(
-        12..<16, with: withUnsafeBytes(of: crc32c(bytes[0..<12]).littleEndian, Array.init))
+        12..<16, with: withUnsafeBytes(of: bitwiseCRC32C(bytes[0..<12]).littleEndian, Array.init))
       if name.hasPrefix("log-") { bytes = Array(bytes.prefix(logEnd)) }
       disk.setContents(of: name, to: bytes)
     }
@@ -340,13 +340,4 @@ struct FileStoreLogFormatTests {
     }
     #expect(readOnly > 0)
   }
-}
-
-private func crc32c(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-  var crc: UInt32 = 0xFFFF_FFFF
-  for byte in bytes {
-    crc ^= UInt32(byte)
-    for _ in 0..<8 { crc = (crc >> 1) ^ (0x82F6_3B78 & (0 &- (crc & 1))) }
-  }
-  return ~crc
 }

@@ -101,6 +101,10 @@ struct FileStoreTests {
     let store = try FileDirectoryStore(directory: temporary.store, options: options)
     let workload = StoreWorkload(users: 2)
     try await store.commit(workload.steps[0])
+    // A policy, which every third user holds: decoding threads share one set among them.
+    try await store.commit(workload.steps[1])
+    let policies = try await store.policies().map(\.id)
+    #expect(policies.count == 1)
     let template = workload.steps[2].users[0]
     func bulkUser(_ number: Int, id: UserID = UserID(rawValue: UUID()), version: UInt64 = 1)
       -> UserRecord
@@ -110,7 +114,8 @@ struct FileStoreTests {
         id: id, username: username, firstName: "Bulk \(version)", lastName: "\(number)",
         status: number % 7 == 0 ? .inactive : .active,
         role: number % 1_000 == 0 ? .admin : .generalUser,
-        policies: [], apiAccessEnabled: false, hasAPIPassword: false, hasPassword: true,
+        policies: number % 3 == 0 ? Set(policies) : [], apiAccessEnabled: false,
+        hasAPIPassword: false, hasPassword: true,
         mustChangePassword: false, version: version, securityStamp: template.user.securityStamp,
         createdAt: template.user.createdAt, updatedAt: template.user.updatedAt,
         createdBy: .system("bulk"))
@@ -151,6 +156,73 @@ struct FileStoreTests {
     #expect(try await reopened.userCount(matching: UserFilter(status: .inactive)) == 3_572)
     let probe = created[12_345]
     #expect(try await reopened.user(usernameKey: probe.usernameKey) == probe)
+    let holder = try #require(created.last { !$0.user.policies.isEmpty })
+    #expect(try await reopened.user(usernameKey: holder.usernameKey) == holder)
+    #expect(
+      try await reopened.userCount(matching: UserFilter(policy: policies[0]))
+        == created.count { !$0.user.policies.isEmpty })
+  }
+
+  /// A commit group whose checksums match but whose bytes do not decode (what no torn write
+  /// leaves) is reported at its own offset, the first of two such groups, in a log decoded on
+  /// two threads.
+  @Test func anUndecodableCommitGroupIsReportedWhereItIs() async throws {
+    let temporary = try TemporaryDirectory()
+    let options = FileDirectoryStore.Options(minimumCompactionLogSize: 1 << 30)
+    let store = try FileDirectoryStore(directory: temporary.store, options: options)
+    let workload = StoreWorkload(users: 2)
+    try await store.commit(workload.steps[0])
+    let template = workload.steps[2].users[0]
+    for batch in 0..<10 {
+      let users = (0..<1_000).map { index in
+        let username =
+          (try? Username("group\(batch)-\(index)@example.com")) ?? template.user.username
+        let user = User(
+          id: UserID(rawValue: UUID()), username: username, firstName: "Group",
+          lastName: "\(index)", status: .active, role: .generalUser, policies: [],
+          apiAccessEnabled: false, hasAPIPassword: false, hasPassword: true,
+          mustChangePassword: false, version: 1, securityStamp: template.user.securityStamp,
+          createdAt: template.user.createdAt, updatedAt: template.user.updatedAt,
+          createdBy: .system("group"))
+        return UserRecord(user: user, passwordHash: template.passwordHash, apiPasswordHash: nil)
+      }
+      try await store.commit(ChangeSet(users: users))
+    }
+    #expect(store.statistics.logBytes > 1 << 20)
+    store.close()
+    let names = try FileManager.default.contentsOfDirectory(atPath: temporary.store)
+    let name = try #require(names.first { $0.hasPrefix("log-") && !$0.hasSuffix(".tmp") })
+    let path = temporary.store + "/" + name
+    let sound = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+    // The frames: after the 16-byte file header, a 4-byte length, its checksum, the payload
+    // and the payload's checksum, up to the preallocated zeros.
+    var frames: [(offset: Int, length: Int)] = []
+    var offset = 16
+    while offset + 8 <= sound.count {
+      let length = sound[offset..<offset + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
+      guard length > 0 else { break }
+      frames.append((offset, length))
+      offset += 12 + length
+    }
+    // The log's header frame and eleven commits.
+    #expect(frames.count == 12)
+    var damaged = sound
+    for frame in [frames[4], frames[7]] {
+      // The commit tag and a count of one are kept; the rest is a varint that never ends.
+      let payload = frame.offset + 8
+      for index in payload + 2..<payload + frame.length { damaged[index] = 0xFF }
+      let checksum = bitwiseCRC32C(damaged[payload..<payload + frame.length])
+      damaged.replaceSubrange(
+        payload + frame.length..<payload + frame.length + 4,
+        with: withUnsafeBytes(of: checksum.littleEndian, Array.init))
+    }
+    try Data(damaged).write(to: URL(fileURLWithPath: path))
+    let error = #expect(throws: UserManagementError.self) {
+      try FileDirectoryStore(directory: temporary.store, options: options)
+    }
+    #expect(error?.code == .corruptStore)
+    #expect(error?.context["file"] == name)
+    #expect(error?.context["offset"] == String(frames[4].offset))
   }
 
   @Test func aDirectoryThatCannotBeCreatedIsATypedError() throws {

@@ -306,13 +306,13 @@ extension StoreEngine {
       let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: base), count: length)
       var decoded: [(Int, [CommitRecord]?)] = []
       var index = worker
-      // Decoded commits take about twice their encoding (see `StoreFiles.decodeUsers`).
       var encoded = 0
       for frame in stride(from: worker, to: frames.count, by: workers) {
         encoded += frames[frame].payload.count
       }
       var policySets = PolicySetCache()
-      // Entries take about what a snapshot's decoded users do (see `StoreFiles.decodeUsers`).
+      // Decoded commits take about twice their encoding; as entries, about what a snapshot's
+      // decoded users take (see `StoreFiles.decodeUsers`).
       Platform.withPreparedAllocations(bytes: makingEntries ? encoded * 5 / 2 : encoded * 2) {
         while index < frames.count {
           decoded.append(

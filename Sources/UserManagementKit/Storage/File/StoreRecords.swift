@@ -539,6 +539,7 @@ struct CommitRecord {
   /// Applies the record to a state read from disk: its `users`, not its `entries` (opening
   /// takes those out and indexes them with the snapshot's).
   func apply(to state: inout DirectoryState) {
+    assert(entries.isEmpty, "opening takes a record's entries out before applying the rest")
     for (id, policy) in policies where policy != nil { state.load(policy: policy, id: id) }
     for user in users { state.load(user) }
     for (id, policy) in policies where policy == nil { state.load(policy: nil, id: id) }

@@ -7,7 +7,8 @@
 /// One stored user. Immutable: an update stores a new entry, so readers only retain it.
 ///
 /// The key's hash and prefix are computed once, when the entry is made (opening a file store
-/// makes its entries on two threads, while each user's bytes are in the cache), so that the
+/// makes its entries on the threads that decode the snapshot and the log, while each user's
+/// bytes are in the cache), so that the
 /// indexes built from a million entries read them from the entry's first cache line instead
 /// of hashing and reading each key's characters again, a cache miss apiece. They come first,
 /// so that they share that line with the object's header and the key.
