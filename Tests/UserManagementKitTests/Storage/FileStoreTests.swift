@@ -92,15 +92,24 @@ struct FileStoreTests {
     #expect(try await StoreFingerprint(piecewise) == expected)
   }
 
-  /// Opening replays a long log — new users in scrambled order, updates of the snapshot's
-  /// users and of the log's own — together with the snapshot, on two threads: the result must
-  /// be what the store served before closing.
-  @Test func aLargeLogReplaysOnOpening() async throws {
+  /// A new store whose log grows for as long as a test commits (it never compacts), holding
+  /// the first step of a workload (its administrator), and that workload.
+  private func storeThatNeverCompacts() async throws -> (
+    TemporaryDirectory, FileDirectoryStore.Options, FileDirectoryStore, StoreWorkload
+  ) {
     let temporary = try TemporaryDirectory()
     let options = FileDirectoryStore.Options(minimumCompactionLogSize: 1 << 30)
     let store = try FileDirectoryStore(directory: temporary.store, options: options)
     let workload = StoreWorkload(users: 2)
     try await store.commit(workload.steps[0])
+    return (temporary, options, store, workload)
+  }
+
+  /// Opening replays a long log — new users in scrambled order, updates of the snapshot's
+  /// users and of the log's own — together with the snapshot, on two threads: the result must
+  /// be what the store served before closing.
+  @Test func aLargeLogReplaysOnOpening() async throws {
+    let (temporary, options, store, workload) = try await storeThatNeverCompacts()
     // A policy, which every third user holds: decoding threads share one set among them.
     try await store.commit(workload.steps[1])
     let policies = try await store.policies().map(\.id)
@@ -167,11 +176,7 @@ struct FileStoreTests {
   /// leaves) is reported at its own offset, the first of two such groups, in a log decoded on
   /// two threads.
   @Test func anUndecodableCommitGroupIsReportedWhereItIs() async throws {
-    let temporary = try TemporaryDirectory()
-    let options = FileDirectoryStore.Options(minimumCompactionLogSize: 1 << 30)
-    let store = try FileDirectoryStore(directory: temporary.store, options: options)
-    let workload = StoreWorkload(users: 2)
-    try await store.commit(workload.steps[0])
+    let (temporary, options, store, workload) = try await storeThatNeverCompacts()
     let template = workload.steps[2].users[0]
     for batch in 0..<10 {
       let users = (0..<1_000).map { index in
