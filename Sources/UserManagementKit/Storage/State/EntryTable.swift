@@ -99,17 +99,11 @@ struct EntryTable<Keying: EntryKeying> {
 
   /// The slot holding `key`'s entry, or `nil`.
   private func slot(of key: Keying.Key, hash: Int) -> Int? {
-    let mask = slots.count - 1
-    var index = home(hash)
-    while slots[index].entry != nil {
-      if slots[index].hash == hash, let entry = slots[index].entry,
-        Keying.entry(entry, hasKey: key)
-      {
-        return index
-      }
-      index = (index + 1) & mask
+    let shift = shift
+    let found = slots.withUnsafeBufferPointer { slots in
+      Self.probe(slots, hash: hash, shift: shift) { Keying.entry($0, hasKey: key) }
     }
-    return nil
+    return found.isHeld ? found.index : nil
   }
 
   /// The entry whose key is `key`.
@@ -124,28 +118,34 @@ struct EntryTable<Keying: EntryKeying> {
   mutating func put(_ entry: DirectoryEntry) -> DirectoryEntry? {
     let hash = Keying.hash(of: entry)
     let shift = shift
-    // Replacing first, so that a table at its limit grows only for a new key.
-    let replaced = slots.withUnsafeMutableBufferPointer { slots -> DirectoryEntry? in
+    // A table at its limit grows only for a new key.
+    let roomForOneMore = count < slots.count / 4 * 3
+    let (replaced, added) = slots.withUnsafeMutableBufferPointer {
+      slots -> (DirectoryEntry?, Bool) in
       let index = Self.slot(for: entry, hash: hash, in: slots, shift: shift)
-      guard let existing = slots[index].entry else { return nil }
-      slots[index].entry = entry
-      return existing
+      if let existing = slots[index].entry {
+        slots[index].entry = entry
+        return (existing, false)
+      }
+      guard roomForOneMore else { return (nil, false) }
+      slots[index] = Slot(hash: hash, entry: entry)
+      return (nil, true)
     }
-    if let replaced { return replaced }
-    reserve(count + 1)
-    let grown = self.shift
-    _ = slots.withUnsafeMutableBufferPointer { slots in
-      Self.insert(entry, hash: hash, into: slots, shift: grown, count: &count)
+    if added {
+      count += 1
+    } else if replaced == nil {
+      _ = insertNew(entry, hash: hash)
     }
-    return nil
+    return replaced
   }
 
-  /// Adds `entry` unless an entry with its key is there; returns whether it did.
-  private mutating func insertNew(_ entry: DirectoryEntry) -> Bool {
+  /// Adds `entry` (whose key's hash is `hash`) unless an entry with its key is there, growing
+  /// the table first if it is at its limit; returns whether it did.
+  private mutating func insertNew(_ entry: DirectoryEntry, hash: Int) -> Bool {
     reserve(count + 1)
     let shift = shift
     return slots.withUnsafeMutableBufferPointer { slots in
-      Self.insert(entry, hash: Keying.hash(of: entry), into: slots, shift: shift, count: &count)
+      Self.insert(entry, hash: hash, into: slots, shift: shift, count: &count)
     }
   }
 
@@ -168,17 +168,28 @@ struct EntryTable<Keying: EntryKeying> {
   private static func slot(
     for entry: DirectoryEntry, hash: Int, in slots: UnsafeMutableBufferPointer<Slot>, shift: Int
   ) -> Int {
+    probe(UnsafeBufferPointer(slots), hash: hash, shift: shift) { Keying.sameKey($0, entry) }
+      .index
+  }
+
+  /// Walks from `hash`'s home slot to the entry with that hash that `matches` accepts
+  /// (`isHeld`), or to the empty slot that ends the run (where such an entry would go).
+  @inline(__always)
+  private static func probe(
+    _ slots: UnsafeBufferPointer<Slot>, hash: Int, shift: Int,
+    _ matches: (DirectoryEntry) -> Bool
+  ) -> (index: Int, isHeld: Bool) {
     let mask = slots.count - 1
     var index = home(hash, shift: shift)
+    // The entry is taken out only where the hash matches: taking it out retains it, a
+    // write to the entry's own memory.
     while slots[index].entry != nil {
-      if slots[index].hash == hash, let existing = slots[index].entry,
-        Keying.sameKey(existing, entry)
-      {
-        return index
+      if slots[index].hash == hash, let entry = slots[index].entry, matches(entry) {
+        return (index, true)
       }
       index = (index + 1) & mask
     }
-    return index
+    return (index, false)
   }
 
   /// The home slot of `hash` in a table of `1 << (64 - shift)` slots.
@@ -248,7 +259,8 @@ struct EntryTable<Keying: EntryKeying> {
     guard let base = elements.baseAddress else { return nil }
     guard let referenceOffset = MemoryLayout<OrderedEntries.Element>.offset(of: \.entry) else {
       // Not a stored property any more: one at a time, without asking ahead.
-      for (position, element) in elements.enumerated() where !insertNew(element.entry) {
+      for (position, element) in elements.enumerated()
+      where !insertNew(element.entry, hash: Keying.hash(of: element.entry)) {
         return position
       }
       return nil
