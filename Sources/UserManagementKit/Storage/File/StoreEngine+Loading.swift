@@ -223,18 +223,23 @@ extension StoreEngine {
         ) {
           payload, offset throws(UserManagementError) in
           var reader = ByteReader(payload)
-          let bad = UserManagementError.corruptStore(
-            file: name, offset: start + offset, "a record does not decode")
-          guard let tag = reader.byte().flatMap(StoreFormat.Tag.init(rawValue:)) else { throw bad }
+          // Made only if thrown: made for every frame, it cost more than the frame's reading.
+          func bad() -> UserManagementError {
+            .corruptStore(
+              file: name, offset: start + offset, "a record does not decode")
+          }
+          guard let tag = reader.byte().flatMap(StoreFormat.Tag.init(rawValue:)) else {
+            throw bad()
+          }
           switch tag {
           case .header where !sawHeader:
             guard reader.varint() == manifest.generation, reader.varint() == manifest.sequence,
               reader.isAtEnd
-            else { throw bad }
+            else { throw bad() }
             sawHeader = true
           case .commit where sawHeader:
             guard let count = reader.varint(), count >= 1, count <= UInt64(payload.count) else {
-              throw bad
+              throw bad()
             }
             let payloadStart = offset + 8
             groups.append(
@@ -242,18 +247,20 @@ extension StoreEngine {
                 offset: offset, payload: payloadStart..<payloadStart + payload.count,
                 count: Int(count)))
           default:
-            throw bad
+            throw bad()
           }
           validEnd = start + offset + payload.count + StoreFormat.frameOverhead
         }
       }
       let decoded = decodeCommitFrames(raw, groups, makingEntries: makingEntries)
       for (group, commits) in zip(groups, decoded) {
-        let bad = UserManagementError.corruptStore(
-          file: name, offset: start + group.offset, "a record does not decode")
-        guard let commits else { throw bad }
+        func bad() -> UserManagementError {
+          .corruptStore(
+            file: name, offset: start + group.offset, "a record does not decode")
+        }
+        guard let commits else { throw bad() }
         for record in commits {
-          guard record.sequence == sequence + 1 else { throw bad }
+          guard record.sequence == sequence + 1 else { throw bad() }
           sequence = record.sequence
         }
         records.append(contentsOf: commits)

@@ -149,31 +149,34 @@ struct StoreFiles {
         reader.bytes, from: position, file: name, fileOffset: pieceOffset, more: !reader.atEnd
       ) { payload, offset throws(UserManagementError) in
         var reader = ByteReader(payload)
-        let bad = UserManagementError.corruptStore(
-          file: name, offset: pieceOffset + offset, "a record does not decode")
-        guard !ended, let tag = reader.byte().flatMap(StoreFormat.Tag.init(rawValue:)) else {
-          throw bad
+        // Made only if thrown: made for every frame, it cost more than the frame's reading.
+        func bad() -> UserManagementError {
+          .corruptStore(
+            file: name, offset: pieceOffset + offset, "a record does not decode")
         }
-        if manifest == nil && tag != .header { throw bad }
+        guard !ended, let tag = reader.byte().flatMap(StoreFormat.Tag.init(rawValue:)) else {
+          throw bad()
+        }
+        if manifest == nil && tag != .header { throw bad() }
         switch tag {
         case .header:
           guard manifest == nil, let generation = reader.varint(), let sequence = reader.varint(),
             let next = reader.varint(), let segmentCount = reader.varint(),
             segmentCount <= UInt64(payload.count)
-          else { throw bad }
+          else { throw bad() }
           var segments: [(UInt64, UInt64)] = []
           for _ in 0..<segmentCount {
-            guard let number = reader.varint(), let events = reader.varint() else { throw bad }
+            guard let number = reader.varint(), let events = reader.varint() else { throw bad() }
             segments.append((number, events))
           }
           guard let users = reader.varint(), users <= UInt64(fileSize), reader.isAtEnd
-          else { throw bad }
+          else { throw bad() }
           expectedUsers = Int(users)
           manifest = Manifest(
             generation: generation, sequence: sequence, auditSegments: segments,
             nextAuditSegment: next)
         case .users:
-          guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad }
+          guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad() }
           // Decoded below, the piece's frames together.
           let start = offset + 8
           userFrames.append(
@@ -182,30 +185,30 @@ struct StoreFiles {
               count: Int(count)))
           counts.users += Int(count)
         case .policies:
-          guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad }
+          guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad() }
           for _ in 0..<count {
-            guard let policy = reader.policy() else { throw bad }
+            guard let policy = reader.policy() else { throw bad() }
             state.load(policy: policy, id: policy.id)
           }
           counts.policies += Int(count)
-          guard reader.isAtEnd else { throw bad }
+          guard reader.isAtEnd else { throw bad() }
         case .throttles:
-          guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad }
+          guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad() }
           for _ in 0..<count {
-            guard let (key, value) = reader.throttle() else { throw bad }
+            guard let (key, value) = reader.throttle() else { throw bad() }
             state.setThrottle(key, value)
           }
           counts.throttles += Int(count)
-          guard reader.isAtEnd else { throw bad }
+          guard reader.isAtEnd else { throw bad() }
         case .end:
           guard let users = reader.varint(), let policies = reader.varint(),
             let throttles = reader.varint(), reader.isAtEnd, users == UInt64(counts.users),
             policies == UInt64(counts.policies), throttles == UInt64(counts.throttles),
             counts.users == expectedUsers
-          else { throw bad }
+          else { throw bad() }
           ended = true
         case .commit, .auditEvents:
-          throw bad
+          throw bad()
         }
       }
       if !userFrames.isEmpty {
@@ -394,28 +397,30 @@ struct StoreFiles {
         raw, from: StoreFormat.fileHeaderSize, file: name, allowTornTail: false
       ) { payload, offset throws(UserManagementError) in
         var reader = ByteReader(payload)
-        let bad = UserManagementError.corruptStore(
-          file: name, offset: offset, "a record does not decode")
-        guard !ended, let tag = reader.byte() else { throw bad }
+        func bad() -> UserManagementError {
+          .corruptStore(
+            file: name, offset: offset, "a record does not decode")
+        }
+        guard !ended, let tag = reader.byte() else { throw bad() }
         switch StoreFormat.Tag(rawValue: tag) {
         case .header where !sawHeader:
           guard reader.varint() == number, reader.varint() == expected, reader.isAtEnd else {
-            throw bad
+            throw bad()
           }
           sawHeader = true
         case .auditEvents where sawHeader:
-          guard let events = reader.varint(), events <= UInt64(payload.count) else { throw bad }
+          guard let events = reader.varint(), events <= UInt64(payload.count) else { throw bad() }
           for _ in 0..<events {
-            guard let event = AuditEvent(decoding: &reader) else { throw bad }
+            guard let event = AuditEvent(decoding: &reader) else { throw bad() }
             log.append(event)
           }
-          guard reader.isAtEnd else { throw bad }
+          guard reader.isAtEnd else { throw bad() }
           count += events
         case .end where sawHeader:
-          guard reader.varint() == count, count == expected, reader.isAtEnd else { throw bad }
+          guard reader.varint() == count, count == expected, reader.isAtEnd else { throw bad() }
           ended = true
         default:
-          throw bad
+          throw bad()
         }
       }
       guard ended else {
