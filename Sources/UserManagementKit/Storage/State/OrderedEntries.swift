@@ -129,10 +129,11 @@ struct OrderedEntries {
   }
 
   /// Builds the index of some of a snapshot's frames (their numbers are the slice's indices)
-  /// and the additions that fall among them (see ``build(ordered:adding:)``).
-  static func build(ordered frames: ArraySlice<[Element]>, adding additions: [Entry])
-    -> Result<OrderedEntries, FrameOutOfOrder>
-  {
+  /// and the additions that fall among them (see ``build(ordered:adding:)``), then applies
+  /// `updates` in order: each replaces the entry with its key, or goes in if there is none.
+  static func build(
+    ordered frames: ArraySlice<[Element]>, adding additions: [Entry], updating updates: [Entry] = []
+  ) -> Result<OrderedEntries, FrameOutOfOrder> {
     var sorted = additions.map { Element($0) }
     sorted.sort { orders($0, before: $1) }
     let total = frames.reduce(0) { $0 + $1.count } + sorted.count
@@ -186,12 +187,15 @@ struct OrderedEntries {
       next += 1
     }
     flush()
+    // In order, so the last one of each user stays. A user a change set created and updated
+    // at once is logged at its last version only: it is not there to replace, and goes in.
+    for entry in updates where !index.replace(entry) { index.insert(entry) }
     return .success(index)
   }
 
   /// Builds the index of a snapshot's frames and its log's users in two halves, each half of
-  /// the frames with the additions that fall among them, then joins them and replaces the
-  /// entries the log updates (see ``build(ordered:adding:)``).
+  /// the frames with the log's users whose keys fall among them (its additions, then its
+  /// updates in order), then joins them (see ``build(ordered:adding:)``).
   ///
   /// - Parameters:
   ///   - frames: Elements in strictly ascending key order, frame by frame.
@@ -209,21 +213,20 @@ struct OrderedEntries {
     let split = frames.indices.dropFirst(frames.count / 2).first { !frames[$0].isEmpty }
     let boundary = split.flatMap { frames[$0].first }
     let halves = Locked<[Result<OrderedEntries, FrameOutOfOrder>?]>([nil, nil])
-    // The log's other users, in order, gathered by the first half while it reads the log.
-    let others = Locked<[Entry]>([])
     func job(_ half: Int) -> @Sendable () -> Void {
       {
-        // Each half picks its own additions from the log, so neither waits for the other.
+        // Each half picks its own users from the log, so neither waits for the other: a
+        // user's versions all have its key, so they all fall in the same half.
         var updates: [Entry] = []
         let additions = log.filter { entry in
+          let inHalf =
+            boundary.map { orders(Element(entry), before: $0) == (half == 0) } ?? (half == 0)
           guard isAddition(entry) else {
-            if half == 0 { updates.append(entry) }
+            if inHalf { updates.append(entry) }
             return false
           }
-          guard let boundary else { return half == 0 }
-          return orders(Element(entry), before: boundary) == (half == 0)
+          return inHalf
         }
-        if half == 0 { others.withLock { $0 = updates } }
         let part = split.map { half == 0 ? frames[..<$0] : frames[$0...] } ?? frames[...]
         // Each half allocates its chunks on its own thread, in an arena prepared for them
         // (see `Platform.withPreparedAllocations`).
@@ -233,7 +236,7 @@ struct OrderedEntries {
           half == 1 && split == nil
           ? .success(OrderedEntries())
           : Platform.withPreparedAllocations(bytes: chunks * chunkBytes) {
-            build(ordered: part, adding: additions)
+            build(ordered: part, adding: additions, updating: updates)
           }
         halves.withLock { $0[half] = built }
       }
@@ -256,10 +259,6 @@ struct OrderedEntries {
         index.chunks.append(contentsOf: upper.chunks)
         index.firstKeys.append(contentsOf: upper.firstKeys)
       }
-      // The additions went in as the log made them: its updates follow, in order, so the
-      // last one of each user stays. A user a change set created and updated at once is
-      // logged at its last version only: it is not there to replace, and goes in now.
-      for entry in others.withLock({ $0 }) where !index.replace(entry) { index.insert(entry) }
       return .success(index)
     }
     return ([job(0), job(1)], finish)
