@@ -161,6 +161,8 @@ struct FileStoreTests {
     #expect(store.statistics.logBytes > 1 << 20)
     store.close()
     let reopened = try FileDirectoryStore(directory: temporary.store, options: options)
+    // Each snapshot user the log updates was replaced as the snapshot was decoded.
+    #expect(reopened.loadPath == .logFirstReplacing)
     #expect(try await StoreFingerprint(reopened) == expected)
     #expect(try await reopened.userCount(matching: UserFilter(status: .inactive)) == 3_572)
     let probe = created[12_345]

@@ -317,6 +317,11 @@ public final class FileDirectoryStore: DirectoryStore {
     engine.commitsWrittenInPlace.own
   }
 
+  /// How the store's files were last read into memory (for tests).
+  package var loadPath: StoreLoadPath {
+    engine.io.withLock { $0.loadPath }
+  }
+
   /// How many commits of other tasks were written by in-place commits (for tests).
   package var queuedCommitsWrittenInPlace: Int {
     engine.commitsWrittenInPlace.joined

@@ -8,8 +8,10 @@ import Dispatch
 
 /// Opening: reading the newest generation's snapshot and log into memory.
 extension StoreEngine {
-  /// Loads the newest generation — its snapshot, then its log — into `io` and `state`, which
-  /// change only if it succeeds. With `repair` (the caller holds the lock exclusively and may
+  /// Loads the newest generation — its log, then its snapshot, each snapshot user the log
+  /// updates replaced as it is decoded (``readLogFirst(_:generation:into:)``), or where that
+  /// finds the files damaged or inconsistent, its snapshot, then its log, to say where — into
+  /// `io` and `state`, which change only if it succeeds. With `repair` (the caller holds the lock exclusively and may
   /// write next): creates the first generation of an empty directory or a missing log, syncs
   /// the directory (a compaction that died before its directory sync leaves entries that a
   /// power loss could still undo, and commits must not be appended to such a generation),
@@ -41,45 +43,13 @@ extension StoreEngine {
       return try load(files, into: &io, state: &state, repair: repair)
     }
     var next = io
-    let snapshot = try files.readSnapshot(generation)
-    let manifest = snapshot.manifest
-    var nextState = snapshot.state
-    next.manifest = manifest
-    next.snapshotBytes = snapshot.bytes
-    next.snapshotVersion = snapshot.version
     let logName = StoreFormat.logName(generation)
-    let snapshotPolicies = Set(snapshot.state.policies.keys)
-    /// Indexes the snapshot's users with the log's (`logUsers`, each made by the commit
-    /// `logRecordOffsets` gives the frame of), checking that they are consistent.
-    func indexUsers(
-      _ logUsers: [DirectoryEntry], creations: Int, logRecordOffsets: (Int) -> Int
-    ) throws(UserManagementError) {
-      switch nextState.loadUsers(
-        snapshot: snapshot.users, log: logUsers, logCreations: creations,
-        snapshotPolicies: snapshotPolicies)
-      {
-      case nil:
-        break
-      case .snapshotFrame(let frame)?:
-        throw .corruptStore(
-          file: StoreFormat.snapshotName(generation), offset: snapshot.userFrameOffsets[frame],
-          "users are out of order or appear twice")
-      case .missingPolicy?:
-        throw .corruptStore(
-          file: StoreFormat.snapshotName(generation), offset: StoreFormat.fileHeaderSize,
-          "a user holds a policy it lacks")
-      case .logUser(let user)?:
-        throw .corruptStore(
-          file: logName, offset: logRecordOffsets(user),
-          "a commit changes a user's username or takes another user's")
-      }
-    }
-    var indexed = false
     if !names.contains(logName) {
       // A compaction renamed its snapshot into place but crashed before its log: check the
       // snapshot whole before writing anything.
-      try indexUsers([], creations: 0) { _ in 0 }
-      indexed = true
+      let snapshot = try files.readSnapshot(generation)
+      var checked = snapshot.state
+      try index(snapshot, into: &checked, generation: generation, log: [], creations: 0) { _ in 0 }
       guard repair else {
         throw UserManagementError(.storageFailure, "The store's log \(logName) is missing.")
       }
@@ -87,7 +57,7 @@ extension StoreEngine {
         try files.writeAtomically(
           logName,
           StoreFiles.encodeNewLog(
-            generation: generation, baseSequence: manifest.sequence,
+            generation: generation, baseSequence: snapshot.manifest.sequence,
             chunkSize: files.logChunkSize))
       }
     }
@@ -111,30 +81,13 @@ extension StoreEngine {
     }
     next.logFile = log
     next.logEnd = 0
-    let read = try readLog(files, io: &next, makingEntries: true)
-    // The log's users, made into entries as they were decoded, are indexed together with the
-    // snapshot's, in one pass; the rest of each commit is applied in order. The records keep
-    // their other contents (their audit events are what callers use), not their users, which
-    // move into the state.
-    var records = read.records
-    var logUsers: [DirectoryEntry] = []
-    logUsers.reserveCapacity(records.reduce(0) { $0 + $1.entries.count })
-    var logUserRecords: [Int] = []
-    logUserRecords.reserveCapacity(logUsers.capacity)
-    var creations = 0
-    for index in records.indices {
-      creations += records[index].entries.count(where: { $0.record.user.version == 1 })
-      logUsers.append(contentsOf: records[index].entries)
-      logUserRecords.append(contentsOf: repeatElement(index, count: records[index].entries.count))
-      records[index].entries = []
-      records[index].apply(to: &nextState)
-    }
-    if !indexed {
-      try indexUsers(logUsers, creations: creations) { read.recordOffsets[logUserRecords[$0]] }
+    let loaded: Loaded
+    if let quick = try readLogFirst(files, generation: generation, into: &next) {
+      loaded = quick
     } else {
-      // The new log holds no commits; this only happens with a log created above.
-      for entry in logUsers { nextState.load(entry.record) }
+      loaded = try readSnapshotFirst(files, generation: generation, into: &next)
     }
+    let (nextState, records, read) = loaded
     next.tailUnverified = false
     if case .tornTail(let offset) = read.end {
       if repair {
@@ -155,6 +108,138 @@ extension StoreEngine {
     io = next
     state = nextState
     return records
+  }
+
+  /// What reading a generation's files gives: the state, the log's commits (without their
+  /// users, which are in the state), and how the log ended.
+  typealias Loaded = (state: DirectoryState, records: [CommitRecord], read: LogRead)
+
+  /// Reads the snapshot, then the log, and indexes their users together: the plain way,
+  /// which reports exactly where the files are damaged or disagree.
+  private static func readSnapshotFirst(
+    _ files: StoreFiles, generation: UInt64, into next: inout IO
+  ) throws(UserManagementError) -> Loaded {
+    let snapshot = try files.readSnapshot(generation)
+    next.manifest = snapshot.manifest
+    next.snapshotBytes = snapshot.bytes
+    next.snapshotVersion = snapshot.version
+    let read = try readLog(files, io: &next, makingEntries: true)
+    var records = read.records
+    let log = takeUsers(of: &records)
+    var state = snapshot.state
+    for record in records { record.apply(to: &state) }
+    try index(
+      snapshot, into: &state, generation: generation, log: log.users, creations: log.creations
+    ) {
+      read.recordOffsets[log.records[$0]]
+    }
+    next.loadPath = .snapshotFirst
+    return (state, records, read)
+  }
+
+  /// Reads the log, then the snapshot; if the log updates users, each snapshot user it holds
+  /// is replaced by the log's last version of it as soon as it is decoded (see ``LogUsers``),
+  /// so that no superseded version is ever kept beside the one that supersedes it: opening
+  /// a store whose log updated every user takes no more memory than its state.
+  ///
+  /// - Returns: What was read, or `nil` for ``readSnapshotFirst(_:generation:into:)`` to read
+  ///   the files again and say what is wrong: the log is damaged, the snapshot's header
+  ///   frame cannot be read alone, or the log contradicts itself or the snapshot.
+  private static func readLogFirst(
+    _ files: StoreFiles, generation: UInt64, into next: inout IO
+  ) throws(UserManagementError) -> Loaded? {
+    guard let manifest = files.readManifest(generation) else { return nil }
+    var quick = next
+    quick.manifest = manifest
+    // A damaged log is reported after a damaged snapshot: the plain way reads both.
+    guard let read = try? readLog(files, io: &quick, makingEntries: true) else { return nil }
+    var records = read.records
+    let updates = records.contains { $0.entries.contains { $0.record.user.version > 1 } }
+    let snapshot: StoreFiles.Snapshot
+    var state: DirectoryState
+    if updates {
+      let log = LogUsers(takingUsersOf: &records)
+      guard !log.contradictsItself else { return nil }
+      // What is wrong with the snapshot itself is found and reported as the plain way would.
+      snapshot = try files.readSnapshot(generation, replacing: log)
+      let replacements = snapshot.replacements
+      let snapshotPolicies = Set(snapshot.state.policies.keys)
+      guard snapshot.manifest == manifest, replacements.allowed,
+        replacements.replacedPolicies.isSubset(of: snapshotPolicies)
+      else { return nil }
+      state = snapshot.state
+      for record in records { record.apply(to: &state) }
+      let additions = log.remaining(after: replacements.users)
+      guard
+        state.loadUsers(
+          snapshot: snapshot.users, log: additions, logCreations: additions.count,
+          snapshotPolicies: snapshotPolicies, replacedHolders: replacements.holders) == nil
+      else { return nil }
+      quick.loadPath = .logFirstReplacing
+    } else {
+      // New users only: they replace nothing, so the plain bulk load, with the same errors.
+      let log = takeUsers(of: &records)
+      snapshot = try files.readSnapshot(generation)
+      guard snapshot.manifest == manifest else { return nil }
+      state = snapshot.state
+      for record in records { record.apply(to: &state) }
+      try index(
+        snapshot, into: &state, generation: generation, log: log.users, creations: log.creations
+      ) {
+        read.recordOffsets[log.records[$0]]
+      }
+      quick.loadPath = .logFirst
+    }
+    quick.snapshotBytes = snapshot.bytes
+    quick.snapshotVersion = snapshot.version
+    next = quick
+    return (state, records, read)
+  }
+
+  /// Takes the users out of `records` (their ``CommitRecord/entries``): in commit order, the
+  /// index of the record each came from, and how many are new (at version 1).
+  private static func takeUsers(of records: inout [CommitRecord])
+    -> (users: [DirectoryEntry], records: [Int], creations: Int)
+  {
+    var users: [DirectoryEntry] = []
+    users.reserveCapacity(records.reduce(0) { $0 + $1.entries.count })
+    var userRecords: [Int] = []
+    userRecords.reserveCapacity(users.capacity)
+    var creations = 0
+    for index in records.indices {
+      creations += records[index].entries.count(where: { $0.record.user.version == 1 })
+      users.append(contentsOf: records[index].entries)
+      userRecords.append(contentsOf: repeatElement(index, count: records[index].entries.count))
+      records[index].entries = []
+    }
+    return (users, userRecords, creations)
+  }
+
+  /// Indexes a snapshot's users with the log's (`logUsers`, each made by the commit
+  /// `logRecordOffsets` gives the frame of), checking that they are consistent.
+  private static func index(
+    _ snapshot: StoreFiles.Snapshot, into state: inout DirectoryState, generation: UInt64,
+    log logUsers: [DirectoryEntry], creations: Int, logRecordOffsets: (Int) -> Int
+  ) throws(UserManagementError) {
+    switch state.loadUsers(
+      snapshot: snapshot.users, log: logUsers, logCreations: creations,
+      snapshotPolicies: Set(snapshot.state.policies.keys))
+    {
+    case nil:
+      break
+    case .snapshotFrame(let frame)?:
+      throw .corruptStore(
+        file: StoreFormat.snapshotName(generation), offset: snapshot.userFrameOffsets[frame],
+        "users are out of order or appear twice")
+    case .missingPolicy?:
+      throw .corruptStore(
+        file: StoreFormat.snapshotName(generation), offset: StoreFormat.fileHeaderSize,
+        "a user holds a policy it lacks")
+    case .logUser(let user)?:
+      throw .corruptStore(
+        file: StoreFormat.logName(generation), offset: logRecordOffsets(user),
+        "a commit changes a user's username or takes another user's")
+    }
   }
 
   /// Creates generation 1 of an empty store: the snapshot first, so that a crash at any
@@ -367,4 +452,15 @@ extension StoreEngine {
     }
     try log.sync()
   }
+}
+
+/// How a store's files were last read into memory (for tests).
+package enum StoreLoadPath: Equatable, Sendable {
+  /// The snapshot, then the log (`StoreEngine.readSnapshotFirst`).
+  case snapshotFirst
+  /// The log, then the snapshot (`StoreEngine.readLogFirst`): a log of new users.
+  case logFirst
+  /// The log, then the snapshot, each user the log holds replacing the snapshot's version
+  /// of it as the snapshot was decoded.
+  case logFirstReplacing
 }

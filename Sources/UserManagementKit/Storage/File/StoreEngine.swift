@@ -53,6 +53,8 @@ final class StoreEngine: Sendable {
     /// Set when catching up failed midway: the next catch-up reloads everything.
     var stale = false
     var closed = false
+    /// How the files were last read into memory (for tests).
+    var loadPath = StoreLoadPath.snapshotFirst
 
     /// Whether the current generation is of an older format version.
     var needsMigration: Bool {

@@ -105,6 +105,9 @@ struct StoreFiles {
     /// The file's size.
     var bytes: Int
     var version: UInt16
+    /// The users replaced by the log's later versions of them, if the snapshot was read
+    /// replacing them (``readSnapshot(_:replacing:)``).
+    var replacements = Replacements()
   }
 
   /// Reads and checks a whole snapshot, and decodes its users (see ``Snapshot``).
@@ -114,7 +117,19 @@ struct StoreFiles {
   /// never in memory whole: opening a large store needs no more memory than its state, and
   /// reads into memory already touched, which a virtual machine may otherwise have to back
   /// page by page.
-  func readSnapshot(_ generation: UInt64) throws(UserManagementError) -> Snapshot {
+  ///
+  /// - Parameters:
+  ///   - generation: The snapshot's generation.
+  ///   - log: The log's users: each snapshot user the log holds is replaced, as soon as it is
+  ///     decoded, by the log's last version of it (see ``Snapshot/replacements``), which
+  ///     then stands where the snapshot's stood in ``Snapshot/users``.
+  /// - Returns: The snapshot.
+  /// - Throws: ``UserManagementError/Code/corruptStore`` where the file is damaged,
+  ///   ``UserManagementError/Code/unsupportedStoreFormat`` for a newer format, or
+  ///   ``UserManagementError/Code/storageFailure`` if it cannot be read.
+  func readSnapshot(_ generation: UInt64, replacing log: LogUsers? = nil)
+    throws(UserManagementError) -> Snapshot
+  {
     let name = StoreFormat.snapshotName(generation)
     // Read, not mapped: a mapping turns a media error or a file truncated behind our back into
     // SIGBUS, where reading gives a typed error.
@@ -141,6 +156,7 @@ struct StoreFiles {
     var expectedUsers = 0
     var users: [[OrderedEntries.Element]] = []
     var userFrameOffsets: [Int] = []
+    var replacements = Replacements()
     var position = StoreFormat.fileHeaderSize
     while true {
       var userFrames: [UserFrame] = []
@@ -160,21 +176,11 @@ struct StoreFiles {
         if manifest == nil && tag != .header { throw bad() }
         switch tag {
         case .header:
-          guard manifest == nil, let generation = reader.varint(), let sequence = reader.varint(),
-            let next = reader.varint(), let segmentCount = reader.varint(),
-            segmentCount <= UInt64(payload.count)
+          guard manifest == nil,
+            let (read, users) = Self.decodeHeader(&reader, payload: payload, fileSize: fileSize)
           else { throw bad() }
-          var segments: [(UInt64, UInt64)] = []
-          for _ in 0..<segmentCount {
-            guard let number = reader.varint(), let events = reader.varint() else { throw bad() }
-            segments.append((number, events))
-          }
-          guard let users = reader.varint(), users <= UInt64(fileSize), reader.isAtEnd
-          else { throw bad() }
-          expectedUsers = Int(users)
-          manifest = Manifest(
-            generation: generation, sequence: sequence, auditSegments: segments,
-            nextAuditSegment: next)
+          expectedUsers = users
+          manifest = read
         case .users:
           guard let count = reader.varint(), count <= UInt64(payload.count) else { throw bad() }
           // Decoded below, the piece's frames together.
@@ -215,7 +221,9 @@ struct StoreFiles {
         if users.isEmpty { users.reserveCapacity(expectedUsers / OrderedEntries.maximumChunk + 1) }
         // Two threads for a large snapshot, each piece's frames shared between them.
         let workers = expectedUsers >= 20_000 ? min(2, Platform.activeProcessorCount) : 1
-        users += try Self.decodeUsers(reader.bytes, userFrames, workers: workers, file: name)
+        users += try Self.decodeUsers(
+          reader.bytes, userFrames, workers: workers, file: name, replacing: log,
+          replacements: &replacements)
         userFrameOffsets += userFrames.map(\.offset)
       }
       if reader.atEnd { break }
@@ -228,7 +236,55 @@ struct StoreFiles {
     }
     return Snapshot(
       state: state, manifest: manifest, users: users, userFrameOffsets: userFrameOffsets,
-      bytes: size, version: version)
+      bytes: size, version: version, replacements: replacements)
+  }
+
+  /// The manifest of a snapshot, read from its header frame alone, or `nil` if that frame
+  /// cannot be read or is not sound (``readSnapshot(_:replacing:)`` says why).
+  func readManifest(_ generation: UInt64) -> Manifest? {
+    guard
+      let file = try? fileSystem.open(
+        path(StoreFormat.snapshotName(generation)), create: false, truncate: false)
+    else { return nil }
+    defer { file.close() }
+    guard let fileSize = try? file.size() else { return nil }
+    // The header frame is small: a few numbers, and two for each sealed audit segment.
+    var reader = PieceReader(file, size: 64 << 10)
+    guard (try? reader.advance(past: 0)) != nil,
+      (try? StoreFormat.checkHeader(reader.bytes, kind: .snapshot, file: "")) != nil,
+      reader.bytes.count > StoreFormat.fileHeaderSize,
+      case .whole(let payload, _) = StoreFormat.frame(
+        in: reader.bytes, at: StoreFormat.fileHeaderSize)
+    else { return nil }
+    var frame = ByteReader(payload)
+    guard frame.byte() == StoreFormat.Tag.header.rawValue,
+      let (manifest, _) = Self.decodeHeader(&frame, payload: payload, fileSize: fileSize),
+      manifest.generation == generation
+    else { return nil }
+    return manifest
+  }
+
+  /// Decodes a snapshot's header frame after its tag: the manifest, and how many users the
+  /// snapshot holds.
+  private static func decodeHeader(
+    _ reader: inout ByteReader, payload: UnsafeRawBufferPointer, fileSize: Int
+  ) -> (Manifest, users: Int)? {
+    guard let generation = reader.varint(), let sequence = reader.varint(),
+      let next = reader.varint(), let segmentCount = reader.varint(),
+      segmentCount <= UInt64(payload.count)
+    else { return nil }
+    var segments: [(UInt64, UInt64)] = []
+    for _ in 0..<segmentCount {
+      guard let number = reader.varint(), let events = reader.varint() else { return nil }
+      segments.append((number, events))
+    }
+    guard let users = reader.varint(), users <= UInt64(fileSize), reader.isAtEnd else {
+      return nil
+    }
+    let manifest = Manifest(
+      generation: generation, sequence: sequence, auditSegments: segments,
+      nextAuditSegment: next)
+    return (manifest, Int(users))
   }
 
   /// A file read from its start a piece at a time, into one buffer that is reused.
@@ -296,14 +352,17 @@ struct StoreFiles {
     var count: Int
   }
 
-  /// Decodes the users of `frames`, their payloads in `raw`, on `workers` threads.
+  /// Decodes the users of `frames`, their payloads in `raw`, on `workers` threads, each user
+  /// the log holds replaced by the log's last version of it (noted in `replacements`).
   ///
   /// - Returns: For each frame, its users in order.
   static func decodeUsers(
-    _ raw: UnsafeRawBufferPointer, _ frames: [UserFrame], workers: Int, file: String
+    _ raw: UnsafeRawBufferPointer, _ frames: [UserFrame], workers: Int, file: String,
+    replacing log: LogUsers? = nil, replacements: inout Replacements
   ) throws(UserManagementError) -> [[OrderedEntries.Element]] {
     let results = Locked([[OrderedEntries.Element]?](repeating: nil, count: frames.count))
     let failure = Locked<Int?>(nil)
+    let replaced = Locked(Replacements())
     // The buffer outlives this call (`concurrentPerform` returns when every worker is done);
     // workers read disjoint frames of it.
     let base = UInt(bitPattern: raw.baseAddress)
@@ -318,6 +377,8 @@ struct StoreFiles {
       for frame in stride(from: worker, to: frames.count, by: workers) {
         encoded += frames[frame].payload.count
       }
+      var mine = Replacements()
+      defer { replaced.withLock { $0.add(mine) } }
       Platform.withPreparedAllocations(bytes: encoded * 5 / 2) {
         while index < frames.count {
           let frame = frames[index]
@@ -332,7 +393,14 @@ struct StoreFiles {
               DirectoryEntry($0)
             }
             guard let entry else { break }
-            entries.append(OrderedEntries.Element(entry))
+            if let log, let newer = log.latest[entry.record.id] {
+              // The snapshot's version goes as soon as it is decoded: the log's stands in
+              // its place (the same username, if the files agree).
+              mine.note(entry, replacedBy: newer, allowed: log.mayReplace(entry, with: newer))
+              entries.append(OrderedEntries.Element(newer))
+            } else {
+              entries.append(OrderedEntries.Element(entry))
+            }
           }
           if entries.count != frame.count || !reader.isAtEnd {
             failure.withLock { $0 = min($0 ?? index, index) }
@@ -351,6 +419,7 @@ struct StoreFiles {
     if let bad = failure.withLock({ $0 }) {
       throw .corruptStore(file: file, offset: frames[bad].offset, "a record does not decode")
     }
+    replacements.add(replaced.withLock { $0 })
     return results.withLock { $0.map { $0 ?? [] } }
   }
 

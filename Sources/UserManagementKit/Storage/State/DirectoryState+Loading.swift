@@ -54,10 +54,14 @@ extension DirectoryState {
   ///   - logCreations: How many of them are new users (version 1): a hint for sizing the
   ///     indexes, which a log of updates would otherwise make twice as large as needed.
   ///   - snapshotPolicies: The policies the snapshot holds (its users may hold no other).
+  ///   - replacedHolders: If the log's later versions of some snapshot users stand in the
+  ///     frames in their place (``StoreFiles/readSnapshot(_:replacing:)``), how many of those
+  ///     hold each policy: they may hold the log's policies, and are not counted in the check
+  ///     of the snapshot's users.
   /// - Returns: `nil`, or what is inconsistent (the state must then be discarded).
   mutating func loadUsers(
     snapshot frames: [[OrderedEntries.Element]], log: [DirectoryEntry], logCreations: Int,
-    snapshotPolicies: Set<PolicyID>
+    snapshotPolicies: Set<PolicyID>, replacedHolders: [PolicyID: Int] = [:]
   ) -> BulkLoadFailure? {
     let snapshotCount = frames.reduce(0) { $0 + $1.count }
     // Room for the log's new users and for some growth, so that neither index rehashes
@@ -81,7 +85,8 @@ extension DirectoryState {
         },
         {
           let built = Self.buildUsernameIndex(
-            frames, log: log, capacity: capacity, snapshotPolicies: snapshotPolicies)
+            frames, log: log, capacity: capacity, snapshotPolicies: snapshotPolicies,
+            replacedHolders: replacedHolders)
           names.withLock { $0 = built }
         },
       ] + ordering.jobs
@@ -171,7 +176,7 @@ extension DirectoryState {
   /// ``loadUsers(snapshot:log:logCreations:snapshotPolicies:)``).
   private static func buildUsernameIndex(
     _ frames: [[OrderedEntries.Element]], log: [DirectoryEntry], capacity: Int,
-    snapshotPolicies: Set<PolicyID>
+    snapshotPolicies: Set<PolicyID>, replacedHolders: [PolicyID: Int]
   ) -> (index: UsernameIndex, admins: Int, holders: [PolicyID: Int], bad: BulkLoadFailure?) {
     var index = UsernameIndex(minimumCapacity: capacity)
     var admins = 0
@@ -190,7 +195,8 @@ extension DirectoryState {
       }
     }
     // The snapshot's users must hold only its policies: it was written from a valid state.
-    for (id, count) in holders where count > 0 && !snapshotPolicies.contains(id) {
+    for (id, count) in holders
+    where count - replacedHolders[id, default: 0] > 0 && !snapshotPolicies.contains(id) {
       return (index, admins, holders, .missingPolicy)
     }
     for (number, entry) in log.enumerated() {

@@ -1,0 +1,228 @@
+import Testing
+
+@testable import UserManagementKit
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
+
+/// Opening reads the log first and, if the log updates users, puts the log's last version of
+/// each snapshot user it holds in place of the snapshot's as soon as that is decoded. The
+/// state must be the one the store served, and a log that contradicts its snapshot or itself
+/// must still be refused, where the plain reading (the snapshot, then the log) says.
+@Suite("FileDirectoryStore opening, log first")
+struct FileStoreLogFirstTests {
+  private let options = FileDirectoryStore.Options(minimumCompactionLogSize: 1 << 30)
+
+  /// A user of these tests: `number` names it (number 0 is an administrator, as a store
+  /// needs one), `version` shows in its first name.
+  private func user(
+    _ number: Int, id: UserID = UserID(rawValue: UUID()), version: UInt64 = 1,
+    username: String? = nil, policies: Set<PolicyID> = []
+  ) throws -> UserRecord {
+    let user = User(
+      id: id, username: try Username(username ?? "member\(number)@example.com"),
+      firstName: "Version \(version)", lastName: "\(number)", status: .active,
+      role: number == 0 ? .admin : .generalUser, policies: policies, apiAccessEnabled: false,
+      hasAPIPassword: false,
+      hasPassword: false, mustChangePassword: false, version: version,
+      securityStamp: SecurityStamp(rawValue: "stamp"),
+      createdAt: Date(timeIntervalSinceReferenceDate: 0),
+      updatedAt: Date(timeIntervalSinceReferenceDate: Double(version)),
+      createdBy: .system("test"))
+    return UserRecord(user: user, passwordHash: nil, apiPasswordHash: nil)
+  }
+
+  /// A store whose snapshot holds `count` users and whose log is empty, still open.
+  private func compactedStore(_ count: Int) async throws -> (
+    TemporaryDirectory, FileDirectoryStore, [UserRecord]
+  ) {
+    let temporary = try TemporaryDirectory()
+    let store = try FileDirectoryStore(directory: temporary.store, options: options)
+    let users = try (0..<count).map { try user($0) }
+    try await store.commit(ChangeSet(users: users))
+    try await store.compact()
+    return (temporary, store, users)
+  }
+
+  /// The name of the store's log.
+  private func logName(_ directory: String) throws -> String {
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+    return try #require(names.first { $0.hasPrefix("log-") && !$0.hasSuffix(".tmp") })
+  }
+
+  /// Writes `groups` into a closed store's log after its last commit, each a commit group of
+  /// one commit (numbered on from `sequence`) holding the group's users, as a writer would.
+  ///
+  /// - Returns: The file offset of each group's frame.
+  private func append(_ groups: [[UserRecord]], toLogOf directory: String, after sequence: UInt64)
+    throws -> [Int]
+  {
+    let path = directory + "/" + (try logName(directory))
+    var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+    // The frames after the 16-byte file header: a 4-byte length, its checksum, the payload
+    // and the payload's checksum, up to the preallocated zeros.
+    var end = 16
+    while end + 8 <= bytes.count {
+      let length = bytes[end..<end + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
+      guard length > 0 else { break }
+      end += 12 + length
+    }
+    var offsets: [Int] = []
+    for (number, users) in groups.enumerated() {
+      var record = CommitRecord(sequence: sequence + UInt64(number) + 1)
+      record.users = users
+      var frame: [UInt8] = []
+      StoreFormat.appendFrame(to: &frame) { writer in
+        writer.byte(StoreFormat.Tag.commit.rawValue)
+        writer.varint(1)
+        record.encode(into: &writer)
+      }
+      #expect(end + frame.count <= bytes.count, "the log's preallocated zeros hold the commits")
+      bytes.replaceSubrange(end..<end + frame.count, with: frame)
+      offsets.append(end)
+      end += frame.count
+    }
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    return offsets
+  }
+
+  /// A log of updates (of snapshot users, some twice), new users, new users updated, and a
+  /// policy the log creates, held by updated users: each updated snapshot user is replaced as
+  /// it is decoded, and the store opens as it was.
+  @Test func aLogOfUpdatesReplacesTheSnapshotsUsers() async throws {
+    let (temporary, store, snapshotUsers) = try await compactedStore(600)
+    let policy = Policy(
+      id: PolicyID(rawValue: UUID()), name: "Made in the log", description: "",
+      permissions: [], version: 1, createdAt: Date(timeIntervalSinceReferenceDate: 0),
+      updatedAt: Date(timeIntervalSinceReferenceDate: 0))
+    try await store.commit(ChangeSet(policies: [.put(policy)]))
+    // A third of the snapshot's users updated, and a sixth of them twice; some of them left
+    // holding the log's policy, which the snapshot lacks.
+    var current = snapshotUsers
+    for round in 1...2 {
+      let updates = try stride(from: 1, to: current.count, by: 3 * round).map {
+        let old = current[$0]
+        current[$0] = try user(
+          $0, id: old.id, version: old.user.version + 1,
+          policies: $0 % (2 * round) == 1 ? [policy.id] : [])
+        return current[$0]
+      }
+      try await store.commit(ChangeSet(users: updates))
+    }
+    let created = try (1_000..<1_100).map { try user($0) }
+    try await store.commit(ChangeSet(users: created))
+    let updatedNew = try created.prefix(10).map {
+      try user(Int($0.user.lastName) ?? 0, id: $0.id, version: 2, policies: [policy.id])
+    }
+    try await store.commit(ChangeSet(users: updatedNew))
+    let expected = try await StoreFingerprint(store)
+    store.close()
+    let reopened = try FileDirectoryStore(directory: temporary.store, options: options)
+    #expect(reopened.loadPath == .logFirstReplacing)
+    #expect(try await StoreFingerprint(reopened) == expected)
+    #expect(
+      try await reopened.userCount(matching: UserFilter(policy: policy.id))
+        == current.count { $0.user.policies.contains(policy.id) } + 10)
+  }
+
+  /// A log of new users only replaces nothing: it is read first, then indexed with the
+  /// snapshot's users as the plain reading indexes them.
+  @Test func aLogOfNewUsersIsReadFirstAndReplacesNothing() async throws {
+    let (temporary, store, _) = try await compactedStore(300)
+    try await store.commit(ChangeSet(users: try (1_000..<1_300).map { try user($0) }))
+    let expected = try await StoreFingerprint(store)
+    store.close()
+    let reopened = try FileDirectoryStore(directory: temporary.store, options: options)
+    #expect(reopened.loadPath == .logFirst)
+    #expect(try await StoreFingerprint(reopened) == expected)
+  }
+
+  /// Logs no commit writes, each with an update (so that opening replaces snapshot users),
+  /// and the group at which the plain reading refuses it.
+  enum Contradiction: String, CaseIterable {
+    /// A snapshot user created again, at version 1.
+    case recreatesASnapshotUser
+    /// A snapshot user updated under another username.
+    case renamesASnapshotUser
+    /// A snapshot user created again, then updated.
+    case recreatesAndUpdatesASnapshotUser
+    /// A new user under a snapshot user's username.
+    case takesASnapshotUsersName
+    /// A new user, updated, then created again.
+    case recreatesALogUser
+  }
+
+  @Test(arguments: Contradiction.allCases)
+  func aLogThatContradictsItsSnapshotOrItselfIsRefused(_ contradiction: Contradiction)
+    async throws
+  {
+    let (temporary, store, snapshotUsers) = try await compactedStore(300)
+    let sequence = store.statistics.sequence
+    store.close()
+    let (kept, other) = (snapshotUsers[7], snapshotUsers[8])
+    let update = try user(8, id: other.id, version: 2)
+    let groups: [[UserRecord]]
+    let refusedGroup: Int
+    switch contradiction {
+    case .recreatesASnapshotUser:
+      groups = [[update], [try user(7, id: kept.id)]]
+      refusedGroup = 1
+    case .renamesASnapshotUser:
+      // A name that sorts where the old one did: the snapshot's order cannot give it away.
+      groups = [[update], [try user(7, id: kept.id, version: 2, username: "member7@example.org")]]
+      refusedGroup = 1
+    case .recreatesAndUpdatesASnapshotUser:
+      groups = [[update], [try user(7, id: kept.id)], [try user(7, id: kept.id, version: 2)]]
+      refusedGroup = 1
+    case .takesASnapshotUsersName:
+      groups = [[update], [try user(7)]]
+      refusedGroup = 1
+    case .recreatesALogUser:
+      let id = UserID(rawValue: UUID())
+      groups = [
+        [update], [try user(5_000, id: id)], [try user(5_000, id: id, version: 2)],
+        [try user(5_000, id: id)],
+      ]
+      refusedGroup = 3
+    }
+    let offsets = try append(groups, toLogOf: temporary.store, after: sequence)
+    let error = #expect(throws: UserManagementError.self) {
+      try FileDirectoryStore(directory: temporary.store, options: options)
+    }
+    #expect(error?.code == .corruptStore)
+    #expect(error?.context["file"] == (try logName(temporary.store)))
+    #expect(error?.context["offset"] == String(offsets[refusedGroup]))
+  }
+
+  /// A snapshot user holding a policy the snapshot lacks is refused even when the log updates
+  /// it to hold none: the version the log replaces is checked too.
+  @Test func aReplacedSnapshotUserMustHoldOnlyTheSnapshotsPolicies() async throws {
+    let (temporary, store, snapshotUsers) = try await compactedStore(50)
+    let sequence = store.statistics.sequence
+    let generation = store.statistics.generation
+    store.close()
+    // The same snapshot, but its user 3 holds a policy the snapshot does not hold.
+    let files = StoreFiles(fileSystem: PosixFileSystem(), directory: temporary.store)
+    let manifest = try #require(files.readManifest(generation))
+    var state = DirectoryState()
+    for (number, record) in snapshotUsers.enumerated() {
+      var record = record
+      if number == 3 { record.user.policies = [PolicyID(rawValue: UUID())] }
+      state.load(record)
+    }
+    let name = StoreFormat.snapshotName(generation)
+    try Data(StoreFiles.encodeSnapshot(state, manifest: manifest))
+      .write(to: URL(fileURLWithPath: temporary.store + "/" + name))
+    _ = try append(
+      [[try user(3, id: snapshotUsers[3].id, version: 2)]], toLogOf: temporary.store,
+      after: sequence)
+    let error = #expect(throws: UserManagementError.self) {
+      try FileDirectoryStore(directory: temporary.store, options: options)
+    }
+    #expect(error?.code == .corruptStore)
+    #expect(error?.context["file"] == name)
+  }
+}
