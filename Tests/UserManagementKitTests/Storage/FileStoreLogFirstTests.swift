@@ -153,6 +153,14 @@ struct FileStoreLogFirstTests {
     case takesASnapshotUsersName
     /// A new user, updated, then created again.
     case recreatesALogUser
+    /// A new user created twice, then updated.
+    case createsALogUserTwice
+    /// A new user logged at version 2 (created and updated at once), then created.
+    case createsALogUserAfterItsUpdate
+    /// A new user logged at version 2, then at version 3 under another username.
+    case renamesALogUser
+    /// A new user created, then updated under another username.
+    case renamesALogUserItCreated
   }
 
   @Test(arguments: Contradiction.allCases)
@@ -187,6 +195,31 @@ struct FileStoreLogFirstTests {
         [try user(5_000, id: id)],
       ]
       refusedGroup = 3
+    case .createsALogUserTwice:
+      let id = UserID(rawValue: UUID())
+      groups = [
+        [update], [try user(5_000, id: id)], [try user(5_000, id: id)],
+        [try user(5_000, id: id, version: 2)],
+      ]
+      refusedGroup = 2
+    case .createsALogUserAfterItsUpdate:
+      let id = UserID(rawValue: UUID())
+      groups = [[update], [try user(5_000, id: id, version: 2)], [try user(5_000, id: id)]]
+      refusedGroup = 2
+    case .renamesALogUser:
+      let id = UserID(rawValue: UUID())
+      groups = [
+        [update], [try user(5_000, id: id, version: 2)],
+        [try user(5_000, id: id, version: 3, username: "renamed@example.com")],
+      ]
+      refusedGroup = 2
+    case .renamesALogUserItCreated:
+      let id = UserID(rawValue: UUID())
+      groups = [
+        [update], [try user(5_000, id: id)],
+        [try user(5_000, id: id, version: 2, username: "renamed@example.com")],
+      ]
+      refusedGroup = 2
     }
     let offsets = try append(groups, toLogOf: temporary.store, after: sequence)
     let error = #expect(throws: UserManagementError.self) {

@@ -393,7 +393,7 @@ struct StoreFiles {
               DirectoryEntry($0)
             }
             guard let entry else { break }
-            if let log, let newer = log.latest[entry.record.id] {
+            if let log, let newer = log.updated[entry.record.id] {
               // The snapshot's version goes as soon as it is decoded: the log's stands in
               // its place (the same username, if the files agree).
               mine.note(entry, replacedBy: newer, allowed: log.mayReplace(entry, with: newer))
