@@ -1,66 +1,56 @@
-/// The users a store's log holds, each at the last version it logged: what opening puts in
-/// place of the snapshot's versions of them as the snapshot is decoded
-/// (``StoreFiles/readSnapshot(_:replacing:)``), so that no version the log supersedes is kept
-/// in memory beside the version that supersedes it.
+/// The users a store's log holds, for opening: the users it updates, each at the last version
+/// it logged, which opening puts in place of the snapshot's versions of them as the snapshot
+/// is decoded (``StoreFiles/readSnapshot(_:replacing:)``), so that no version the log
+/// supersedes is kept in memory beside the version that supersedes it; and its new users.
 ///
-/// Only the log's contradictions that replacing could hide are noted here; whatever else is
-/// wrong, the bulk load of the snapshot and the log's remaining users finds. Opening reads a
-/// store whose log contradicts itself or its snapshot again the plain way, which says where.
+/// Only the contradictions that replacing could hide are looked for here. Whatever else is
+/// wrong — a user the log creates that the snapshot holds, a username taken twice — the bulk
+/// load of the snapshot's users with the log's remaining ones finds, and opening then reads
+/// the files again the plain way (the snapshot, then the log), which says where.
 struct LogUsers: Sendable {
-  /// The users the log updates (logs at a version above 1) and did not create, each at the
-  /// last version the log holds: those that may replace a snapshot user.
+  /// The users the log logs at a version above 1, each at the last version the log holds:
+  /// those that may replace a snapshot user.
   private(set) var updated: IDIndex
-  /// The users the log created (at version 1) and did not update: new users.
+  /// The users the log creates (logs at version 1), in commit order.
   private(set) var created: [DirectoryEntry] = []
-  /// The users the log created and then updated, at their last version: new users too, but
-  /// the snapshot may not hold them.
-  private var createdAndUpdated: Set<UserID> = []
-  /// Whether the log contradicts itself: a user logged at version 1 twice or after another
-  /// version of it, or logged under two usernames.
+  /// Whether the log contradicts itself in a way replacing could hide: a user logged at
+  /// version 1 after a later version of it, or two later versions under two usernames.
   private(set) var contradictsItself = false
 
   /// Takes the users out of `records` (their ``CommitRecord/entries``), in commit order.
   init(takingUsersOf records: inout [CommitRecord]) {
     updated = IDIndex()
-    var creations: [DirectoryEntry] = []
     for index in records.indices {
       for entry in records[index].entries {
         if entry.record.user.version == 1 {
-          // A user is created before any other version of it is logged.
-          if updated[entry.record.id] != nil { contradictsItself = true }
-          creations.append(entry)
+          // A user is created before any later version of it is logged. (A log of new users
+          // alone never looks one up.)
+          if updated.count > 0 && updated[entry.record.id] != nil { contradictsItself = true }
+          created.append(entry)
         } else if let previous = updated.put(entry), previous.key != entry.key {
           contradictsItself = true
         }
       }
       records[index].entries = []
     }
-    // The users created and then updated: the update is their last version. A log of new
-    // users and a few updates looks each new user up in a small table.
-    created.reserveCapacity(creations.count)
-    for entry in creations {
-      guard let later = updated[entry.record.id] else {
-        created.append(entry)
-        continue
-      }
-      if later.key != entry.key || !createdAndUpdated.insert(entry.record.id).inserted {
-        contradictsItself = true
-      }
-    }
   }
+
+  /// Whether the log updates any user (if not, it replaces no snapshot user).
+  var updatesUsers: Bool { updated.count > 0 }
 
   /// Whether `newer`, the log's last version of `original`, a snapshot user, may replace it:
-  /// it has the same username, and the log did not create the user (it exists already).
-  func mayReplace(_ original: DirectoryEntry, with newer: DirectoryEntry) -> Bool {
-    newer.key == original.key && !createdAndUpdated.contains(newer.record.id)
+  /// a user's username never changes.
+  static func mayReplace(_ original: DirectoryEntry, with newer: DirectoryEntry) -> Bool {
+    newer.key == original.key
   }
 
-  /// The log's users that replaced no snapshot user, given those that did: the users it
-  /// created, then the others it updated.
+  /// The log's users for the bulk load, given the snapshot users that were replaced: its new
+  /// users, then the users it updates that replaced none (a user created in the log, which
+  /// the bulk load puts over its version 1, or created and updated by one change set).
   consuming func remaining(after replaced: [UserID]) -> [DirectoryEntry] {
     // Most often every user the log updates replaced one. (A user replaced twice could make
     // the counts match with one left over, but only in a snapshot that holds that user twice,
-    // which indexing the snapshot's users refuses.)
+    // which the bulk load refuses.)
     guard replaced.count < updated.count else { return created }
     for id in replaced { updated.remove(key: id) }
     return created + updated.entries
@@ -76,7 +66,7 @@ struct Replacements {
   var holders: [PolicyID: Int] = [:]
   /// The policies the replaced versions held (which must be the snapshot's).
   var replacedPolicies: Set<PolicyID> = []
-  /// Whether every replacement was one the log may make (``LogUsers/mayReplace(_:with:)``).
+  /// Whether every replacement kept the user's username (``LogUsers/mayReplace(_:with:)``).
   var allowed = true
 
   /// Notes that `newer` replaced `original`.

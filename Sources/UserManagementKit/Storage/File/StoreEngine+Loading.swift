@@ -143,8 +143,9 @@ extension StoreEngine {
   /// a store whose log updated every user takes no more memory than its state.
   ///
   /// - Returns: What was read, or `nil` for ``readSnapshotFirst(_:generation:into:)`` to read
-  ///   the files again and say what is wrong: the log is damaged, the snapshot's header
-  ///   frame cannot be read alone, or the log contradicts itself or the snapshot.
+  ///   the files again and say exactly what is wrong, and where: the log is damaged, the
+  ///   snapshot's header frame cannot be read alone, or the users of the log and the snapshot
+  ///   are inconsistent.
   private static func readLogFirst(
     _ files: StoreFiles, generation: UInt64, into next: inout IO
   ) throws(UserManagementError) -> Loaded? {
@@ -154,42 +155,26 @@ extension StoreEngine {
     // A damaged log is reported after a damaged snapshot: the plain way reads both.
     guard let read = try? readLog(files, io: &quick, makingEntries: true) else { return nil }
     var records = read.records
-    let updates = records.contains { $0.entries.contains { $0.record.user.version > 1 } }
-    let snapshot: StoreFiles.Snapshot
-    var state: DirectoryState
-    if updates {
-      let log = LogUsers(takingUsersOf: &records)
-      guard !log.contradictsItself else { return nil }
-      // What is wrong with the snapshot itself is found and reported as the plain way would.
-      snapshot = try files.readSnapshot(generation, replacing: log)
-      let replacements = snapshot.replacements
-      let snapshotPolicies = Set(snapshot.state.policies.keys)
-      guard snapshot.manifest == manifest, replacements.allowed,
-        replacements.replacedPolicies.isSubset(of: snapshotPolicies)
-      else { return nil }
-      state = snapshot.state
-      for record in records { record.apply(to: &state) }
-      let additions = log.remaining(after: replacements.users)
-      guard
-        state.loadUsers(
-          snapshot: snapshot.users, log: additions, logCreations: additions.count,
-          snapshotPolicies: snapshotPolicies, replacedHolders: replacements.holders) == nil
-      else { return nil }
-      quick.loadPath = .logFirstReplacing
-    } else {
-      // New users only: they replace nothing, so the plain bulk load, with the same errors.
-      let log = takeUsers(of: &records)
-      snapshot = try files.readSnapshot(generation)
-      guard snapshot.manifest == manifest else { return nil }
-      state = snapshot.state
-      for record in records { record.apply(to: &state) }
-      try index(
-        snapshot, into: &state, generation: generation, log: log.users, creations: log.creations
-      ) {
-        read.recordOffsets[log.records[$0]]
-      }
-      quick.loadPath = .logFirst
-    }
+    let log = LogUsers(takingUsersOf: &records)
+    guard !log.contradictsItself else { return nil }
+    let replacing = log.updatesUsers
+    // What is wrong with the snapshot itself is found and reported as the plain way would.
+    let snapshot = try files.readSnapshot(generation, replacing: replacing ? log : nil)
+    let replacements = snapshot.replacements
+    let snapshotPolicies = Set(snapshot.state.policies.keys)
+    guard snapshot.manifest == manifest, replacements.allowed,
+      replacements.replacedPolicies.isSubset(of: snapshotPolicies)
+    else { return nil }
+    var state = snapshot.state
+    for record in records { record.apply(to: &state) }
+    let creations = log.created.count
+    let additions = log.remaining(after: replacements.users)
+    guard
+      state.loadUsers(
+        snapshot: snapshot.users, log: additions, logCreations: creations,
+        snapshotPolicies: snapshotPolicies, replacedHolders: replacements.holders) == nil
+    else { return nil }
+    quick.loadPath = replacing ? .logFirstReplacing : .logFirst
     quick.snapshotBytes = snapshot.bytes
     quick.snapshotVersion = snapshot.version
     next = quick

@@ -396,7 +396,7 @@ struct StoreFiles {
             if let log, let newer = log.updated[entry.record.id] {
               // The snapshot's version goes as soon as it is decoded: the log's stands in
               // its place (the same username, if the files agree).
-              mine.note(entry, replacedBy: newer, allowed: log.mayReplace(entry, with: newer))
+              mine.note(entry, replacedBy: newer, allowed: LogUsers.mayReplace(entry, with: newer))
               entries.append(OrderedEntries.Element(newer))
             } else {
               entries.append(OrderedEntries.Element(entry))
