@@ -140,6 +140,59 @@ struct FileStoreLogFirstTests {
     #expect(try await StoreFingerprint(reopened) == expected)
   }
 
+  /// A store that catches up with another's compaction reads the new generation the same
+  /// way: the updates in its log replace the snapshot's users.
+  @Test func catchingUpWithACompactionReplacesTheSnapshotsUsers() async throws {
+    let (temporary, writer, snapshotUsers) = try await compactedStore(300)
+    let reader = try FileDirectoryStore(directory: temporary.store, options: options)
+    #expect(reader.loadPath == .logFirst)
+    var current = snapshotUsers
+    func update(_ indices: StrideTo<Int>) throws -> [UserRecord] {
+      try indices.map {
+        current[$0] = try user($0, id: current[$0].id, version: current[$0].user.version + 1)
+        return current[$0]
+      }
+    }
+    try await writer.commit(ChangeSet(users: try update(stride(from: 1, to: 300, by: 2))))
+    try await writer.compact()
+    try await writer.commit(ChangeSet(users: try update(stride(from: 1, to: 300, by: 4))))
+    let expected = try await StoreFingerprint(writer)
+    #expect(try await StoreFingerprint(reader) == expected)
+    #expect(reader.loadPath == .logFirstReplacing)
+    writer.close()
+    reader.close()
+  }
+
+  /// A generation whose log a compaction never wrote: the snapshot is checked, a new log is
+  /// made, and the store opens as it was.
+  @Test func aMissingLogIsMadeAfterTheSnapshotIsChecked() async throws {
+    let (temporary, store, _) = try await compactedStore(300)
+    let expected = try await StoreFingerprint(store)
+    store.close()
+    let name = try logName(temporary.store)
+    try FileManager.default.removeItem(atPath: temporary.store + "/" + name)
+    let reopened = try FileDirectoryStore(directory: temporary.store, options: options)
+    #expect(try await StoreFingerprint(reopened) == expected)
+    #expect(try logName(temporary.store) == name)
+  }
+
+  /// A snapshot's header frame larger than the first read (many sealed audit segments) is
+  /// read whole, so such a store reads its log first too.
+  @Test func aLargeSnapshotHeaderIsReadWhole() throws {
+    let temporary = try TemporaryDirectory()
+    try FileManager.default.createDirectory(
+      atPath: temporary.store, withIntermediateDirectories: true)
+    let files = StoreFiles(fileSystem: PosixFileSystem(), directory: temporary.store)
+    let manifest = StoreFiles.Manifest(
+      generation: 3, sequence: 40,
+      auditSegments: (1...30_000).map { (UInt64($0), UInt64(1_000_000 + $0)) },
+      nextAuditSegment: 30_001)
+    try Data(StoreFiles.encodeSnapshot(DirectoryState(), manifest: manifest))
+      .write(to: URL(fileURLWithPath: temporary.store + "/" + StoreFormat.snapshotName(3)))
+    #expect(files.readManifest(3) == manifest)
+    #expect(files.readManifest(4) == nil)
+  }
+
   /// Logs no commit writes, each with an update (so that opening replaces snapshot users),
   /// and the group at which the plain reading refuses it.
   enum Contradiction: String, CaseIterable {

@@ -8,8 +8,8 @@
 /// load of the snapshot's users with the log's remaining ones finds, and opening then reads
 /// the files again the plain way (the snapshot, then the log), which says where.
 struct LogUsers: Sendable {
-  /// The users the log logs at a version above 1, each at the last version the log holds:
-  /// those that may replace a snapshot user.
+  /// The users the log logs at a version other than 1, each at the last version the log
+  /// holds: those that may replace a snapshot user.
   private(set) var updated: IDIndex
   /// The users the log creates (logs at version 1), in commit order.
   private(set) var created: [DirectoryEntry] = []

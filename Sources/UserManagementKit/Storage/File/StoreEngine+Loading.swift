@@ -10,8 +10,8 @@ import Dispatch
 extension StoreEngine {
   /// Loads the newest generation — its log, then its snapshot, each snapshot user the log
   /// updates replaced as it is decoded (``readLogFirst(_:generation:into:)``), or where that
-  /// finds the files damaged or inconsistent, its snapshot, then its log, to say where — into
-  /// `io` and `state`, which change only if it succeeds. With `repair` (the caller holds the lock exclusively and may
+  /// finds the files damaged or inconsistent, its snapshot, then its log, to say where —
+  /// into `io` and `state`, which change only if it succeeds. With `repair` (the caller holds the lock exclusively and may
   /// write next): creates the first generation of an empty directory or a missing log, syncs
   /// the directory (a compaction that died before its directory sync leaves entries that a
   /// power loss could still undo, and commits must not be appended to such a generation),
@@ -123,8 +123,10 @@ extension StoreEngine {
     next.manifest = snapshot.manifest
     next.snapshotBytes = snapshot.bytes
     next.snapshotVersion = snapshot.version
-    let read = try readLog(files, io: &next, makingEntries: true)
+    var read = try readLog(files, io: &next, makingEntries: true)
+    // Moved out, so that taking their users out leaves no other copy holding them.
     var records = read.records
+    read.records = []
     let log = takeUsers(of: &records)
     var state = snapshot.state
     for record in records { record.apply(to: &state) }
@@ -138,14 +140,17 @@ extension StoreEngine {
   }
 
   /// Reads the log, then the snapshot; if the log updates users, each snapshot user it holds
-  /// is replaced by the log's last version of it as soon as it is decoded (see ``LogUsers``),
-  /// so that no superseded version is ever kept beside the one that supersedes it: opening
-  /// a store whose log updated every user takes no more memory than its state.
+  /// is replaced by the log's last version of it as soon as it is decoded (see ``LogUsers``).
+  /// A version the log supersedes is freed when the log's users are taken out of its
+  /// commits, or as soon as the snapshot's is decoded; only the version 1 of a user the log
+  /// both creates and updates stays until the users are indexed. Opening a store whose log
+  /// updated every user takes no more memory than its state.
   ///
   /// - Returns: What was read, or `nil` for ``readSnapshotFirst(_:generation:into:)`` to read
   ///   the files again and say exactly what is wrong, and where: the log is damaged, the
-  ///   snapshot's header frame cannot be read alone, or the users of the log and the snapshot
-  ///   are inconsistent.
+  ///   snapshot's header frame cannot be read alone or names another manifest than the
+  ///   snapshot, the log contradicts itself (``LogUsers/contradictsItself``), or the users of
+  ///   the log and the snapshot are inconsistent.
   private static func readLogFirst(
     _ files: StoreFiles, generation: UInt64, into next: inout IO
   ) throws(UserManagementError) -> Loaded? {
@@ -153,8 +158,10 @@ extension StoreEngine {
     var quick = next
     quick.manifest = manifest
     // A damaged log is reported after a damaged snapshot: the plain way reads both.
-    guard let read = try? readLog(files, io: &quick, makingEntries: true) else { return nil }
+    guard var read = try? readLog(files, io: &quick, makingEntries: true) else { return nil }
+    // Moved out, so that the versions the log supersedes go as soon as they are taken out.
     var records = read.records
+    read.records = []
     let log = LogUsers(takingUsersOf: &records)
     guard !log.contradictsItself else { return nil }
     let replacing = log.updatesUsers
@@ -443,7 +450,7 @@ extension StoreEngine {
 package enum StoreLoadPath: Equatable, Sendable {
   /// The snapshot, then the log (`StoreEngine.readSnapshotFirst`).
   case snapshotFirst
-  /// The log, then the snapshot (`StoreEngine.readLogFirst`): a log of new users.
+  /// The log, then the snapshot (`StoreEngine.readLogFirst`): a log that updates no user.
   case logFirst
   /// The log, then the snapshot, each user the log holds replacing the snapshot's version
   /// of it as the snapshot was decoded.

@@ -248,20 +248,27 @@ struct StoreFiles {
     else { return nil }
     defer { file.close() }
     guard let fileSize = try? file.size() else { return nil }
-    // The header frame is small: a few numbers, and two for each sealed audit segment.
+    // The header frame is small: a few numbers, and two for each sealed audit segment. (The
+    // buffer doubles while the frame does not fit.)
     var reader = PieceReader(file, size: 64 << 10)
     guard (try? reader.advance(past: 0)) != nil,
-      (try? StoreFormat.checkHeader(reader.bytes, kind: .snapshot, file: "")) != nil,
-      reader.bytes.count > StoreFormat.fileHeaderSize,
-      case .whole(let payload, _) = StoreFormat.frame(
-        in: reader.bytes, at: StoreFormat.fileHeaderSize)
+      (try? StoreFormat.checkHeader(reader.bytes, kind: .snapshot, file: "")) != nil
     else { return nil }
-    var frame = ByteReader(payload)
-    guard frame.byte() == StoreFormat.Tag.header.rawValue,
-      let (manifest, _) = Self.decodeHeader(&frame, payload: payload, fileSize: fileSize),
-      manifest.generation == generation
-    else { return nil }
-    return manifest
+    while true {
+      switch StoreFormat.frame(in: reader.bytes, at: StoreFormat.fileHeaderSize) {
+      case .whole(let payload, _):
+        var frame = ByteReader(payload)
+        guard frame.byte() == StoreFormat.Tag.header.rawValue,
+          let (manifest, _) = Self.decodeHeader(&frame, payload: payload, fileSize: fileSize),
+          manifest.generation == generation
+        else { return nil }
+        return manifest
+      case .cut where !reader.atEnd:
+        guard (try? reader.advance(past: 0)) != nil else { return nil }
+      case .cut, .damaged:
+        return nil
+      }
+    }
   }
 
   /// Decodes a snapshot's header frame after its tag: the manifest, and how many users the
@@ -379,6 +386,8 @@ struct StoreFiles {
       }
       var mine = Replacements()
       defer { replaced.withLock { $0.add(mine) } }
+      // Looked up for every user: the table itself, not the whole of `log`.
+      let updated = log?.updated
       Platform.withPreparedAllocations(bytes: encoded * 5 / 2) {
         while index < frames.count {
           let frame = frames[index]
@@ -393,7 +402,7 @@ struct StoreFiles {
               DirectoryEntry($0)
             }
             guard let entry else { break }
-            if let log, let newer = log.updated[entry.record.id] {
+            if let updated, let newer = updated[entry.record.id] {
               // The snapshot's version goes as soon as it is decoded: the log's stands in
               // its place (the same username, if the files agree).
               mine.note(entry, replacedBy: newer, allowed: LogUsers.mayReplace(entry, with: newer))

@@ -36,8 +36,9 @@ extension DirectoryState {
   }
 
   /// Loads the users of a snapshot, given frame by frame in strictly ascending username order,
-  /// and then the users of its log in commit order (each the whole record after its commit),
-  /// into a state that has none yet. One thread builds the id index while another builds the
+  /// and then the users of its log in an order in which each user's versions come in the
+  /// order they were committed (each the whole record after its commit), into a state that
+  /// has none yet. One thread builds the id index while another builds the
   /// username index, the counts and the ordered index: the snapshot's frames become its
   /// chunks, and the log's new users are sorted once and merged in, instead of inserted one
   /// by one.
@@ -50,7 +51,9 @@ extension DirectoryState {
   ///
   /// - Parameters:
   ///   - frames: The snapshot's users, frame by frame.
-  ///   - log: The log's users, in the order their commits were made.
+  ///   - log: The log's users, each user's versions in the order they were committed (the
+  ///     plain reading gives them all in commit order; reading the log first gives its new
+  ///     users, then the last version of each user it updates that replaced no snapshot user).
   ///   - logCreations: How many of them are new users (version 1): a hint for sizing the
   ///     indexes, which a log of updates would otherwise make twice as large as needed.
   ///   - snapshotPolicies: The policies the snapshot holds (its users may hold no other).
@@ -148,9 +151,10 @@ extension DirectoryState {
     return frame
   }
 
-  /// The id index of a bulk load (see ``loadUsers(snapshot:log:logCreations:snapshotPolicies:)``),
-  /// checking that no id repeats in the snapshot and that the log agrees with it: a version-1
-  /// user is new, and any other is new or replaces a user with the same username.
+  /// The id index of a bulk load (see
+  /// ``loadUsers(snapshot:log:logCreations:snapshotPolicies:replacedHolders:)``), checking
+  /// that no id repeats in the snapshot and that the log agrees with it: a version-1 user is
+  /// new, and any other is new or replaces a user with the same username.
   private static func buildIDIndex(
     _ frames: [[OrderedEntries.Element]], log: [DirectoryEntry], capacity: Int
   ) -> (index: IDIndex, bad: BulkLoadFailure?) {
@@ -173,7 +177,7 @@ extension DirectoryState {
   }
 
   /// The username index and the counts of a bulk load (see
-  /// ``loadUsers(snapshot:log:logCreations:snapshotPolicies:)``).
+  /// ``loadUsers(snapshot:log:logCreations:snapshotPolicies:replacedHolders:)``).
   private static func buildUsernameIndex(
     _ frames: [[OrderedEntries.Element]], log: [DirectoryEntry], capacity: Int,
     snapshotPolicies: Set<PolicyID>, replacedHolders: [PolicyID: Int]

@@ -199,9 +199,9 @@ struct OrderedEntries {
   ///
   /// - Parameters:
   ///   - frames: Elements in strictly ascending key order, frame by frame.
-  ///   - log: The log's users in commit order: additions (new users, none with the key of
-  ///     another), and the others, which update a user the frames or the log hold or, where a
-  ///     change set created a user and updated it at once, create it.
+  ///   - log: The log's users, each user's versions in commit order: additions (new users,
+  ///     none with the key of another), and the others, which update a user the frames or the
+  ///     log hold or, where a change set created a user and updated it at once, create it.
   ///   - isAddition: Whether a log user is new (at version 1).
   /// - Returns: Two jobs, for the caller to run concurrently (or one after the other), and
   ///   a function that gives the index once both have run.
