@@ -55,6 +55,10 @@ enum StoreBenchmarkName: String, CaseIterable, Sendable {
   case sizeGRDB = "store.size.100k.grdb"
   /// Opening a 1,000,000-user store in a fresh process, seconds (absolute), with its peak RSS.
   case openMillion = "store.open.1m"
+  /// The same store once 300,000 of its users are updated (commits of 1,000, each user with
+  /// an audit event), so that its log holds updates of snapshot users, as a store's log does
+  /// between two compactions; seconds (absolute), with its peak RSS.
+  case openMillionUpdated = "store.open.1m.updated"
   /// One 200-byte append and fsync on the stores' filesystem, ops/s (informational).
   case fsyncRaw = "store.fsync_raw"
   /// One 200-byte write over preallocated zeros and fdatasync, ops/s (informational): the
@@ -67,11 +71,14 @@ enum StoreBenchmarkName: String, CaseIterable, Sendable {
 
   /// The worker process label the benchmark runs in.
   var worker: String {
-    self == .openMillion ? StoreBenchmark.millionWorker : StoreBenchmark.worker
+    isMillion ? StoreBenchmark.millionWorker : StoreBenchmark.worker
   }
 
+  /// Whether it measures the million-user store.
+  private var isMillion: Bool { self == .openMillion || self == .openMillionUpdated }
+
   /// Whether `--quick` runs it (not the million-user scale).
-  var inQuickRun: Bool { self != .openMillion }
+  var inQuickRun: Bool { !isMillion }
 }
 
 /// A reference of the side-by-side store benchmarks.
@@ -563,10 +570,10 @@ struct StoreBenchmark {
   /// The change set of the `k`-th update: the user's first name set to a new value, version
   /// and update time advanced, with one `user.updated` audit event by the first administrator,
   /// as `UserDirectory.updateUser` commits it. `records` keeps every user's latest version.
-  static func update(_ k: UInt64, of records: inout [UserRecord], dataset: StoreDataset)
-    -> ChangeSet
-  {
-    let index = dataset.userIndex(forUpdate: k)
+  static func update(
+    _ k: UInt64, of records: inout [UserRecord], dataset: StoreDataset, index: Int? = nil
+  ) -> ChangeSet {
+    let index = index ?? dataset.userIndex(forUpdate: k)
     var record = records[index]
     let old = record.user.firstName
     let new = StoreDataset.updatedFirstName(k)
@@ -608,43 +615,106 @@ struct StoreBenchmark {
     store.close()
     let bytes = Self.directoryBytes(directory)
     let probe = Username.canonicalize(Dataset.username(count / 2))
-    var times: [Double] = []
-    var peaks: [Int] = []
-    var steadies: [Int] = []
-    var snapshotBytes = 0
-    var logBytes = 0
+    let opened = try openInChildProcesses(directory, lookingUp: probe, tag: tag)
+    var results: [BenchmarkResult] = []
+    if selected.contains(.openMillion) {
+      results.append(
+        opened.result(
+          .openMillion, target: 1.0,
+          extra: [
+            ("bytes_on_disk", String(bytes)), ("fill_seconds", Unit.seconds.json(fillSeconds)),
+            ("bytes_per_user", String(bytes / count)),
+          ]))
+    }
+    if selected.contains(.openMillionUpdated) {
+      let updates = 300_000
+      let updateStart = Measure.clock.now
+      try await Self.update(updates, of: data, in: directory)
+      let updateSeconds = Measure.seconds(Measure.clock.now - updateStart)
+      Output.log("\(tag) ours: \(Output.grouped(Double(updates))) users updated")
+      let reopened = try openInChildProcesses(directory, lookingUp: probe, tag: tag)
+      results.append(
+        reopened.result(
+          .openMillionUpdated, target: nil,
+          extra: [
+            ("updated_users", String(updates)),
+            ("update_seconds", Unit.seconds.json(updateSeconds)),
+            ("over_open_before_updates", Unit.ratioJSON(reopened.median / opened.median)),
+          ]))
+    }
+    for result in results {
+      Output.result(result.jsonLine)
+      Output.log(result.summary)
+    }
+    return results
+  }
+
+  /// Updates the first `count` users of a store filled with `data`, in commits of
+  /// ``populateBatch`` users, each user's first name changed with a `user.updated` audit event
+  /// as ``update(_:of:dataset:)`` makes it, and closes the store.
+  private static func update(_ count: Int, of data: StoreDataset, in directory: String)
+    async throws
+  {
+    let store = try openStoreUnderTest(directory)
+    defer { store.close() }
+    for first in stride(from: 0, to: count, by: populateBatch) {
+      var records = try data.records(first..<min(first + populateBatch, count))
+      var changes = ChangeSet(users: [])
+      for offset in records.indices {
+        let one = update(UInt64(first + offset), of: &records, dataset: data, index: offset)
+        changes.users += one.users
+        changes.auditEvents += one.auditEvents
+      }
+      try await commit(changes, to: store)
+    }
+  }
+
+  /// Opens a store in fresh processes (a warm-up, then ``Plan/millionOpens`` timed ones).
+  private func openInChildProcesses(_ directory: String, lookingUp probe: String, tag: String)
+    throws -> ChildOpens
+  {
+    var opens = ChildOpens()
     for run in 0...plan.millionOpens {
       let child = try Self.openInChildProcess(directory, lookingUp: probe)
       Output.log(
         "\(tag) open in a fresh process: \(Output.grouped(child.seconds * 1000)) ms, peak RSS "
           + "\(Output.grouped(Double(child.peakBytes))) bytes, steady RSS "
           + "\(Output.grouped(Double(child.steadyBytes))) bytes" + (run == 0 ? " (warm-up)" : ""))
-      snapshotBytes = child.snapshotBytes
-      logBytes = child.logBytes
-      if run > 0 {
-        times.append(child.seconds)
-        peaks.append(child.peakBytes)
-        steadies.append(child.steadyBytes)
-      }
+      opens.snapshotBytes = child.snapshotBytes
+      opens.logBytes = child.logBytes
+      if run > 0 { opens.children.append(child) }
     }
-    // The worst run: its peak over its own steady state.
-    let peakOverSteady =
-      zip(peaks, steadies).map { Double($0) / Double(max(1, $1)) }.max() ?? 0
-    let result = BenchmarkResult(
-      name: StoreBenchmarkName.openMillion.rawValue, unit: .seconds, ours: Measure.median(times),
-      reference: nil, target: 1.0, pairs: times.count,
-      extra: [
-        ("peak_rss_bytes", String(peaks.max() ?? 0)),
-        ("steady_rss_bytes", String(steadies.min() ?? 0)),
-        ("peak_over_steady", Unit.ratioJSON(peakOverSteady)), ("peak_over_steady_target", "1.15"),
-        ("bytes_on_disk", String(bytes)),
-        ("fill_seconds", Unit.seconds.json(fillSeconds)),
-        ("bytes_per_user", String(bytes / count)), ("snapshot_bytes", String(snapshotBytes)),
-        ("log_bytes", String(logBytes)),
-      ])
-    Output.result(result.jsonLine)
-    Output.log(result.summary)
-    return [result]
+    return opens
+  }
+
+  /// The timed opens of one store in fresh processes.
+  private struct ChildOpens {
+    var children: [ChildOpen] = []
+    var snapshotBytes = 0
+    var logBytes = 0
+
+    /// The median time.
+    var median: Double { Measure.median(children.map(\.seconds)) }
+
+    /// The result line of `name`: the median time, the largest peak and the smallest steady
+    /// RSS, and the worst run's peak over its own steady state (target 1.15).
+    func result(
+      _ name: StoreBenchmarkName, target: Double?, extra: [(name: String, json: String)]
+    ) -> BenchmarkResult {
+      let peakOverSteady =
+        children.map { Double($0.peakBytes) / Double(max(1, $0.steadyBytes)) }.max() ?? 0
+      return BenchmarkResult(
+        name: name.rawValue, unit: .seconds, ours: median, reference: nil, target: target,
+        pairs: children.count,
+        extra: [
+          ("peak_rss_bytes", String(children.map(\.peakBytes).max() ?? 0)),
+          ("steady_rss_bytes", String(children.map(\.steadyBytes).min() ?? 0)),
+          ("peak_over_steady", Unit.ratioJSON(peakOverSteady)),
+          ("peak_over_steady_target", "1.15"),
+        ] + extra + [
+          ("snapshot_bytes", String(snapshotBytes)), ("log_bytes", String(logBytes)),
+        ])
+    }
   }
 
   /// The median of the pairs' own speedups, as JSON: steadier than the ratio of the two
