@@ -8,14 +8,15 @@ import Dispatch
 
 /// Opening: reading the newest generation's snapshot and log into memory.
 extension StoreEngine {
-  /// Loads the newest generation — its log, then its snapshot, each snapshot user the log
-  /// updates replaced as it is decoded (``readLogFirst(_:generation:into:)``), or where that
-  /// finds the files damaged or inconsistent, its snapshot, then its log, to say where —
-  /// into `io` and `state`, which change only if it succeeds. With `repair` (the caller holds the lock exclusively and may
-  /// write next): creates the first generation of an empty directory or a missing log, syncs
-  /// the directory (a compaction that died before its directory sync leaves entries that a
-  /// power loss could still undo, and commits must not be appended to such a generation),
-  /// and clears a torn frame off the log's end (overwrites it with zeros).
+  /// Loads the newest generation into `io` and `state`, which change only if it succeeds:
+  /// its log, then its snapshot, each snapshot user the log updates replaced as it is decoded
+  /// (``readLogFirst(_:generation:into:)``); where that finds the files damaged or
+  /// inconsistent, its snapshot, then its log, which says where. With `repair` (the caller
+  /// holds the lock exclusively and may write next): creates the first generation of an
+  /// empty directory or a missing log, syncs the directory (a compaction that died before its
+  /// directory sync leaves entries that a power loss could still undo, and commits must not
+  /// be appended to such a generation), and clears a torn frame off the log's end
+  /// (overwrites it with zeros).
   ///
   /// - Returns: The commits read from the log, without their users (which are in `state`).
   @discardableResult
