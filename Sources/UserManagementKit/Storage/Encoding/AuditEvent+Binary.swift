@@ -85,6 +85,48 @@ extension AuditEvent {
     }
   }
 
+  /// Moves `reader` past one encoded event, accepting exactly what ``init(decoding:)``
+  /// accepts and ending where it ends, without making the event: opening a store checks the
+  /// log's events this way and keeps their bytes (``EncodedAuditEvents``).
+  static func skip(_ reader: inout ByteReader) -> Bool {
+    // Strings decode whatever their bytes (invalid UTF-8 is replaced), so only their lengths
+    // can be wrong; a date is any 8 bytes.
+    func string() -> Bool { reader.skipString() }
+    guard reader.skip(16 + 8), let actorTag = reader.byte() else { return false }
+    switch actorTag {
+    case 0: guard reader.skip(16) else { return false }
+    case 1: guard string() else { return false }
+    default: return false
+    }
+    guard let targetTag = reader.byte(), targetTag <= 1, reader.skip(16), string(),
+      let actionCode = reader.byte()
+    else { return false }
+    if actionCode == otherCode {
+      guard string() else { return false }
+    } else {
+      guard Int(actionCode) < knownActions.count else { return false }
+    }
+    // As decoding checks it (a change takes at least two bytes): a count past it would fail
+    // in the loop anyway, only later.
+    guard let count = reader.varint(), count <= UInt64(reader.remaining / 2) else { return false }
+    for _ in 0..<count {
+      guard let fieldCode = reader.byte() else { return false }
+      if fieldCode == otherCode {
+        guard string() else { return false }
+      } else {
+        guard Int(fieldCode) < knownFields.count else { return false }
+      }
+      guard let flags = reader.byte(), flags & ~7 == 0 else { return false }
+      if flags & 1 == 1 {
+        guard flags == 1 else { return false }
+        continue
+      }
+      if flags & 2 != 0 { guard string() else { return false } }
+      if flags & 4 != 0 { guard string() else { return false } }
+    }
+    return true
+  }
+
   init?(decoding reader: inout ByteReader) {
     guard let id = reader.uuid(), let time = reader.date(), let actorTag = reader.byte()
     else { return nil }

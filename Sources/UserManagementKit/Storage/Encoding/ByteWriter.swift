@@ -93,6 +93,21 @@ struct ByteReader {
     return String(decoding: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
   }
 
+  /// Moves past `count` bytes; `false` (and no move) if fewer remain.
+  mutating func skip(_ count: Int) -> Bool {
+    guard bytes.count - offset >= count else { return false }
+    offset += count
+    return true
+  }
+
+  /// Moves past a string as ``string()`` reads it, without making it; `false` where
+  /// ``string()`` gives `nil`.
+  mutating func skipString() -> Bool {
+    guard let length = varint(), length <= UInt64(bytes.count - offset) else { return false }
+    offset += Int(length)
+    return true
+  }
+
   mutating func uuid() -> UUID? {
     guard bytes.count - offset >= 16 else { return nil }
     var raw: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)

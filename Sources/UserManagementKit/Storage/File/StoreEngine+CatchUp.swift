@@ -114,7 +114,7 @@ extension StoreEngine {
       memory.withLock { memory in
         for record in read.records {
           record.apply(to: &memory.state)
-          events.append(contentsOf: record.auditEvents)
+          events.append(contentsOf: record.allAuditEvents)
         }
       }
       if case .tornTail(let offset) = read.end {
@@ -176,7 +176,7 @@ extension StoreEngine {
             if let event = log.event(at: index) { events.append(event) }
           }
         }
-        for record in records { events.append(contentsOf: record.auditEvents) }
+        for record in records { events.append(contentsOf: record.allAuditEvents) }
       }
       memory.withLock { memory in
         memory.state = reloaded

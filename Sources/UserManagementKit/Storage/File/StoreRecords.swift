@@ -402,6 +402,14 @@ struct CommitRecord {
   var policies: [(id: PolicyID, policy: Policy?)] = []
   var throttles: [(key: ThrottleKey, state: LoginThrottleState)] = []
   var auditEvents: [AuditEvent] = []
+  /// The audit events as the log holds them, when decoded for opening a store
+  /// (``init(decodingEntries:policySets:)``); `auditEvents` is then empty.
+  var encodedAuditEvents = EncodedAuditEvents()
+
+  /// Every audit event of the commit, as values.
+  var allAuditEvents: [AuditEvent] {
+    encodedAuditEvents.count == 0 ? auditEvents : auditEvents + encodedAuditEvents.events
+  }
 
   /// The record of `changes`, whose application produced `applied`.
   init(sequence: UInt64, changes: ChangeSet, applied: AppliedChange) {
@@ -522,6 +530,14 @@ struct CommitRecord {
     guard let eventCount = reader.varint(), eventCount <= UInt64(reader.remaining / 35) else {
       return nil
     }
+    if makingEntries {
+      // Checked, and kept in the bytes the state's audit log holds them in.
+      guard let encoded = EncodedAuditEvents(reading: Int(eventCount), from: &reader) else {
+        return nil
+      }
+      encodedAuditEvents = encoded
+      return
+    }
     auditEvents.reserveCapacity(Int(eventCount))
     for _ in 0..<eventCount {
       guard let event = AuditEvent(decoding: &reader) else { return nil }
@@ -545,5 +561,6 @@ struct CommitRecord {
     for (id, policy) in policies where policy == nil { state.load(policy: nil, id: id) }
     for (key, value) in throttles { state.setThrottle(key, value) }
     for event in auditEvents { state.audit.append(event) }
+    state.audit.append(encodedAuditEvents)
   }
 }

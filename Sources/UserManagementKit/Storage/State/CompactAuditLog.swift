@@ -31,6 +31,25 @@ struct CompactAuditLog {
     ends.append(UInt32(end))
   }
 
+  /// Appends events already encoded (as ``append(_:)`` would encode them), copying their
+  /// bytes.
+  mutating func append(_ encoded: EncodedAuditEvents) {
+    var start = 0
+    for end in encoded.ends {
+      if segments.isEmpty || segments[segments.count - 1].count >= Self.segmentSize {
+        var segment: [UInt8] = []
+        segment.reserveCapacity(Self.segmentSize + Self.segmentSize / 16)
+        segments.append(segment)
+      }
+      let segment = segments.count - 1
+      let offset = segments[segment].count
+      segments[segment].append(contentsOf: encoded.bytes[start..<Int(end)])
+      locations.append(UInt64(segment) << 32 | UInt64(offset))
+      ends.append(UInt32(segments[segment].count))
+      start = Int(end)
+    }
+  }
+
   /// Removes the events from `count` on (only to undo appends whose commit failed to reach
   /// the disk).
   mutating func truncate(to count: Int) {
@@ -54,6 +73,46 @@ struct CompactAuditLog {
       var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
       guard let event = AuditEvent(decoding: &reader), reader.isAtEnd else { return nil }
       return event
+    }
+  }
+}
+
+/// Audit events as a store's log holds them, checked but not made into values: opening keeps
+/// the log's events this way until they join the state's ``CompactAuditLog``, which holds
+/// them in the same encoding, so that they are neither decoded nor encoded again.
+struct EncodedAuditEvents {
+  /// The events' bytes, one after another.
+  private(set) var bytes: [UInt8] = []
+  /// Where each event ends in `bytes`.
+  private(set) var ends: [UInt32] = []
+
+  var count: Int { ends.count }
+
+  /// Reads `count` events from `reader`, checking each as ``AuditEvent/init(decoding:)``
+  /// would; `nil` if one does not decode.
+  init?(reading count: Int, from reader: inout ByteReader) {
+    let start = reader.offset
+    ends.reserveCapacity(count)
+    for _ in 0..<count {
+      guard AuditEvent.skip(&reader) else { return nil }
+      ends.append(UInt32(reader.offset - start))
+    }
+    bytes = Array(UnsafeRawBufferPointer(rebasing: reader.bytes[start..<reader.offset]))
+  }
+
+  init() {}
+
+  /// The events as values; `nil` for one that does not decode (which the check when they
+  /// were read rules out).
+  var events: [AuditEvent] {
+    var start = 0
+    return ends.compactMap { end in
+      defer { start = Int(end) }
+      return bytes.withUnsafeBytes { raw in
+        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[start..<Int(end)]))
+        guard let event = AuditEvent(decoding: &reader), reader.isAtEnd else { return nil }
+        return event
+      }
     }
   }
 }
