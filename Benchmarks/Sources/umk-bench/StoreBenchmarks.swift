@@ -466,6 +466,9 @@ struct StoreBenchmark {
               ("of_in_place_limit", Unit.ratioJSON(rate / inPlaceRate)),
               ("of_fsync_limit", Unit.ratioJSON(rate / fsyncRate)),
               ("reference_of_in_place_limit", Unit.ratioJSON(theirRate / inPlaceRate)),
+              // The most any store could reach against this reference in this run: one whose
+              // commit cost nothing beyond the raw in-place write and sync.
+              ("in_place_limit_speedup", Unit.ratioJSON(inPlaceRate / theirRate)),
               ("reference_of_fsync_limit", Unit.ratioJSON(theirRate / fsyncRate)),
               ("in_place_writes_per_s", Unit.opsPerSecond.json(inPlaceRate)),
               ("fsync_appends_per_s", Unit.opsPerSecond.json(fsyncRate)),
