@@ -60,6 +60,21 @@ struct FileStoreLogFirstTests {
   private func append(_ groups: [[UserRecord]], toLogOf directory: String, after sequence: UInt64)
     throws -> [Int]
   {
+    try append(
+      groups.enumerated().map { number, users in
+        var record = CommitRecord(sequence: sequence + UInt64(number) + 1)
+        record.users = users
+        var writer = ByteWriter()
+        record.encode(into: &writer)
+        return writer.bytes
+      }, toLogOf: directory)
+  }
+
+  /// Writes each of `commits` (an encoded commit record) into a closed store's log after its
+  /// last commit, each in a commit group of its own, as a writer would.
+  ///
+  /// - Returns: The file offset of each group's frame.
+  private func append(_ commits: [[UInt8]], toLogOf directory: String) throws -> [Int] {
     let path = directory + "/" + (try logName(directory))
     var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
     // The frames after the 16-byte file header: a 4-byte length, its checksum, the payload
@@ -71,14 +86,12 @@ struct FileStoreLogFirstTests {
       end += 12 + length
     }
     var offsets: [Int] = []
-    for (number, users) in groups.enumerated() {
-      var record = CommitRecord(sequence: sequence + UInt64(number) + 1)
-      record.users = users
+    for commit in commits {
       var frame: [UInt8] = []
       StoreFormat.appendFrame(to: &frame) { writer in
         writer.byte(StoreFormat.Tag.commit.rawValue)
         writer.varint(1)
-        record.encode(into: &writer)
+        writer.bytes.append(contentsOf: commit)
       }
       #expect(end + frame.count <= bytes.count, "the log's preallocated zeros hold the commits")
       bytes.replaceSubrange(end..<end + frame.count, with: frame)
@@ -281,6 +294,55 @@ struct FileStoreLogFirstTests {
     #expect(error?.code == .corruptStore)
     #expect(error?.context["file"] == (try logName(temporary.store)))
     #expect(error?.context["offset"] == String(offsets[refusedGroup]))
+  }
+
+  /// The log's audit events are kept in their bytes while the store opens: they must still be
+  /// checked as decoding checks them. Two commits, each updating a user with its event: sound,
+  /// the store opens and serves both events; with the second event's actor tag damaged inside
+  /// a frame whose checksums hold, opening is refused at that frame.
+  @Test(arguments: [false, true])
+  func theLogsAuditEventsAreCheckedAsTheyAreKept(damaged: Bool) async throws {
+    let (temporary, store, snapshotUsers) = try await compactedStore(20)
+    let sequence = store.statistics.sequence
+    store.close()
+    var commits: [[UInt8]] = []
+    var events: [AuditEvent] = []
+    for (number, index) in [3, 4].enumerated() {
+      let update = try user(index, id: snapshotUsers[index].id, version: 2)
+      let event = AuditEvent(
+        id: UUID(), time: Date(timeIntervalSinceReferenceDate: 1_000 + Double(number)),
+        actor: .system("test"), target: .user(update.id, username: update.user.username.rawValue),
+        action: .userUpdated,
+        changes: [FieldChange(field: "firstName", oldValue: "Version 1", newValue: "Version 2")])
+      var record = CommitRecord(sequence: sequence + UInt64(number) + 1)
+      record.users = [update]
+      record.auditEvents = [event]
+      var writer = ByteWriter()
+      record.encode(into: &writer)
+      var eventBytes = ByteWriter()
+      event.encode(into: &eventBytes)
+      // The event is the record's last bytes; its actor tag follows its id and time.
+      let actorTag = writer.bytes.count - eventBytes.bytes.count + 16 + 8
+      #expect(writer.bytes[actorTag] == 1)
+      if damaged && number == 1 { writer.bytes[actorTag] = 7 }
+      commits.append(writer.bytes)
+      events.append(event)
+    }
+    let offsets = try append(commits, toLogOf: temporary.store)
+    guard damaged else {
+      let reopened = try FileDirectoryStore(directory: temporary.store, options: options)
+      defer { reopened.close() }
+      #expect(reopened.loadPath == .logFirstReplacing)
+      let served = try await reopened.auditEvents(matching: AuditQuery(limit: 10))
+      #expect(Set(served) == Set(events))
+      return
+    }
+    let error = #expect(throws: UserManagementError.self) {
+      try FileDirectoryStore(directory: temporary.store, options: options)
+    }
+    #expect(error?.code == .corruptStore)
+    #expect(error?.context["file"] == (try logName(temporary.store)))
+    #expect(error?.context["offset"] == String(offsets[1]))
   }
 
   /// A snapshot user holding a policy the snapshot lacks is refused even when the log updates

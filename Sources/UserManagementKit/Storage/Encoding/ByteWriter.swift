@@ -93,8 +93,9 @@ struct ByteReader {
     return String(decoding: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
   }
 
-  /// Moves past `count` bytes; `false` (and no move) if fewer remain.
+  /// Moves past `count` bytes (not negative); `false` (and no move) if fewer remain.
   mutating func skip(_ count: Int) -> Bool {
+    precondition(count >= 0, "a reader only moves forward")
     guard bytes.count - offset >= count else { return false }
     offset += count
     return true

@@ -112,9 +112,9 @@ extension StoreEngine {
         }
       }
       memory.withLock { memory in
-        for record in read.records {
+        for var record in read.records {
+          events.append(contentsOf: record.auditEvents)
           record.apply(to: &memory.state)
-          events.append(contentsOf: record.allAuditEvents)
         }
       }
       if case .tornTail(let offset) = read.end {
@@ -146,9 +146,8 @@ extension StoreEngine {
         ($0.state.audit.count, !$0.subscribers.isEmpty)
       }
       var reloaded = DirectoryState()
-      let records: [CommitRecord]
       do {
-        records = try Self.load(files, into: &io, state: &reloaded, repair: repair)
+        try Self.load(files, into: &io, state: &reloaded, repair: repair)
       } catch {
         // Whatever this process holds may now lag the files: reload from scratch next time;
         // after a failed sync, not at all.
@@ -176,7 +175,11 @@ extension StoreEngine {
             if let event = log.event(at: index) { events.append(event) }
           }
         }
-        for record in records { events.append(contentsOf: record.allAuditEvents) }
+        // The reloaded state's audit log holds the new log's events and no others: a
+        // compaction seals every event before it into a segment.
+        for index in 0..<reloaded.audit.count {
+          if let event = reloaded.audit.event(at: index) { events.append(event) }
+        }
       }
       memory.withLock { memory in
         memory.state = reloaded

@@ -17,12 +17,9 @@ extension StoreEngine {
   /// directory sync leaves entries that a power loss could still undo, and commits must not
   /// be appended to such a generation), and clears a torn frame off the log's end
   /// (overwrites it with zeros).
-  ///
-  /// - Returns: The commits read from the log, without their users (which are in `state`).
-  @discardableResult
   static func load(
     _ files: StoreFiles, into io: inout IO, state: inout DirectoryState, repair: Bool
-  ) throws(UserManagementError) -> [CommitRecord] {
+  ) throws(UserManagementError) {
     let fileSystem = files.fileSystem
     let names = try withIO { () throws(StoreIOError) in
       try fileSystem.contentsOfDirectory(files.directory)
@@ -88,7 +85,7 @@ extension StoreEngine {
     } else {
       loaded = try readSnapshotFirst(files, generation: generation, into: &next)
     }
-    let (nextState, records, read) = loaded
+    let (nextState, read) = loaded
     next.tailUnverified = false
     if case .tornTail(let offset) = read.end {
       if repair {
@@ -108,12 +105,11 @@ extension StoreEngine {
     handedOver = true
     io = next
     state = nextState
-    return records
   }
 
-  /// What reading a generation's files gives: the state, the log's commits (without their
-  /// users, which are in the state), and how the log ended.
-  typealias Loaded = (state: DirectoryState, records: [CommitRecord], read: LogRead)
+  /// What reading a generation's files gives: the state (the log's commits applied, their
+  /// audit events in its audit log), and how the log ended.
+  typealias Loaded = (state: DirectoryState, read: LogRead)
 
   /// Reads the snapshot, then the log, and indexes their users together: the plain way,
   /// which reports exactly where the files are damaged or disagree.
@@ -130,14 +126,14 @@ extension StoreEngine {
     read.records = []
     let log = takeUsers(of: &records)
     var state = snapshot.state
-    for record in records { record.apply(to: &state) }
+    for index in records.indices { records[index].apply(to: &state) }
     try index(
       snapshot, into: &state, generation: generation, log: log.users, creations: log.creations
     ) {
       read.recordOffsets[log.records[$0]]
     }
     next.loadPath = .snapshotFirst
-    return (state, records, read)
+    return (state, read)
   }
 
   /// Reads the log, then the snapshot; if the log updates users, each snapshot user it holds
@@ -174,7 +170,7 @@ extension StoreEngine {
       replacements.replacedPolicies.isSubset(of: snapshotPolicies)
     else { return nil }
     var state = snapshot.state
-    for record in records { record.apply(to: &state) }
+    for index in records.indices { records[index].apply(to: &state) }
     let creations = log.created.count
     let additions = log.remaining(after: replacements.users)
     guard
@@ -186,7 +182,7 @@ extension StoreEngine {
     quick.snapshotBytes = snapshot.bytes
     quick.snapshotVersion = snapshot.version
     next = quick
-    return (state, records, read)
+    return (state, read)
   }
 
   /// Takes the users out of `records` (their ``CommitRecord/entries``): in commit order, the
@@ -269,7 +265,8 @@ extension StoreEngine {
   /// Reads and checks the log from `io.logEnd` to its end, advancing `io.logEnd` past the
   /// last complete record and `io.manifest.sequence` to its commit, and noting the log's
   /// size (and, reading from its start, its format version). With `makingEntries` (opening),
-  /// the records' users are decoded as the state's entries (``CommitRecord/entries``).
+  /// the records' users are decoded as the state's entries (``CommitRecord/entries``), and
+  /// their audit events are checked and kept encoded (``CommitRecord/encodedAuditEvents``).
   static func readLog(_ files: StoreFiles, io: inout IO, makingEntries: Bool = false)
     throws(UserManagementError) -> LogRead
   {
@@ -397,7 +394,8 @@ extension StoreEngine {
       }
       var policySets = PolicySetCache()
       // Decoded commits take about twice their encoding; as entries, about what a snapshot's
-      // decoded users take (see `StoreFiles.decodeUsers`).
+      // decoded users take (see `StoreFiles.decodeUsers`), and their audit events, kept
+      // encoded, about their encoding (so this overestimates a log of many events).
       Platform.withPreparedAllocations(bytes: makingEntries ? encoded * 5 / 2 : encoded * 2) {
         while index < frames.count {
           decoded.append(

@@ -401,15 +401,12 @@ struct CommitRecord {
   var entries: [DirectoryEntry] = []
   var policies: [(id: PolicyID, policy: Policy?)] = []
   var throttles: [(key: ThrottleKey, state: LoginThrottleState)] = []
+  /// The audit events, except when decoded for opening a store: then they are in
+  /// `encodedAuditEvents`, and this is empty.
   var auditEvents: [AuditEvent] = []
   /// The audit events as the log holds them, when decoded for opening a store
-  /// (``init(decodingEntries:policySets:)``); `auditEvents` is then empty.
+  /// (``init(decodingEntries:policySets:)``), until ``apply(to:)`` moves them into the state.
   var encodedAuditEvents = EncodedAuditEvents()
-
-  /// Every audit event of the commit, as values.
-  var allAuditEvents: [AuditEvent] {
-    encodedAuditEvents.count == 0 ? auditEvents : auditEvents + encodedAuditEvents.events
-  }
 
   /// The record of `changes`, whose application produced `applied`.
   init(sequence: UInt64, changes: ChangeSet, applied: AppliedChange) {
@@ -553,8 +550,10 @@ struct CommitRecord {
   }
 
   /// Applies the record to a state read from disk: its `users`, not its `entries` (opening
-  /// takes those out and indexes them with the snapshot's).
-  func apply(to state: inout DirectoryState) {
+  /// takes those out and indexes them with the snapshot's). Its encoded audit events move
+  /// into the state's audit log, so that the log's events are not held twice while the store
+  /// opens.
+  mutating func apply(to state: inout DirectoryState) {
     assert(entries.isEmpty, "opening takes a record's entries out before applying the rest")
     for (id, policy) in policies where policy != nil { state.load(policy: policy, id: id) }
     for user in users { state.load(user) }
@@ -562,5 +561,6 @@ struct CommitRecord {
     for (key, value) in throttles { state.setThrottle(key, value) }
     for event in auditEvents { state.audit.append(event) }
     state.audit.append(encodedAuditEvents)
+    encodedAuditEvents = EncodedAuditEvents()
   }
 }

@@ -31,8 +31,9 @@ struct CompactAuditLog {
     ends.append(UInt32(end))
   }
 
-  /// Appends events already encoded (as ``append(_:)`` would encode them), copying their
-  /// bytes.
+  /// Appends events already encoded, copying their bytes: the format this log holds events
+  /// in, which decode to the same events (their bytes may differ from what encoding the
+  /// events would give: a damaged string reads back repaired either way).
   mutating func append(_ encoded: EncodedAuditEvents) {
     var start = 0
     for end in encoded.ends {
@@ -79,7 +80,7 @@ struct CompactAuditLog {
 
 /// Audit events as a store's log holds them, checked but not made into values: opening keeps
 /// the log's events this way until they join the state's ``CompactAuditLog``, which holds
-/// them in the same encoding, so that they are neither decoded nor encoded again.
+/// events in the same format, so that they are neither decoded nor encoded again.
 struct EncodedAuditEvents {
   /// The events' bytes, one after another.
   private(set) var bytes: [UInt8] = []
