@@ -131,7 +131,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The record, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func user(id: UserID) async throws -> UserRecord? {
-    try await engine.read { $0.byID[id]?.record }
+    try await engine.read(id) { $0.byID[$1]?.record }
   }
 
   /// The user with this canonical username.
@@ -140,7 +140,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The record, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func user(usernameKey: String) async throws -> UserRecord? {
-    try await engine.read { $0.byUsername[usernameKey]?.record }
+    try await engine.read(usernameKey) { $0.byUsername[$1]?.record }
   }
 
   /// The user with this identifier, without hashes.
@@ -149,7 +149,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The user, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func profile(id: UserID) async throws -> User? {
-    try await engine.read { $0.byID[id]?.record.user }
+    try await engine.read(id) { $0.byID[$1]?.record.user }
   }
 
   /// The user with this canonical username, without hashes.
@@ -158,7 +158,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The user, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func profile(usernameKey: String) async throws -> User? {
-    try await engine.read { $0.byUsername[usernameKey]?.record.user }
+    try await engine.read(usernameKey) { $0.byUsername[$1]?.record.user }
   }
 
   /// One page of users matching the query.
@@ -167,7 +167,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The page.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func users(matching query: UserQuery) async throws -> UserPage {
-    try await engine.read { $0.page(query) }
+    try await engine.read(query) { $0.page($1) }
   }
 
   /// The number of users matching the filter.
@@ -176,7 +176,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The count.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func userCount(matching filter: UserFilter) async throws -> Int {
-    try await engine.read { $0.count(filter) }
+    try await engine.read(filter) { $0.count($1) }
   }
 
   /// The failed sign-in counter of one credential of a user.
@@ -189,7 +189,7 @@ public final class FileDirectoryStore: DirectoryStore {
   public func loginThrottle(for user: UserID, kind: CredentialKind) async throws
     -> LoginThrottleState
   {
-    try await engine.read { $0.throttle(user, kind) }
+    try await engine.read((user, kind)) { $0.throttle($1.0, $1.1) }
   }
 
   /// The policy with this identifier.
@@ -198,7 +198,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The policy, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func policy(id: PolicyID) async throws -> Policy? {
-    try await engine.read { $0.policies[id] }
+    try await engine.read(id) { $0.policies[$1] }
   }
 
   /// The policy with this name key.
@@ -207,7 +207,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The policy, or `nil`.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func policy(nameKey: String) async throws -> Policy? {
-    try await engine.read { $0.policy(nameKey: nameKey) }
+    try await engine.read(nameKey) { $0.policy(nameKey: $1) }
   }
 
   /// Every policy, ordered by name key.
@@ -215,7 +215,7 @@ public final class FileDirectoryStore: DirectoryStore {
   /// - Returns: The policies.
   /// - Throws: ``UserManagementError`` if catching up with another process's commits fails.
   public func policies() async throws -> [Policy] {
-    try await engine.read { $0.sortedPolicies() }
+    try await engine.read(()) { state, _ in state.sortedPolicies() }
   }
 
   /// The audit events matching the query. The first query reads the sealed audit segments,
