@@ -102,18 +102,4 @@ struct EncodedAuditEvents {
   }
 
   init() {}
-
-  /// The events as values; `nil` for one that does not decode (which the check when they
-  /// were read rules out).
-  var events: [AuditEvent] {
-    var start = 0
-    return ends.compactMap { end in
-      defer { start = Int(end) }
-      return bytes.withUnsafeBytes { raw in
-        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[start..<Int(end)]))
-        guard let event = AuditEvent(decoding: &reader), reader.isAtEnd else { return nil }
-        return event
-      }
-    }
-  }
 }
