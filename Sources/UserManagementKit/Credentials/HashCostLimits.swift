@@ -21,13 +21,22 @@ public struct HashCostLimits: Hashable, Sendable {
   public var maximumBcryptCost: Int
   /// The most SHA-crypt (`$5$`, `$6$`) rounds (default 5,000,000: 1,000 times crypt(3)'s
   /// default of 5,000, a few seconds of one core; the format itself allows 999,999,999).
+  ///
+  /// SHA-crypt, phpass and Drupal 7 hash the password again in every round, so their
+  /// ceilings count rounds of a password of up to 64 bytes: a longer password is checked
+  /// only if rounds × its 64-byte blocks stay within the ceiling (a 4 KiB password, 64
+  /// blocks, against crypt(3)'s default 5,000 rounds is; against 5,000,000 it is not, and the
+  /// check fails with ``UserManagementError/Code/unsupportedHash``, which sign-in answers as
+  /// wrong credentials).
   public var maximumSHACryptRounds: Int
   /// The highest log₂ of a Drupal 7 (`$S$`) hash's iteration count (default 22: 4,194,304
-  /// SHA-512 iterations, 128 times Drupal 7's default of 2^15; Drupal itself allows 30).
+  /// SHA-512 iterations, 128 times Drupal 7's default of 2^15; Drupal itself allows 30), for
+  /// a password of up to 64 bytes (see ``maximumSHACryptRounds``).
   public var maximumDrupalHashCountLog2: Int
   /// The highest phpass (`$P$`, `$H$`) log2 iteration count (default 24: 16,777,216 MD5
   /// iterations, about the work of 10,000,000 PBKDF2 iterations; WordPress writes 8, phpBB3
-  /// 11, passlib 19, and the format allows up to 30).
+  /// 11, passlib 19, and the format allows up to 30), for a password of up to 64 bytes (see
+  /// ``maximumSHACryptRounds``).
   public var maximumPHPassLog2Iterations: Int
   /// The most memory a scrypt hash may use, 128 × r × (N + p) bytes (default 268,435,456:
   /// 256 MiB; Django's default hash takes 16 MiB, passlib's 64 MiB).
@@ -84,6 +93,30 @@ public struct HashCostLimits: Hashable, Sendable {
         "work (iterations × \(blocks) blocks of output)", overflow ? Int.max : work,
         limit: limit, algorithm: algorithm)
     }
+  }
+
+  /// Refuses a hash of a format that hashes the password again in every round (SHA-crypt,
+  /// phpass, Drupal 7) when its rounds times the password's 64-byte blocks are above `limit`.
+  ///
+  /// Each round of those formats costs more the longer the password: a 4 KiB password makes
+  /// a SHA-crypt round about 40 times the work of a short one. The ceilings count rounds of a
+  /// password of up to 64 bytes, so that a hash within them costs what they promise for any
+  /// password presented at sign-in.
+  static func checkPerRoundWork(
+    rounds: Int, passwordByteCount: Int, limit: Int, algorithm: String
+  ) throws(UserManagementError) {
+    let blocks = max(1, (passwordByteCount + 63) / 64)
+    let (work, overflow) = rounds.multipliedReportingOverflow(by: blocks)
+    if overflow || work > limit {
+      throw exceeded(
+        "rounds × \(blocks) 64-byte blocks of the password", overflow ? Int.max : work,
+        limit: limit, algorithm: algorithm)
+    }
+  }
+
+  /// 2^`log2`, clamped to `0...Int.max` for a ceiling set outside what a shift can express.
+  static func powerOfTwo(_ log2: Int) -> Int {
+    log2 < 0 ? 0 : log2 >= Int.bitWidth - 1 ? Int.max : 1 << log2
   }
 
   static func exceeded(_ what: String, _ value: Int, limit: Int, algorithm: String)

@@ -18,7 +18,7 @@ extension LegacyPasswordHash {
   }
 
   /// Recognizes phpass and WordPress 6.8 hashes; `nil` for anything else. This file's formats
-  /// and MD5-crypt's and scrypt's (with Firebase's) are tried from here, to keep ``parse(_:limits:)`` short.
+  /// and MD5-crypt's and scrypt's (with Firebase's) are tried from here, to keep ``parse(_:limits:firebase:)`` short.
   static func parseFormats2(
     _ encoded: String, limits: HashCostLimits, firebase: FirebaseScryptParameters?
   ) throws(UserManagementError) -> LegacyPasswordHash? {
@@ -38,7 +38,7 @@ extension LegacyPasswordHash {
     return nil
   }
 
-  /// Checks the password against one of the formats ``parseFormats2(_:limits:)`` recognizes.
+  /// Checks the password against one of the formats ``parseFormats2(_:limits:firebase:)`` recognizes.
   func verifyFormats2(_ password: Secret, limits: HashCostLimits) throws(UserManagementError)
     -> Bool
   {
@@ -51,7 +51,11 @@ extension LegacyPasswordHash {
       }
       // phpBB3 (`$H$`) hashes the password as typed; WordPress trims it.
       return try Self.verifyTrimmingLikeWordPress(password, trims: hash.identifier == "P") {
-        bytes in ConstantTime.equals(Self.phpassDigest(bytes, hash), hash.digest)
+        bytes throws(UserManagementError) in
+        try HashCostLimits.checkPerRoundWork(
+          rounds: 1 << hash.log2Iterations, passwordByteCount: bytes.count,
+          limit: HashCostLimits.powerOfTwo(limits.maximumPHPassLog2Iterations), algorithm: "phpass")
+        return ConstantTime.equals(Self.phpassDigest(bytes, hash), hash.digest)
       }
     case .wordPressBcrypt(let hash):
       return try Self.verifyTrimmingLikeWordPress(password, trims: true) {
@@ -83,7 +87,7 @@ extension LegacyPasswordHash {
     }
   }
 
-  /// The census name and parameters of one of the formats ``parseFormats2(_:limits:)``
+  /// The census name and parameters of one of the formats ``parseFormats2(_:limits:firebase:)``
   /// recognizes.
   func describeFormats2() -> (String, String) {
     switch self {

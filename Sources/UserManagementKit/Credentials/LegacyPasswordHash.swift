@@ -144,9 +144,22 @@ enum LegacyPasswordHash {
     case .ldap(let hash):
       return password.withUnsafeBytes { hash.matches($0) }
     case .shaCrypt(let hash):
-      return password.withUnsafeBytes { hash.matches($0) }
+      return try password.withUnsafeBytes { bytes throws(UserManagementError) in
+        try HashCostLimits.checkPerRoundWork(
+          rounds: hash.rounds, passwordByteCount: bytes.count,
+          limit: limits.maximumSHACryptRounds, algorithm: hash.variant.format)
+        return hash.matches(bytes)
+      }
     case .drupal(let hash):
-      return password.withUnsafeBytes { hash.matches($0) }
+      return try password.withUnsafeBytes { bytes throws(UserManagementError) in
+        // A password Drupal would refuse never matches, at no cost.
+        guard bytes.count <= DrupalHash.maximumPasswordByteCount else { return false }
+        try HashCostLimits.checkPerRoundWork(
+          rounds: 1 << hash.countLog2, passwordByteCount: bytes.count,
+          limit: HashCostLimits.powerOfTwo(limits.maximumDrupalHashCountLog2),
+          algorithm: DrupalHash.format)
+        return hash.matches(bytes)
+      }
     case .phpass, .wordPressBcrypt, .md5Crypt, .scrypt, .firebaseScrypt:
       return try verifyFormats2(password, limits: limits)
     }

@@ -221,8 +221,10 @@ extension UserDirectory {
       }
     } catch  where error.code == .unsupportedHash {
       // The stored hash cannot be checked (malformed, unknown, or above the cost limits).
-      // The caller learns only that the credentials are wrong; the operator sees it in a
-      // hash census.
+      // The caller learns only that the credentials are wrong, after the key derivation a
+      // wrong password costs (the refusal itself costs none, and answering at once would
+      // single the account out); the operator sees it in a hash census.
+      try await burnVerification(presented)
       outcome = .invalid
     }
     guard outcome.isValid else { throw Self.invalidCredentials() }

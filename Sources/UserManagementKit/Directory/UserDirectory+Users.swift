@@ -186,7 +186,8 @@ extension UserDirectory {
     if let policies = update.policies { try await requirePoliciesExist(policies) }
 
     let username = checked.target.user.username
-    try await requireDistinctSecrets(update, of: checked.target)
+    try await requireDistinctSecrets(
+      update, of: checked.target, comparingStored: checked.acting.userID == id)
     let secrets = PreparedSecrets(
       password: try await prepare(update.password, for: username, field: "password"),
       apiPassword: try await prepareAPIPassword(update.apiPassword, for: username))
@@ -315,7 +316,8 @@ extension UserDirectory {
     try await updateUser(id, with: UserUpdate(password: password), by: principal)
   }
 
-  /// Enables or disables direct API access. Disabling removes the API password at once.
+  /// Enables or disables direct API access. Disabling removes the API password and revokes
+  /// every API key at once; enabling access again revives neither.
   ///
   /// - Parameters:
   ///   - enabled: Whether API access is enabled.
@@ -571,10 +573,15 @@ extension UserDirectory {
   }
 
   /// Refuses an edit that would make the login password and the API password equal, so that
-  /// neither secret ever opens the other's door: typed values set together are compared
-  /// directly; a typed value set alone is compared with the other stored credential. Generated
-  /// values are random and need no comparison.
-  func requireDistinctSecrets(_ update: UserUpdate, of target: UserRecord)
+  /// neither secret opens the other's door: typed values set together are compared directly;
+  /// when `comparingStored` (a user editing themself), a typed value set alone is compared
+  /// with the other stored credential. Generated values are random and need no comparison.
+  ///
+  /// An administrator's (or a system principal's) typed value for another user is not
+  /// compared with that user's stored credential: the refusal would tell the administrator
+  /// whether a guess is the user's current password, without the sign-in throttle and without
+  /// an audit event. Administrators should generate API passwords instead.
+  func requireDistinctSecrets(_ update: UserUpdate, of target: UserRecord, comparingStored: Bool)
     async throws(UserManagementError)
   {
     switch (update.password, update.apiPassword) {
@@ -587,9 +594,9 @@ extension UserDirectory {
       {
         throw Self.sameSecrets(field: "apiPassword")
       }
-    case (.typed(let login), nil) where update.apiAccessEnabled != false:
+    case (.typed(let login), nil) where comparingStored && update.apiAccessEnabled != false:
       try await requireDifferent(login, fromAPIPasswordOf: target)
-    case (nil, .typed(let api)):
+    case (nil, .typed(let api)) where comparingStored:
       if let loginHash = target.passwordHash, try await verifies(api, against: loginHash) {
         throw Self.sameSecrets(field: "apiPassword")
       }
@@ -654,7 +661,7 @@ extension UserDirectory {
     case .typed(let typed):
       // A typed API password shaped like a generated token would be checked as a token and
       // could never sign in. (One equal to the login password is refused by
-      // requireDistinctSecrets.)
+      // requireDistinctSecrets where it compares.)
       if configuration.apiPasswordGenerator.looksLikeToken(typed) {
         throw .invalidField(
           "apiPassword", "token_shaped",

@@ -121,6 +121,54 @@ public struct SecretKeyring: Sendable {
   }
 }
 
+extension SecretKeyring {
+  /// The environment variable holding the current key for ``init(environment:)``.
+  public static let environmentVariable = "UMK_SECRET_KEY"
+  /// The environment variable holding earlier keys for ``init(environment:)``.
+  public static let previousKeysEnvironmentVariable = "UMK_PREVIOUS_SECRET_KEYS"
+
+  /// A keyring from environment variables, for servers and tools configured that way (`umk`
+  /// and the example web console read theirs with it).
+  ///
+  /// `UMK_SECRET_KEY` holds the current key as `<id>:<base64>`: the identifier as
+  /// ``SecretKey/init(id:bytes:)`` describes it, a colon, then the 32 bytes in standard base64
+  /// (what `openssl rand -base64 32` prints). `UMK_PREVIOUS_SECRET_KEYS`, optional, holds
+  /// earlier keys the same way, separated by commas. Every process that opens the store needs
+  /// the same keys. The keyring is `nil` when `UMK_SECRET_KEY` is unset or empty.
+  ///
+  /// - Parameter environment: The environment, such as `ProcessInfo.processInfo.environment`.
+  /// - Throws: ``UserManagementError/Code/invalidField`` naming the variable when a value is
+  ///   malformed, or two keys share an identifier; the message never includes a key.
+  public init?(environment: [String: String]) throws(UserManagementError) {
+    guard let current = environment[Self.environmentVariable], !current.isEmpty else {
+      return nil
+    }
+    var previous: [SecretKey] = []
+    for value in (environment[Self.previousKeysEnvironmentVariable] ?? "").split(separator: ",")
+    where !value.isEmpty {
+      previous.append(try Self.key(String(value), from: Self.previousKeysEnvironmentVariable))
+    }
+    try self.init(
+      current: Self.key(current, from: Self.environmentVariable), previous: previous)
+  }
+
+  /// The key `<id>:<base64>` in `value`, which comes from `variable`.
+  private static func key(_ value: String, from variable: String) throws(UserManagementError)
+    -> SecretKey
+  {
+    guard let colon = value.firstIndex(of: ":") else {
+      throw .invalidField(
+        variable, "invalid", "\(variable) must hold <id>:<base64 of 32 bytes>, without spaces.")
+    }
+    do {
+      return try SecretKey(
+        id: String(value[..<colon]), base64: String(value[value.index(after: colon)...]))
+    } catch {
+      throw .invalidField(variable, error.reason ?? "invalid", "\(variable): \(error.message)")
+    }
+  }
+}
+
 /// A secret stored so that it can be used again (unlike a password, which is only hashed):
 /// sealed with ChaCha20-Poly1305 (RFC 8439) under a host-provided ``SecretKey``, or, when the
 /// host provides none, stored as is and protected only by the store's file permissions (see
@@ -173,8 +221,10 @@ public struct SealedSecret: Hashable, Sendable, Codable, CustomStringConvertible
     var nonce = [UInt8](repeating: 0, count: 12)
     random.fill(&nonce)
     let sealed = keyring.current.material.withUnsafeBytes { key in
-      try? ChaCha20Poly1305.seal(
-        plaintext, key: Array(key), nonce: nonce, authenticating: context)
+      // The cipher takes an array: a copy of the key, erased as soon as it is done with.
+      var copy = Array(key)
+      defer { Platform.secureZero(bytes: &copy) }
+      return try? ChaCha20Poly1305.seal(plaintext, key: copy, nonce: nonce, authenticating: context)
     }
     // The key is 32 bytes and the nonce 12 by construction, so sealing cannot fail; were it
     // to, storing nothing usable is the safe failure.
@@ -216,8 +266,10 @@ public struct SealedSecret: Hashable, Sendable, Codable, CustomStringConvertible
           + "does not hold.", context: ["keyID": id])
     }
     let opened = key.material.withUnsafeBytes { keyBytes in
-      try? ChaCha20Poly1305.open(
-        ciphertext: Array(box.dropLast(16)), tag: Array(box.suffix(16)), key: Array(keyBytes),
+      var copy = Array(keyBytes)
+      defer { Platform.secureZero(bytes: &copy) }
+      return try? ChaCha20Poly1305.open(
+        ciphertext: Array(box.dropLast(16)), tag: Array(box.suffix(16)), key: copy,
         nonce: nonce, authenticating: context)
     }
     guard let opened else { throw Self.damaged() }

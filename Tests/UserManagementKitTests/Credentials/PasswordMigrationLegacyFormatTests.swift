@@ -180,6 +180,50 @@ struct PasswordMigrationLegacyFormatTests {
     #expect(HashCostLimits().maximumSHACryptRounds == 5_000_000)
   }
 
+  /// SHA-crypt, phpass and Drupal 7 hash the password again in every round, so a long
+  /// password makes every round dearer: it is checked only if the rounds times its 64-byte
+  /// blocks stay within the ceiling, which is refused before any work otherwise.
+  @Test func perRoundFormatsCountThePasswordsBlocksAgainstTheCeiling() throws {
+    func hasher(_ limits: HashCostLimits) -> MigratingPasswordHasher {
+      MigratingPasswordHasher(
+        preferred: Argon2PasswordHasher(insecureMemoryKiB: 64, iterations: 1), limits: limits)
+    }
+    // 65 bytes are two blocks: twice the work of the short passwords the hashes were made of.
+    let long = Secret(String(repeating: "x", count: 65))
+    let cases:
+      [(hash: String, password: String, atItsCost: HashCostLimits, twice: HashCostLimits)] =
+        [
+          (
+            "$6$rounds=1000$3456$xKdZgwHsh102vCrliT5HARttqs79fpo6hWYJ9TSlUJks0AibiFw7ks9fXti1y/U2nebgwJdDny1JhuAOS5fmw.",
+            "p", HashCostLimits(maximumSHACryptRounds: 1000),
+            HashCostLimits(maximumSHACryptRounds: 2000)
+          ),
+          (
+            "$P$5.5CJQXeltYR1EGle.zbKPQlJHXna/0", "correct horse battery staple",
+            HashCostLimits(maximumPHPassLog2Iterations: 7),
+            HashCostLimits(maximumPHPassLog2Iterations: 8)
+          ),
+          (
+            "$S$C33783772bRXEx1aCsvY.dqgaaSu76XmVlKrW9Qu8IQlvxHlmzLf", "hashcat",
+            HashCostLimits(maximumDrupalHashCountLog2: 14),
+            HashCostLimits(maximumDrupalHashCountLog2: 15)
+          ),
+        ]
+    for (encoded, password, atItsCost, twice) in cases {
+      let hash = PasswordHash(encoded: encoded)
+      #expect(try hasher(atItsCost).verify(Secret(password), against: hash) != .invalid)
+      do {
+        _ = try hasher(atItsCost).verify(long, against: hash)
+        Issue.record("expected the ceiling to refuse a long password: \(hash.algorithm)")
+      } catch {
+        #expect(error.code == .unsupportedHash)
+        #expect(error.context["reason"] == "cost_limit")
+        #expect(error.message.contains("2 64-byte blocks"), "\(error.message)")
+      }
+      #expect(try hasher(twice).verify(long, against: hash) == .invalid)
+    }
+  }
+
   @Test func shaCryptCensusGroupsByRoundsAndSaltLength() {
     let hashes = passwordHashVectors.filter { $0.format.hasSuffix("-crypt") }
       .map { PasswordHash(encoded: $0.hash) }

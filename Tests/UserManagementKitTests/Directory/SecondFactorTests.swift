@@ -367,6 +367,51 @@ struct SecondFactorTests {
     #expect(resealed.secret.keyID == "2026-12")
   }
 
+  @Test func aKeyringComesFromTheEnvironment() throws {
+    let current = Data((0..<32).map { UInt8($0) }).base64EncodedString()
+    let earlier = Data([UInt8](repeating: 0xA5, count: 32)).base64EncodedString()
+    #expect(try SecretKeyring(environment: [:]) == nil)
+    #expect(try SecretKeyring(environment: ["UMK_SECRET_KEY": ""]) == nil)
+    let keyring = try #require(
+      try SecretKeyring(environment: [
+        "UMK_SECRET_KEY": "2026-12:" + current,
+        "UMK_PREVIOUS_SECRET_KEYS": "2026-01:\(earlier),,2025-07:\(earlier)",
+      ]))
+    #expect(keyring.current.id == "2026-12")
+    #expect(keyring.current.base64ForStorage().revealForDisplay() == current)
+    #expect(keyring.previous.map(\.id) == ["2026-01", "2025-07"])
+    #expect(keyring.previous[0].base64ForStorage().revealForDisplay() == earlier)
+
+    // Malformed values name their variable and never echo a key.
+    for (environment, variable) in [
+      (["UMK_SECRET_KEY": current], "UMK_SECRET_KEY"),
+      (["UMK_SECRET_KEY": "2026-12:" + current.dropLast(4)], "UMK_SECRET_KEY"),
+      (["UMK_SECRET_KEY": "bad id:" + current], "UMK_SECRET_KEY"),
+      (
+        ["UMK_SECRET_KEY": "2026-12:" + current, "UMK_PREVIOUS_SECRET_KEYS": "x:" + "%" + earlier],
+        "UMK_PREVIOUS_SECRET_KEYS"
+      ),
+    ] {
+      do {
+        _ = try SecretKeyring(environment: environment)
+        Issue.record("expected \(variable) to be refused")
+      } catch {
+        #expect(error.code == .invalidField)
+        #expect(error.context["field"] == variable, "\(error)")
+        #expect(error.message.hasPrefix(variable), "\(error.message)")
+        #expect(
+          !error.message.contains(current.prefix(12)) && !error.message.contains(earlier.prefix(12))
+        )
+      }
+    }
+    // Two keys with one id would make sealed values ambiguous.
+    #expect(throws: UserManagementError.self) {
+      try SecretKeyring(environment: [
+        "UMK_SECRET_KEY": "k:" + current, "UMK_PREVIOUS_SECRET_KEYS": "k:" + earlier,
+      ])
+    }
+  }
+
   @Test func eightDigitSHA512CodesWork() async throws {
     let parameters = OneTimeCodeParameters(algorithm: .sha512, digits: 8, period: 60)
     let h = try await Harness(accountSecurity: .init(oneTimeCodes: parameters))

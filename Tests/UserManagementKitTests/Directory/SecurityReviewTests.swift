@@ -173,7 +173,7 @@ struct SecurityReviewTests {
     #expect(error?.passwordViolations == ["same_as_login_password"])
   }
 
-  @Test("6. A new login password cannot equal the stored API password, typed or generated")
+  @Test("6. A user's new login password cannot equal their stored API password, typed or generated")
   func loginPasswordCannotEqualStoredAPIPassword() async throws {
     let h = try await Harness()
     let user = try await h.add("api@example.com", apiAccess: true)
@@ -184,14 +184,41 @@ struct SecurityReviewTests {
         of: user.id, current: Harness.password, new: apiPassword)
     }
     #expect(byUser?.passwordViolations == ["same_as_api_password"])
-    await expectError(.weakPassword) {
-      _ = try await h.directory.setPassword(.typed(apiPassword), of: user.id, by: h.asAdmin)
+    // An administrator editing themself is compared the same way, both directions.
+    try await h.directory.setAPIAccess(true, of: h.admin.id, by: h.asAdmin)
+    let sameAsLogin = await expectError(.weakPassword) {
+      try await h.directory.setAPIPassword(.typed(h.adminPassword), of: h.admin.id, by: h.asAdmin)
     }
+    #expect(sameAsLogin?.passwordViolations == ["same_as_login_password"])
     let token = try #require(
-      try await h.directory.setAPIPassword(.generated, of: user.id, by: h.asAdmin)
+      try await h.directory.setAPIPassword(.generated, of: h.admin.id, by: h.asAdmin)
         .generatedAPIPassword)
+    let sameAsToken = await expectError(.weakPassword) {
+      _ = try await h.directory.changeOwnPassword(
+        of: h.admin.id, current: h.adminPassword, new: token)
+    }
+    #expect(sameAsToken?.passwordViolations == ["same_as_api_password"])
+  }
+
+  @Test("6. An administrator cannot test guesses of another user's password against the rule")
+  func administratorsLearnNothingFromTheRule() async throws {
+    let h = try await Harness()
+    let user = try await h.add("api@example.com", apiAccess: true)
+    let apiPassword = Secret("typed token phrase 7")
+    try await h.directory.setAPIPassword(.typed(apiPassword), of: user.id, by: h.asAdmin)
+    // A refusal here would confirm that the guess is the user's current password, without the
+    // sign-in throttle and without an audit event; so another user's stored credential is not
+    // compared, and each guess is an ordinary, audited change.
+    h.hasher.reset()
+    try await h.directory.setAPIPassword(.typed(Harness.password), of: user.id, by: h.asAdmin)
+    #expect(h.hasher.verificationCount == 0, "the login password was not checked")
+    _ = try await h.directory.setPassword(.typed(Harness.password), of: user.id, by: h.asAdmin)
+    #expect(h.hasher.verificationCount == 0, "the API password was not checked")
+    // Set together in one edit, typed values are still compared: nothing stored is involved.
     await expectError(.weakPassword) {
-      _ = try await h.directory.setPassword(.typed(token), of: user.id, by: h.asAdmin)
+      _ = try await h.directory.updateUser(
+        user.id, with: UserUpdate(password: .typed(apiPassword), apiPassword: .typed(apiPassword)),
+        by: h.asAdmin)
     }
   }
 
@@ -469,12 +496,15 @@ struct SecurityReviewFollowUpTests {
     let imported = try await h.directory.importUsers(
       [
         PortableUser(
-          username: "migrated@example.com", firstName: "M", lastName: "M",
+          username: "migrated@example.com", firstName: "M", lastName: "M", role: .admin,
           apiAccessEnabled: true, passwordHash: PasswordHash(encoded: django))
       ], by: h.asAdmin)
     let user = try #require(imported.users.first)
+    // The migrated administrator sets their own API password (another user's is not compared
+    // with their stored password, see item 6).
     await expectError(.weakPassword) {
-      _ = try await h.directory.setAPIPassword(.typed(Secret(nfd)), of: user.id, by: h.asAdmin)
+      _ = try await h.directory.setAPIPassword(
+        .typed(Secret(nfd)), of: user.id, by: .user(user.id))
     }
   }
 
