@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Hummingbird
 import Logging
 import UMKConsole
@@ -66,6 +67,14 @@ struct ConsoleCommand: AsyncParsableCommand {
     var logger = Logger(label: "umk-console")
     logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
     let signInLogger = logger
+    let keyring = try SecretKeyring(environment: ProcessInfo.processInfo.environment)
+    if keyring == nil {
+      logger.warning(
+        """
+        UMK_SECRET_KEY is not set: authenticator secrets of two-factor sign-in are stored \
+        unsealed, protected only by the store's file permissions.
+        """)
+    }
     let directory = UserDirectory(
       store: try FileDirectoryStore(directory: store),
       configuration: UserDirectory.Configuration(
@@ -77,8 +86,17 @@ struct ConsoleCommand: AsyncParsableCommand {
             metadata: [
               "outcome": "\(event.outcome)", "user": "\(event.userID.map(\.description) ?? "-")",
             ])
-        }))
+        },
+        accountSecurity: .init(keyring: keyring)))
     try await bootstrapIfEmpty(directory, logger: logger)
+    if !secureCookies && !["127.0.0.1", "::1", "localhost"].contains(host) {
+      logger.warning(
+        """
+        Serving beyond this machine without --secure-cookies: the session cookie is sent over \
+        plain HTTP too. Put a TLS proxy in front and pass --secure-cookies.
+        """,
+        metadata: ["host": "\(host)"])
+    }
 
     // The in-memory session store is a service: it removes expired sessions every 10 minutes.
     let sessions = MemoryPersistDriver()

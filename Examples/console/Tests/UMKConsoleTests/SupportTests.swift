@@ -1,6 +1,13 @@
 import Testing
+import UserManagementKit
 
 @testable import UMKConsole
+
+#if canImport(FoundationEssentials)
+  import FoundationEssentials
+#else
+  import Foundation
+#endif
 
 @Suite struct HTMLEscapingTests {
   @Test(arguments: [
@@ -86,5 +93,61 @@ import Testing
   @Test func refusesTooManyFields() {
     let body = (0..<300).map { "f\($0)=1" }.joined(separator: "&")
     #expect(throws: FormData.Problem.self) { try FormData(parsing: Array(body.utf8)) }
+  }
+}
+
+@Suite struct SignInThrottleTests {
+  private static let policy = LoginThrottlePolicy(freeAttempts: 1, baseDelay: .seconds(10))
+
+  @Test func forgettingAUsernameEndsItsRefusal() async {
+    let throttle = SignInThrottle(policy: Self.policy)
+    let now = Date()
+    await throttle.fail("grace@example.com", now: now)
+    await throttle.fail("grace@example.com", now: now)
+    #expect(await throttle.refusal(for: "grace@example.com", now: now) != nil)
+    // What an administrator's unlock or password reset does, besides the directory's counter.
+    await throttle.forget("Grace@Example.com")
+    #expect(await throttle.refusal(for: "grace@example.com", now: now) == nil)
+  }
+
+  @Test func aFloodOfNewUsernamesDropsTheOldestNotEveryCount() async {
+    let throttle = SignInThrottle(policy: Self.policy, maximumEntries: 8)
+    let start = Date()
+    for index in 0..<8 {
+      let when = start.addingTimeInterval(Double(index))
+      await throttle.fail("user\(index)@example.com", now: when)
+      await throttle.fail("user\(index)@example.com", now: when)
+    }
+    // The ninth username overflows the table: the oldest quarter goes, the rest stays.
+    let now = start.addingTimeInterval(8)
+    await throttle.fail("new@example.com", now: now)
+    #expect(await throttle.refusal(for: "user0@example.com", now: now) == nil)
+    #expect(await throttle.refusal(for: "user7@example.com", now: now) != nil)
+    #expect(await throttle.refusal(for: "user2@example.com", now: now) != nil)
+  }
+}
+
+@Suite struct DraftStoreTests {
+  private static func draft() -> UserDraft {
+    UserDraft(
+      editing: nil, version: nil, username: "grace@example.com", firstName: "Grace",
+      lastName: "Hopper", password: .typed(Secret("a typed passphrase here")), status: .active)
+  }
+
+  @Test func expiredDraftsAreSweptWhenAnyDraftIsKeptOrRead() async {
+    let drafts = DraftStore()
+    let owner = UserID(rawValue: UUID())
+    let start = Date()
+    let first = await drafts.put(Self.draft(), owner: owner, now: start)
+    #expect(await drafts.get(first, owner: owner, now: start.addingTimeInterval(599)) != nil)
+    #expect(
+      await drafts.get(first, owner: UserID(rawValue: UUID()), now: start) == nil, "another user's")
+    // Ten minutes on, any use of the store forgets it: its typed password is gone too.
+    let later = start.addingTimeInterval(601)
+    let second = await drafts.put(Self.draft(), owner: owner, now: later)
+    #expect(await drafts.count == 1)
+    #expect(await drafts.get(first, owner: owner, now: later) == nil)
+    #expect(await drafts.get(second, owner: owner, now: later.addingTimeInterval(601)) == nil)
+    #expect(await drafts.count == 0)
   }
 }

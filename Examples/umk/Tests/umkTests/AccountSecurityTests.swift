@@ -203,6 +203,73 @@ struct AccountSecurityTests {
     }
   }
 
+  /// With `UMK_SECRET_KEY` set, the authenticator secret is sealed under it: no file of the
+  /// store holds it unsealed, and a run without the key cannot use it (exit 74).
+  @Test func theKeyInTheEnvironmentSealsAuthenticatorSecrets() throws {
+    try UMK.withStore([.grace]) { umk in
+      let material = Data([UInt8](repeating: 3, count: 32)).base64EncodedString()
+      let key = ["UMK_SECRET_KEY": "cli-test:" + material]
+      let enrolled = try umk.run(
+        ["2fa", "enroll", "--json"] + Self.asGrace, store: umk.store, environment: key)
+      try #require(enrolled.status == 0, "\(enrolled)")
+      let secret = try enrolled.output(EnrollmentDocument.self).secret
+      let confirmed = try umk.run(
+        ["2fa", "confirm", "--code-stdin", "--json"] + Self.asGrace,
+        stdin: try Self.code(secret) + "\n", store: umk.store, environment: key)
+      try #require(confirmed.status == 0, "\(confirmed)")
+
+      var files = Data()
+      for name in try FileManager.default.contentsOfDirectory(atPath: umk.store) {
+        files += try Data(contentsOf: URL(fileURLWithPath: umk.store + "/" + name))
+      }
+      #expect(files.range(of: Data("umk-sealed-chacha20poly1305$cli-test$".utf8)) != nil)
+      #expect(files.range(of: Data("$umk-plain$".utf8)) == nil)
+
+      let withKey = try umk.run(
+        ["login", "grace@example.com", "--password-stdin", "--code-stdin", "--json"],
+        stdin: UMK.gracePassword + "\n" + (try Self.code(secret, offset: 30)) + "\n",
+        store: umk.store, environment: key)
+      #expect(withKey.status == 0, "\(withKey)")
+      let withoutKey = try umk(
+        ["login", "grace@example.com", "--password-stdin", "--code-stdin", "--json"],
+        stdin: UMK.gracePassword + "\n" + (try Self.code(secret, offset: 60)) + "\n")
+      #expect(withoutKey.status == 74, "\(withoutKey)")
+      #expect(try withoutKey.error().code == "encryption_key_unavailable")
+
+      // A malformed key is a usage error that never shows the key.
+      let malformed = try umk.run(
+        ["user", "show", "grace@example.com", "--json"] + UMK.asAda, store: umk.store,
+        environment: ["UMK_SECRET_KEY": material])
+      #expect(malformed.status == 64, "\(malformed)")
+      #expect(!malformed.stderr.contains(material.prefix(16)))
+    }
+  }
+
+  /// At most one reset token a minute: a second request says so, not that the account is
+  /// inactive; an inactive account is refused as such.
+  @Test func aSecondResetTokenWithinAMinuteIsRefusedAsTooSoon() throws {
+    try UMK.withStore([.grace]) { umk in
+      let first = try umk(["password", "reset-token", "grace@example.com", "--json"] + UMK.asAda)
+      #expect(first.status == 0, "\(first)")
+      let second = try umk(["password", "reset-token", "grace@example.com", "--json"] + UMK.asAda)
+      #expect(second.status == 1, "\(second)")
+      #expect(try second.error().code == "invalid_operation", "\(second)")
+      #expect(second.stderr.contains("less than a minute ago"), "\(second)")
+      // The first token still works: the refused request wrote nothing.
+      let reset = try umk(
+        ["password", "reset", "--token-stdin", "--json"],
+        stdin: try first.output(TokenDocument.self).token + "\na new passphrase for 2026 rain")
+      #expect(reset.status == 0, "\(reset)")
+
+      let deactivated = try umk(["user", "deactivate", "grace@example.com"] + UMK.asAda)
+      #expect(deactivated.status == 0, "\(deactivated)")
+      let inactive = try umk(
+        ["password", "reset-token", "grace@example.com", "--json"] + UMK.asAda)
+      #expect(inactive.status == 1, "\(inactive)")
+      #expect(try inactive.error().code == "account_inactive", "\(inactive)")
+    }
+  }
+
   /// A key's scope narrows what its user may do; list never shows the secret; a revoked key
   /// stops working.
   @Test func apiKeys() throws {

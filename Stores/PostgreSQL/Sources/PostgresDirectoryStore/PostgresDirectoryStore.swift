@@ -6,11 +6,15 @@ import UserManagementKit
 
 /// A `DirectoryStore` on PostgreSQL: one directory shared by any number of app servers.
 ///
-/// Every ``commit(_:)`` is one transaction that first updates the single row of
-/// `umk_directory` (which numbers the audit events). That row lock is the store's one
-/// serialization point: the checks of the ``UserManagementKit/ChangeSet`` contract then run,
-/// in Swift and with the library's own definitions, against the latest committed state, and
-/// no other commit can change that state before this one commits. The database keeps the
+/// Every ``commit(_:)`` is serialized on the single row of `umk_directory` (which numbers the
+/// audit events and counts commits), and the checks of the ``UserManagementKit/ChangeSet``
+/// contract run in Swift, with the library's own definitions, against the latest committed
+/// state. A change set of users, sign-in counters and audit events (almost every operation)
+/// is read without a lock, checked, then written by one statement that takes the row only if
+/// its commit count is still the one read, and starts over if another commit landed in
+/// between; after three such races, and for policy changes, the commit runs in a transaction
+/// that locks the row first. Either way no other commit can change the checked state before
+/// this one commits (see the article "Running on PostgreSQL"). The database keeps the
 /// rules as well: a unique index on canonical usernames and on policy names, a foreign key from
 /// held policies, `CHECK`s on roles, statuses and versions, and a deferred trigger that refuses
 /// to commit a directory without an active administrator.

@@ -26,6 +26,7 @@ case "version":
   print(PostgresDirectoryStore.schemaVersion)
 case "migrate":
   var url = ProcessInfo.processInfo.environment["UMK_POSTGRES_URL"]
+  var fromCommandLine = false
   while let argument = arguments.first {
     arguments.removeFirst()
     switch argument {
@@ -33,6 +34,7 @@ case "migrate":
       guard let value = arguments.first else { fail("--url needs a value\n\(usage)", status: 64) }
       arguments.removeFirst()
       url = value
+      fromCommandLine = true
     default:
       fail("unknown argument \(argument)\n\(usage)", status: 64)
     }
@@ -40,6 +42,13 @@ case "migrate":
   guard let url else { fail("no URL: pass --url or set UMK_POSTGRES_URL\n\(usage)", status: 64) }
   do {
     let parsed = try PostgresStoreURL(url)
+    if fromCommandLine && parsed.password != nil {
+      // Other users can read a command line (ps, /proc) and shells keep it in their history.
+      FileHandle.standardError.write(
+        Data(
+          ("umk-postgres: warning: the password in --url is visible to other users of this "
+            + "machine; pass the URL in UMK_POSTGRES_URL instead.\n").utf8))
+    }
     // Opening the store runs the migration.
     let version = try await PostgresDirectoryStore.withStore(url: parsed) { _ in
       PostgresDirectoryStore.schemaVersion

@@ -78,7 +78,7 @@ extension ConsoleApp {
           signInCodePage(csrf: session.csrf, message: "Signing in failed; try again."))
       }
     }
-    await throttle.succeed(signedIn.user.username.rawValue)
+    await throttle.forget(signedIn.user.username.rawValue)
     return try await self.signedIn(signedIn.user, replacing: request)
   }
 

@@ -22,7 +22,7 @@ extension ConsoleApp {
     do {
       switch try await directory.authenticate(username: username, password: password) {
       case .signedIn(let result):
-        await throttle.succeed(username)
+        await throttle.forget(username)
         return .signedIn(result.user)
       case .secondFactorRequired(let challenge):
         // Not a success yet: the console's counter is cleared only when a code completes it.

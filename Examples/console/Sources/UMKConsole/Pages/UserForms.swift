@@ -370,6 +370,8 @@ extension ConsoleApp {
       let result = try await directory.updateUser(
         user.id, with: update, expectedVersion: draft.version, by: visitor.principal)
       await drafts.remove(token)
+      // A new password also clears the console's own count of failed sign-ins.
+      if update.password != nil { await throttle.forget(user.username.rawValue) }
       if let generated = result.generatedPassword {
         return html(
           .ok,

@@ -320,6 +320,9 @@ extension ConsoleApp {
     try await changeUser(request, id: id, allowed: []) {
       (userID, _, visitor) throws(UserManagementError) in
       try await directory.resetLoginThrottle(of: userID, by: visitor.principal)
+      // The console's own count for the username too, or it would go on refusing.
+      let user = try await directory.user(userID, by: visitor.principal)
+      await throttle.forget(user.username.rawValue)
       return "unlocked"
     }
   }

@@ -26,7 +26,9 @@ struct UserDraft: Sendable {
 ///
 /// A typed password must survive from step 1 to step 2 without ever being written into a page
 /// or into the session store (which a host may share or persist), so it waits here, bound to
-/// the user who typed it, for at most ten minutes, and is removed when step 2 uses it.
+/// the user who typed it, for at most ten minutes, and is removed when step 2 uses it. Expired
+/// drafts are swept whenever a draft is kept or read, so an abandoned form's password does not
+/// stay in memory beyond the next use of any form.
 actor DraftStore {
   private struct Entry {
     let owner: UserID
@@ -38,16 +40,16 @@ actor DraftStore {
   private static let lifetime: TimeInterval = 600
   private static let maximumEntries = 10_000
 
+  /// How many drafts are kept, expired or not (for tests).
+  var count: Int { entries.count }
+
   /// Keeps a draft and returns the token that step 2's form carries.
-  func put(_ draft: UserDraft, owner: UserID) -> String {
-    let now = Date()
-    if entries.count >= Self.maximumEntries {
-      entries = entries.filter { $0.value.expires > now }
-      if entries.count >= Self.maximumEntries,
-        let oldest = entries.min(by: { $0.value.expires < $1.value.expires })
-      {
-        entries[oldest.key] = nil
-      }
+  func put(_ draft: UserDraft, owner: UserID, now: Date = Date()) -> String {
+    sweep(now: now)
+    if entries.count >= Self.maximumEntries,
+      let oldest = entries.min(by: { $0.value.expires < $1.value.expires })
+    {
+      entries[oldest.key] = nil
     }
     let token = Tokens.make()
     entries[token] = Entry(
@@ -56,10 +58,17 @@ actor DraftStore {
   }
 
   /// The draft for a token, if it exists, has not expired and belongs to `owner`.
-  func get(_ token: String, owner: UserID) -> UserDraft? {
-    guard let entry = entries[token] else { return nil }
-    guard entry.owner == owner, entry.expires > Date() else { return nil }
+  func get(_ token: String, owner: UserID, now: Date = Date()) -> UserDraft? {
+    sweep(now: now)
+    guard let entry = entries[token], entry.owner == owner else { return nil }
     return entry.draft
+  }
+
+  /// Forgets every expired draft.
+  private func sweep(now: Date) {
+    if entries.contains(where: { $0.value.expires <= now }) {
+      entries = entries.filter { $0.value.expires > now }
+    }
   }
 
   /// Forgets a draft.

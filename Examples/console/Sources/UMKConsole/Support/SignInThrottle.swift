@@ -20,10 +20,14 @@ actor SignInThrottle {
 
   private let policy: LoginThrottlePolicy
   private var failures: [String: Failures] = [:]
-  private static let maximumEntries = 100_000
+  private let maximumEntries: Int
 
-  init(policy: LoginThrottlePolicy) {
+  /// - Parameters:
+  ///   - policy: The directory's throttle policy.
+  ///   - maximumEntries: The most usernames counted at once; beyond it the oldest are dropped.
+  init(policy: LoginThrottlePolicy, maximumEntries: Int = 100_000) {
     self.policy = policy
+    self.maximumEntries = max(4, maximumEntries)
   }
 
   private static func key(_ username: String) -> String {
@@ -43,18 +47,24 @@ actor SignInThrottle {
 
   /// Counts a failed attempt.
   func fail(_ username: String, now: Date = Date()) {
-    if failures.count >= Self.maximumEntries {
+    if failures.count >= maximumEntries {
       let horizon = now.addingTimeInterval(-3600)
       failures = failures.filter { $0.value.last > horizon }
-      if failures.count >= Self.maximumEntries { failures.removeAll() }
+      if failures.count >= maximumEntries {
+        // Drop the oldest quarter, not everything: a flood of fresh usernames must not wipe the
+        // counts of the usernames it is meant to hide among.
+        let kept = failures.sorted { $0.value.last > $1.value.last }.prefix(maximumEntries * 3 / 4)
+        failures = Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) })
+      }
     }
     let key = Self.key(username)
     failures[key, default: Failures(count: 0, last: now)].count += 1
     failures[key]?.last = now
   }
 
-  /// Forgets the failures of a username after a successful sign-in.
-  func succeed(_ username: String) {
+  /// Forgets the failures of a username: after a successful sign-in, and when an administrator
+  /// unlocks the account or sets its password (the directory's counter is reset then too).
+  func forget(_ username: String) {
     failures[Self.key(username)] = nil
   }
 

@@ -23,7 +23,8 @@ extension UMK.PasswordReset {
         A host would mail the token in a "forgot password" link and never show or log it; \
         umk prints it once, for the operator to pass on. It works once, for 30 minutes, and \
         dies when the user's password, status or role changes. At most three are outstanding; \
-        a fourth replaces the oldest. Administrators may issue one for anyone, other users \
+        a fourth replaces the oldest. One is issued a minute at most: another request within the \
+        minute fails with invalid_operation. Administrators may issue one for anyone, other users \
         only for themselves. The user sets the new password with `umk password reset \
         --token-stdin`.
         """)
@@ -38,15 +39,24 @@ extension UMK.PasswordReset {
     /// Issues the token and prints it, once.
     ///
     /// - Parameter context: The store and the acting user.
-    /// - Throws: `not_authorized`, `user_not_found`, `account_inactive`.
+    /// - Throws: `not_authorized`, `user_not_found`, `account_inactive`, `invalid_operation`
+    ///   within a minute of the last token.
     func run(in context: OperatorContext) async throws {
       // The library issues tokens without a principal (a host calls it for anyone who asks,
       // and mails the token); umk prints it, so it first checks that the acting user may read
       // the user: an administrator, or the user themself.
       let user = try await context.directory.user(named: username, by: context.principal)
+      guard user.status == .active else {
+        throw Failure(.accountInactive, "The account is inactive.")
+      }
+      // For an active user, no token means one was issued less than a minute ago: the library
+      // issues at most one a minute, so that a flood of requests does not push out the link
+      // already sent.
       guard let token = try await context.directory.passwordResetToken(for: user.username.rawValue)
       else {
-        throw Failure(.accountInactive, "The account is inactive.")
+        throw Failure(
+          .invalidOperation,
+          "A reset token was issued for this user less than a minute ago; try again in a minute.")
       }
       if context.json {
         Output.document(TokenOutput(username: user.username.rawValue, token: token))

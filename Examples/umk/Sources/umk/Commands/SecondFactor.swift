@@ -11,8 +11,9 @@ extension UMK {
       discussion: """
         A user enrols for themself (--as names them): enroll prints the secret once, confirm \
         proves the app works and prints ten recovery codes once. From then on `umk login` \
-        asks for a code after the password. Without a keyring (umk configures none) the \
-        authenticator secret is stored unsealed: the store's permissions protect it.
+        asks for a code after the password. With UMK_SECRET_KEY set (<id>:<base64 of 32 \
+        bytes>, the same for every process using the store) the authenticator secret is \
+        sealed with it; without, it is stored unsealed and the store's permissions protect it.
         """,
       subcommands: [Enroll.self, Confirm.self, Remove.self, Reset.self, RecoveryCodes.self],
       aliases: ["second-factor"])

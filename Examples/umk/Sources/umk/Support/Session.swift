@@ -48,11 +48,13 @@ struct Session {
       throw Failure(.storageFailure, "There is no store at \(path); create one with `umk init`.")
     }
     let firebase = try firebaseParameters()
+    let keyring = try secretKeyring()
     do {
       let store = try openStore(at: path)
       // Sign-ins change nothing the audit trail records, so their outcomes go to standard
       // error, one line each, for the operator's security log (never a secret or username).
       var configuration = UserDirectory.Configuration()
+      configuration.accountSecurity.keyring = keyring
       if let firebase {
         configuration.passwordHasher = MigratingPasswordHasher(firebase: firebase)
       }
@@ -92,6 +94,20 @@ struct Session {
         memoryCost: memoryCost)
     } catch {
       throw Failure.usage("The Firebase hash parameters are invalid: \(error.message)")
+    }
+  }
+
+  /// The keyring that seals authenticator secrets, from the environment (`UMK_SECRET_KEY` and
+  /// `UMK_PREVIOUS_SECRET_KEYS`, see `SecretKeyring.init(environment:)`); without it they are
+  /// stored unsealed. Every process that opens the store needs the same keys.
+  ///
+  /// - Returns: The keyring, or `nil` when `UMK_SECRET_KEY` is not set.
+  /// - Throws: A usage ``Failure`` when a key is malformed (the message never shows it).
+  static func secretKeyring() throws(Failure) -> SecretKeyring? {
+    do {
+      return try SecretKeyring(environment: ProcessInfo.processInfo.environment)
+    } catch {
+      throw Failure.usage(error.message)
     }
   }
 
