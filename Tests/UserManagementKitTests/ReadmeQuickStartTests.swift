@@ -22,7 +22,8 @@ struct ReadmeQuickStartTests {
 
     // quick start: begin
     // Users, policies and the audit trail live in a store: here in memory; in files with
-    // `try FileDirectoryStore(directory: "/var/lib/myapp/users")` (crash-safe, created 0700).
+    // `try FileDirectoryStore(directory: "/var/lib/myapp/users")` (crash-safe; created 0700, and
+    // refused with `insecure_store` if it exists with access for group or others).
     let directory = UserDirectory(store: InMemoryDirectoryStore())
 
     // The first administrator comes from an explicit bootstrap of an empty directory.

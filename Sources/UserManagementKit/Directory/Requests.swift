@@ -74,7 +74,8 @@ public struct UserUpdate: Sendable {
   /// A new login password set by an administrator for another user. (Users change their own
   /// with ``UserDirectory/changeOwnPassword(of:current:new:secondFactor:)``.)
   public var password: NewSecret?
-  /// Enable or disable direct API access. Disabling removes the API password.
+  /// Enable or disable direct API access. Disabling removes the API password and revokes
+  /// every API key (enabling access again revives none).
   public var apiAccessEnabled: Bool?
   /// A new API password (API access must be enabled after the edit).
   public var apiPassword: NewSecret?

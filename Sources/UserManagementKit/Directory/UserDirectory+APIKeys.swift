@@ -17,8 +17,8 @@ extension UserDirectory {
   /// - Parameters:
   ///   - id: The user, who must be active with direct API access enabled.
   ///   - name: A name to tell keys apart (1–100 printable characters).
-  ///   - scopes: 1–50 scopes; a scope's resource type is 1–100 characters without spaces or
-  ///     `"*"`, and its actions are well-formed action names or `"*"`.
+  ///   - scopes: 1–50 scopes; a scope's resource type is `"*"` (every type) or 1–100
+  ///     characters without spaces, and its actions are well-formed action names or `"*"`.
   ///   - expiresAt: When the key stops working (must be in the future), or `nil` for never.
   ///   - principal: The user themself, an active administrator or a system principal.
   /// - Returns: The key and its secret.

@@ -27,7 +27,8 @@ extension UserDirectory {
   /// put it in the link, never in a log.
   ///
   /// - Parameter username: The username as typed.
-  /// - Returns: The token to mail, or `nil` when there is no active user of that name.
+  /// - Returns: The token to mail, or `nil` when there is no active user of that name or one
+  ///   was issued to them less than a minute ago.
   /// - Throws: ``UserManagementError/Code/storageFailure`` only.
   public func passwordResetToken(for username: String) async throws(UserManagementError)
     -> Secret?

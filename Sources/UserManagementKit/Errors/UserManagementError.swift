@@ -224,8 +224,8 @@ extension UserManagementError {
   public var policyHolderCount: Int? { context["holders"].flatMap(Int.init) }
 
   /// The file (and offset) concerned, for ``Code/corruptStore``,
-  /// ``Code/unsupportedStoreFormat`` and the file store's ``Code/storageFailure``; `nil`
-  /// otherwise.
+  /// ``Code/unsupportedStoreFormat``, ``Code/insecureStore`` and the file store's
+  /// ``Code/storageFailure``; `nil` otherwise.
   public var storeLocation: StoreLocation? {
     guard let file = context["file"] else { return nil }
     return StoreLocation(file: file, offset: context["offset"].flatMap(UInt64.init))

@@ -17,7 +17,9 @@ import Dispatch
 ///
 /// ### Guarantees
 /// - **Acknowledged means durable.** ``commit(_:)`` returns only after the commit's bytes are
-///   on stable storage (`fdatasync`; `F_FULLFSYNC` on Darwin), and every file the store creates
+///   on stable storage (on Linux one direct, synchronous write of the log's blocks, `O_DIRECT`
+///   and `O_DSYNC`, where the file system allows it, else `fdatasync`; `F_FULLFSYNC` on
+///   Darwin), and every file the store creates
 ///   or renames is followed by a sync of the directory.
 /// - **Crash-safe.** After a crash or power loss at any instant the store opens and holds
 ///   every acknowledged commit. A commit interrupted mid-write is discarded on open; any
@@ -99,15 +101,18 @@ public final class FileDirectoryStore: DirectoryStore {
   public let directory: String
   private let engine: StoreEngine
 
-  /// Opens the store in `directory`, creating the directory (mode 0700) and an empty store if
-  /// they do not exist. When this returns, the store is loaded and ready to serve.
+  /// Opens the store in `directory`, creating the directory (mode 0700; its parent must exist)
+  /// and an empty store if they do not exist. When this returns, the store is loaded and ready
+  /// to serve.
   ///
   /// - Parameters:
   ///   - directory: The directory's path.
   ///   - options: Tuning knobs.
   /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/storageFailure``
   ///   (the directory or a file cannot be read or written),
-  ///   ``UserManagementError/Code/corruptStore`` or
+  ///   ``UserManagementError/Code/insecureStore`` (the directory is a symbolic link, belongs to
+  ///   another user or gives group or others any access; or a file of the store belongs to
+  ///   another user or has another link), ``UserManagementError/Code/corruptStore`` or
   ///   ``UserManagementError/Code/unsupportedStoreFormat``.
   public convenience init(directory: String, options: Options = Options())
     throws(UserManagementError)
