@@ -100,8 +100,10 @@ public struct HashCostLimits: Hashable, Sendable {
   ///
   /// Each round of those formats costs more the longer the password: a 4 KiB password makes
   /// a SHA-crypt round about 40 times the work of a short one. The ceilings count rounds of a
-  /// password of up to 64 bytes, so that a hash within them costs what they promise for any
-  /// password presented at sign-in.
+  /// password of up to 64 bytes, so that a hash within them costs about what they promise for
+  /// any password presented at sign-in. (Callers count a format's other per-password work as
+  /// rounds too: SHA-crypt's step that hashes the password once per byte of it, WordPress's
+  /// second pass.)
   static func checkPerRoundWork(
     rounds: Int, passwordByteCount: Int, limit: Int, algorithm: String
   ) throws(UserManagementError) {

@@ -50,12 +50,17 @@ extension LegacyPasswordHash {
           algorithm: "phpass")
       }
       // phpBB3 (`$H$`) hashes the password as typed; WordPress trims it.
-      return try Self.verifyTrimmingLikeWordPress(password, trims: hash.identifier == "P") {
-        bytes throws(UserManagementError) in
+      let trims = hash.identifier == "P"
+      try password.withUnsafeBytes { bytes throws(UserManagementError) in
+        // WordPress's second try, without surrounding whitespace, is a second pass: the
+        // ceiling bounds both together, before either runs.
+        let passes = trims && PHPTrim.range(of: bytes).count != bytes.count ? 2 : 1
         try HashCostLimits.checkPerRoundWork(
-          rounds: 1 << hash.log2Iterations, passwordByteCount: bytes.count,
+          rounds: (1 << hash.log2Iterations) * passes, passwordByteCount: bytes.count,
           limit: HashCostLimits.powerOfTwo(limits.maximumPHPassLog2Iterations), algorithm: "phpass")
-        return ConstantTime.equals(Self.phpassDigest(bytes, hash), hash.digest)
+      }
+      return try Self.verifyTrimmingLikeWordPress(password, trims: trims) { bytes in
+        ConstantTime.equals(Self.phpassDigest(bytes, hash), hash.digest)
       }
     case .wordPressBcrypt(let hash):
       return try Self.verifyTrimmingLikeWordPress(password, trims: true) {

@@ -145,8 +145,10 @@ enum LegacyPasswordHash {
       return password.withUnsafeBytes { hash.matches($0) }
     case .shaCrypt(let hash):
       return try password.withUnsafeBytes { bytes throws(UserManagementError) in
+        // Before its rounds, SHA-crypt hashes the password once per byte of it: a password
+        // longer than the rounds costs more in that step than in all the rounds.
         try HashCostLimits.checkPerRoundWork(
-          rounds: hash.rounds, passwordByteCount: bytes.count,
+          rounds: max(hash.rounds, bytes.count), passwordByteCount: bytes.count,
           limit: limits.maximumSHACryptRounds, algorithm: hash.variant.format)
         return hash.matches(bytes)
       }

@@ -46,6 +46,10 @@ extension UserDirectory {
   /// "must change password" is cleared, the password throttle is reset, and the change is
   /// audited.
   ///
+  /// A new password equal to the user's API password is refused and uses the token up: the
+  /// refusal tells the token's holder that they guessed the API password, so each token buys
+  /// one such answer at most (and tokens are issued at most once a minute, each audited).
+  ///
   /// - Parameters:
   ///   - token: The token from the link.
   ///   - newPassword: The new password.
@@ -58,12 +62,25 @@ extension UserDirectory {
     guard let parsed = SecurityToken.parse(token, as: .passwordReset) else {
       throw Self.invalidToken()
     }
-    return try await commitWithRetry { () async throws(UserManagementError) in
+    let outcome = try await commitWithRetry {
+      () async throws(UserManagementError) -> (ChangeSet?, Result<User, UserManagementError>) in
       let now = configuration.now()
       let record = try await activeRecord(
         redeeming: token, .passwordReset, of: parsed.user, at: now)
       try configuration.passwordPolicy.validate(newPassword, username: record.user.username)
-      try await requireDifferent(newPassword, fromAPIPasswordOf: record)
+      if try await isAPIPassword(newPassword, of: record) {
+        var spent = record
+        if let index = liveToken(token, .passwordReset, in: record, at: now) {
+          spent.security.tokens.remove(at: index)
+        }
+        spent.user.version += 1
+        spent.user.updatedAt = now
+        return (
+          ChangeSet(
+            preconditions: [.userVersion(record.id, record.user.version)], users: [spent]),
+          .failure(Self.sameSecrets(field: "password"))
+        )
+      }
       let hasher = configuration.passwordHasher
       let newHash = try await runHashing { () throws(UserManagementError) in
         try hasher.hash(newPassword)
@@ -87,9 +104,10 @@ extension UserDirectory {
           // A reset unlocks a password-only account; for a user with a second factor only a
           // code clears the failures, or a token holder would get fresh code guesses.
           throttleUpdates: record.security.hasSecondFactor ? [] : [Self.resetThrottle(record.id)]),
-        updated.user
+        .success(updated.user)
       )
     }
+    return try outcome.get()
   }
 
   // MARK: E-mail verification

@@ -610,15 +610,20 @@ extension UserDirectory {
   func requireDifferent(_ login: Secret, fromAPIPasswordOf record: UserRecord)
     async throws(UserManagementError)
   {
+    if try await isAPIPassword(login, of: record) { throw Self.sameSecrets(field: "password") }
+  }
+
+  /// Whether `login` is the user's stored API password (typed or generated).
+  func isAPIPassword(_ login: Secret, of record: UserRecord) async throws(UserManagementError)
+    -> Bool
+  {
     // Over the byte cap, it is refused by the policy; it is never hashed.
     guard let apiHash = record.apiPasswordHash,
       login.byteCount <= configuration.passwordPolicy.maximumBytes
-    else { return }
-    let same =
-      APIPasswordGenerator.isTokenHash(apiHash)
+    else { return false }
+    return APIPasswordGenerator.isTokenHash(apiHash)
       ? (try? APIPasswordGenerator.verify(login, against: apiHash)) == true
       : try await verifies(login, against: apiHash)
-    if same { throw Self.sameSecrets(field: "password") }
   }
 
   /// Whether `secret` verifies against `hash` with the configured hasher; a hash it cannot
@@ -642,7 +647,7 @@ extension UserDirectory {
     return false
   }
 
-  private static func sameSecrets(field: String) -> UserManagementError {
+  static func sameSecrets(field: String) -> UserManagementError {
     UserManagementError(
       .weakPassword, "The login password and the API password must differ.",
       context: [

@@ -134,14 +134,26 @@ extension SecretKeyring {
   /// ``SecretKey/init(id:bytes:)`` describes it, a colon, then the 32 bytes in standard base64
   /// (what `openssl rand -base64 32` prints). `UMK_PREVIOUS_SECRET_KEYS`, optional, holds
   /// earlier keys the same way, separated by commas. Every process that opens the store needs
-  /// the same keys. The keyring is `nil` when `UMK_SECRET_KEY` is unset or empty.
+  /// the same keys. The keyring is `nil` when neither variable is set. A variable that is set
+  /// but empty, or earlier keys without a current one, are refused rather than read as "no
+  /// key": a failed lookup in a secrets manager must not quietly store secrets unsealed.
   ///
   /// - Parameter environment: The environment, such as `ProcessInfo.processInfo.environment`.
   /// - Throws: ``UserManagementError/Code/invalidField`` naming the variable when a value is
-  ///   malformed, or two keys share an identifier; the message never includes a key.
+  ///   empty or malformed, or two keys share an identifier; the message never includes a key.
   public init?(environment: [String: String]) throws(UserManagementError) {
-    guard let current = environment[Self.environmentVariable], !current.isEmpty else {
+    guard let current = environment[Self.environmentVariable] else {
+      if environment[Self.previousKeysEnvironmentVariable] != nil {
+        throw .invalidField(
+          Self.environmentVariable, "missing",
+          "\(Self.environmentVariable) is not set, but \(Self.previousKeysEnvironmentVariable) is.")
+      }
       return nil
+    }
+    guard !current.isEmpty else {
+      throw .invalidField(
+        Self.environmentVariable, "empty",
+        "\(Self.environmentVariable) is set but empty; unset it to store secrets unsealed.")
     }
     var previous: [SecretKey] = []
     for value in (environment[Self.previousKeysEnvironmentVariable] ?? "").split(separator: ",")

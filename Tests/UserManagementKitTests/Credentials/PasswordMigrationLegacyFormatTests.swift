@@ -222,6 +222,28 @@ struct PasswordMigrationLegacyFormatTests {
       }
       #expect(try hasher(twice).verify(long, against: hash) == .invalid)
     }
+    // WordPress tries a password again without its surrounding whitespace: two passes, both
+    // counted before either runs.
+    let wordPress = PasswordHash(encoded: "$P$5.5CJQXeltYR1EGle.zbKPQlJHXna/0")
+    let spaced = Secret("correct horse battery staple ")
+    #expect(throws: UserManagementError.self) {
+      _ = try hasher(HashCostLimits(maximumPHPassLog2Iterations: 7)).verify(
+        spaced, against: wordPress)
+    }
+    #expect(
+      try hasher(HashCostLimits(maximumPHPassLog2Iterations: 8)).verify(spaced, against: wordPress)
+        != .invalid)
+    // SHA-crypt hashes the password once per byte before its rounds: a password longer than the
+    // rounds counts its length instead (1,100 bytes, 18 blocks, against 1,000 rounds).
+    let shaCrypt = PasswordHash(encoded: cases[0].hash)
+    let longer = Secret(String(repeating: "y", count: 1_100))
+    #expect(throws: UserManagementError.self) {
+      _ = try hasher(HashCostLimits(maximumSHACryptRounds: 19_000)).verify(
+        longer, against: shaCrypt)
+    }
+    #expect(
+      try hasher(HashCostLimits(maximumSHACryptRounds: 19_800)).verify(longer, against: shaCrypt)
+        == .invalid)
   }
 
   @Test func shaCryptCensusGroupsByRoundsAndSaltLength() {

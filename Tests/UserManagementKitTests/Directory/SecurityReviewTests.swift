@@ -200,6 +200,32 @@ struct SecurityReviewTests {
     #expect(sameAsToken?.passwordViolations == ["same_as_api_password"])
   }
 
+  @Test("6. A reset token buys one answer on the API password, not a free oracle")
+  func aResetTokenIsUsedUpByTheEqualityRefusal() async throws {
+    let h = try await Harness()
+    let user = try await h.add("api@example.com", apiAccess: true)
+    let apiPassword = Secret("typed token phrase 7")
+    try await h.directory.setAPIPassword(.typed(apiPassword), of: user.id, by: h.asAdmin)
+    let token = try #require(try await h.directory.passwordResetToken(for: "api@example.com"))
+    let same = await expectError(.weakPassword) {
+      _ = try await h.directory.resetPassword(token: token, newPassword: apiPassword)
+    }
+    #expect(same?.passwordViolations == ["same_as_api_password"])
+    // The refusal used the token up: no second guess with it, right or wrong.
+    await expectError(.invalidToken) {
+      _ = try await h.directory.resetPassword(
+        token: token, newPassword: Secret("a different fine passphrase"))
+    }
+    // A password the policy refuses says nothing about the API password, and keeps the token.
+    h.clock.advance(by: 61)
+    let next = try #require(try await h.directory.passwordResetToken(for: "api@example.com"))
+    await expectError(.weakPassword) {
+      _ = try await h.directory.resetPassword(token: next, newPassword: Secret("short"))
+    }
+    _ = try await h.directory.resetPassword(
+      token: next, newPassword: Secret("a different fine passphrase"))
+  }
+
   @Test("6. An administrator cannot test guesses of another user's password against the rule")
   func administratorsLearnNothingFromTheRule() async throws {
     let h = try await Harness()

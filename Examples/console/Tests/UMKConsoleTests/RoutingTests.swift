@@ -99,4 +99,79 @@ import UserManagementKit
       #expect(response.body.contains("The username or password is not right."))
     }
   }
+
+  /// A browser's session: its cookie, and the form token of the last page it read.
+  struct Browser {
+    var cookie = ""
+    var csrf = ""
+
+    mutating func read(_ response: CollectedResponse) {
+      if let set = response.headers[.setCookie]?.split(separator: ";").first {
+        cookie = String(set)
+      }
+      if let after = response.body.split(separator: "name=\"csrf\" value=\"").dropFirst().first {
+        csrf = String(after.prefix { $0 != "\"" })
+      }
+    }
+  }
+
+  /// Posts the sign-in form from a fresh session.
+  func signIn(
+    _ client: RouterClient, _ username: String, _ password: String
+  ) async throws -> (CollectedResponse, Browser) {
+    var browser = Browser()
+    browser.read(try await client.execute(.get, "/console/sign-in"))
+    let encoded = username.replacing("@", with: "%40")
+    let response = try await client.execute(
+      .post, "/console/sign-in",
+      headers: try formHeaders(cookie: browser.cookie, site: "same-origin"),
+      body: "csrf=\(browser.csrf)&username=\(encoded)&password=\(password)")
+    browser.read(response)
+    return (response, browser)
+  }
+
+  /// "Reset failed sign-ins" clears the console's own count of a username's failures as well
+  /// as the directory's, or the console would go on refusing the user.
+  @Test func anAdministratorsUnlockAlsoClearsTheConsolesCount() async throws {
+    let directory = UserDirectory(
+      store: InMemoryDirectoryStore(),
+      configuration: .init(
+        passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2),
+        loginThrottle: LoginThrottlePolicy(freeAttempts: 1, baseDelay: .seconds(600))))
+    let ada = try await directory.bootstrap(
+      NewUser(
+        username: "ada@example.com", firstName: "Ada", lastName: "Lovelace",
+        password: .typed(Secret("analytical engine 1843"))))
+    let grace = try await directory.addUser(
+      NewUser(
+        username: "grace@example.com", firstName: "Grace", lastName: "Hopper",
+        password: .typed(Secret("first compiler 1952"))),
+      by: .user(ada.user.id))
+    let console = UserConsole(
+      directory: directory, sessionStorage: MemoryPersistDriver(),
+      configuration: .init(pathPrefix: "/console", secureCookies: true))
+    let router = Router(context: TestRequestContext.self)
+    console.addRoutes(to: router)
+    let client = RouterClient(router)
+
+    for _ in 0..<2 {
+      _ = try await signIn(client, "grace@example.com", "wrong")
+    }
+    let refused = try await signIn(client, "grace@example.com", "first+compiler+1952").0
+    #expect(refused.status == .tooManyRequests, "\(refused.status)")
+
+    var (signedIn, admin) = try await signIn(client, "ada@example.com", "analytical+engine+1843")
+    #expect(signedIn.status == .seeOther, "\(signedIn.status)")
+    let path = "/console/admin/users/\(grace.user.id.description)"
+    admin.read(
+      try await client.execute(.get, path, headers: try formHeaders(cookie: admin.cookie)))
+    let unlocked = try await client.execute(
+      .post, path + "/unlock",
+      headers: try formHeaders(cookie: admin.cookie, site: "same-origin"),
+      body: "csrf=\(admin.csrf)")
+    #expect(unlocked.status == .seeOther, "\(unlocked.status) \(unlocked.body.prefix(300))")
+
+    let after = try await signIn(client, "grace@example.com", "first+compiler+1952").0
+    #expect(after.status == .seeOther, "\(after.status)")
+  }
 }

@@ -53,6 +53,11 @@ extension UMK.SecondFactor {
       Output.line(
         "They are shown only now; keep them secret. Add one to an authenticator app, then:")
       Output.dataLine("  umk 2fa confirm --code-stdin --as \(acting.username)")
+      if context.directory.configuration.accountSecurity.keyring == nil {
+        Output.line(
+          "UMK_SECRET_KEY is not set, so the secret is stored unsealed: only the store's "
+            + "permissions protect it.")
+      }
     }
   }
 
