@@ -130,9 +130,10 @@ import UserManagementKit
     return (response, browser)
   }
 
-  /// "Reset failed sign-ins" clears the console's own count of a username's failures as well
-  /// as the directory's, or the console would go on refusing the user.
-  @Test func anAdministratorsUnlockAlsoClearsTheConsolesCount() async throws {
+  /// "Reset failed sign-ins", and a password set in "Edit User Account", clear the console's
+  /// own count of a username's failures as well as the directory's, or the console would go
+  /// on refusing the user.
+  @Test func anAdministratorsUnlockOrNewPasswordClearsTheConsolesCount() async throws {
     let directory = UserDirectory(
       store: InMemoryDirectoryStore(),
       configuration: .init(
@@ -173,5 +174,29 @@ import UserManagementKit
 
     let after = try await signIn(client, "grace@example.com", "first+compiler+1952").0
     #expect(after.status == .seeOther, "\(after.status)")
+
+    // A password set in "Edit User Account" clears it too.
+    for _ in 0..<2 {
+      _ = try await signIn(client, "grace@example.com", "wrong")
+    }
+    let again = try await signIn(client, "grace@example.com", "first+compiler+1952").0
+    #expect(again.status == .tooManyRequests, "\(again.status)")
+    let step1 = try await client.execute(
+      .post, path + "/edit", headers: try formHeaders(cookie: admin.cookie, site: "same-origin"),
+      body: "csrf=\(admin.csrf)&firstName=Grace&lastName=Hopper&status=active"
+        + "&passwordMode=typed&password=a+new+compiler+1959")
+    #expect(step1.status == .ok, "\(step1.status) \(step1.body.prefix(300))")
+    admin.read(step1)
+    let draft = try #require(
+      step1.body.split(separator: "name=\"draft\" value=\"").dropFirst().first
+    )
+    .prefix { $0 != "\"" }
+    let step2 = try await client.execute(
+      .post, path + "/edit/role",
+      headers: try formHeaders(cookie: admin.cookie, site: "same-origin"),
+      body: "csrf=\(admin.csrf)&draft=\(draft)&role=general")
+    #expect(step2.status == .seeOther, "\(step2.status) \(step2.body.prefix(300))")
+    let withNewPassword = try await signIn(client, "grace@example.com", "a+new+compiler+1959").0
+    #expect(withNewPassword.status == .seeOther, "\(withNewPassword.status)")
   }
 }
