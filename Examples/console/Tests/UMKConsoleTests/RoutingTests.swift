@@ -109,10 +109,25 @@ import UserManagementKit
       if let set = response.headers[.setCookie]?.split(separator: ";").first {
         cookie = String(set)
       }
-      if let after = response.body.split(separator: "name=\"csrf\" value=\"").dropFirst().first {
-        csrf = String(after.prefix { $0 != "\"" })
-      }
+      if let token = RoutingTests.hiddenValue("csrf", in: response) { csrf = token }
     }
+  }
+
+  /// The value of the page's hidden input `name`, if it has one.
+  static func hiddenValue(_ name: String, in response: CollectedResponse) -> String? {
+    response.body.split(separator: "name=\"\(name)\" value=\"").dropFirst().first
+      .map { String($0.prefix { $0 != "\"" }) }
+  }
+
+  /// Fails grace's sign-in twice, then checks that the console refuses even her right password.
+  func failGraceUntilRefused(
+    _ client: RouterClient, sourceLocation: SourceLocation = #_sourceLocation
+  ) async throws {
+    for _ in 0..<2 {
+      _ = try await signIn(client, "grace@example.com", "wrong")
+    }
+    let refused = try await signIn(client, "grace@example.com", "first+compiler+1952").0
+    #expect(refused.status == .tooManyRequests, "\(refused.status)", sourceLocation: sourceLocation)
   }
 
   /// Posts the sign-in form from a fresh session.
@@ -155,11 +170,7 @@ import UserManagementKit
     console.addRoutes(to: router)
     let client = RouterClient(router)
 
-    for _ in 0..<2 {
-      _ = try await signIn(client, "grace@example.com", "wrong")
-    }
-    let refused = try await signIn(client, "grace@example.com", "first+compiler+1952").0
-    #expect(refused.status == .tooManyRequests, "\(refused.status)")
+    try await failGraceUntilRefused(client)
 
     var (signedIn, admin) = try await signIn(client, "ada@example.com", "analytical+engine+1843")
     #expect(signedIn.status == .seeOther, "\(signedIn.status)")
@@ -176,21 +187,14 @@ import UserManagementKit
     #expect(after.status == .seeOther, "\(after.status)")
 
     // A password set in "Edit User Account" clears it too.
-    for _ in 0..<2 {
-      _ = try await signIn(client, "grace@example.com", "wrong")
-    }
-    let again = try await signIn(client, "grace@example.com", "first+compiler+1952").0
-    #expect(again.status == .tooManyRequests, "\(again.status)")
+    try await failGraceUntilRefused(client)
     let step1 = try await client.execute(
       .post, path + "/edit", headers: try formHeaders(cookie: admin.cookie, site: "same-origin"),
       body: "csrf=\(admin.csrf)&firstName=Grace&lastName=Hopper&status=active"
         + "&passwordMode=typed&password=a+new+compiler+1959")
     #expect(step1.status == .ok, "\(step1.status) \(step1.body.prefix(300))")
     admin.read(step1)
-    let draft = try #require(
-      step1.body.split(separator: "name=\"draft\" value=\"").dropFirst().first
-    )
-    .prefix { $0 != "\"" }
+    let draft = try #require(Self.hiddenValue("draft", in: step1))
     let step2 = try await client.execute(
       .post, path + "/edit/role",
       headers: try formHeaders(cookie: admin.cookie, site: "same-origin"),
