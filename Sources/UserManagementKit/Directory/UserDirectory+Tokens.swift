@@ -65,14 +65,12 @@ extension UserDirectory {
     let outcome = try await commitWithRetry {
       () async throws(UserManagementError) -> (ChangeSet?, Result<User, UserManagementError>) in
       let now = configuration.now()
-      let record = try await activeRecord(
+      let (record, redeemed) = try await activeRecord(
         redeeming: token, .passwordReset, of: parsed.user, at: now)
       try configuration.passwordPolicy.validate(newPassword, username: record.user.username)
       if try await isAPIPassword(newPassword, of: record) {
         var spent = record
-        if let index = liveToken(token, .passwordReset, in: record, at: now) {
-          spent.security.tokens.remove(at: index)
-        }
+        spent.security.tokens.remove(at: redeemed)
         spent.user.version += 1
         spent.user.updatedAt = now
         return (
@@ -163,7 +161,7 @@ extension UserDirectory {
     }
     return try await commitWithRetry { () async throws(UserManagementError) in
       let now = configuration.now()
-      let record = try await activeRecord(
+      let (record, _) = try await activeRecord(
         redeeming: token, .emailVerification, of: parsed.user, at: now)
       var updated = record
       updated.user.emailVerified = true
@@ -230,16 +228,16 @@ extension UserDirectory {
     }
   }
 
-  /// The active user whose live token of `purpose` `token` is; otherwise the one answer for
-  /// every failure, so the error never says which.
+  /// The active user whose live token of `purpose` `token` is, and that token's index in
+  /// their tokens; otherwise the one answer for every failure, so the error never says which.
   private func activeRecord(
     redeeming token: Secret, _ purpose: StoredToken.Purpose, of id: UserID, at now: Date
-  ) async throws(UserManagementError) -> UserRecord {
+  ) async throws(UserManagementError) -> (record: UserRecord, token: Int) {
     let record = try await fromStore { try await self.store.user(id: id) }
-    guard liveToken(token, purpose, in: record, at: now) != nil, let record,
+    guard let index = liveToken(token, purpose, in: record, at: now), let record,
       record.user.status == .active
     else { throw Self.invalidToken() }
-    return record
+    return (record, index)
   }
 
   static func invalidToken() -> UserManagementError {
