@@ -42,6 +42,10 @@ public struct UserImportResult: Sendable {
 extension AuditAction {
   /// A user was created by an import (see ``UserDirectory/importUsers(_:dryRun:by:)``).
   public static let userImported = AuditAction(rawValue: "user.imported")
+  /// An administrator exported this user's login password hash (see
+  /// ``UserDirectory/exportUsers(includingPasswordHashes:by:)``). Nothing about the user
+  /// changed; the event records that the hash left the directory.
+  public static let passwordHashExported = AuditAction(rawValue: "user.password_hash_exported")
 }
 
 extension UserDirectory {
@@ -214,15 +218,26 @@ extension UserDirectory {
   /// Password hashes are included only when asked for: they allow offline guessing, so
   /// treat such an export like the store itself. API passwords are never exported.
   ///
+  /// An export with hashes is audited before it is returned: one
+  /// ``AuditAction/passwordHashExported`` event for each user whose hash it holds, committed
+  /// in change sets of at most ``passwordHashExportEventsPerCommit`` events, each pinning the
+  /// acting administrator. If any of them cannot be committed (the store fails, or the actor
+  /// was demoted or deactivated meanwhile), the export throws and returns no hash; events
+  /// already committed stay, so the trail may over-report an export that failed, never
+  /// under-report one that succeeded.
+  ///
   /// - Parameters:
   ///   - includingPasswordHashes: Whether to include the login password hashes.
   ///   - principal: Who reads; an active administrator or a system principal.
   /// - Returns: The users.
-  /// - Throws: ``UserManagementError/Code/notAuthorized`` or a storage error.
+  /// - Throws: ``UserManagementError/Code/notAuthorized``,
+  ///   ``UserManagementError/Code/versionConflict`` (the actor kept changing while the export
+  ///   was audited), or a storage error.
   public func exportUsers(includingPasswordHashes: Bool = false, by principal: Principal)
     async throws(UserManagementError) -> [PortableUser]
   {
     _ = try await acting(principal, requireAdmin: true)
+    var disclosed: [AuditTarget] = []
     var names: [PolicyID: String] = [:]
     for policy in try await fromStore({ try await self.store.policies() }) {
       names[policy.id] = policy.name
@@ -232,6 +247,7 @@ extension UserDirectory {
       var hash: PasswordHash?
       if includingPasswordHashes && user.hasPassword {
         hash = try await fromStore { try await self.store.user(id: user.id) }?.passwordHash
+        if hash != nil { disclosed.append(.user(user.id, username: user.username.rawValue)) }
       }
       exported.append(
         PortableUser(
@@ -240,7 +256,31 @@ extension UserDirectory {
           policies: user.policies.compactMap { names[$0] }.sorted(),
           apiAccessEnabled: user.apiAccessEnabled, passwordHash: hash))
     }
+    try await auditHashExport(of: disclosed, by: principal)
     return exported
+  }
+
+  /// The most ``AuditAction/passwordHashExported`` events one change set of
+  /// ``exportUsers(includingPasswordHashes:by:)`` holds.
+  public static let passwordHashExportEventsPerCommit = 1_000
+
+  /// Commits one ``AuditAction/passwordHashExported`` event per target, in change sets that
+  /// each pin the actor as an active administrator (read again for each one).
+  private func auditHashExport(of targets: [AuditTarget], by principal: Principal)
+    async throws(UserManagementError)
+  {
+    let now = configuration.now()
+    for start in stride(from: 0, to: targets.count, by: Self.passwordHashExportEventsPerCommit) {
+      let chunk = targets[
+        start..<min(start + Self.passwordHashExportEventsPerCommit, targets.count)]
+      try await commitWithRetry { () async throws(UserManagementError) -> (ChangeSet?, Void) in
+        let actor = try await acting(principal, requireAdmin: true)
+        let events = chunk.map { target in
+          event(.passwordHashExported, by: principal, on: target, [], at: now)
+        }
+        return (ChangeSet(preconditions: actor.preconditions, auditEvents: events), ())
+      }
+    }
   }
 
   /// Counts the stored login password hashes by format and parameters, to plan a migration

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import UserManagementKit
 import UserManagementKitTesting
@@ -217,6 +218,115 @@ struct ImportTests {
     #expect(again[1].policies == ["editors"])
     _ = try await target.directory.signInWithPassword(
       username: "e@example.com", password: Secret(try vector("django-argon2").password))
+  }
+
+  /// The `user.password_hash_exported` events in `h`'s directory, oldest first.
+  func hashExportEvents(_ h: Harness) async throws -> [AuditEvent] {
+    try await h.directory.auditEvents(AuditQuery(limit: 10_000, newestFirst: false), by: h.asAdmin)
+      .filter { $0.action == .passwordHashExported }
+  }
+
+  @Test func aHashExportIsAuditedForEachUserWhoseHashItHolds() async throws {
+    let h = try await harness()
+    let imported = try await h.directory.importUsers(
+      [
+        PortableUser(
+          username: "h@example.com", firstName: "H", lastName: "H",
+          passwordHash: try vector("django-argon2").hash),
+        PortableUser(username: "n@example.com", firstName: "N", lastName: "N"),
+      ], by: h.asAdmin)
+    let withHash = try #require(imported.users.first)
+
+    _ = try await h.directory.exportUsers(by: h.asAdmin)
+    #expect(try await hashExportEvents(h).isEmpty, "an export without hashes discloses none")
+
+    _ = try await h.directory.exportUsers(includingPasswordHashes: true, by: h.asAdmin)
+    let events = try await hashExportEvents(h)
+    // The administrator's own hash and h's; n has no password, so nothing of n's left.
+    #expect(
+      Set(events.map(\.target)) == [
+        .user(h.admin.id, username: "Admin@Example.com"),
+        .user(withHash.id, username: "h@example.com"),
+      ])
+    #expect(events.count == 2)
+    #expect(events.allSatisfy { $0.actor == h.asAdmin && $0.changes.isEmpty })
+    let ofUser = try await h.directory.auditEvents(
+      AuditQuery(targetUser: withHash.id), by: h.asAdmin)
+    #expect(ofUser.contains { $0.action == .passwordHashExported }, "found in the user's history")
+
+    _ = try await h.directory.exportUsers(includingPasswordHashes: true, by: .system("backup"))
+    #expect(try await hashExportEvents(h).filter { $0.actor == .system("backup") }.count == 2)
+  }
+
+  @Test func aHashExportThatCannotBeAuditedReturnsNoHash() async throws {
+    struct AuditFull: Error {}
+    /// Refuses the export's audit commits; everything else reaches the in-memory store.
+    final class RefusesHashExportAudits: ForwardingDirectoryStore, Sendable {
+      let base: any DirectoryStore = InMemoryDirectoryStore()
+      func commit(_ changes: ChangeSet) async throws {
+        if changes.auditEvents.contains(where: { $0.action == .passwordHashExported }) {
+          throw AuditFull()
+        }
+        try await base.commit(changes)
+      }
+    }
+    let directory = UserDirectory(
+      store: RefusesHashExportAudits(),
+      configuration: .init(passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2)))
+    let admin = try await directory.bootstrap(
+      NewUser(
+        username: "admin@example.com", firstName: "A", lastName: "A",
+        password: .typed(Harness.password))
+    ).user
+    await expectError(.storageFailure) {
+      _ = try await directory.exportUsers(includingPasswordHashes: true, by: .user(admin.id))
+    }
+    // Without hashes there is nothing to audit, and the export goes through.
+    #expect(try await directory.exportUsers(by: .user(admin.id)).count == 1)
+  }
+
+  @Test func aHashExportIsAuditedInBoundedChangeSetsThatPinTheActor() async throws {
+    /// Keeps every change set that carries export events.
+    final class RecordingStore: ForwardingDirectoryStore, Sendable {
+      let base: any DirectoryStore = InMemoryDirectoryStore()
+      let exports = Mutex<[ChangeSet]>([])
+      func commit(_ changes: ChangeSet) async throws {
+        try await base.commit(changes)
+        if changes.auditEvents.contains(where: { $0.action == .passwordHashExported }) {
+          exports.withLock { $0.append(changes) }
+        }
+      }
+    }
+    let store = RecordingStore()
+    let directory = UserDirectory(
+      store: store, configuration: .init(passwordHasher: Self.hasher))
+    let admin = try await directory.bootstrap(
+      NewUser(
+        username: "admin@example.com", firstName: "A", lastName: "A",
+        password: .typed(Harness.password))
+    ).user
+    let hash = try vector("django-pbkdf2_sha256").hash
+    let limit = UserDirectory.passwordHashExportEventsPerCommit
+    let items = (0..<(2 * limit + 399)).map { index in
+      PortableUser(
+        username: "user\(index)@example.com", firstName: "User", lastName: "\(index)",
+        passwordHash: hash)
+    }
+    #expect(try await directory.importUsers(items, by: .user(admin.id)).committed)
+    let actor = try await directory.user(admin.id, by: .user(admin.id))
+
+    let exported = try await directory.exportUsers(
+      includingPasswordHashes: true, by: .user(admin.id))
+    #expect(exported.count == 2 * limit + 400)
+    let commits = store.exports.withLock { $0 }
+    #expect(commits.map(\.auditEvents.count) == [limit, limit, 400])
+    #expect(
+      commits.allSatisfy {
+        $0.preconditions == [.userVersion(admin.id, actor.version)] && $0.users.isEmpty
+          && $0.policies.isEmpty && $0.throttleUpdates.isEmpty
+      })
+    let targets = commits.flatMap(\.auditEvents).compactMap(\.target.userID)
+    #expect(Set(targets).count == 2 * limit + 400, "every user once")
   }
 
   @Test func censusCountsTheStoredHashes() async throws {

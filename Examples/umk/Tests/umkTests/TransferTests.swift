@@ -125,6 +125,10 @@ struct TransferTests {
       #expect(
         hashed.first { $0.username == "old@example.com" }?.passwordHash?.hasPrefix("$argon2id$")
           == true, "rehashed at sign-in")
+      let trail = try umk(["audit", "--user", "old@example.com"] + UMK.asAda)
+      #expect(
+        trail.stdout.components(separatedBy: "user.password_hash_exported").count == 2,
+        "one event for the one export with hashes: \(trail.stdout)")
       let again = try umk(["export", "--include-hashes"] + UMK.asAda)
       #expect(again.stdout == withHashes.stdout, "the same store exports the same bytes")
       let document = try umk(["export", "--json"] + UMK.asAda)
