@@ -69,6 +69,12 @@ public struct SignInEvent: Hashable, Sendable, CustomStringConvertible {
     public static let contended = Outcome(rawValue: "contended")
     /// The attempt could not be decided: the store failed.
     public static let storageFailure = Outcome(rawValue: "storage_failure")
+    /// Refused before the credential was checked because too many password checks were
+    /// waiting (``UserManagementError/Code/overloaded``); no failure was counted.
+    public static let overloaded = Outcome(rawValue: "overloaded")
+    /// The calling task was cancelled before the credential was checked
+    /// (``UserManagementError/Code/cancelled``); no failure was counted.
+    public static let cancelled = Outcome(rawValue: "cancelled")
   }
 
   /// The account, when one has the username; `nil` for an unknown username.

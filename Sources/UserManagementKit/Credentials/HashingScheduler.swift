@@ -1,6 +1,7 @@
 import Dispatch
 
-/// Runs password hashing off the Swift concurrency pool, a bounded number at a time.
+/// Runs password hashing off the Swift concurrency pool, a bounded number at a time, with a
+/// bounded queue.
 ///
 /// Key derivation functions keep a core busy for tens or hundreds of milliseconds. Running
 /// them on the cooperative pool (which has one thread per core) would stall every other task of
@@ -9,69 +10,139 @@ import Dispatch
 /// (`DispatchQueue.runBlocking`, which the file store uses for its blocking I/O too). At most
 /// `limit` jobs run at once; further callers wait in FIFO order, which bounds CPU and memory
 /// use (memory-hard hashes allocate per job).
+///
+/// At most `maximumWaiting` callers wait: one more is refused at once with
+/// ``UserManagementError/Code/overloaded``, so that a flood of sign-ins gets fast refusals
+/// instead of a queue whose wait grows without bound. A waiting caller whose task is cancelled
+/// leaves the queue at once with ``UserManagementError/Code/cancelled``; a job that has started
+/// runs to its end (a key derivation cannot be interrupted).
 final class HashingScheduler: Sendable {
+  /// A waiting caller's place.
+  private enum Place {
+    /// Between taking a ticket and suspending: cancellation may arrive first.
+    case arriving
+    /// Cancelled before it suspended.
+    case cancelledOnArrival
+    /// Suspended until admitted or cancelled.
+    case waiting(CheckedContinuation<Void, any Error>)
+  }
+
   private struct State {
     var running = 0
-    /// Waiting callers in FIFO order; `head` is the next to admit (dequeue is O(1)).
-    var waiters: [CheckedContinuation<Void, Never>?] = []
+    var nextTicket: UInt64 = 0
+    /// Every caller between arriving and being admitted or cancelled, by ticket.
+    var places: [UInt64: Place] = [:]
+    /// Waiting tickets in FIFO order from `head`; a ticket no longer in `places` was cancelled
+    /// and is skipped.
+    var order: [UInt64] = []
     var head = 0
+    /// How many callers are waiting (suspended and not cancelled).
+    var waiting = 0
 
-    var hasWaiters: Bool { head < waiters.count }
-
-    mutating func dequeue() -> CheckedContinuation<Void, Never>? {
-      guard hasWaiters else { return nil }
-      defer {
-        waiters[head] = nil
+    /// The next waiting caller, removed from the queue.
+    mutating func dequeue() -> CheckedContinuation<Void, any Error>? {
+      while head < order.count {
+        let ticket = order[head]
         head += 1
-        if head == waiters.count || head >= 1024 && head * 2 >= waiters.count {
-          waiters.removeFirst(head)
+        if head == order.count || head >= 1024 && head * 2 >= order.count {
+          order.removeFirst(head)
           head = 0
         }
+        if case .waiting(let continuation)? = places.removeValue(forKey: ticket) {
+          waiting -= 1
+          return continuation
+        }
       }
-      return waiters[head]
+      return nil
     }
   }
 
   let limit: Int
+  let maximumWaiting: Int
   private let state = Locked(State())
 
-  init(limit: Int) {
+  init(limit: Int, maximumWaiting: Int) {
     self.limit = max(1, limit)
+    self.maximumWaiting = max(0, maximumWaiting)
   }
+
+  /// How many callers are waiting now (for tests).
+  var waitingCount: Int { state.withLock { $0.waiting } }
 
   func run<T: Sendable>(
     inline: Bool = false, _ work: @escaping @Sendable () throws(UserManagementError) -> T
   ) async throws(UserManagementError) -> T {
     if inline { return try work() }
-    await acquire()
+    try await acquire()
     defer { release() }
     return try await DispatchQueue.global(qos: .userInitiated).runBlocking(work)
   }
 
-  private func acquire() async {
-    let admitted = state.withLock { state in
+  private enum Arrival {
+    case admitted
+    case queued(UInt64)
+    case full
+  }
+
+  private func acquire() async throws(UserManagementError) {
+    if Task.isCancelled { throw Self.cancelled() }
+    let arrival = state.withLock { state -> Arrival in
       if state.running < limit {
         state.running += 1
-        return true
+        return .admitted
       }
-      return false
+      guard state.waiting < maximumWaiting else { return .full }
+      let ticket = state.nextTicket
+      state.nextTicket &+= 1
+      state.places[ticket] = .arriving
+      state.waiting += 1
+      return .queued(ticket)
     }
-    if admitted { return }
-    await withCheckedContinuation { continuation in
-      let admittedNow = state.withLock { state in
-        if state.running < limit {
-          state.running += 1
-          return true
+    switch arrival {
+    case .admitted: return
+    case .full: throw Self.overloaded()
+    case .queued(let ticket):
+      do {
+        try await withTaskCancellationHandler {
+          try await withCheckedThrowingContinuation { continuation in
+            let cancelled = state.withLock { state -> Bool in
+              if case .cancelledOnArrival? = state.places[ticket] {
+                state.places[ticket] = nil
+                return true
+              }
+              state.places[ticket] = .waiting(continuation)
+              state.order.append(ticket)
+              return false
+            }
+            if cancelled { continuation.resume(throwing: Self.cancelled()) }
+          }
+        } onCancel: {
+          let continuation = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            switch state.places[ticket] {
+            case .arriving?:
+              state.places[ticket] = .cancelledOnArrival
+              state.waiting -= 1
+              return nil
+            case .waiting(let continuation)?:
+              state.places[ticket] = nil
+              state.waiting -= 1
+              return continuation
+            case .cancelledOnArrival?, nil:
+              // Admitted already (it runs), or cancelled already.
+              return nil
+            }
+          }
+          continuation?.resume(throwing: Self.cancelled())
         }
-        state.waiters.append(continuation)
-        return false
+      } catch {
+        // Only the cancellation above resumes a waiter with an error, and it never holds a slot.
+        throw Self.cancelled()
       }
-      if admittedNow { continuation.resume() }
     }
   }
 
   private func release() {
-    let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+    let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in
       guard let waiter = state.dequeue() else {
         state.running -= 1
         return nil
@@ -80,5 +151,14 @@ final class HashingScheduler: Sendable {
       return waiter
     }
     next?.resume()
+  }
+
+  static func overloaded() -> UserManagementError {
+    UserManagementError(
+      .overloaded, "Too many password checks are waiting; try again in a moment.")
+  }
+
+  static func cancelled() -> UserManagementError {
+    UserManagementError(.cancelled, "The operation was cancelled before its password was checked.")
   }
 }

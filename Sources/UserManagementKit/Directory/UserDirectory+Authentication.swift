@@ -172,6 +172,8 @@ extension UserDirectory {
       case .versionConflict: outcome = .contended
       case .storageFailure: outcome = .storageFailure
       case .invalidToken: outcome = .invalidChallenge
+      case .overloaded: outcome = .overloaded
+      case .cancelled: outcome = .cancelled
       default: outcome = account == nil ? .unknownAccount : .invalidCredentials
       }
       observer(
@@ -226,19 +228,35 @@ extension UserDirectory {
       // single the account out); the operator sees it in a hash census.
       try await burnVerification(presented)
       outcome = .invalid
+    } catch  where error.code == .overloaded || error.code == .cancelled {
+      // Nothing was checked, so nothing counts: a busy server or a caller that gave up must
+      // not push the account towards its throttle.
+      try? await fromStore {
+        try await self.store.commit(withdrawing(reservation, of: record.id, kind: kind))
+      }
+      throw error
     }
     guard outcome.isValid else { throw Self.invalidCredentials() }
     // A proof that does not complete a sign-in neither counts as a failure nor clears them.
-    let operation: ThrottleUpdate.Operation =
+    let changes =
       resettingThrottle
-      ? .reset
-      : .withdrawFailure(at: reservation.time, restoring: reservation.previous.lastFailure)
-    try await fromStore {
-      try await self.store.commit(
-        ChangeSet(
-          throttleUpdates: [ThrottleUpdate(user: record.id, kind: kind, operation: operation)]))
-    }
+      ? ChangeSet(throttleUpdates: [ThrottleUpdate(user: record.id, kind: kind, operation: .reset)])
+      : withdrawing(reservation, of: record.id, kind: kind)
+    try await fromStore { try await self.store.commit(changes) }
     return Verified(needsRehash: outcome == .validNeedsRehash)
+  }
+
+  /// The change that takes back an attempt ``reserveAttempt(for:kind:whenRefused:)`` counted.
+  private func withdrawing(
+    _ reservation: (previous: LoginThrottleState, time: Date), of user: UserID,
+    kind: CredentialKind
+  ) -> ChangeSet {
+    ChangeSet(throttleUpdates: [
+      ThrottleUpdate(
+        user: user, kind: kind,
+        operation: .withdrawFailure(
+          at: reservation.time, restoring: reservation.previous.lastFailure))
+    ])
   }
 
   /// Reserves one attempt at a credential under the throttle: counts it as a failure, pinned to

@@ -49,6 +49,13 @@ public final class UserDirectory: Sendable {
     public var requirePasswordChangeBeforeActing: Bool
     /// The most password hashes computed at once (default: the number of processors).
     public var maximumConcurrentHashes: Int
+    /// The most operations that wait for a turn to hash or verify a password while
+    /// ``maximumConcurrentHashes`` run (default: 64 for each of them). One more is refused at
+    /// once with ``UserManagementError/Code/overloaded``, so that a flood of sign-ins meets
+    /// quick refusals instead of a queue whose wait grows without bound; 0 refuses every
+    /// operation that finds all hashing slots busy. A waiting operation whose task is cancelled
+    /// leaves the queue with ``UserManagementError/Code/cancelled``.
+    public var maximumWaitingHashes: Int
     /// How often an operation re-reads and retries after a concurrent commit invalidated what
     /// it read, before reporting ``UserManagementError/Code/versionConflict``.
     public var maximumCommitAttempts: Int
@@ -80,6 +87,8 @@ public final class UserDirectory: Sendable {
     ///   - requirePasswordChangeBeforeActing: Whether users who must change their password are
     ///     refused everything else (default off).
     ///   - maximumConcurrentHashes: The most hashes at once.
+    ///   - maximumWaitingHashes: The most operations waiting to hash (default 64 for each
+    ///     concurrent hash).
     ///   - maximumCommitAttempts: The most attempts per operation under contention.
     ///   - now: The clock.
     ///   - makeIdentifier: The identifier source (default: random version 4 UUIDs from the
@@ -98,6 +107,7 @@ public final class UserDirectory: Sendable {
       requirePasswordChangeAfterAdminReset: Bool = true,
       requirePasswordChangeBeforeActing: Bool = false,
       maximumConcurrentHashes: Int? = nil,
+      maximumWaitingHashes: Int? = nil,
       maximumCommitAttempts: Int = 16,
       now: @escaping @Sendable () -> Date = { Date() },
       makeIdentifier: (@Sendable () -> UUID)? = nil,
@@ -116,6 +126,8 @@ public final class UserDirectory: Sendable {
       self.requirePasswordChangeBeforeActing = requirePasswordChangeBeforeActing
       self.maximumConcurrentHashes = max(
         1, maximumConcurrentHashes ?? Platform.activeProcessorCount)
+      self.maximumWaitingHashes = max(
+        0, maximumWaitingHashes ?? 64 * self.maximumConcurrentHashes)
       self.maximumCommitAttempts = max(1, maximumCommitAttempts)
       self.now = now
       self.makeIdentifier = makeIdentifier ?? { UUID.randomV4() }
@@ -141,7 +153,9 @@ public final class UserDirectory: Sendable {
   public init(store: any DirectoryStore, configuration: Configuration = Configuration()) {
     self.store = store
     self.configuration = configuration
-    self.scheduler = HashingScheduler(limit: configuration.maximumConcurrentHashes)
+    self.scheduler = HashingScheduler(
+      limit: configuration.maximumConcurrentHashes,
+      maximumWaiting: configuration.maximumWaitingHashes)
     self.dummyHash = DummyHash()
   }
 }

@@ -106,6 +106,16 @@ public struct UserManagementError: Error, Sendable, Hashable, CustomStringConver
     public static let encryptionKeyUnavailable = Code(rawValue: "encryption_key_unavailable")
     /// A pagination cursor was malformed or belongs to a different query.
     public static let invalidCursor = Code(rawValue: "invalid_cursor")
+    /// Too many password checks were already waiting
+    /// (``UserDirectory/Configuration/maximumWaitingHashes``): the operation was refused at
+    /// once, before anything was read or changed, instead of joining a queue whose wait only
+    /// grows. Any operation that hashes or verifies a password may throw it; try again in a
+    /// moment (HTTP 503). A sign-in refused this way counts no failure.
+    public static let overloaded = Code(rawValue: "overloaded")
+    /// The calling task was cancelled while the operation waited for its turn to hash or
+    /// verify a password; nothing was changed by it, and a sign-in cancelled this way counts
+    /// no failure. A hash already being computed runs to its end.
+    public static let cancelled = Code(rawValue: "cancelled")
     /// A stored password hash could not be parsed or uses an unsupported algorithm.
     public static let unsupportedHash = Code(rawValue: "unsupported_hash")
     /// The operation is not valid in the target's current state (for example, assigning

@@ -1,7 +1,14 @@
 import Testing
 import UMKCrypto
-import UserManagementKit
 import UserManagementKitTesting
+
+@testable import UserManagementKit
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 #if canImport(FoundationEssentials)
   import FoundationEssentials
@@ -53,5 +60,191 @@ struct HashingSchedulerTests {
     }
     #expect(hasher.state.withLock { $0.peak } <= 2)
     #expect(try await directory.userCount(by: .user(admin.id)) == 25)
+  }
+
+  /// Blocks every job that enters it until opened.
+  final class Gate: Sendable {
+    let state = Locked((open: false, entered: 0))
+    func pass() {
+      state.withLock { $0.entered += 1 }
+      while !state.withLock({ $0.open }) { usleep(500) }
+    }
+    func open() { state.withLock { $0.open = true } }
+    var entered: Int { state.withLock { $0.entered } }
+  }
+
+  /// How a job that a test does not await ended: `nil` until it ends, then its error's code
+  /// (or `nil` for success).
+  final class Outcome: Sendable {
+    private let state = Locked<(finished: Bool, code: UserManagementError.Code?)>((false, nil))
+    func finish(_ code: UserManagementError.Code?) { state.withLock { $0 = (true, code) } }
+    var isFinished: Bool { state.withLock { $0.finished } }
+    var code: UserManagementError.Code? { state.withLock { $0.code } }
+  }
+
+  /// Polls `condition` every millisecond for up to ten seconds.
+  func eventually(_ condition: () -> Bool) async throws {
+    for _ in 0..<10_000 where !condition() { try await Task.sleep(for: .milliseconds(1)) }
+    #expect(condition())
+  }
+
+  @Test func aFullQueueRefusesAtOnceAndTheOthersRunInOrder() async throws {
+    let scheduler = HashingScheduler(limit: 1, maximumWaiting: 2)
+    let gate = Gate()
+    let order = Locked<[Int]>([])
+    func job(_ index: Int) -> Task<Void, any Error> {
+      Task {
+        try await scheduler.run { () throws(UserManagementError) in
+          if index == 0 { gate.pass() }
+          order.withLock { $0.append(index) }
+        }
+      }
+    }
+    let first = job(0)
+    try await eventually { gate.entered == 1 }
+    let second = job(1)
+    try await eventually { scheduler.waitingCount == 1 }
+    let third = job(2)
+    try await eventually { scheduler.waitingCount == 2 }
+    // The fourth is answered while the gate is still closed (never waiting for it).
+    let fourth = Outcome()
+    Task {
+      do {
+        try await scheduler.run { () throws(UserManagementError) in order.withLock { $0.append(3) }
+        }
+        fourth.finish(nil)
+      } catch {
+        fourth.finish((error as? UserManagementError)?.code)
+      }
+    }
+    try await eventually { fourth.isFinished }
+    gate.open()
+    try await eventually { fourth.isFinished }
+    #expect(fourth.code == .overloaded)
+    for task in [first, second, third] { try await task.value }
+    #expect(order.withLock { $0 } == [0, 1, 2])
+    #expect(scheduler.waitingCount == 0)
+  }
+
+  @Test func aCancelledWaiterLeavesTheQueueAndItsJobNeverRuns() async throws {
+    let scheduler = HashingScheduler(limit: 1, maximumWaiting: 4)
+    let gate = Gate()
+    let ran = Locked<[String]>([])
+    let running = Task {
+      try await scheduler.run { () throws(UserManagementError) in
+        gate.pass()
+        ran.withLock { $0.append("running") }
+      }
+    }
+    try await eventually { gate.entered == 1 }
+    let waiting = Task {
+      try await scheduler.run { () throws(UserManagementError) in
+        ran.withLock { $0.append("cancelled") }
+      }
+    }
+    try await eventually { scheduler.waitingCount == 1 }
+    waiting.cancel()
+    let left = Outcome()
+    Task {
+      do {
+        try await waiting.value
+        left.finish(nil)
+      } catch {
+        left.finish((error as? UserManagementError)?.code)
+      }
+    }
+    try await eventually { left.isFinished }
+    #expect(left.code == .cancelled, "it left the queue before the slot came free")
+    #expect(scheduler.waitingCount == 0)
+    // A task cancelled before it asks never queues, even with a slot free later.
+    let early = Task {
+      withUnsafeCurrentTask { $0?.cancel() }
+      try await scheduler.run { () throws(UserManagementError) in
+        ran.withLock { $0.append("early") }
+      }
+    }
+    await #expect(throws: UserManagementError.self) { try await early.value }
+    gate.open()
+    try await running.value
+    // The slot came back: the next job is admitted at once.
+    try await scheduler.run { () throws(UserManagementError) in ran.withLock { $0.append("next") } }
+    #expect(ran.withLock { $0 } == ["running", "next"])
+  }
+
+  /// A hasher whose verification passes through a gate.
+  final class GatedHasher: PasswordHasher {
+    let gate = Gate()
+    func hash(_ password: Secret) throws(UserManagementError) -> PasswordHash {
+      PasswordHash(encoded: "$gated$")
+    }
+    func verify(_ password: Secret, against hash: PasswordHash) throws(UserManagementError)
+      -> PasswordVerification
+    {
+      gate.pass()
+      return .invalid
+    }
+    func canVerify(_ hash: PasswordHash) -> Bool { hash.encoded.hasPrefix("$gated$") }
+    func needsRehash(_ hash: PasswordHash) -> Bool { false }
+  }
+
+  @Test func aSignInTheDirectoryIsTooBusyToCheckCountsNoFailure() async throws {
+    let hasher = GatedHasher()
+    let outcomes = Locked<[SignInEvent.Outcome]>([])
+    let store = InMemoryDirectoryStore()
+    let directory = UserDirectory(
+      store: store,
+      configuration: .init(
+        passwordHasher: hasher, maximumConcurrentHashes: 1, maximumWaitingHashes: 1,
+        signInObserver: { event in outcomes.withLock { $0.append(event.outcome) } }))
+    let admin = try await directory.bootstrap(
+      NewUser(
+        username: "ada@example.com", firstName: "Ada", lastName: "A",
+        password: .typed(Secret("analytical engine 1843")))
+    ).user
+    func signIn() -> Task<Void, any Error> {
+      Task {
+        _ = try await directory.authenticate(username: "ada@example.com", password: Secret("wrong"))
+      }
+    }
+    let checked = signIn()
+    try await eventually { hasher.gate.entered == 1 }
+    let queued = signIn()
+    try await eventually { directory.scheduler.waitingCount == 1 }
+    let refused = Outcome()
+    Task {
+      do {
+        _ = try await directory.authenticate(username: "ada@example.com", password: Secret("wrong"))
+        refused.finish(nil)
+      } catch {
+        refused.finish((error as? UserManagementError)?.code)
+      }
+    }
+    try await eventually { refused.isFinished }
+    #expect(refused.code == .overloaded, "answered at once, not after the gate opens")
+    queued.cancel()
+    let left = Outcome()
+    Task {
+      do {
+        try await queued.value
+        left.finish(nil)
+      } catch {
+        left.finish((error as? UserManagementError)?.code)
+      }
+    }
+    try await eventually { left.isFinished }
+    #expect(left.code == .cancelled, "answered before the slot came free")
+    hasher.gate.open()
+    do {
+      try await checked.value
+    } catch let error as UserManagementError {
+      #expect(error.code == .invalidCredentials)
+    }
+    // Three sign-ins, one check: only the one that was checked counts as a failure.
+    let throttle = await store.loginThrottle(for: admin.id, kind: .password)
+    #expect(throttle.consecutiveFailures == 1)
+    #expect(
+      outcomes.withLock { $0 }.sorted(by: { $0.rawValue < $1.rawValue }) == [
+        .cancelled, .invalidCredentials, .overloaded,
+      ])
   }
 }
