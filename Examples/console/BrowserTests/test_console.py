@@ -49,11 +49,14 @@ def test_sign_in_page_and_wrong_password(browser):
 def test_sign_in_issues_a_new_session_id(browser):
     page = new_page(browser)
     page.goto("/sign-in")
+    # The form's token only (no session before sign-in), then the session alone.
     (before,) = page.context.cookies()
+    assert before["name"] == "umk_console_signin"
     assert before["httpOnly"] and before["sameSite"] == "Strict"
     sign_in(page, ADMIN_USERNAME, os.environ["ADMIN_PASSWORD"])
     expect(page.get_by_role("heading", name="Administration")).to_be_visible()
     (after,) = page.context.cookies()
+    assert after["name"] == "umk_console"
     assert after["value"] != before["value"]
     assert after["httpOnly"] and after["sameSite"] == "Strict"
     page.context.close()

@@ -13,7 +13,7 @@ import UserManagementKit
 /// What a session remembers: nothing secret but the CSRF token; the user is re-read from the
 /// directory on every request.
 struct ConsoleSession: Codable, Sendable {
-  /// The signed-in user, or `nil` for a visitor who has only opened the sign-in page.
+  /// The signed-in user, or `nil` between the password step and the code step of a sign-in.
   var userID: String?
   /// The user's security stamp at sign-in.
   var stamp: String?
@@ -104,6 +104,7 @@ final class ConsoleApp: Sendable {
     case .versionConflict, .lastActiveAdministrator, .policyInUse, .usernameTaken, .policyNameTaken:
       .conflict
     case .throttled: .tooManyRequests
+    case .overloaded: .serviceUnavailable
     case .storageFailure, .corruptStore: .internalServerError
     default: .badRequest
     }
@@ -160,8 +161,9 @@ final class ConsoleApp: Sendable {
 
   /// Starts a new session (always a new id) and returns its cookie.
   ///
-  /// A visitor's session (before sign-in) lasts 30 minutes at most, so that opening the sign-in
-  /// page again and again cannot keep many sessions alive for long.
+  /// A session before sign-in exists only between a right password and its second factor's
+  /// code (the sign-in page itself keeps nothing on the server; see `signInCookie(_:)`), and
+  /// lasts 30 minutes at most.
   func startSession(_ session: ConsoleSession, replacing request: Request) async throws -> Cookie {
     _ = try? await sessions.delete(request: request)
     let lifetime =

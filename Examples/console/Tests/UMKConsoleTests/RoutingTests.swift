@@ -1,5 +1,7 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
+import Synchronization
 import Testing
 import UMKConsole
 import UserManagementKit
@@ -39,15 +41,78 @@ import UserManagementKit
     }
   }
 
-  @Test func theSessionCookieIsHttpOnlyStrictAndSecure() async throws {
+  @Test func theSignInCookieIsHttpOnlyStrictAndSecure() async throws {
     try await withConsole { client in
       let response = try await client.execute(.get, "/console/sign-in")
       let cookie = try #require(response.headers[.setCookie])
+      #expect(cookie.hasPrefix("umk_console_signin="))
       #expect(cookie.contains("HttpOnly"))
       #expect(cookie.contains("SameSite=Strict"))
       #expect(cookie.contains("Secure"))
       #expect(cookie.contains("Path=/console"))
     }
+  }
+
+  /// A persistence driver that counts what is stored in it.
+  final class CountingPersistDriver: PersistDriver {
+    let base = MemoryPersistDriver()
+    let writes = Mutex(0)
+    func create<Object: Codable & Sendable>(key: String, value: Object, expires: Duration?)
+      async throws
+    {
+      writes.withLock { $0 += 1 }
+      try await base.create(key: key, value: value, expires: expires)
+    }
+    func set<Object: Codable & Sendable>(key: String, value: Object, expires: Duration?)
+      async throws
+    {
+      writes.withLock { $0 += 1 }
+      try await base.set(key: key, value: value, expires: expires)
+    }
+    func get<Object: Codable & Sendable>(key: String, as type: Object.Type) async throws
+      -> Object?
+    {
+      try await base.get(key: key, as: type)
+    }
+    func remove(key: String) async throws { try await base.remove(key: key) }
+  }
+
+  /// Opening the sign-in page stores nothing: a flood of cookieless visits cannot fill the
+  /// session store. The token is checked against the sign-in cookie instead.
+  @Test func theSignInPageKeepsNothingOnTheServer() async throws {
+    let driver = CountingPersistDriver()
+    let console = UserConsole(
+      directory: UserDirectory(store: InMemoryDirectoryStore()), sessionStorage: driver,
+      configuration: .init(pathPrefix: "/console", secureCookies: true))
+    let router = Router(context: TestRequestContext.self)
+    console.addRoutes(to: router)
+    let client = RouterClient(router)
+    var pages: [Browser] = []
+    for _ in 0..<50 {
+      var browser = Browser()
+      browser.read(try await client.execute(.get, "/console/sign-in"))
+      pages.append(browser)
+    }
+    #expect(driver.writes.withLock { $0 } == 0)
+    #expect(Set(pages.map(\.csrf)).count == 50, "a fresh token every time")
+    #expect(pages.allSatisfy { $0.cookie == "umk_console_signin=\($0.csrf)" })
+
+    func post(cookie: String, csrf: String) async throws -> CollectedResponse {
+      try await client.execute(
+        .post, "/console/sign-in", headers: try formHeaders(cookie: cookie, site: "same-origin"),
+        body: "csrf=\(csrf)&username=nobody%40example.com&password=wrong")
+    }
+    // Another page's token, or no cookie at all, is refused before the directory is asked.
+    let mismatched = try await post(cookie: pages[0].cookie, csrf: pages[1].csrf)
+    #expect(mismatched.status == .forbidden)
+    let cookieless = try await post(cookie: "", csrf: pages[0].csrf)
+    #expect(cookieless.status == .forbidden)
+    let emptied = try await post(cookie: "umk_console_signin=", csrf: "")
+    #expect(emptied.status == .forbidden)
+    // The pair of one page is accepted, and a wrong password still stores nothing.
+    let matched = try await post(cookie: pages[0].cookie, csrf: pages[0].csrf)
+    #expect(matched.status == .unauthorized)
+    #expect(driver.writes.withLock { $0 } == 0)
   }
 
   @Test func pagesWithoutASessionRedirectToSignIn() async throws {
@@ -174,6 +239,13 @@ import UserManagementKit
 
     var (signedIn, admin) = try await signIn(client, "ada@example.com", "analytical+engine+1843")
     #expect(signedIn.status == .seeOther, "\(signedIn.status)")
+    // The session's cookie first, then the sign-in cookie's removal.
+    let cookies = signedIn.headers[values: .setCookie]
+    try #require(cookies.count == 2)
+    #expect(cookies[0].hasPrefix("umk_console="))
+    #expect(
+      ["HttpOnly", "SameSite=Strict", "Secure", "Path=/console"].allSatisfy(cookies[0].contains))
+    #expect(cookies[1].hasPrefix("umk_console_signin=;") && cookies[1].contains("Max-Age=0"))
     let path = "/console/admin/users/\(grace.user.id.description)"
     admin.read(
       try await client.execute(.get, path, headers: try formHeaders(cookie: admin.cookie)))
@@ -202,5 +274,51 @@ import UserManagementKit
     #expect(step2.status == .seeOther, "\(step2.status) \(step2.body.prefix(300))")
     let withNewPassword = try await signIn(client, "grace@example.com", "a+new+compiler+1959").0
     #expect(withNewPassword.status == .seeOther, "\(withNewPassword.status)")
+  }
+
+  /// A hasher whose verifications wait until it is opened.
+  final class GatedHasher: PasswordHasher {
+    let state = Mutex((open: false, entered: 0))
+    func hash(_ password: Secret) throws(UserManagementError) -> PasswordHash {
+      PasswordHash(encoded: "$gated$")
+    }
+    func verify(_ password: Secret, against hash: PasswordHash) throws(UserManagementError)
+      -> PasswordVerification
+    {
+      state.withLock { $0.entered += 1 }
+      while !state.withLock({ $0.open }) { usleep(500) }
+      return .invalid
+    }
+    func canVerify(_ hash: PasswordHash) -> Bool { hash.encoded == "$gated$" }
+    func needsRehash(_ hash: PasswordHash) -> Bool { false }
+  }
+
+  /// A sign-in the directory is too busy to check is answered 503 with the directory's
+  /// message, at once.
+  @Test func aSignInTheDirectoryIsTooBusyForIsAnswered503() async throws {
+    let hasher = GatedHasher()
+    let directory = UserDirectory(
+      store: InMemoryDirectoryStore(),
+      configuration: .init(
+        passwordHasher: hasher, maximumConcurrentHashes: 1, maximumWaitingHashes: 0))
+    _ = try await directory.bootstrap(
+      NewUser(
+        username: "ada@example.com", firstName: "Ada", lastName: "Lovelace",
+        password: .typed(Secret("analytical engine 1843"))))
+    let console = UserConsole(
+      directory: directory, sessionStorage: MemoryPersistDriver(),
+      configuration: .init(pathPrefix: "/console", secureCookies: true))
+    let router = Router(context: TestRequestContext.self)
+    console.addRoutes(to: router)
+    let client = RouterClient(router)
+    let first = Task { try await signIn(client, "ada@example.com", "wrong").0 }
+    for _ in 0..<10_000 where hasher.state.withLock({ $0.entered }) == 0 {
+      try await Task.sleep(for: .milliseconds(1))
+    }
+    let busy = try await signIn(client, "ada@example.com", "wrong").0
+    #expect(busy.status == .serviceUnavailable, "\(busy.status)")
+    #expect(busy.body.contains("Too many password checks are waiting; try again in a moment."))
+    hasher.state.withLock { $0.open = true }
+    #expect(try await first.value.status == .unauthorized)
   }
 }

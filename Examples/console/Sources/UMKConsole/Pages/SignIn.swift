@@ -60,32 +60,54 @@ extension ConsoleApp {
         """)
   }
 
-  /// GET /sign-in: a fresh anonymous session carries the form's CSRF token.
+  /// The name of the sign-in form's cookie: the session cookie's name with `_signin`.
+  var signInCookieName: String { configuration.cookieName + "_signin" }
+
+  /// The sign-in form's CSRF cookie, or (for `nil`) the one that removes it.
+  ///
+  /// Before sign-in the console keeps nothing on the server: the sign-in page sets its form's
+  /// token as this cookie as well, and a POST must carry both, equal (a double-submitted
+  /// token; like every form's, it must also come from the console's own origin). Opening the
+  /// page any number of times therefore leaves the server nothing to remember. A forged
+  /// cookie gains no more than a planted session cookie would have: both can only start a
+  /// sign-in.
+  func signInCookie(_ token: String?) -> Cookie {
+    Cookie(
+      name: signInCookieName, value: token ?? "", maxAge: token == nil ? 0 : 1800,
+      path: configuration.pathPrefix.isEmpty ? "/" : configuration.pathPrefix,
+      secure: configuration.secureCookies, httpOnly: true, sameSite: .strict)
+  }
+
+  /// GET /sign-in: the form's CSRF token, also set as the sign-in cookie; no session.
   func showSignIn(_ request: Request) async throws -> Response {
-    if let session = try? await sessions.load(request: request), session.userID != nil {
-      if (try? await visitor(request, allowingPendingPasswordChange: true)) != nil {
+    var ended: Cookie?
+    if let session = try? await sessions.load(request: request) {
+      if session.userID != nil,
+        (try? await visitor(request, allowingPendingPasswordChange: true)) != nil
+      {
         return redirect(to: path("/"))
       }
+      // A sign-in left at its code page, or a session that has ended: forgotten now.
+      ended = try? await sessions.delete(request: request)
     }
     let csrf = Tokens.make()
-    let cookie = try await startSession(
-      ConsoleSession(userID: nil, stamp: nil, csrf: csrf), replacing: request)
     let query = request.uri.queryParameters
     let info: String? =
       query["ended"] != nil
       ? "Your session has ended. Sign in again."
       : query["signed-out"] != nil ? "You are signed out." : nil
     var response = html(.ok, signInPage(csrf: csrf, info: info))
-    response.setCookie(cookie)
+    response.setCookie(signInCookie(csrf))
+    if let ended { response.setCookie(ended) }
     return response
   }
 
-  /// POST /sign-in.
+  /// POST /sign-in: the form's token must equal the sign-in cookie's.
   func submitSignIn(_ request: Request) async throws -> Response {
-    guard let session = try? await sessions.load(request: request) else {
+    guard let token = request.cookies[signInCookieName]?.value, !token.isEmpty else {
       throw Finished(response: forgedRequestPage(visitor: nil))
     }
-    let form = try await self.form(request, csrf: session.csrf, visitor: nil)
+    let form = try await self.form(request, csrf: token, visitor: nil)
     let username = form.text("username")
     let password = Secret(form["password"] ?? "")
     let step: SignInStep
@@ -95,27 +117,36 @@ extension ConsoleApp {
       let message: String =
         switch error.code {
         case .invalidCredentials: "The username or password is not right."
-        case .throttled, .accountInactive: error.message
+        case .throttled, .accountInactive, .overloaded: error.message
         default: "Signing in failed; try again."
         }
-      return html(
-        error.code == .throttled ? .tooManyRequests : .unauthorized,
-        signInPage(csrf: session.csrf, username: username, message: message))
+      let status: HTTPResponse.Status =
+        switch error.code {
+        case .throttled: .tooManyRequests
+        case .overloaded: .serviceUnavailable
+        default: .unauthorized
+        }
+      return html(status, signInPage(csrf: token, username: username, message: message))
     }
+    var response: Response
     switch step {
     case .signedIn(let user):
-      return try await signedIn(user, replacing: request)
+      response = try await signedIn(user, replacing: request)
     case .secondFactorRequired(let challenge):
-      // A new anonymous session holds the challenge until the code page completes it.
+      // The first session of this sign-in, made only now that the password was right: it
+      // holds the challenge until the code page completes it.
       let cookie = try await startSession(
         ConsoleSession(
           userID: nil, stamp: nil, csrf: Tokens.make(),
           challenge: challenge.token.revealForDisplay()),
         replacing: request)
-      var response = redirect(to: path("/sign-in/code"))
+      response = redirect(to: path("/sign-in/code"))
       response.setCookie(cookie)
-      return response
     }
+    // The form's token has done its work (after the session's cookie, which a client reading
+    // only the first cookie needs).
+    response.setCookie(signInCookie(nil))
+    return response
   }
 
   /// Starts the signed-in session (a new id) and sends the user on.
