@@ -217,6 +217,8 @@ extension UserDirectory {
     }
     let hasher = configuration.passwordHasher
     let outcome: PasswordVerification
+    // Whether the dummy verification has run already (for a hash that cannot be checked).
+    var burned = false
     do {
       outcome = try await runHashing { () throws(UserManagementError) in
         try hasher.verify(presented, against: stored)
@@ -227,6 +229,7 @@ extension UserDirectory {
       // wrong password costs (the refusal itself costs none, and answering at once would
       // single the account out); the operator sees it in a hash census.
       try await burnVerification(presented)
+      burned = true
       outcome = .invalid
     } catch  where error.code == .overloaded || error.code == .cancelled {
       // Nothing was checked, so nothing counts: a busy server or a caller that gave up must
@@ -236,7 +239,16 @@ extension UserDirectory {
       }
       throw error
     }
-    guard outcome.isValid else { throw Self.invalidCredentials() }
+    guard outcome.isValid else {
+      // A login hash weaker than the hasher's own (a legacy format not yet replaced, or older
+      // parameters) may answer in microseconds, while an unknown username costs a full
+      // verification: a wrong password against it costs that verification too, so that an
+      // imported account cannot be told from a missing one, or singled out, by timing.
+      if kind == .password, !burned, (try? hasher.needsRehash(stored)) ?? true {
+        try await burnVerification(presented)
+      }
+      throw Self.invalidCredentials()
+    }
     // A proof that does not complete a sign-in neither counts as a failure nor clears them.
     let changes =
       resettingThrottle

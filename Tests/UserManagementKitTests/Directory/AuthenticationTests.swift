@@ -183,6 +183,38 @@ struct AuthenticationTests {
     #expect(h.hasher.verificationCount == 2)
   }
 
+  /// A wrong password against a legacy hash (here `{SSHA}`, one SHA-1) costs a verification
+  /// with the configured hasher too, as an unknown username does; a native hash costs one.
+  @Test func aWrongPasswordAgainstALegacyHashCostsWhatAMissingAccountCosts() async throws {
+    let h = try await Harness(
+      hasher: MigratingPasswordHasher(preferred: PBKDF2PasswordHasher(insecureIterations: 2)))
+    let legacy = try #require(passwordHashVectors.first { $0.format == "ldap-ssha" })
+    let imported = try await h.directory.importUsers(
+      [
+        PortableUser(
+          username: "old@example.com", firstName: "O", lastName: "O",
+          passwordHash: PasswordHash(encoded: legacy.hash))
+      ], by: h.asAdmin)
+    #expect(imported.committed)
+    func verifications(_ username: String, _ password: String) async -> Int {
+      h.hasher.reset()
+      await expectError(.invalidCredentials) {
+        _ = try await h.directory.signInWithPassword(username: username, password: Secret(password))
+      }
+      return h.hasher.verificationCount
+    }
+    #expect(await verifications("nobody@example.com", "wrong") == 1, "the dummy")
+    #expect(await verifications("Admin@Example.com", "wrong") == 1, "its own hash")
+    #expect(await verifications("old@example.com", "wrong") == 2, "the legacy hash, then the dummy")
+    // The right password is checked once, then replaced (no dummy).
+    h.hasher.reset()
+    _ = try await h.directory.signInWithPassword(
+      username: "old@example.com", password: Secret(legacy.password))
+    #expect(h.hasher.verificationCount == 1)
+    #expect(h.hasher.hashCount == 1)
+    #expect(await verifications("old@example.com", "wrong") == 1, "rehashed: a native hash now")
+  }
+
   /// A directory with a user holding a generated token and one holding a typed API password.
   private func apiUsers() async throws -> (h: Harness, tokenUser: User, token: Secret) {
     let h = try await Harness()
