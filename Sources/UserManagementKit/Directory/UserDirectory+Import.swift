@@ -37,6 +37,12 @@ public struct UserImportResult: Sendable {
   public let committed: Bool
   /// How many items carried a password hash.
   public let passwordHashCount: Int
+  /// How many of those hashes are weaker than the directory's own hasher would make (a legacy
+  /// format, or lower parameters: its ``PasswordHasher/needsRehash(_:)`` says so). Each is
+  /// replaced at its user's next sign-in (``UserDirectory/Configuration/rehashOnSignIn``);
+  /// until then it is as exposed at rest as it was in the system it came from, and
+  /// ``UserDirectory/passwordHashCensus(by:)`` counts it.
+  public let passwordHashesNeedingRehash: Int
 }
 
 extension AuditAction {
@@ -99,7 +105,8 @@ extension UserDirectory {
           UserImportResult(
             users: planned.issues.isEmpty ? planned.records.map(\.user) : [],
             issues: planned.issues, committed: false,
-            passwordHashCount: planned.passwordHashCount)
+            passwordHashCount: planned.passwordHashCount,
+            passwordHashesNeedingRehash: planned.passwordHashesNeedingRehash)
         )
       }
       let changes = ChangeSet(
@@ -109,7 +116,8 @@ extension UserDirectory {
         changes,
         UserImportResult(
           users: planned.records.map(\.user), issues: [], committed: true,
-          passwordHashCount: planned.passwordHashCount)
+          passwordHashCount: planned.passwordHashCount,
+          passwordHashesNeedingRehash: planned.passwordHashesNeedingRehash)
       )
     }
   }
@@ -119,6 +127,7 @@ extension UserDirectory {
     var events: [AuditEvent] = []
     var issues: [UserImportIssue] = []
     var passwordHashCount = 0
+    var passwordHashesNeedingRehash = 0
   }
 
   private func planImport(_ users: [PortableUser], by principal: Principal)
@@ -172,8 +181,9 @@ extension UserDirectory {
           policyIDs.insert(policy.id)
         }
         if let hash = item.passwordHash {
-          try Self.requireImportable(hash, hasher: hasher)
+          let weak = try Self.requireImportable(hash, hasher: hasher)
           planned.passwordHashCount += 1
+          if weak { planned.passwordHashesNeedingRehash += 1 }
         }
         guard planned.issues.isEmpty else { continue }
         fields.policies = policyIDs
@@ -195,8 +205,10 @@ extension UserDirectory {
 
   /// Checks that a hash is in a format the hasher verifies and within its cost limits, by
   /// parsing it (no key derivation).
+  /// - Returns: Whether the hasher would replace it at sign-in.
+  @discardableResult
   static func requireImportable(_ hash: PasswordHash, hasher: any PasswordHasher)
-    throws(UserManagementError)
+    throws(UserManagementError) -> Bool
   {
     guard hash.encoded.utf8.count <= 4096, hasher.canVerify(hash) else {
       throw UserManagementError(
@@ -204,7 +216,7 @@ extension UserDirectory {
         context: ["field": "passwordHash", "algorithm": hash.algorithm])
     }
     do {
-      _ = try hasher.needsRehash(hash)
+      return try hasher.needsRehash(hash)
     } catch {
       var context = error.context
       context["field"] = "passwordHash"

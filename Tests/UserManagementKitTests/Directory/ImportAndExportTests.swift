@@ -220,6 +220,26 @@ struct ImportTests {
       username: "e@example.com", password: Secret(try vector("django-argon2").password))
   }
 
+  @Test func theResultCountsTheHashesWeakerThanTheDirectorysOwn() async throws {
+    let h = try await harness()
+    let own = try Self.hasher.hash(Secret("a password hashed here"))
+    let items = [
+      PortableUser(
+        username: "ldap@example.com", firstName: "L", lastName: "L",
+        passwordHash: try vector("ldap-ssha").hash),
+      PortableUser(
+        username: "weak-argon@example.com", firstName: "W", lastName: "W",
+        passwordHash: try vector("argon2id").hash),
+      PortableUser(username: "own@example.com", firstName: "O", lastName: "O", passwordHash: own),
+      PortableUser(username: "none@example.com", firstName: "N", lastName: "N"),
+    ]
+    let planned = try await h.directory.importUsers(items, dryRun: true, by: h.asAdmin)
+    #expect(planned.passwordHashCount == 3)
+    #expect(planned.passwordHashesNeedingRehash == 2, "a legacy format, and Argon2 at m=32")
+    let imported = try await h.directory.importUsers(items, by: h.asAdmin)
+    #expect(imported.committed && imported.passwordHashesNeedingRehash == 2)
+  }
+
   /// The `user.password_hash_exported` events in `h`'s directory, oldest first.
   func hashExportEvents(_ h: Harness) async throws -> [AuditEvent] {
     try await h.directory.auditEvents(AuditQuery(limit: 10_000, newestFirst: false), by: h.asAdmin)

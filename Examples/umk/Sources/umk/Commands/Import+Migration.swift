@@ -127,7 +127,8 @@ struct MigrationSummary: Encodable {
   let passwordHashCount: Int
   /// The hash formats found, with how many users carry each.
   let formats: [String: Int]
-  /// How many hashes the default `MigratingPasswordHasher` would replace at first sign-in.
+  /// How many hashes the directory's hasher will replace at their users' first sign-in
+  /// (`UserImportResult.passwordHashesNeedingRehash`).
   let needRehash: Int
   /// Records passed over on purpose (service accounts, other models).
   let skipped: Int
@@ -150,11 +151,7 @@ struct MigrationSummary: Encodable {
     inactive = reading.users.filter { $0.status == .inactive }.count
     passwordHashCount = result.passwordHashCount
     formats = reading.formats
-    let hasher = MigratingPasswordHasher()
-    needRehash =
-      reading.users.compactMap(\.passwordHash).filter {
-        (try? hasher.needsRehash($0)) ?? true
-      }.count
+    needRehash = result.passwordHashesNeedingRehash
     skipped = reading.skipped
   }
 }
