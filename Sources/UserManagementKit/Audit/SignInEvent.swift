@@ -70,10 +70,11 @@ public struct SignInEvent: Hashable, Sendable, CustomStringConvertible {
     /// The attempt could not be decided: the store failed.
     public static let storageFailure = Outcome(rawValue: "storage_failure")
     /// Refused before the credential was checked because too many password checks were
-    /// waiting (``UserManagementError/Code/overloaded``); no failure was counted.
+    /// waiting (``UserManagementError/Code/overloaded``); the attempt is not counted (it was
+    /// never reserved, or its reservation was withdrawn).
     public static let overloaded = Outcome(rawValue: "overloaded")
     /// The calling task was cancelled before the credential was checked
-    /// (``UserManagementError/Code/cancelled``); no failure was counted.
+    /// (``UserManagementError/Code/cancelled``); its reserved attempt was withdrawn.
     public static let cancelled = Outcome(rawValue: "cancelled")
   }
 

@@ -19,7 +19,8 @@ import Dispatch
 final class HashingScheduler: Sendable {
   /// A waiting caller's place.
   private enum Place {
-    /// Between taking a ticket and suspending: cancellation may arrive first.
+    /// Between taking a ticket and the decision to admit, refuse or queue it: cancellation
+    /// may arrive first.
     case arriving
     /// Cancelled before it suspended.
     case cancelledOnArrival
@@ -36,8 +37,10 @@ final class HashingScheduler: Sendable {
     /// and is skipped.
     var order: [UInt64] = []
     var head = 0
-    /// How many callers are waiting (suspended and not cancelled).
+    /// How many callers are queued (suspended, not cancelled).
     var waiting = 0
+    /// How many jobs have been admitted so far.
+    var admitted = 0
 
     /// The next waiting caller, removed from the queue.
     mutating func dequeue() -> CheckedContinuation<Void, any Error>? {
@@ -50,6 +53,7 @@ final class HashingScheduler: Sendable {
         }
         if case .waiting(let continuation)? = places.removeValue(forKey: ticket) {
           waiting -= 1
+          admitted += 1
           return continuation
         }
       }
@@ -68,6 +72,8 @@ final class HashingScheduler: Sendable {
 
   /// How many callers are waiting now (for tests).
   var waitingCount: Int { state.withLock { $0.waiting } }
+  /// How many jobs have been admitted so far (for tests).
+  var admittedCount: Int { state.withLock { $0.admitted } }
 
   func run<T: Sendable>(
     inline: Bool = false, _ work: @escaping @Sendable () throws(UserManagementError) -> T
@@ -78,66 +84,69 @@ final class HashingScheduler: Sendable {
     return try await DispatchQueue.global(qos: .userInitiated).runBlocking(work)
   }
 
-  private enum Arrival {
-    case admitted
-    case queued(UInt64)
-    case full
+  /// Refuses with ``UserManagementError/Code/overloaded`` when a job asked for now would be
+  /// refused (every slot busy, the queue full), so that a caller can refuse before doing work
+  /// of its own: the same answer, in the same time, whatever the request.
+  func requireRoom() throws(UserManagementError) {
+    let full = state.withLock { $0.running >= limit && $0.waiting >= maximumWaiting }
+    if full { throw Self.overloaded() }
   }
 
   private func acquire() async throws(UserManagementError) {
     if Task.isCancelled { throw Self.cancelled() }
-    let arrival = state.withLock { state -> Arrival in
-      if state.running < limit {
-        state.running += 1
-        return .admitted
-      }
-      guard state.waiting < maximumWaiting else { return .full }
+    // A ticket first, so that a cancellation arriving before the decision below finds it.
+    let ticket = state.withLock { state in
       let ticket = state.nextTicket
       state.nextTicket &+= 1
       state.places[ticket] = .arriving
-      state.waiting += 1
-      return .queued(ticket)
+      return ticket
     }
-    switch arrival {
-    case .admitted: return
-    case .full: throw Self.overloaded()
-    case .queued(let ticket):
-      do {
-        try await withTaskCancellationHandler {
-          try await withCheckedThrowingContinuation { continuation in
-            let cancelled = state.withLock { state -> Bool in
-              if case .cancelledOnArrival? = state.places[ticket] {
-                state.places[ticket] = nil
-                return true
-              }
-              state.places[ticket] = .waiting(continuation)
-              state.order.append(ticket)
-              return false
+    do {
+      try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+          // Admitted, refused or queued in one critical section, the only place a caller is
+          // admitted (other than `release` handing a slot to the next in the queue), so no
+          // slot can come free between the decision and the queueing with nobody left to
+          // hand it to. Waiters exist only while every slot is busy.
+          let outcome = state.withLock { state -> Result<Void, UserManagementError>? in
+            guard case .arriving? = state.places.removeValue(forKey: ticket) else {
+              return .failure(Self.cancelled())
             }
-            if cancelled { continuation.resume(throwing: Self.cancelled()) }
-          }
-        } onCancel: {
-          let continuation = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-            switch state.places[ticket] {
-            case .arriving?:
-              state.places[ticket] = .cancelledOnArrival
-              state.waiting -= 1
-              return nil
-            case .waiting(let continuation)?:
-              state.places[ticket] = nil
-              state.waiting -= 1
-              return continuation
-            case .cancelledOnArrival?, nil:
-              // Admitted already (it runs), or cancelled already.
-              return nil
+            if state.running < limit {
+              state.running += 1
+              state.admitted += 1
+              return .success(())
             }
+            guard state.waiting < maximumWaiting else { return .failure(Self.overloaded()) }
+            state.places[ticket] = .waiting(continuation)
+            state.order.append(ticket)
+            state.waiting += 1
+            return nil
           }
-          continuation?.resume(throwing: Self.cancelled())
+          if let outcome { continuation.resume(with: outcome) }
         }
-      } catch {
-        // Only the cancellation above resumes a waiter with an error, and it never holds a slot.
-        throw Self.cancelled()
+      } onCancel: {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+          switch state.places[ticket] {
+          case .arriving?:
+            state.places[ticket] = .cancelledOnArrival
+            return nil
+          case .waiting(let continuation)?:
+            state.places[ticket] = nil
+            state.waiting -= 1
+            return continuation
+          case .cancelledOnArrival?, nil:
+            // Admitted already (it runs), or refused or cancelled already.
+            return nil
+          }
+        }
+        continuation?.resume(throwing: Self.cancelled())
       }
+    } catch let error as UserManagementError {
+      // Refused as overloaded, or cancelled; neither holds a slot.
+      throw error
+    } catch {
+      throw Self.cancelled()
     }
   }
 

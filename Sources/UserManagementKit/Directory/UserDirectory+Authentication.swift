@@ -43,6 +43,7 @@ extension UserDirectory {
     guard password.byteCount <= configuration.passwordPolicy.maximumBytes else {
       throw Self.invalidCredentials()
     }
+    try requireHashingRoom()
     var record: UserRecord?
     if let key = Username.lookupKey(username) {
       record = try await fromStore { try await self.store.user(usernameKey: key) }
@@ -116,6 +117,7 @@ extension UserDirectory {
     if isToken && !generator.hasValidChecksum(apiPassword) {
       throw Self.invalidCredentials()
     }
+    if !isToken { try requireHashingRoom() }
     var record: UserRecord?
     if let key = Username.lookupKey(username) {
       record = try await fromStore { try await self.store.user(usernameKey: key) }
@@ -216,39 +218,44 @@ extension UserDirectory {
       try await burnVerification(presented)
     }
     let hasher = configuration.passwordHasher
+    let dummy = dummyHash
+    // A login hash weaker than the hasher's own (a legacy format not yet replaced, or older
+    // parameters) may answer in microseconds, while an unknown username costs a full
+    // verification: a wrong password against it costs that verification too, so that an
+    // imported account cannot be told from a missing one, or singled out, by timing.
+    let equalize = kind == .password && ((try? hasher.needsRehash(stored)) ?? true)
     let outcome: PasswordVerification
-    // Whether the dummy verification has run already (for a hash that cannot be checked).
-    var burned = false
-    do {
-      outcome = try await runHashing { () throws(UserManagementError) in
-        try hasher.verify(presented, against: stored)
+    do throws(UserManagementError) {
+      // One job, so that once the credential is checked nothing can refuse or cancel the
+      // answer: the dummy verification runs in the same turn as the real one.
+      outcome = try await runHashing { () throws(UserManagementError) -> PasswordVerification in
+        let result: PasswordVerification
+        var uncheckable = false
+        do throws(UserManagementError) {
+          result = try hasher.verify(presented, against: stored)
+        } catch  where error.code == .unsupportedHash {
+          // The stored hash cannot be checked (malformed, unknown, or above the cost limits):
+          // the caller learns only that the credentials are wrong, after the key derivation
+          // a wrong password costs (the refusal itself costs none, and answering at once
+          // would single the account out); the operator sees it in a hash census.
+          result = .invalid
+          uncheckable = true
+        }
+        if uncheckable || !result.isValid && equalize, let unmatchable = try? dummy.get(hasher) {
+          _ = try? hasher.verify(presented, against: unmatchable)
+        }
+        return result
       }
-    } catch  where error.code == .unsupportedHash {
-      // The stored hash cannot be checked (malformed, unknown, or above the cost limits).
-      // The caller learns only that the credentials are wrong, after the key derivation a
-      // wrong password costs (the refusal itself costs none, and answering at once would
-      // single the account out); the operator sees it in a hash census.
-      try await burnVerification(presented)
-      burned = true
-      outcome = .invalid
     } catch  where error.code == .overloaded || error.code == .cancelled {
-      // Nothing was checked, so nothing counts: a busy server or a caller that gave up must
-      // not push the account towards its throttle.
+      // Refused or given up before the job started, so nothing was checked and nothing
+      // counts: a busy server or a caller that went away must not push the account towards
+      // its throttle. (Best effort: if the store fails now, the attempt stays counted.)
       try? await fromStore {
         try await self.store.commit(withdrawing(reservation, of: record.id, kind: kind))
       }
       throw error
     }
-    guard outcome.isValid else {
-      // A login hash weaker than the hasher's own (a legacy format not yet replaced, or older
-      // parameters) may answer in microseconds, while an unknown username costs a full
-      // verification: a wrong password against it costs that verification too, so that an
-      // imported account cannot be told from a missing one, or singled out, by timing.
-      if kind == .password, !burned, (try? hasher.needsRehash(stored)) ?? true {
-        try await burnVerification(presented)
-      }
-      throw Self.invalidCredentials()
-    }
+    guard outcome.isValid else { throw Self.invalidCredentials() }
     // A proof that does not complete a sign-in neither counts as a failure nor clears them.
     let changes =
       resettingThrottle

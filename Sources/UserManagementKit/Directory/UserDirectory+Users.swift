@@ -628,7 +628,9 @@ extension UserDirectory {
 
   /// Whether `secret` verifies against `hash` with the configured hasher; a hash it cannot
   /// check counts as no match. A secret over the policy's byte cap is never hashed (it cannot
-  /// match a stored password, and the policy refuses it next).
+  /// match a stored password, and the policy refuses it next). Throws
+  /// ``UserManagementError/Code/overloaded`` or ``UserManagementError/Code/cancelled`` when
+  /// the check could not run.
   private func verifies(_ secret: Secret, against hash: PasswordHash)
     async throws(UserManagementError) -> Bool
   {
@@ -639,10 +641,18 @@ extension UserDirectory {
     let normalized = secret.nfcNormalized()
     let candidates = normalized == secret ? [secret] : [secret, normalized]
     for candidate in candidates {
-      let outcome = try? await runHashing { () throws(UserManagementError) in
-        try hasher.verify(candidate, against: hash).isValid
+      let outcome: Bool
+      do {
+        outcome = try await runHashing { () throws(UserManagementError) in
+          try hasher.verify(candidate, against: hash).isValid
+        }
+      } catch  where error.code == .overloaded || error.code == .cancelled {
+        // Not checked is not "different": the rule this serves would let an equal one through.
+        throw error
+      } catch {
+        outcome = false
       }
-      if outcome == true { return true }
+      if outcome { return true }
     }
     return false
   }

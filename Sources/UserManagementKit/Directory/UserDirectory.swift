@@ -126,8 +126,8 @@ public final class UserDirectory: Sendable {
       self.requirePasswordChangeBeforeActing = requirePasswordChangeBeforeActing
       self.maximumConcurrentHashes = max(
         1, maximumConcurrentHashes ?? Platform.activeProcessorCount)
-      self.maximumWaitingHashes = max(
-        0, maximumWaitingHashes ?? 64 * self.maximumConcurrentHashes)
+      let (perSlot, overflow) = self.maximumConcurrentHashes.multipliedReportingOverflow(by: 64)
+      self.maximumWaitingHashes = max(0, maximumWaitingHashes ?? (overflow ? Int.max : perSlot))
       self.maximumCommitAttempts = max(1, maximumCommitAttempts)
       self.now = now
       self.makeIdentifier = makeIdentifier ?? { UUID.randomV4() }
@@ -305,6 +305,13 @@ extension UserDirectory {
   ) async throws(UserManagementError) -> T {
     try await scheduler.run(
       inline: !configuration.passwordHasher.isComputationallyExpensive, work)
+  }
+
+  /// Refuses a sign-in with ``UserManagementError/Code/overloaded`` before it reads the store
+  /// when its verification would be refused anyway, so that every username gets that answer
+  /// alike and a refused sign-in costs the store nothing.
+  func requireHashingRoom() throws(UserManagementError) {
+    if configuration.passwordHasher.isComputationallyExpensive { try scheduler.requireRoom() }
   }
 
   func newSecurityStamp() -> SecurityStamp {

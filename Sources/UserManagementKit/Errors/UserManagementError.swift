@@ -107,14 +107,17 @@ public struct UserManagementError: Error, Sendable, Hashable, CustomStringConver
     /// A pagination cursor was malformed or belongs to a different query.
     public static let invalidCursor = Code(rawValue: "invalid_cursor")
     /// Too many password checks were already waiting
-    /// (``UserDirectory/Configuration/maximumWaitingHashes``): the operation was refused at
-    /// once, before anything was read or changed, instead of joining a queue whose wait only
-    /// grows. Any operation that hashes or verifies a password may throw it; try again in a
-    /// moment (HTTP 503). A sign-in refused this way counts no failure.
+    /// (``UserDirectory/Configuration/maximumWaitingHashes``): the operation was refused
+    /// before any password was hashed or checked, and changed nothing, instead of joining a
+    /// queue whose wait only grows. Any operation that hashes or verifies a password may throw
+    /// it; try again in a moment (HTTP 503). A sign-in is refused this way before it reads the
+    /// store when the queue is full as it starts; one refused later (the queue filled
+    /// meanwhile) has the attempt it reserved against the throttle withdrawn.
     public static let overloaded = Code(rawValue: "overloaded")
     /// The calling task was cancelled while the operation waited for its turn to hash or
-    /// verify a password; nothing was changed by it, and a sign-in cancelled this way counts
-    /// no failure. A hash already being computed runs to its end.
+    /// verify a password: nothing was hashed or checked, nothing changed, and a sign-in's
+    /// reserved attempt is withdrawn. A hash already being computed runs to its end, and its
+    /// answer stands.
     public static let cancelled = Code(rawValue: "cancelled")
     /// A stored password hash could not be parsed or uses an unsupported algorithm.
     public static let unsupportedHash = Code(rawValue: "unsupported_hash")

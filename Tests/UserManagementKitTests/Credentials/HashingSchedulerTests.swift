@@ -163,7 +163,12 @@ struct HashingSchedulerTests {
         ran.withLock { $0.append("early") }
       }
     }
-    await #expect(throws: UserManagementError.self) { try await early.value }
+    do {
+      try await early.value
+      Issue.record("a task cancelled before it asked ran")
+    } catch {
+      #expect((error as? UserManagementError)?.code == .cancelled)
+    }
     gate.open()
     try await running.value
     // The slot came back: the next job is admitted at once.
@@ -246,5 +251,118 @@ struct HashingSchedulerTests {
       outcomes.withLock { $0 }.sorted(by: { $0.rawValue < $1.rawValue }) == [
         .cancelled, .invalidCredentials, .overloaded,
       ])
+  }
+
+  /// Many short jobs through two slots, a quarter of them cancelled as they start: every one
+  /// ends (run or cancelled), and the slots all come back. A caller that took its ticket just
+  /// as a slot came free must not be left waiting with the slot unused.
+  @Test func everyJobEndsUnderChurn() async throws {
+    let scheduler = HashingScheduler(limit: 2, maximumWaiting: 10_000)
+    let ran = Locked(0)
+    let ended = Locked(0)
+    var tasks: [Task<Void, Never>] = []
+    for index in 0..<2_000 {
+      let task = Task {
+        _ = try? await scheduler.run { () throws(UserManagementError) in
+          ran.withLock { $0 += 1 }
+        }
+        ended.withLock { $0 += 1 }
+      }
+      if index % 4 == 0 { task.cancel() }
+      tasks.append(task)
+    }
+    try await eventually { ended.withLock { $0 } == 2_000 }
+    #expect(scheduler.waitingCount == 0)
+    #expect(ran.withLock { $0 } >= 1_500)
+    // Both slots are free again: two jobs that hold their slot run together.
+    let gate = Gate()
+    let holders = (0..<2).map { _ in
+      Task { try await scheduler.run { () throws(UserManagementError) in gate.pass() } }
+    }
+    try await eventually { gate.entered == 2 }
+    gate.open()
+    for holder in holders { try await holder.value }
+    if ended.withLock({ $0 }) == 2_000 { for task in tasks { await task.value } }
+  }
+
+  /// A wrong password against a legacy hash is checked, and evened out with the dummy
+  /// verification, in one turn of the scheduler: once checked, its answer cannot be refused.
+  @Test func aLegacyHashAndItsDummyVerificationTakeOneTurn() async throws {
+    let hasher = CountingPasswordHasher(
+      MigratingPasswordHasher(preferred: PBKDF2PasswordHasher(insecureIterations: 2)))
+    let directory = UserDirectory(
+      store: InMemoryDirectoryStore(), configuration: .init(passwordHasher: hasher))
+    let admin = try await directory.bootstrap(
+      NewUser(
+        username: "ada@example.com", firstName: "Ada", lastName: "A",
+        password: .typed(Secret("analytical engine 1843")))
+    ).user
+    let legacy = try #require(passwordHashVectors.first { $0.format == "ldap-ssha" })
+    _ = try await directory.importUsers(
+      [
+        PortableUser(
+          username: "old@example.com", firstName: "O", lastName: "O",
+          passwordHash: PasswordHash(encoded: legacy.hash))
+      ], by: .user(admin.id))
+    hasher.reset()
+    let before = directory.scheduler.admittedCount
+    do {
+      _ = try await directory.authenticate(username: "old@example.com", password: Secret("wrong"))
+      Issue.record("a wrong password signed in")
+    } catch {
+      #expect(error.code == .invalidCredentials)
+    }
+    #expect(directory.scheduler.admittedCount - before == 1)
+    #expect(hasher.verificationCount == 2)
+  }
+
+  /// A sign-in that finds the queue full is refused before it reads or writes the store, for
+  /// a known username as for an unknown one.
+  @Test func aSignInThatFindsTheQueueFullTouchesNothing() async throws {
+    /// Counts the store's commits and username lookups.
+    final class CountingStore: ForwardingDirectoryStore, Sendable {
+      let base: any DirectoryStore = InMemoryDirectoryStore()
+      let counts = Locked((commits: 0, lookups: 0))
+      func commit(_ changes: ChangeSet) async throws {
+        counts.withLock { $0.commits += 1 }
+        try await base.commit(changes)
+      }
+      func user(usernameKey: String) async throws -> UserRecord? {
+        counts.withLock { $0.lookups += 1 }
+        return try await base.user(usernameKey: usernameKey)
+      }
+    }
+    let hasher = GatedHasher()
+    let store = CountingStore()
+    let directory = UserDirectory(
+      store: store,
+      configuration: .init(
+        passwordHasher: hasher, maximumConcurrentHashes: 1, maximumWaitingHashes: 0))
+    _ = try await directory.bootstrap(
+      NewUser(
+        username: "ada@example.com", firstName: "Ada", lastName: "A",
+        password: .typed(Secret("analytical engine 1843"))))
+    let checked = Task {
+      _ = try await directory.authenticate(username: "ada@example.com", password: Secret("wrong"))
+    }
+    try await eventually { hasher.gate.entered == 1 }
+    let before = store.counts.withLock { $0 }
+    for username in ["ada@example.com", "nobody@example.com"] {
+      let refused = Outcome()
+      Task {
+        do {
+          _ = try await directory.authenticate(username: username, password: Secret("wrong"))
+          refused.finish(nil)
+        } catch {
+          refused.finish((error as? UserManagementError)?.code)
+        }
+      }
+      try await eventually { refused.isFinished }
+      #expect(refused.code == .overloaded, "\(username)")
+    }
+    let after = store.counts.withLock { $0 }
+    #expect(after.commits == before.commits && after.lookups == before.lookups)
+    hasher.gate.open()
+    _ = try? await checked.value
   }
 }
