@@ -70,11 +70,12 @@ public struct SignInEvent: Hashable, Sendable, CustomStringConvertible {
     /// The attempt could not be decided: the store failed.
     public static let storageFailure = Outcome(rawValue: "storage_failure")
     /// Refused before the credential was checked because too many password checks were
-    /// waiting (``UserManagementError/Code/overloaded``); the attempt is not counted (it was
-    /// never reserved, or its reservation was withdrawn).
+    /// waiting (``UserManagementError/Code/overloaded``), and before an attempt was reserved
+    /// against the throttle: the attempt is not counted.
     public static let overloaded = Outcome(rawValue: "overloaded")
-    /// The calling task was cancelled before the credential was checked
-    /// (``UserManagementError/Code/cancelled``); its reserved attempt was withdrawn.
+    /// The calling task was cancelled while it waited for its turn to check the credential
+    /// (``UserManagementError/Code/cancelled``), before an attempt was reserved against the
+    /// throttle: the attempt is not counted.
     public static let cancelled = Outcome(rawValue: "cancelled")
   }
 

@@ -78,10 +78,38 @@ final class HashingScheduler: Sendable {
   func run<T: Sendable>(
     inline: Bool = false, _ work: @escaping @Sendable () throws(UserManagementError) -> T
   ) async throws(UserManagementError) -> T {
-    if inline { return try work() }
+    try await withTurn(inline: inline) { turn async throws(UserManagementError) in
+      try await turn.run(work)
+    }
+  }
+
+  /// One admission: any number of jobs run in it, one after another, without queueing again.
+  /// Only ``withTurn(inline:_:)`` makes one, for the length of its body.
+  struct Turn: Sendable {
+    fileprivate let inline: Bool
+
+    /// Runs `work` in this turn: off the concurrency pool (inline for a cheap hasher). It
+    /// cannot be refused or cancelled: the turn was admitted already.
+    func run<T: Sendable>(_ work: @escaping @Sendable () throws(UserManagementError) -> T)
+      async throws(UserManagementError) -> T
+    {
+      if inline { return try work() }
+      return try await DispatchQueue.global(qos: .userInitiated).runBlocking(work)
+    }
+  }
+
+  /// Waits for a turn (or is refused with ``UserManagementError/Code/overloaded``, or leaves
+  /// with ``UserManagementError/Code/cancelled``), then runs `body` in it and gives the slot
+  /// back. A caller that must not do work before it is sure of its turn (a sign-in reserving
+  /// an attempt against the throttle) does that work inside `body`. `body` must not ask this
+  /// scheduler for another turn: with every slot taken that way, it would wait forever.
+  func withTurn<T>(
+    inline: Bool = false, _ body: (Turn) async throws(UserManagementError) -> T
+  ) async throws(UserManagementError) -> T {
+    if inline { return try await body(Turn(inline: true)) }
     try await acquire()
     defer { release() }
-    return try await DispatchQueue.global(qos: .userInitiated).runBlocking(work)
+    return try await body(Turn(inline: false))
   }
 
   /// Refuses with ``UserManagementError/Code/overloaded`` when a job asked for now would be

@@ -202,10 +202,14 @@ extension UserDirectory {
 
   /// Checks a credential under the throttle.
   ///
-  /// The attempt is reserved before any hashing: it is counted as a failure by a commit whose
+  /// The check first waits for its turn to hash (see ``HashingScheduler/withTurn(inline:_:)``),
+  /// so a refusal (``UserManagementError/Code/overloaded``) or a cancellation comes before it
+  /// has read the throttle or written anything, for every account alike. In its turn, the
+  /// attempt is reserved before any hashing: it is counted as a failure by a commit whose
   /// precondition pins the counter value the throttle decision was made on, so a burst of
   /// parallel attempts is serialized through the counter and each one is judged with the
-  /// failures before it (no check-then-act gap). A success resets the counter. Throttled
+  /// failures before it (no check-then-act gap). Then the credential is checked, in the same
+  /// turn, so nothing can refuse or cancel its answer. A success resets the counter. Throttled
   /// attempts and hashes that cannot be checked cost the same key derivation as a wrong
   /// password and give the same kind of answer, so they do not tell more than the throttle's
   /// own error does.
@@ -213,10 +217,6 @@ extension UserDirectory {
     _ presented: Secret, against stored: PasswordHash, of record: UserRecord,
     kind: CredentialKind, resettingThrottle: Bool = true
   ) async throws(UserManagementError) -> Verified {
-    let reservation = try await reserveAttempt(for: record.id, kind: kind) {
-      () async throws(UserManagementError) in
-      try await burnVerification(presented)
-    }
     let hasher = configuration.passwordHasher
     let dummy = dummyHash
     // A login hash weaker than the hasher's own (a legacy format not yet replaced, or older
@@ -224,11 +224,15 @@ extension UserDirectory {
     // verification: a wrong password against it costs that verification too, so that an
     // imported account cannot be told from a missing one, or singled out, by timing.
     let equalize = kind == .password && ((try? hasher.needsRehash(stored)) ?? true)
-    let outcome: PasswordVerification
-    do throws(UserManagementError) {
-      // One job, so that once the credential is checked nothing can refuse or cancel the
-      // answer: the dummy verification runs in the same turn as the real one.
-      outcome = try await runHashing { () throws(UserManagementError) -> PasswordVerification in
+    let (reservation, outcome) = try await withHashingTurn {
+      (turn) async throws(UserManagementError) in
+      let reservation = try await reserveAttempt(for: record.id, kind: kind) {
+        () async throws(UserManagementError) in
+        try await turn.run { () throws(UserManagementError) in
+          Self.verifyDummy(presented, hasher: hasher, dummy: dummy)
+        }
+      }
+      let outcome = try await turn.run { () throws(UserManagementError) -> PasswordVerification in
         let result: PasswordVerification
         var uncheckable = false
         do throws(UserManagementError) {
@@ -241,19 +245,12 @@ extension UserDirectory {
           result = .invalid
           uncheckable = true
         }
-        if uncheckable || !result.isValid && equalize, let unmatchable = try? dummy.get(hasher) {
-          _ = try? hasher.verify(presented, against: unmatchable)
+        if uncheckable || !result.isValid && equalize {
+          Self.verifyDummy(presented, hasher: hasher, dummy: dummy)
         }
         return result
       }
-    } catch  where error.code == .overloaded || error.code == .cancelled {
-      // Refused or given up before the job started, so nothing was checked and nothing
-      // counts: a busy server or a caller that went away must not push the account towards
-      // its throttle. (Best effort: if the store fails now, the attempt stays counted.)
-      try? await fromStore {
-        try await self.store.commit(withdrawing(reservation, of: record.id, kind: kind))
-      }
-      throw error
+      return (reservation, outcome)
     }
     guard outcome.isValid else { throw Self.invalidCredentials() }
     // A proof that does not complete a sign-in neither counts as a failure nor clears them.
@@ -265,8 +262,16 @@ extension UserDirectory {
     return Verified(needsRehash: outcome == .validNeedsRehash)
   }
 
+  /// Verifies `presented` against the hasher's unmatchable hash: the work of a wrong password,
+  /// for answers that must not come sooner than one.
+  static func verifyDummy(_ presented: Secret, hasher: any PasswordHasher, dummy: DummyHash) {
+    if let unmatchable = try? dummy.get(hasher) {
+      _ = try? hasher.verify(presented, against: unmatchable)
+    }
+  }
+
   /// The change that takes back an attempt ``reserveAttempt(for:kind:whenRefused:)`` counted.
-  private func withdrawing(
+  func withdrawing(
     _ reservation: (previous: LoginThrottleState, time: Date), of user: UserID,
     kind: CredentialKind
   ) -> ChangeSet {

@@ -68,6 +68,13 @@ extension UserDirectory {
       let (record, redeemed) = try await activeRecord(
         redeeming: token, .passwordReset, of: parsed.user, at: now)
       try configuration.passwordPolicy.validate(newPassword, username: record.user.username)
+      // Hashed before the comparison with the API password, so that comparison is the last
+      // step that can be refused: once it has run, its answer is given and the token spent,
+      // never left unspent by a later refusal.
+      let hasher = configuration.passwordHasher
+      let newHash = try await runHashing { () throws(UserManagementError) in
+        try hasher.hash(newPassword)
+      }
       if try await isAPIPassword(newPassword, of: record) {
         var spent = record
         spent.security.tokens.remove(at: redeemed)
@@ -78,10 +85,6 @@ extension UserDirectory {
             preconditions: [.userVersion(record.id, record.user.version)], users: [spent]),
           .failure(Self.sameSecrets(field: "password"))
         )
-      }
-      let hasher = configuration.passwordHasher
-      let newHash = try await runHashing { () throws(UserManagementError) in
-        try hasher.hash(newPassword)
       }
       var updated = record
       updated.passwordHash = newHash

@@ -428,6 +428,7 @@ extension UserDirectory {
         allowingPendingEnrollment: true)
       var proven = record
       var events: [AuditEvent] = []
+      var codeReservation: (previous: LoginThrottleState, time: Date)?
       if twoFactor {
         guard let code else {
           throw UserManagementError(
@@ -435,7 +436,7 @@ extension UserDirectory {
             "Enter a code from your authenticator app (or a recovery code) to change your "
               + "password.")
         }
-        try await reserveAttempt(for: id, kind: .password) {
+        codeReservation = try await reserveAttempt(for: id, kind: .password) {
           () async throws(UserManagementError) in
         }
         proven = try verifySecondFactor(code, of: record)
@@ -444,10 +445,22 @@ extension UserDirectory {
         }
       }
       try configuration.passwordPolicy.validate(new, username: record.user.username)
-      try await requireDifferent(new, fromAPIPasswordOf: record)
       let hasher = configuration.passwordHasher
-      let newHash = try await runHashing { () throws(UserManagementError) in
-        try hasher.hash(new)
+      let newHash: PasswordHash
+      do throws(UserManagementError) {
+        try await requireDifferent(new, fromAPIPasswordOf: record)
+        newHash = try await runHashing { () throws(UserManagementError) in
+          try hasher.hash(new)
+        }
+      } catch  where error.code == .overloaded || error.code == .cancelled {
+        // The code was right: the attempt it reserved must not stay counted because the
+        // directory was too busy to finish (best effort, as for a sign-in).
+        if let codeReservation {
+          try? await fromStore {
+            try await self.store.commit(withdrawing(codeReservation, of: id, kind: .password))
+          }
+        }
+        throw error
       }
       let now = configuration.now()
       var updated = proven
@@ -640,21 +653,12 @@ extension UserDirectory {
     // holds the raw bytes another system saw, so an NFD secret must also be tried as NFC.
     let normalized = secret.nfcNormalized()
     let candidates = normalized == secret ? [secret] : [secret, normalized]
-    for candidate in candidates {
-      let outcome: Bool
-      do {
-        outcome = try await runHashing { () throws(UserManagementError) in
-          try hasher.verify(candidate, against: hash).isValid
-        }
-      } catch  where error.code == .overloaded || error.code == .cancelled {
-        // Not checked is not "different": the rule this serves would let an equal one through.
-        throw error
-      } catch {
-        outcome = false
-      }
-      if outcome { return true }
+    // Both in one job: once the first is checked, the answer cannot be cut short by a refusal
+    // of the second. The scheduler's refusal (`overloaded`, `cancelled`) comes before either
+    // and is thrown: not checked is not "different", which would let an equal secret through.
+    return try await runHashing { () throws(UserManagementError) -> Bool in
+      candidates.contains { (try? hasher.verify($0, against: hash).isValid) == true }
     }
-    return false
   }
 
   static func sameSecrets(field: String) -> UserManagementError {

@@ -307,6 +307,15 @@ extension UserDirectory {
       inline: !configuration.passwordHasher.isComputationallyExpensive, work)
   }
 
+  /// Runs `body` in one turn of the hashing scheduler (see ``HashingScheduler/withTurn(inline:_:)``):
+  /// it runs its hashing with the turn's `run`, never with ``runHashing(_:)``.
+  func withHashingTurn<T>(_ body: (HashingScheduler.Turn) async throws(UserManagementError) -> T)
+    async throws(UserManagementError) -> T
+  {
+    try await scheduler.withTurn(
+      inline: !configuration.passwordHasher.isComputationallyExpensive, body)
+  }
+
   /// Refuses a sign-in with ``UserManagementError/Code/overloaded`` before it reads the store
   /// when its verification would be refused anyway, so that every username gets that answer
   /// alike and a refused sign-in costs the store nothing.

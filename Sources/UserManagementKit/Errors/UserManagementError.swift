@@ -108,16 +108,17 @@ public struct UserManagementError: Error, Sendable, Hashable, CustomStringConver
     public static let invalidCursor = Code(rawValue: "invalid_cursor")
     /// Too many password checks were already waiting
     /// (``UserDirectory/Configuration/maximumWaitingHashes``): the operation was refused
-    /// before any password was hashed or checked, and changed nothing, instead of joining a
-    /// queue whose wait only grows. Any operation that hashes or verifies a password may throw
-    /// it; try again in a moment (HTTP 503). A sign-in is refused this way before it reads the
-    /// store when the queue is full as it starts; one refused later (the queue filled
-    /// meanwhile) has the attempt it reserved against the throttle withdrawn.
+    /// instead of joining a queue whose wait only grows, and none of its changes were
+    /// committed. Any operation that hashes or verifies a password may throw it; try again in
+    /// a moment (HTTP 503). A sign-in is refused before it reserves an attempt against the
+    /// throttle (and before it reads the store at all if the queue is full as it starts). An
+    /// operation with several hashing steps may have run the earlier ones; one that had
+    /// reserved a second-factor attempt withdraws it (best effort).
     public static let overloaded = Code(rawValue: "overloaded")
     /// The calling task was cancelled while the operation waited for its turn to hash or
-    /// verify a password: nothing was hashed or checked, nothing changed, and a sign-in's
-    /// reserved attempt is withdrawn. A hash already being computed runs to its end, and its
-    /// answer stands.
+    /// verify a password, and none of its changes were committed (as for
+    /// ``overloaded``, which says what may have run before). A hash already being computed runs
+    /// to its end, and its answer stands.
     public static let cancelled = Code(rawValue: "cancelled")
     /// A stored password hash could not be parsed or uses an unsupported algorithm.
     public static let unsupportedHash = Code(rawValue: "unsupported_hash")
