@@ -428,14 +428,22 @@ extension UserDirectory {
         allowingPendingEnrollment: true)
       var proven = record
       var events: [AuditEvent] = []
+      if twoFactor && code == nil {
+        throw UserManagementError(
+          .secondFactorRequired,
+          "Enter a code from your authenticator app (or a recovery code) to change your "
+            + "password.")
+      }
+      // The new password is judged and hashed before the code is checked, so that no refusal
+      // of its own (a weak password, a busy directory) can follow a right code and tell that
+      // it was right.
+      try configuration.passwordPolicy.validate(new, username: record.user.username)
+      let hasher = configuration.passwordHasher
+      let newHash = try await runHashing { () throws(UserManagementError) in
+        try hasher.hash(new)
+      }
       var codeReservation: (previous: LoginThrottleState, time: Date)?
-      if twoFactor {
-        guard let code else {
-          throw UserManagementError(
-            .secondFactorRequired,
-            "Enter a code from your authenticator app (or a recovery code) to change your "
-              + "password.")
-        }
+      if twoFactor, let code {
         codeReservation = try await reserveAttempt(for: id, kind: .password) {
           () async throws(UserManagementError) in
         }
@@ -444,14 +452,10 @@ extension UserDirectory {
           events.append(recoveryCodeUsed(proven, by: .user(id), at: configuration.now()))
         }
       }
-      try configuration.passwordPolicy.validate(new, username: record.user.username)
-      let hasher = configuration.passwordHasher
-      let newHash: PasswordHash
+      // Compared with the API password only after the code: someone with the password alone
+      // must not test guesses of the API password.
       do throws(UserManagementError) {
         try await requireDifferent(new, fromAPIPasswordOf: record)
-        newHash = try await runHashing { () throws(UserManagementError) in
-          try hasher.hash(new)
-        }
       } catch  where error.code == .overloaded || error.code == .cancelled {
         // The code was right: the attempt it reserved must not stay counted because the
         // directory was too busy to finish (best effort, as for a sign-in).

@@ -108,15 +108,16 @@ public struct UserManagementError: Error, Sendable, Hashable, CustomStringConver
     public static let invalidCursor = Code(rawValue: "invalid_cursor")
     /// Too many password checks were already waiting
     /// (``UserDirectory/Configuration/maximumWaitingHashes``): the operation was refused
-    /// instead of joining a queue whose wait only grows, and none of its changes were
+    /// instead of joining a queue whose wait only grows, and the change it was making was not
     /// committed. Any operation that hashes or verifies a password may throw it; try again in
     /// a moment (HTTP 503). A sign-in is refused before it reserves an attempt against the
     /// throttle (and before it reads the store at all if the queue is full as it starts). An
-    /// operation with several hashing steps may have run the earlier ones; one that had
-    /// reserved a second-factor attempt withdraws it (best effort).
+    /// operation with several hashing steps may have run the earlier ones: a password change
+    /// may have cleared the failed sign-in counter its proven current password earned, and
+    /// one that had reserved a second-factor attempt withdraws it (best effort).
     public static let overloaded = Code(rawValue: "overloaded")
     /// The calling task was cancelled while the operation waited for its turn to hash or
-    /// verify a password, and none of its changes were committed (as for
+    /// verify a password, and the change it was making was not committed (as for
     /// ``overloaded``, which says what may have run before). A hash already being computed runs
     /// to its end, and its answer stands.
     public static let cancelled = Code(rawValue: "cancelled")

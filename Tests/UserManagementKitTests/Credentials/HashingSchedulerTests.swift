@@ -121,7 +121,10 @@ struct HashingSchedulerTests {
     gate.open()
     try await eventually { fourth.isFinished }
     #expect(fourth.code == .overloaded)
-    for task in [first, second, third] { try await task.value }
+    try await eventually { order.withLock { $0.count } == 3 }
+    if order.withLock({ $0.count }) == 3 {
+      for task in [first, second, third] { try await task.value }
+    }
     #expect(order.withLock { $0 } == [0, 1, 2])
     #expect(scheduler.waitingCount == 0)
   }
@@ -177,7 +180,18 @@ struct HashingSchedulerTests {
     gate.open()
     try await running.value
     // The slot came back: the next job is admitted at once.
-    try await scheduler.run { () throws(UserManagementError) in ran.withLock { $0.append("next") } }
+    let next = Outcome()
+    Task {
+      do {
+        try await scheduler.run { () throws(UserManagementError) in
+          ran.withLock { $0.append("next") }
+        }
+        next.finish(nil)
+      } catch {
+        next.finish((error as? UserManagementError)?.code)
+      }
+    }
+    try await eventually { next.isFinished }
     #expect(ran.withLock { $0 } == ["running", "next"])
   }
 

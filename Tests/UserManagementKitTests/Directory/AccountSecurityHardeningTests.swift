@@ -45,6 +45,23 @@ struct AccountSecurityHardeningTests {
         == 0)
   }
 
+  /// A weak new password is refused before the code is looked at: a right code then earns no
+  /// answer that tells it was right, and costs no attempt.
+  @Test func aWeakNewPasswordIsRefusedBeforeTheCodeIsChecked() async throws {
+    let h = try await Harness(throttle: LoginThrottlePolicy(freeAttempts: 4))
+    let enrolled = try await h.enroll(try await h.add("grace@example.com"))
+    for code in ["000000", try authenticatorCode(enrolled.secret, at: h.clock.now)] {
+      await expectError(.weakPassword) {
+        _ = try await h.directory.changeOwnPassword(
+          of: enrolled.user.id, current: Harness.password, new: Secret("short"),
+          secondFactor: .authenticator(code))
+      }
+    }
+    #expect(
+      await h.store.loginThrottle(for: enrolled.user.id, kind: .password).consecutiveFailures
+        == 0)
+  }
+
   @Test func aResetTokenDoesNotClearCodeFailuresOfATwoFactorUser() async throws {
     let h = try await Harness(throttle: LoginThrottlePolicy(freeAttempts: 4))
     let enrolled = try await h.enroll(try await h.add("grace@example.com"))
