@@ -78,6 +78,20 @@ struct HashingSchedulerTests {
   final class Outcome: Sendable {
     private let state = Locked<(finished: Bool, code: UserManagementError.Code?)>((false, nil))
     func finish(_ code: UserManagementError.Code?) { state.withLock { $0 = (true, code) } }
+
+    /// Runs `body` in a task of its own and records how it ends.
+    static func of(_ body: @escaping @Sendable () async throws -> Void) -> Outcome {
+      let outcome = Outcome()
+      Task {
+        do {
+          try await body()
+          outcome.finish(nil)
+        } catch {
+          outcome.finish((error as? UserManagementError)?.code)
+        }
+      }
+      return outcome
+    }
     var isFinished: Bool { state.withLock { $0.finished } }
     var code: UserManagementError.Code? { state.withLock { $0.code } }
   }
@@ -107,14 +121,8 @@ struct HashingSchedulerTests {
     let third = job(2)
     try await eventually { scheduler.waitingCount == 2 }
     // The fourth is answered while the gate is still closed (never waiting for it).
-    let fourth = Outcome()
-    Task {
-      do {
-        try await scheduler.run { () throws(UserManagementError) in order.withLock { $0.append(3) }
-        }
-        fourth.finish(nil)
-      } catch {
-        fourth.finish((error as? UserManagementError)?.code)
+    let fourth = Outcome.of {
+      try await scheduler.run { () throws(UserManagementError) in order.withLock { $0.append(3) }
       }
     }
     try await eventually { fourth.isFinished }
@@ -147,14 +155,8 @@ struct HashingSchedulerTests {
     }
     try await eventually { scheduler.waitingCount == 1 }
     waiting.cancel()
-    let left = Outcome()
-    Task {
-      do {
-        try await waiting.value
-        left.finish(nil)
-      } catch {
-        left.finish((error as? UserManagementError)?.code)
-      }
+    let left = Outcome.of {
+      try await waiting.value
     }
     try await eventually { left.isFinished }
     #expect(left.code == .cancelled, "it left the queue before the slot came free")
@@ -166,29 +168,17 @@ struct HashingSchedulerTests {
         ran.withLock { $0.append("early") }
       }
     }
-    let refused = Outcome()
-    Task {
-      do {
-        try await early.value
-        refused.finish(nil)
-      } catch {
-        refused.finish((error as? UserManagementError)?.code)
-      }
+    let refused = Outcome.of {
+      try await early.value
     }
     try await eventually { refused.isFinished }
     #expect(refused.code == .cancelled, "refused before it queued behind the closed gate")
     gate.open()
     try await running.value
     // The slot came back: the next job is admitted at once.
-    let next = Outcome()
-    Task {
-      do {
-        try await scheduler.run { () throws(UserManagementError) in
-          ran.withLock { $0.append("next") }
-        }
-        next.finish(nil)
-      } catch {
-        next.finish((error as? UserManagementError)?.code)
+    let next = Outcome.of {
+      try await scheduler.run { () throws(UserManagementError) in
+        ran.withLock { $0.append("next") }
       }
     }
     try await eventually { next.isFinished }
@@ -236,26 +226,14 @@ struct HashingSchedulerTests {
     try await eventually { directory.scheduler.waitingCount == 1 }
     // Waiting for its turn, it has reserved nothing yet: the one failure is the checked one's.
     #expect(await store.loginThrottle(for: admin.id, kind: .password).consecutiveFailures == 1)
-    let refused = Outcome()
-    Task {
-      do {
-        _ = try await directory.authenticate(username: "ada@example.com", password: Secret("wrong"))
-        refused.finish(nil)
-      } catch {
-        refused.finish((error as? UserManagementError)?.code)
-      }
+    let refused = Outcome.of {
+      _ = try await directory.authenticate(username: "ada@example.com", password: Secret("wrong"))
     }
     try await eventually { refused.isFinished }
     #expect(refused.code == .overloaded, "answered at once, not after the gate opens")
     queued.cancel()
-    let left = Outcome()
-    Task {
-      do {
-        try await queued.value
-        left.finish(nil)
-      } catch {
-        left.finish((error as? UserManagementError)?.code)
-      }
+    let left = Outcome.of {
+      try await queued.value
     }
     try await eventually { left.isFinished }
     #expect(left.code == .cancelled, "answered before the slot came free")
@@ -376,14 +354,8 @@ struct HashingSchedulerTests {
     try await eventually { hasher.gate.entered == 1 }
     let before = store.counts.withLock { $0 }
     for username in ["ada@example.com", "nobody@example.com"] {
-      let refused = Outcome()
-      Task {
-        do {
-          _ = try await directory.authenticate(username: username, password: Secret("wrong"))
-          refused.finish(nil)
-        } catch {
-          refused.finish((error as? UserManagementError)?.code)
-        }
+      let refused = Outcome.of {
+        _ = try await directory.authenticate(username: username, password: Secret("wrong"))
       }
       try await eventually { refused.isFinished }
       #expect(refused.code == .overloaded, "\(username)")

@@ -10,13 +10,19 @@ import UserManagementKit
 /// driven without a browser: headers, cookies, and the refusals that need no signed-in user.
 @Suite struct RoutingTests {
   func withConsole(_ test: (RouterClient) async throws -> Void) async throws {
+    try await test(Self.client(for: UserDirectory(store: InMemoryDirectoryStore())))
+  }
+
+  /// A client of the console over `directory`, mounted under `/console` on a host's router.
+  static func client(
+    for directory: UserDirectory, sessionStorage: any PersistDriver = MemoryPersistDriver()
+  ) -> RouterClient {
     let console = UserConsole(
-      directory: UserDirectory(store: InMemoryDirectoryStore()),
-      sessionStorage: MemoryPersistDriver(),
+      directory: directory, sessionStorage: sessionStorage,
       configuration: .init(pathPrefix: "/console", secureCookies: true))
     let router = Router(context: TestRequestContext.self)
     console.addRoutes(to: router)
-    try await test(RouterClient(router))
+    return RouterClient(router)
   }
 
   func formHeaders(cookie: String, site: String? = nil) throws -> HTTPFields {
@@ -81,12 +87,8 @@ import UserManagementKit
   /// session store. The token is checked against the sign-in cookie instead.
   @Test func theSignInPageKeepsNothingOnTheServer() async throws {
     let driver = CountingPersistDriver()
-    let console = UserConsole(
-      directory: UserDirectory(store: InMemoryDirectoryStore()), sessionStorage: driver,
-      configuration: .init(pathPrefix: "/console", secureCookies: true))
-    let router = Router(context: TestRequestContext.self)
-    console.addRoutes(to: router)
-    let client = RouterClient(router)
+    let client = Self.client(
+      for: UserDirectory(store: InMemoryDirectoryStore()), sessionStorage: driver)
     var pages: [Browser] = []
     for _ in 0..<50 {
       var browser = Browser()
@@ -228,12 +230,7 @@ import UserManagementKit
         username: "grace@example.com", firstName: "Grace", lastName: "Hopper",
         password: .typed(Secret("first compiler 1952"))),
       by: .user(ada.user.id))
-    let console = UserConsole(
-      directory: directory, sessionStorage: MemoryPersistDriver(),
-      configuration: .init(pathPrefix: "/console", secureCookies: true))
-    let router = Router(context: TestRequestContext.self)
-    console.addRoutes(to: router)
-    let client = RouterClient(router)
+    let client = Self.client(for: directory)
 
     try await failGraceUntilRefused(client)
 
@@ -305,12 +302,7 @@ import UserManagementKit
       NewUser(
         username: "ada@example.com", firstName: "Ada", lastName: "Lovelace",
         password: .typed(Secret("analytical engine 1843"))))
-    let console = UserConsole(
-      directory: directory, sessionStorage: MemoryPersistDriver(),
-      configuration: .init(pathPrefix: "/console", secureCookies: true))
-    let router = Router(context: TestRequestContext.self)
-    console.addRoutes(to: router)
-    let client = RouterClient(router)
+    let client = Self.client(for: directory)
     let first = Task { try await signIn(client, "ada@example.com", "wrong").0 }
     for _ in 0..<10_000 where hasher.state.withLock({ $0.entered }) == 0 {
       try await Task.sleep(for: .milliseconds(1))
