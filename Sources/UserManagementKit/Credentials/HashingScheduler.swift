@@ -109,8 +109,20 @@ final class HashingScheduler: Sendable {
     if inline { return try await body(Turn(inline: true)) }
     try await acquire()
     defer { release() }
-    return try await body(Turn(inline: false))
+    let result: Result<T, UserManagementError> = await Self.$insideTurn.withValue(true) {
+      do throws(UserManagementError) {
+        return .success(try await body(Turn(inline: false)))
+      } catch {
+        return .failure(error)
+      }
+    }
+    return try result.get()
   }
+
+  /// Whether the current task runs inside a turn of a scheduler, where asking any scheduler
+  /// for another turn is a mistake: with every slot held that way, it would wait for itself.
+  /// Debug builds stop on it (see `acquire`) instead of hanging.
+  @TaskLocal private static var insideTurn = false
 
   /// Refuses with ``UserManagementError/Code/overloaded`` when a job asked for now would be
   /// refused (every slot busy, the queue full), so that a caller can refuse before doing work
@@ -121,6 +133,7 @@ final class HashingScheduler: Sendable {
   }
 
   private func acquire() async throws(UserManagementError) {
+    assert(!Self.insideTurn, "A hashing turn asked for another turn, which could wait for itself.")
     if Task.isCancelled { throw Self.cancelled() }
     // A ticket first, so that a cancellation arriving before the decision below finds it.
     let ticket = state.withLock { state in
