@@ -186,8 +186,7 @@ extension UserDirectory {
     if let policies = update.policies { try await requirePoliciesExist(policies) }
 
     let username = checked.target.user.username
-    try await requireDistinctSecrets(
-      update, of: checked.target, comparingStored: checked.acting.userID == id)
+    try requireDistinctSecrets(update)
     let secrets = PreparedSecrets(
       password: try await prepare(update.password, for: username, field: "password"),
       apiPassword: try await prepareAPIPassword(update.apiPassword, for: username))
@@ -589,36 +588,25 @@ extension UserDirectory {
     return PreparedSecret(hash: hash, generated: generated)
   }
 
-  /// Refuses an edit that would make the login password and the API password equal, so that
-  /// neither secret opens the other's door: typed values set together are compared directly;
-  /// when `comparingStored` (a user editing themself), a typed value set alone is compared
-  /// with the other stored credential. Generated values are random and need no comparison.
+  /// Refuses an edit that sets the login password and the API password, both typed, to the
+  /// same value, so that neither secret opens the other's door.
   ///
-  /// An administrator's (or a system principal's) typed value for another user is not
-  /// compared with that user's stored credential: the refusal would tell the administrator
-  /// whether a guess is the user's current password, without the sign-in throttle and without
-  /// an audit event. Administrators should generate API passwords instead.
-  func requireDistinctSecrets(_ update: UserUpdate, of target: UserRecord, comparingStored: Bool)
-    async throws(UserManagementError)
-  {
-    switch (update.password, update.apiPassword) {
-    case (.typed(let login), .typed(let api)):
-      // Normalization costs more than linear time on long runs of combining marks: over the
-      // byte cap, the policy refuses the secret next, and it is never normalized here.
-      let cap = configuration.passwordPolicy.maximumBytes
-      if login.byteCount <= cap, api.byteCount <= cap,
-        login.nfcNormalized() == api.nfcNormalized()
-      {
-        throw Self.sameSecrets(field: "apiPassword")
-      }
-    case (.typed(let login), nil) where comparingStored && update.apiAccessEnabled != false:
-      try await requireDifferent(login, fromAPIPasswordOf: target)
-    case (nil, .typed(let api)) where comparingStored:
-      if let loginHash = target.passwordHash, try await verifies(api, against: loginHash) {
-        throw Self.sameSecrets(field: "apiPassword")
-      }
-    default:
-      break
+  /// A typed value set alone is never compared with the stored credential here: the refusal
+  /// would tell whoever edits whether a guess is the user's current password, without the
+  /// sign-in throttle. An administrator editing another user is that case (they should
+  /// generate API passwords); an administrator editing themself may only generate their own
+  /// API password (``UserEditRules``), and their own login password changes only with
+  /// ``changeOwnPassword(of:current:new:secondFactor:)``, which compares it with the stored API
+  /// password after the proofs. Generated values are random and need no comparison.
+  func requireDistinctSecrets(_ update: UserUpdate) throws(UserManagementError) {
+    guard case .typed(let login) = update.password, case .typed(let api) = update.apiPassword
+    else { return }
+    // Normalization costs more than linear time on long runs of combining marks: over the
+    // byte cap, the policy refuses the secret next, and it is never normalized here.
+    let cap = configuration.passwordPolicy.maximumBytes
+    if login.byteCount <= cap, api.byteCount <= cap, login.nfcNormalized() == api.nfcNormalized()
+    {
+      throw Self.sameSecrets(field: "apiPassword")
     }
   }
 
@@ -643,25 +631,20 @@ extension UserDirectory {
       : try await verifies(login, against: apiHash)
   }
 
-  /// Whether `secret` verifies against `hash` with the configured hasher; a hash it cannot
-  /// check counts as no match. A secret over the policy's byte cap is never hashed (it cannot
-  /// match a stored password, and the policy refuses it next). Throws
+  /// Whether `secret` verifies against `hash`, a typed API password's hash that the
+  /// configured hasher made (it normalizes both sides, so spelling does not matter); a hash it
+  /// cannot check counts as no match. A secret over the policy's byte cap is never hashed (it
+  /// cannot match a stored password, and the policy refuses it next). Throws
   /// ``UserManagementError/Code/overloaded`` or ``UserManagementError/Code/cancelled`` when
-  /// the check could not run.
+  /// the check could not run: not checked is not "different", which would let an equal secret
+  /// through.
   private func verifies(_ secret: Secret, against hash: PasswordHash)
     async throws(UserManagementError) -> Bool
   {
     guard secret.byteCount <= configuration.passwordPolicy.maximumBytes else { return false }
     let hasher = configuration.passwordHasher
-    // Both spellings: the library stores the NFC form of what it hashes, while a legacy hash
-    // holds the raw bytes another system saw, so an NFD secret must also be tried as NFC.
-    let normalized = secret.nfcNormalized()
-    let candidates = normalized == secret ? [secret] : [secret, normalized]
-    // Both in one job: once the first is checked, the answer cannot be cut short by a refusal
-    // of the second. The scheduler's refusal (`overloaded`, `cancelled`) comes before either
-    // and is thrown: not checked is not "different", which would let an equal secret through.
     return try await runHashing { () throws(UserManagementError) -> Bool in
-      candidates.contains { (try? hasher.verify($0, against: hash).isValid) == true }
+      (try? hasher.verify(secret, against: hash).isValid) == true
     }
   }
 

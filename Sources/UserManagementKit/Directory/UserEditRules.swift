@@ -11,7 +11,8 @@
 ///
 /// - Administrators may change anything of another user; a system principal (`actor == nil`)
 ///   likewise.
-/// - Nobody changes their own status or role, or sets their own password this way.
+/// - Nobody changes their own status or role, or sets their own password this way; an
+///   administrator's own API password is generated, never typed.
 /// - A General User may change only their own first and last name.
 /// - Administrators hold no policies; an API password needs API access; disabling API access
 ///   removes the API password.
@@ -75,6 +76,15 @@ struct UserEditRules {
         throw UserManagementError(
           .invalidOperation, "Change your own password with your current password.",
           context: ["field": "password"])
+      }
+      // A typed API password must differ from the login password, and telling someone that
+      // theirs does not would let a stolen session test guesses of the login password, outside
+      // the sign-in throttle. A generated one is random and needs no comparison.
+      if case .typed = update.apiPassword {
+        throw UserManagementError(
+          .invalidOperation,
+          "Generate your own API password; only another administrator can enter one for you.",
+          context: ["field": "apiPassword", "reason": "typed_own_api_password"])
       }
     }
 

@@ -268,11 +268,13 @@ struct AuthenticationTests {
   @Test func typedAPIPasswordsMustDifferFromTheLoginPasswordAndFromTokens() async throws {
     let h = try await Harness()
     let user = try await h.add("same@example.com", apiAccess: true)
-    // An administrator's own: compared with their login password. (Another user's is not; see
-    // SecurityReviewTests.)
-    try await h.directory.setAPIAccess(true, of: h.admin.id, by: h.asAdmin)
+    // Set together with the login password, they are compared directly. (A typed value alone is
+    // never compared with a stored one; see SecurityReviewTests.)
     let same = await expectError(.weakPassword) {
-      try await h.directory.setAPIPassword(.typed(h.adminPassword), of: h.admin.id, by: h.asAdmin)
+      try await h.directory.updateUser(
+        user.id,
+        with: UserUpdate(password: .typed(Harness.password), apiPassword: .typed(Harness.password)),
+        by: h.asAdmin)
     }
     #expect(same?.context["reasons"] == "same_as_login_password")
     let tokenShaped = await expectError(.invalidField) {

@@ -184,12 +184,8 @@ struct SecurityReviewTests {
         of: user.id, current: Harness.password, new: apiPassword)
     }
     #expect(byUser?.passwordViolations == ["same_as_api_password"])
-    // An administrator editing themself is compared the same way, both directions.
+    // An administrator's own new login password is compared with their generated one too.
     try await h.directory.setAPIAccess(true, of: h.admin.id, by: h.asAdmin)
-    let sameAsLogin = await expectError(.weakPassword) {
-      try await h.directory.setAPIPassword(.typed(h.adminPassword), of: h.admin.id, by: h.asAdmin)
-    }
-    #expect(sameAsLogin?.passwordViolations == ["same_as_login_password"])
     let token = try #require(
       try await h.directory.setAPIPassword(.generated, of: h.admin.id, by: h.asAdmin)
         .generatedAPIPassword)
@@ -246,6 +242,34 @@ struct SecurityReviewTests {
         user.id, with: UserUpdate(password: .typed(apiPassword), apiPassword: .typed(apiPassword)),
         by: h.asAdmin)
     }
+  }
+
+  @Test("6. A session cannot test guesses of its own login password by typing API passwords")
+  func anAdministratorsOwnAPIPasswordIsGeneratedNeverTyped() async throws {
+    let h = try await Harness()
+    try await h.directory.setAPIAccess(true, of: h.admin.id, by: h.asAdmin)
+    // Were a typed value compared with the login password, a refusal would confirm a guess
+    // with no proof of that password, outside the sign-in throttle. Right guess or wrong, the
+    // answer is the same refusal, and nothing is hashed, checked or written.
+    h.hasher.reset()
+    let events = try await h.allEvents().count
+    for guess in [h.adminPassword, Secret("a wrong guess of it 12")] {
+      let error = await expectError(.invalidOperation) {
+        try await h.directory.setAPIPassword(.typed(guess), of: h.admin.id, by: h.asAdmin)
+      }
+      #expect(error?.context["field"] == "apiPassword")
+      #expect(error?.context["reason"] == "typed_own_api_password")
+    }
+    #expect(h.hasher.verificationCount == 0 && h.hasher.kdfCount == 0)
+    #expect(try await h.allEvents().count == events)
+    // Their own generated one is fine, and another administrator may still type one for them.
+    let generated = try await h.directory.setAPIPassword(
+      .generated, of: h.admin.id, by: h.asAdmin)
+    #expect(generated.generatedAPIPassword != nil)
+    let other = try await h.add("second-admin@example.com", role: .admin)
+    let typed = try await h.directory.setAPIPassword(
+      .typed(Secret("typed by a colleague 31")), of: h.admin.id, by: .user(other.id))
+    #expect(typed.user.hasAPIPassword)
   }
 
   // MARK: 7. A literal id never widens through JSON
@@ -507,31 +531,33 @@ struct SecurityReviewFollowUpTests {
     }
   }
 
-  @Test("A login hash from another system and an NFD API password cannot be made equal")
+  @Test("A migrated user's NFD login password cannot be made equal to their API password")
   func legacyHashAndNFDSecretStayDistinct() async throws {
     let h = try await Harness(
       hasher: MigratingPasswordHasher(preferred: PBKDF2PasswordHasher(insecureIterations: 2)))
-    let nfc = "Grüße aus Köln am Rhein 1848"
-    let nfd = nfc.decomposedStringWithCanonicalMapping
-    #expect(Array(nfc.utf8) != Array(nfd.utf8))
+    let login = "Grüße aus Köln am Rhein 1848"
     let salt = "saltsaltsalt"
     let key = try PBKDF2.deriveKey(
-      password: Array(nfc.utf8), salt: Array(salt.utf8), iterations: 1_000, keyByteCount: 32,
+      password: Array(login.utf8), salt: Array(salt.utf8), iterations: 1_000, keyByteCount: 32,
       hashFunction: SHA256.self)
     let django = "pbkdf2_sha256$1000$\(salt)$\(Data(key).base64EncodedString())"
     let imported = try await h.directory.importUsers(
       [
         PortableUser(
-          username: "migrated@example.com", firstName: "M", lastName: "M", role: .admin,
+          username: "migrated@example.com", firstName: "M", lastName: "M",
           apiAccessEnabled: true, passwordHash: PasswordHash(encoded: django))
       ], by: h.asAdmin)
     let user = try #require(imported.users.first)
-    // The migrated administrator sets their own API password (another user's is not compared
-    // with their stored password, see item 6).
-    await expectError(.weakPassword) {
-      _ = try await h.directory.setAPIPassword(
-        .typed(Secret(nfd)), of: user.id, by: .user(user.id))
+    let api = "Über die Brücke nach Süden 1999"
+    let nfd = api.decomposedStringWithCanonicalMapping
+    #expect(Array(api.utf8) != Array(nfd.utf8))
+    try await h.directory.setAPIPassword(.typed(Secret(api)), of: user.id, by: h.asAdmin)
+    // The new login password, spelled decomposed, is still the API password.
+    let error = await expectError(.weakPassword) {
+      _ = try await h.directory.changeOwnPassword(
+        of: user.id, current: Secret(login), new: Secret(nfd))
     }
+    #expect(error?.passwordViolations == ["same_as_api_password"])
   }
 
   @Test("Ids and parents that start with a combining mark are refused")

@@ -64,6 +64,10 @@ struct UserEditRulesTests {
       target: admin, update: UserUpdate(password: .generated), code: .invalidOperation,
       field: "password"),
     Refused(
+      name: "an admin types their own API password", actor: admin, target: admin,
+      update: UserUpdate(apiPassword: .typed(Secret("a typed own api phrase"))),
+      code: .invalidOperation, field: "apiPassword"),
+    Refused(
       name: "an administrator is given policies", actor: admin, target: other,
       update: UserUpdate(role: .admin, policies: [PolicyID(rawValue: UUID())]),
       code: .invalidOperation, field: "policies"),

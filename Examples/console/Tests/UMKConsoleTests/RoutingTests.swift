@@ -273,6 +273,47 @@ import UserManagementKit
     #expect(withNewPassword.status == .seeOther, "\(withNewPassword.status)")
   }
 
+  /// An administrator's own API password page offers only "Generate": the directory refuses a
+  /// typed one for themself. Another user's page offers both, and a forged typed post for
+  /// oneself is answered with the directory's refusal.
+  @Test func anAdministratorsOwnAPIPasswordPageOffersOnlyGenerate() async throws {
+    let directory = UserDirectory(
+      store: InMemoryDirectoryStore(),
+      configuration: .init(passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2)))
+    let ada = try await directory.bootstrap(
+      NewUser(
+        username: "ada@example.com", firstName: "Ada", lastName: "Lovelace",
+        password: .typed(Secret("analytical engine 1843"))))
+    let grace = try await directory.addUser(
+      NewUser(
+        username: "grace@example.com", firstName: "Grace", lastName: "Hopper",
+        password: .typed(Secret("first compiler 1952")), apiAccessEnabled: true),
+      by: .user(ada.user.id))
+    try await directory.setAPIAccess(true, of: ada.user.id, by: .user(ada.user.id))
+    let client = Self.client(for: directory)
+    var (_, admin) = try await signIn(client, "ada@example.com", "analytical+engine+1843")
+    func page(_ id: UserID) async throws -> CollectedResponse {
+      try await client.execute(
+        .get, "/console/admin/users/\(id.description)/api-password",
+        headers: try formHeaders(cookie: admin.cookie))
+    }
+    let own = try await page(ada.user.id)
+    #expect(own.status == .ok, "\(own.status)")
+    #expect(own.body.contains(#"value="generate""#))
+    #expect(!own.body.contains(#"value="typed""#))
+    #expect(own.body.contains("Your own API password is always generated."))
+    let other = try await page(grace.user.id)
+    #expect(other.body.contains(#"value="typed""#))
+    admin.read(own)
+    let forged = try await client.execute(
+      .post, "/console/admin/users/\(ada.user.id.description)/api-password",
+      headers: try formHeaders(cookie: admin.cookie, site: "same-origin"),
+      body: "csrf=\(admin.csrf)&mode=typed&apiPassword=analytical+engine+1843")
+    #expect(forged.status == .badRequest, "\(forged.status)")
+    #expect(forged.body.contains("Generate your own API password"))
+    #expect(try await directory.user(ada.user.id, by: .user(ada.user.id)).hasAPIPassword == false)
+  }
+
   /// A hasher whose verifications wait until it is opened.
   final class GatedHasher: PasswordHasher {
     let state = Mutex((open: false, entered: 0))

@@ -406,6 +406,19 @@ extension ConsoleApp {
   func apiPasswordPage(_ user: User, visitor: Visitor, message: String? = nil) -> HTML {
     let id = user.id.description
     let title = user.hasAPIPassword ? "Reset API password" : "Create API password"
+    // The directory refuses an administrator's typed API password for themself (it would be
+    // compared with their login password, a free oracle for a stolen session): only generate.
+    let own = user.id == visitor.user.id
+    let typedChoice: HTML =
+      own
+      ? """
+        <p class="help">Your own API password is always generated. Another administrator can enter one for you.</p>
+        """
+      : """
+        <label class="choice"><input type="radio" name="mode" value="typed"> Enter an API password</label>
+        <label for="apiPassword">API password</label>
+        <input id="apiPassword" name="apiPassword" type="password" autocomplete="new-password">
+        """
     return layout(
       title: title, visitor: visitor,
       body: """
@@ -417,9 +430,7 @@ extension ConsoleApp {
         \(csrfField(visitor.csrf))
         <fieldset><legend>API password</legend>
         <label class="choice"><input type="radio" name="mode" value="generate" checked> Generate an API password (recommended)</label>
-        <label class="choice"><input type="radio" name="mode" value="typed"> Enter an API password</label>
-        <label for="apiPassword">API password</label>
-        <input id="apiPassword" name="apiPassword" type="password" autocomplete="new-password">
+        \(typedChoice)
         </fieldset>
         <button type="submit" class="primary">Save API password</button>
         </form>
