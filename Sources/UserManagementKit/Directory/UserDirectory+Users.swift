@@ -604,8 +604,7 @@ extension UserDirectory {
     // Normalization costs more than linear time on long runs of combining marks: over the
     // byte cap, the policy refuses the secret next, and it is never normalized here.
     let cap = configuration.passwordPolicy.maximumBytes
-    if login.byteCount <= cap, api.byteCount <= cap, login.nfcNormalized() == api.nfcNormalized()
-    {
+    if login.byteCount <= cap, api.byteCount <= cap, login.nfcNormalized() == api.nfcNormalized() {
       throw Self.sameSecrets(field: "apiPassword")
     }
   }

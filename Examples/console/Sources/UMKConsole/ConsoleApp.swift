@@ -63,7 +63,7 @@ final class ConsoleApp: Sendable {
       sessionStorage,
       configuration: SessionStorageConfiguration(
         sessionCookieParameters: SessionCookieParameters(
-          name: configuration.cookieName,
+          name: configuration.sentCookieName,
           path: configuration.pathPrefix.isEmpty ? "/" : configuration.pathPrefix,
           secure: configuration.secureCookies, sameSite: .strict),
         keyPrefix: "umk-console."))

@@ -29,7 +29,7 @@ public struct UserConsole: Sendable {
     public var secureCookies: Bool
     /// How long a session lasts after sign-in.
     public var sessionDuration: Duration
-    /// The name of the session cookie.
+    /// The name of the session cookie, before its prefix (see ``sentCookieName``).
     public var cookieName: String
     /// Users listed per page on the Administration page.
     public var pageSize: Int
@@ -40,7 +40,7 @@ public struct UserConsole: Sendable {
     ///   - pathPrefix: The path prefix (default none).
     ///   - secureCookies: Whether cookies are `Secure` (default off, for plain-HTTP loopback).
     ///   - sessionDuration: The session lifetime (default 8 hours).
-    ///   - cookieName: The session cookie's name.
+    ///   - cookieName: The session cookie's name, before its prefix (default `umk_console`).
     ///   - pageSize: Users per page (default 50).
     public init(
       pathPrefix: String = "", secureCookies: Bool = false,
@@ -55,6 +55,18 @@ public struct UserConsole: Sendable {
       self.sessionDuration = sessionDuration
       self.cookieName = cookieName
       self.pageSize = min(max(pageSize, 1), UserQuery.maximumLimit)
+    }
+
+    /// The session cookie's name as the console sends it: with `Secure` cookies, ``cookieName``
+    /// prefixed `__Host-` when the console is at the root, or `__Secure-` under a prefix
+    /// (unless it already starts with either). Browsers then accept the cookie only from a
+    /// secure page, and a `__Host-` one only from this very host with `Path=/`, so a page on a
+    /// sibling subdomain or on plain HTTP cannot plant or overwrite it. The sign-in form's
+    /// cookie is this name with `_signin`.
+    public var sentCookieName: String {
+      guard secureCookies, !cookieName.hasPrefix("__Host-"), !cookieName.hasPrefix("__Secure-")
+      else { return cookieName }
+      return (pathPrefix.isEmpty ? "__Host-" : "__Secure-") + cookieName
     }
   }
 

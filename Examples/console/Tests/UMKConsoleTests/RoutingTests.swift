@@ -47,11 +47,60 @@ import UserManagementKit
     }
   }
 
+  @Test func secureCookiesCarryTheirPrefix() {
+    typealias Settings = UserConsole.Configuration
+    #expect(Settings(secureCookies: true).sentCookieName == "__Host-umk_console")
+    #expect(
+      Settings(pathPrefix: "/console", secureCookies: true).sentCookieName
+        == "__Secure-umk_console")
+    #expect(Settings().sentCookieName == "umk_console", "plain HTTP cannot set prefixed cookies")
+    #expect(
+      Settings(secureCookies: true, cookieName: "__Host-mine").sentCookieName == "__Host-mine")
+  }
+
+  /// At the root with `Secure` cookies, both cookies are `__Host-` ones: `Path=/`, no `Domain`.
+  @Test func atTheRootTheCookiesAreHostCookies() async throws {
+    let directory = UserDirectory(
+      store: InMemoryDirectoryStore(),
+      configuration: .init(passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2)))
+    try await directory.bootstrap(
+      NewUser(
+        username: "ada@example.com", firstName: "Ada", lastName: "Lovelace",
+        password: .typed(Secret("analytical engine 1843"))))
+    let console = UserConsole(
+      directory: directory, sessionStorage: MemoryPersistDriver(),
+      configuration: .init(secureCookies: true))
+    let router = Router(context: TestRequestContext.self)
+    console.addRoutes(to: router)
+    let client = RouterClient(router)
+    var browser = Browser()
+    let page = try await client.execute(.get, "/sign-in")
+    browser.read(page)
+    let signInCookie = try #require(page.headers[.setCookie])
+    #expect(signInCookie.hasPrefix("__Host-umk_console_signin="))
+    let signedIn = try await client.execute(
+      .post, "/sign-in", headers: try formHeaders(cookie: browser.cookie, site: "same-origin"),
+      body: "csrf=\(browser.csrf)&username=ada%40example.com&password=analytical+engine+1843")
+    #expect(signedIn.status == .seeOther, "\(signedIn.status) \(signedIn.body.prefix(300))")
+    let cookies = signedIn.headers[values: .setCookie]
+    try #require(cookies.count == 2)
+    #expect(cookies[0].hasPrefix("__Host-umk_console="))
+    for cookie in cookies + [signInCookie] {
+      #expect(cookie.contains("Secure") && cookie.contains("Path=/"))
+      #expect(!cookie.contains("Path=/console") && !cookie.contains("Domain"))
+    }
+    // The session works under its prefixed name.
+    browser.read(signedIn)
+    let home = try await client.execute(
+      .get, "/admin/users", headers: try formHeaders(cookie: browser.cookie))
+    #expect(home.status == .ok, "\(home.status)")
+  }
+
   @Test func theSignInCookieIsHttpOnlyStrictAndSecure() async throws {
     try await withConsole { client in
       let response = try await client.execute(.get, "/console/sign-in")
       let cookie = try #require(response.headers[.setCookie])
-      #expect(cookie.hasPrefix("umk_console_signin="))
+      #expect(cookie.hasPrefix("__Secure-umk_console_signin="))
       #expect(cookie.contains("HttpOnly"))
       #expect(cookie.contains("SameSite=Strict"))
       #expect(cookie.contains("Secure"))
@@ -97,7 +146,7 @@ import UserManagementKit
     }
     #expect(driver.writes.withLock { $0 } == 0)
     #expect(Set(pages.map(\.csrf)).count == 50, "a fresh token every time")
-    #expect(pages.allSatisfy { $0.cookie == "umk_console_signin=\($0.csrf)" })
+    #expect(pages.allSatisfy { $0.cookie == "__Secure-umk_console_signin=\($0.csrf)" })
 
     func post(cookie: String, csrf: String) async throws -> CollectedResponse {
       try await client.execute(
@@ -109,7 +158,7 @@ import UserManagementKit
     #expect(mismatched.status == .forbidden)
     let cookieless = try await post(cookie: "", csrf: pages[0].csrf)
     #expect(cookieless.status == .forbidden)
-    let emptied = try await post(cookie: "umk_console_signin=", csrf: "")
+    let emptied = try await post(cookie: "__Secure-umk_console_signin=", csrf: "")
     #expect(emptied.status == .forbidden)
     // The pair of one page is accepted, and a wrong password still stores nothing.
     let matched = try await post(cookie: pages[0].cookie, csrf: pages[0].csrf)
@@ -239,10 +288,11 @@ import UserManagementKit
     // The session's cookie first, then the sign-in cookie's removal.
     let cookies = signedIn.headers[values: .setCookie]
     try #require(cookies.count == 2)
-    #expect(cookies[0].hasPrefix("umk_console="))
+    #expect(cookies[0].hasPrefix("__Secure-umk_console="))
     #expect(
       ["HttpOnly", "SameSite=Strict", "Secure", "Path=/console"].allSatisfy(cookies[0].contains))
-    #expect(cookies[1].hasPrefix("umk_console_signin=;") && cookies[1].contains("Max-Age=0"))
+    #expect(
+      cookies[1].hasPrefix("__Secure-umk_console_signin=;") && cookies[1].contains("Max-Age=0"))
     let path = "/console/admin/users/\(grace.user.id.description)"
     admin.read(
       try await client.execute(.get, path, headers: try formHeaders(cookie: admin.cookie)))

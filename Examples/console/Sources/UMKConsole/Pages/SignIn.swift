@@ -61,7 +61,7 @@ extension ConsoleApp {
   }
 
   /// The name of the sign-in form's cookie: the session cookie's name with `_signin`.
-  var signInCookieName: String { configuration.cookieName + "_signin" }
+  var signInCookieName: String { configuration.sentCookieName + "_signin" }
 
   /// The sign-in form's CSRF cookie, or (for `nil`) the one that removes it.
   ///

@@ -412,13 +412,13 @@ extension ConsoleApp {
     let typedChoice: HTML =
       own
       ? """
-        <p class="help">Your own API password is always generated. Another administrator can enter one for you.</p>
-        """
+      <p class="help">Your own API password is always generated. Another administrator can enter one for you.</p>
+      """
       : """
-        <label class="choice"><input type="radio" name="mode" value="typed"> Enter an API password</label>
-        <label for="apiPassword">API password</label>
-        <input id="apiPassword" name="apiPassword" type="password" autocomplete="new-password">
-        """
+      <label class="choice"><input type="radio" name="mode" value="typed"> Enter an API password</label>
+      <label for="apiPassword">API password</label>
+      <input id="apiPassword" name="apiPassword" type="password" autocomplete="new-password">
+      """
     return layout(
       title: title, visitor: visitor,
       body: """
