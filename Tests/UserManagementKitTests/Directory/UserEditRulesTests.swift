@@ -29,6 +29,7 @@ struct UserEditRulesTests {
   }
 
   static let admin = record("admin", role: .admin)
+  static let adminWithAPIAccess = record("api-admin", role: .admin, apiAccess: true)
   static let general = record("general")
   static let other = record("other")
 
@@ -64,7 +65,8 @@ struct UserEditRulesTests {
       target: admin, update: UserUpdate(password: .generated), code: .invalidOperation,
       field: "password"),
     Refused(
-      name: "an admin types their own API password", actor: admin, target: admin,
+      name: "an admin types their own API password", actor: adminWithAPIAccess,
+      target: adminWithAPIAccess,
       update: UserUpdate(apiPassword: .typed(Secret("a typed own api phrase"))),
       code: .invalidOperation, field: "apiPassword"),
     Refused(
@@ -87,6 +89,22 @@ struct UserEditRulesTests {
       guard let error = error as? UserManagementError else { return false }
       return error.code == example.code && error.field == example.field
     }
+  }
+
+  /// The refusal is the rule's own, not API access's: the same administrator may generate one.
+  @Test func anAdministratorsOwnAPIPasswordIsGeneratedOnly() throws {
+    let admin = Self.adminWithAPIAccess
+    #expect {
+      _ = try Self.rules.apply(
+        UserUpdate(apiPassword: .typed(Secret("a typed own api phrase"))), to: admin,
+        actor: admin.user, passwordHash: nil, apiPasswordHash: nil)
+    } throws: { error in
+      (error as? UserManagementError)?.context["reason"] == "typed_own_api_password"
+    }
+    let generated = try Self.rules.apply(
+      UserUpdate(apiPassword: .generated), to: admin, actor: admin.user, passwordHash: nil,
+      apiPasswordHash: Self.someHash)
+    #expect(generated?.record.apiPasswordHash == Self.someHash)
   }
 
   @Test func aGeneralUserRenamesThemselves() throws {

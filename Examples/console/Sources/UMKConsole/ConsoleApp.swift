@@ -64,7 +64,7 @@ final class ConsoleApp: Sendable {
       configuration: SessionStorageConfiguration(
         sessionCookieParameters: SessionCookieParameters(
           name: configuration.sentCookieName,
-          path: configuration.pathPrefix.isEmpty ? "/" : configuration.pathPrefix,
+          path: configuration.cookiePath,
           secure: configuration.secureCookies, sameSite: .strict),
         keyPrefix: "umk-console."))
   }

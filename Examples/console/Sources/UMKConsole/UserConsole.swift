@@ -57,16 +57,27 @@ public struct UserConsole: Sendable {
       self.pageSize = min(max(pageSize, 1), UserQuery.maximumLimit)
     }
 
-    /// The session cookie's name as the console sends it: with `Secure` cookies, ``cookieName``
-    /// prefixed `__Host-` when the console is at the root, or `__Secure-` under a prefix
-    /// (unless it already starts with either). Browsers then accept the cookie only from a
-    /// secure page, and a `__Host-` one only from this very host with `Path=/`, so a page on a
-    /// sibling subdomain or on plain HTTP cannot plant or overwrite it. The sign-in form's
-    /// cookie is this name with `_signin`.
+    /// The session cookie's name as the console sends it. With `Secure` cookies it is
+    /// ``cookieName`` prefixed `__Host-`, and the console's cookies are scoped to the whole
+    /// host (``cookiePath`` is `/`, whatever the prefix) with no `Domain`: browsers then accept
+    /// them only from a secure page of this very host, so no page on a sibling subdomain or on
+    /// plain HTTP can plant or overwrite them (cookie tossing into another session). Without
+    /// `Secure` cookies (plain-HTTP loopback) no prefix is allowed, and the name is
+    /// ``cookieName`` as it is. A prefix given in ``cookieName`` is replaced, never doubled.
+    /// The sign-in form's cookie is this name with `_signin`. Two consoles on one host need
+    /// different ``cookieName``s.
     public var sentCookieName: String {
-      guard secureCookies, !cookieName.hasPrefix("__Host-"), !cookieName.hasPrefix("__Secure-")
-      else { return cookieName }
-      return (pathPrefix.isEmpty ? "__Host-" : "__Secure-") + cookieName
+      var name = Substring(cookieName)
+      for prefix in ["__Host-", "__Secure-"] where name.hasPrefix(prefix) {
+        name = name.dropFirst(prefix.count)
+      }
+      return secureCookies ? "__Host-" + name : String(name)
+    }
+
+    /// The `Path` of the console's cookies: `/` with `Secure` cookies (a `__Host-` cookie
+    /// must have it), otherwise ``pathPrefix`` (or `/` at the root).
+    public var cookiePath: String {
+      secureCookies || pathPrefix.isEmpty ? "/" : pathPrefix
     }
   }
 

@@ -47,19 +47,29 @@ import UserManagementKit
     }
   }
 
-  @Test func secureCookiesCarryTheirPrefix() {
+  @Test func secureCookiesAreHostCookies() {
     typealias Settings = UserConsole.Configuration
-    #expect(Settings(secureCookies: true).sentCookieName == "__Host-umk_console")
-    #expect(
-      Settings(pathPrefix: "/console", secureCookies: true).sentCookieName
-        == "__Secure-umk_console")
-    #expect(Settings().sentCookieName == "umk_console", "plain HTTP cannot set prefixed cookies")
-    #expect(
-      Settings(secureCookies: true, cookieName: "__Host-mine").sentCookieName == "__Host-mine")
+    for prefix in ["", "/console"] {
+      let secure = Settings(pathPrefix: prefix, secureCookies: true)
+      #expect(secure.sentCookieName == "__Host-umk_console" && secure.cookiePath == "/")
+    }
+    let plain = Settings(pathPrefix: "/console")
+    #expect(plain.sentCookieName == "umk_console", "plain HTTP cannot set prefixed cookies")
+    #expect(plain.cookiePath == "/console")
+    #expect(Settings().cookiePath == "/")
+    // A prefix in the given name is replaced, never doubled or kept where it cannot work.
+    for given in ["__Host-mine", "__Secure-mine", "mine"] {
+      #expect(Settings(secureCookies: true, cookieName: given).sentCookieName == "__Host-mine")
+      #expect(Settings(cookieName: given).sentCookieName == "mine")
+    }
   }
 
-  /// At the root with `Secure` cookies, both cookies are `__Host-` ones: `Path=/`, no `Domain`.
-  @Test func atTheRootTheCookiesAreHostCookies() async throws {
+  /// With `Secure` cookies, at the root or under a prefix, every cookie the console sets or
+  /// removes is a `__Host-` one with `Path=/` and no `Domain` (a browser ignores a `__Host-`
+  /// cookie without them, so a removal without them would silently fail), and the session
+  /// works under that name.
+  @Test(arguments: ["", "/console"])
+  func secureCookiesAreHostCookiesEverywhere(_ prefix: String) async throws {
     let directory = UserDirectory(
       store: InMemoryDirectoryStore(),
       configuration: .init(passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2)))
@@ -69,43 +79,59 @@ import UserManagementKit
         password: .typed(Secret("analytical engine 1843"))))
     let console = UserConsole(
       directory: directory, sessionStorage: MemoryPersistDriver(),
-      configuration: .init(secureCookies: true))
+      configuration: .init(pathPrefix: prefix, secureCookies: true))
     let router = Router(context: TestRequestContext.self)
     console.addRoutes(to: router)
     let client = RouterClient(router)
     var browser = Browser()
-    let page = try await client.execute(.get, "/sign-in")
+    let page = try await client.execute(.get, prefix + "/sign-in")
     browser.read(page)
     let signInCookie = try #require(page.headers[.setCookie])
     #expect(signInCookie.hasPrefix("__Host-umk_console_signin="))
     let signedIn = try await client.execute(
-      .post, "/sign-in", headers: try formHeaders(cookie: browser.cookie, site: "same-origin"),
+      .post, prefix + "/sign-in",
+      headers: try formHeaders(cookie: browser.cookie, site: "same-origin"),
       body: "csrf=\(browser.csrf)&username=ada%40example.com&password=analytical+engine+1843")
     #expect(signedIn.status == .seeOther, "\(signedIn.status) \(signedIn.body.prefix(300))")
     let cookies = signedIn.headers[values: .setCookie]
     try #require(cookies.count == 2)
     #expect(cookies[0].hasPrefix("__Host-umk_console="))
-    for cookie in cookies + [signInCookie] {
-      #expect(cookie.contains("Secure") && cookie.contains("Path=/"))
-      #expect(!cookie.contains("Path=/console") && !cookie.contains("Domain"))
-    }
-    // The session works under its prefixed name.
     browser.read(signedIn)
     let home = try await client.execute(
-      .get, "/admin/users", headers: try formHeaders(cookie: browser.cookie))
+      .get, prefix + "/admin/users", headers: try formHeaders(cookie: browser.cookie))
     #expect(home.status == .ok, "\(home.status)")
+    browser.read(home)
+    let signedOut = try await client.execute(
+      .post, prefix + "/sign-out",
+      headers: try formHeaders(cookie: browser.cookie, site: "same-origin"),
+      body: "csrf=\(browser.csrf)")
+    let removals = signedOut.headers[values: .setCookie]
+    #expect(removals.contains { $0.hasPrefix("__Host-umk_console=") }, "\(removals)")
+    for cookie in cookies + removals + [signInCookie] {
+      let attributes = Self.attributes(of: cookie)
+      #expect(attributes.isSuperset(of: ["Secure", "Path=/"]), "\(cookie)")
+      #expect(!attributes.contains { $0.lowercased().hasPrefix("domain") }, "\(cookie)")
+    }
+    let after = try await client.execute(
+      .get, prefix + "/admin/users", headers: try formHeaders(cookie: browser.cookie))
+    #expect(after.status == .seeOther, "the session ended: \(after.status)")
   }
 
   @Test func theSignInCookieIsHttpOnlyStrictAndSecure() async throws {
     try await withConsole { client in
       let response = try await client.execute(.get, "/console/sign-in")
       let cookie = try #require(response.headers[.setCookie])
-      #expect(cookie.hasPrefix("__Secure-umk_console_signin="))
+      #expect(cookie.hasPrefix("__Host-umk_console_signin="))
       #expect(cookie.contains("HttpOnly"))
       #expect(cookie.contains("SameSite=Strict"))
       #expect(cookie.contains("Secure"))
-      #expect(cookie.contains("Path=/console"))
+      #expect(Self.attributes(of: cookie).contains("Path=/"), "a __Host- cookie's path is /")
     }
+  }
+
+  /// A `Set-Cookie` value's attributes, after its name and value.
+  static func attributes(of cookie: String) -> Set<String> {
+    Set(cookie.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) })
   }
 
   /// A persistence driver that counts what is stored in it.
@@ -146,7 +172,7 @@ import UserManagementKit
     }
     #expect(driver.writes.withLock { $0 } == 0)
     #expect(Set(pages.map(\.csrf)).count == 50, "a fresh token every time")
-    #expect(pages.allSatisfy { $0.cookie == "__Secure-umk_console_signin=\($0.csrf)" })
+    #expect(pages.allSatisfy { $0.cookie == "__Host-umk_console_signin=\($0.csrf)" })
 
     func post(cookie: String, csrf: String) async throws -> CollectedResponse {
       try await client.execute(
@@ -158,7 +184,7 @@ import UserManagementKit
     #expect(mismatched.status == .forbidden)
     let cookieless = try await post(cookie: "", csrf: pages[0].csrf)
     #expect(cookieless.status == .forbidden)
-    let emptied = try await post(cookie: "__Secure-umk_console_signin=", csrf: "")
+    let emptied = try await post(cookie: "__Host-umk_console_signin=", csrf: "")
     #expect(emptied.status == .forbidden)
     // The pair of one page is accepted, and a wrong password still stores nothing.
     let matched = try await post(cookie: pages[0].cookie, csrf: pages[0].csrf)
@@ -288,11 +314,13 @@ import UserManagementKit
     // The session's cookie first, then the sign-in cookie's removal.
     let cookies = signedIn.headers[values: .setCookie]
     try #require(cookies.count == 2)
-    #expect(cookies[0].hasPrefix("__Secure-umk_console="))
+    #expect(cookies[0].hasPrefix("__Host-umk_console="))
     #expect(
-      ["HttpOnly", "SameSite=Strict", "Secure", "Path=/console"].allSatisfy(cookies[0].contains))
+      Self.attributes(of: cookies[0]).isSuperset(of: [
+        "HttpOnly", "SameSite=Strict", "Secure", "Path=/",
+      ]))
     #expect(
-      cookies[1].hasPrefix("__Secure-umk_console_signin=;") && cookies[1].contains("Max-Age=0"))
+      cookies[1].hasPrefix("__Host-umk_console_signin=;") && cookies[1].contains("Max-Age=0"))
     let path = "/console/admin/users/\(grace.user.id.description)"
     admin.read(
       try await client.execute(.get, path, headers: try formHeaders(cookie: admin.cookie)))

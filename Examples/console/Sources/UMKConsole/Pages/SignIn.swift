@@ -74,7 +74,7 @@ extension ConsoleApp {
   func signInCookie(_ token: String?) -> Cookie {
     Cookie(
       name: signInCookieName, value: token ?? "", maxAge: token == nil ? 0 : 1800,
-      path: configuration.pathPrefix.isEmpty ? "/" : configuration.pathPrefix,
+      path: configuration.cookiePath,
       secure: configuration.secureCookies, httpOnly: true, sameSite: .strict)
   }
 
