@@ -43,11 +43,17 @@ public struct APIPasswordGenerator: Sendable {
   ///
   /// - Returns: The token, to be shown once to whoever asked for it.
   public func generate() -> Secret {
-    var bytes = Array(prefix.utf8)
+    // One buffer, reserved at its final size and wiped after use: no growth leaves a copy of
+    // the token's characters behind in freed memory.
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(prefix.utf8.count + Self.randomLength + Self.checksumLength)
+    bytes.append(contentsOf: prefix.utf8)
     var indices = random.secretIndices(Self.randomLength, below: 62)
-    bytes.append(contentsOf: indices.map { Self.base62[$0] })
+    for index in indices { bytes.append(Self.base62[index]) }
     indices.withUnsafeMutableBytes { Platform.secureZero($0) }
-    bytes.append(contentsOf: Self.checksum(of: bytes))
+    var checksum = Self.checksum(of: bytes)
+    bytes.append(contentsOf: checksum)
+    Platform.secureZero(bytes: &checksum)
     let token = Secret(bytes: bytes)
     Platform.secureZero(bytes: &bytes)
     return token
@@ -76,8 +82,9 @@ public struct APIPasswordGenerator: Sendable {
   public func hasValidChecksum(_ secret: Secret) -> Bool {
     guard looksLikeToken(secret) else { return false }
     return secret.withUnsafeBytes { bytes in
-      let body = Array(bytes.dropLast(Self.checksumLength))
-      return ConstantTime.equals(Self.checksum(of: body), Array(bytes.suffix(Self.checksumLength)))
+      var expected = Self.checksum(of: bytes.dropLast(Self.checksumLength))
+      defer { Platform.secureZero(bytes: &expected) }
+      return ConstantTime.equals(expected, bytes.suffix(Self.checksumLength))
     }
   }
 

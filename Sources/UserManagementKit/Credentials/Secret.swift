@@ -21,14 +21,26 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
   ///
   /// - Parameter string: The secret text.
   public init(_ string: String) {
-    storage = SecretStorage(Array(string.utf8))
+    self.init(bytes: string.utf8)
   }
 
   /// Creates a secret from raw bytes.
   ///
+  /// Bytes in contiguous memory (an array, a slice of one, a native string's UTF-8) are copied
+  /// straight into the secret's buffer. Any other sequence is gathered first, and that
+  /// intermediate copy is overwritten before it is freed.
+  ///
   /// - Parameter bytes: The secret bytes.
   public init(bytes: some Sequence<UInt8>) {
-    storage = SecretStorage(Array(bytes))
+    if let storage = bytes.withContiguousStorageIfAvailable({
+      SecretStorage(UnsafeRawBufferPointer($0))
+    }) {
+      self.storage = storage
+    } else {
+      var gathered = [UInt8](bytes)
+      storage = gathered.withUnsafeBytes { SecretStorage($0) }
+      Platform.secureZero(bytes: &gathered)
+    }
   }
 
   /// The number of bytes in the secret's UTF-8 form.
@@ -102,12 +114,10 @@ final class SecretStorage: @unchecked Sendable {
 
   var count: Int { bytes.count }
 
-  init(_ source: [UInt8]) {
+  init(_ source: UnsafeRawBufferPointer) {
     let buffer = UnsafeMutableRawBufferPointer.allocate(
       byteCount: max(source.count, 1), alignment: 16)
-    source.withUnsafeBytes { sourceBytes in
-      buffer.copyMemory(from: sourceBytes)
-    }
+    buffer.copyMemory(from: source)
     mutable = buffer
     bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<source.count])
   }

@@ -9,6 +9,22 @@ import UserManagementKit
 
 @Suite("Secrets never leak")
 struct SecretTests {
+  /// Contiguous bytes are copied straight in, anything else through a wiped copy; every route
+  /// holds the same bytes, an empty secret included.
+  @Test func everySourceOfBytesMakesTheSameSecret() {
+    let text = "Grüße, hunter2 ✓"
+    let bytes = Array(text.utf8)
+    let expected = Secret(text)
+    #expect(Secret(bytes: bytes) == expected)
+    #expect(Secret(bytes: ([0x20] + bytes + [0x20])[1...bytes.count]) == expected)
+    #expect(Secret(bytes: bytes.lazy.map { $0 }) == expected, "a sequence with no buffer")
+    #expect(Secret(bytes: text.utf8) == expected)
+    #expect(Secret(bytes: Substring(text).utf8) == expected)
+    #expect(
+      Secret(bytes: [UInt8]()).byteCount == 0 && Secret("") == Secret(bytes: EmptyCollection()))
+    #expect(Secret(bytes: bytes).withUnsafeBytes { Array($0) } == bytes)
+  }
+
   @Test func descriptionsDumpsAndEncodingHideTheValue() throws {
     let secret = Secret("hunter2-super-secret")
     #expect(!"\(secret)".contains("hunter2"))

@@ -12,24 +12,36 @@ enum StandardInput {
   static var isTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 
   /// All of standard input, as bytes.
+  ///
+  /// For secrets (`limit` at most ``maximumSecretBytes``) the result is reserved at its largest
+  /// size up front, so that growing it never leaves a copy behind in freed memory, and every
+  /// buffer is wiped when reading fails; the caller wipes the result.
   static func readAll(limit: Int) throws(Failure) -> [UInt8] {
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
+    defer { for index in buffer.indices { buffer[index] = 0 } }
+    if limit <= maximumSecretBytes { bytes.reserveCapacity(limit + buffer.count) }
+    var failure: Failure?
+    while failure == nil {
       let count = buffer.withUnsafeMutableBytes { raw in
         read(STDIN_FILENO, raw.baseAddress, raw.count)
       }
       if count < 0 {
         if errno == EINTR { continue }
-        throw Failure.usage("Standard input could not be read.")
-      }
-      if count == 0 { break }
-      bytes += buffer[0..<count]
-      if bytes.count > limit {
-        throw Failure.usage("Standard input is longer than \(limit) bytes.")
+        failure = Failure.usage("Standard input could not be read.")
+      } else if count == 0 {
+        break
+      } else {
+        bytes += buffer[0..<count]
+        if bytes.count > limit {
+          failure = Failure.usage("Standard input is longer than \(limit) bytes.")
+        }
       }
     }
-    for index in buffer.indices { buffer[index] = 0 }
+    if let failure {
+      for index in bytes.indices { bytes[index] = 0 }
+      throw failure
+    }
     return bytes
   }
 
