@@ -30,11 +30,13 @@ public enum SecondFactorCode: Sendable, CustomStringConvertible, CustomDebugStri
 }
 
 /// How a signed-in user proves it is them before weakening their account (removing their
-/// second factor) or replacing their recovery codes. Never shown by `description` or `dump`.
+/// second factor) or replacing their recovery codes. Once a factor is confirmed, only a code
+/// of it will do: the password alone must not undo what the factor protects. Never shown by
+/// `description` or `dump`.
 public enum Reauthentication: Sendable, CustomStringConvertible, CustomDebugStringConvertible,
   CustomReflectable
 {
-  /// Their password.
+  /// Their password; accepted only while no factor is confirmed.
   case password(Secret)
   /// A code of their second factor.
   case secondFactor(SecondFactorCode)
@@ -65,7 +67,9 @@ public struct SecondFactorEnrollment: Sendable {
 extension UserDirectory {
   // MARK: Enrolment
 
-  /// Starts enrolling an authenticator app (TOTP, RFC 6238) for the signed-in user.
+  /// Starts enrolling an authenticator app (TOTP, RFC 6238) for the signed-in user, who proves
+  /// their password first: a session alone (a stolen one, say) must not be able to tie the
+  /// account to someone else's app and lock its owner out.
   ///
   /// The directory makes a 160-bit secret from the configured random source (the kernel's
   /// CSPRNG by default) and returns it once, with its `otpauth://` URI; it is stored sealed
@@ -76,20 +80,24 @@ extension UserDirectory {
   ///
   /// - Parameters:
   ///   - id: The user; only the user themself may enrol.
+  ///   - password: Their password. A wrong one counts towards the sign-in throttle.
   ///   - principal: Who acts: `.user(id)`.
   /// - Returns: The secret and URI for the app.
   /// - Throws: ``UserManagementError/Code/notAuthorized`` for anyone else,
-  ///   ``UserManagementError/Code/invalidOperation`` when a factor is already enrolled.
-  public func enrollSecondFactor(for id: UserID, by principal: Principal)
+  ///   ``UserManagementError/Code/invalidOperation`` when a factor is already enrolled,
+  ///   ``UserManagementError/Code/invalidCredentials`` for a wrong password (or an account
+  ///   without one), ``UserManagementError/Code/throttled``.
+  public func enrollSecondFactor(for id: UserID, password: Secret, by principal: Principal)
     async throws(UserManagementError) -> SecondFactorEnrollment
   {
     let settings = configuration.accountSecurity
+    let first = try await ownRecord(id, principal)
+    guard !first.security.hasSecondFactor else { throw Self.alreadyEnrolled() }
+    try await prove(.password(password), for: first)
     return try await commitWithRetry { () async throws(UserManagementError) in
       let record = try await ownRecord(id, principal)
-      guard !record.security.hasSecondFactor else {
-        throw UserManagementError(
-          .invalidOperation, "A second factor is already enrolled; remove it first.")
-      }
+      try Self.requireStillProven(record, provenAs: first)
+      guard !record.security.hasSecondFactor else { throw Self.alreadyEnrolled() }
       var secret = [UInt8](repeating: 0, count: 20)
       configuration.random.fillSecret(&secret)
       defer { Platform.secureZero(bytes: &secret) }
@@ -119,16 +127,24 @@ extension UserDirectory {
   ///   - code: The app's current code.
   ///   - principal: Who acts: `.user(id)`.
   /// - Returns: The recovery codes, `xxxx-xxxx-xxxx-xxxx`.
-  /// - Throws: ``UserManagementError/Code/invalidCredentials`` for a wrong code,
+  /// - Throws: ``UserManagementError/Code/invalidCredentials`` for a wrong code (it counts
+  ///   towards the sign-in throttle, like a wrong code at sign-in),
+  ///   ``UserManagementError/Code/throttled``,
   ///   ``UserManagementError/Code/invalidOperation`` when no enrolment is in progress.
   public func confirmSecondFactor(for id: UserID, code: String, by principal: Principal)
     async throws(UserManagementError) -> [Secret]
   {
-    try await commitWithRetry { () async throws(UserManagementError) in
+    let first = try await ownRecord(id, principal)
+    guard let pending = first.security.secondFactor, !pending.isConfirmed else {
+      throw Self.noEnrolment()
+    }
+    // One attempt, reserved once (not once per retry): guesses of the code are throttled.
+    try await reserveAttempt(for: id, kind: .password) { () async throws(UserManagementError) in
+    }
+    return try await commitWithRetry { () async throws(UserManagementError) in
       let record = try await ownRecord(id, principal)
       guard let factor = record.security.secondFactor, !factor.isConfirmed else {
-        throw UserManagementError(
-          .invalidOperation, "No second-factor enrolment is in progress; start one first.")
+        throw Self.noEnrolment()
       }
       guard let step = try matchingStep(code, factor, of: record) else {
         throw UserManagementError(.invalidCredentials, "The code is not correct.")
@@ -147,7 +163,7 @@ extension UserDirectory {
       return (
         ChangeSet(
           preconditions: [.userVersion(id, record.user.version)], users: [updated],
-          auditEvents: [audit]), codes
+          auditEvents: [audit], throttleUpdates: [Self.resetThrottle(id)]), codes
       )
     }
   }
@@ -155,27 +171,33 @@ extension UserDirectory {
   /// Removes the signed-in user's own second factor and recovery codes, after they prove it
   /// is them. Their security stamp changes, so their other sessions end.
   ///
+  /// A confirmed factor is removed only with one of its codes (an authenticator or a recovery
+  /// code): with the password alone, whoever knows it could strip the factor and then change
+  /// the password without a code. An enrolment not yet confirmed is removed with the password.
+  /// A user who lost both the app and the recovery codes asks an administrator
+  /// (``resetSecondFactor(of:by:)``).
+  ///
   /// - Parameters:
   ///   - id: The user; only the user themself may remove it.
-  ///   - proof: Their password or a code of the factor.
+  ///   - proof: A code of the factor, or the password while the factor is unconfirmed.
   ///   - principal: Who acts: `.user(id)`.
   /// - Returns: The user after the change (with its new security stamp).
   /// - Throws: ``UserManagementError/Code/invalidCredentials`` for a wrong proof,
-  ///   ``UserManagementError/Code/throttled``, ``UserManagementError/Code/invalidOperation``
-  ///   when no factor is enrolled.
+  ///   ``UserManagementError/Code/secondFactorRequired`` for a password against a confirmed
+  ///   factor, ``UserManagementError/Code/throttled``,
+  ///   ``UserManagementError/Code/invalidOperation`` when no factor is enrolled.
   public func removeSecondFactor(
     for id: UserID, proof: Reauthentication, by principal: Principal
   ) async throws(UserManagementError) -> User {
     let first = try await ownRecord(id, principal)
-    guard first.security.secondFactor != nil else {
-      throw UserManagementError(.invalidOperation, "No second factor is enrolled.")
-    }
+    guard first.security.secondFactor != nil else { throw Self.noFactor() }
+    try Self.requireCode(proof, whenConfirmedIn: first)
     try await prove(proof, for: first)
     return try await commitWithRetry { () async throws(UserManagementError) in
       let record = try await ownRecord(id, principal)
-      guard record.security.secondFactor != nil else {
-        throw UserManagementError(.invalidOperation, "No second factor is enrolled.")
-      }
+      try Self.requireStillProven(record, provenAs: first)
+      guard record.security.secondFactor != nil else { throw Self.noFactor() }
+      try Self.requireCode(proof, whenConfirmedIn: record)
       let now = configuration.now()
       var (updated, events) = try verify(proof, of: record, by: principal, at: now)
       clearSecondFactor(of: &updated, at: now)
@@ -235,29 +257,29 @@ extension UserDirectory {
   }
 
   /// Replaces the signed-in user's recovery codes with ten new ones, after they prove it is
-  /// them; the old codes stop working.
+  /// them with a code of their factor (the password alone would hand whoever knows it a
+  /// lasting second factor); the old codes stop working.
   ///
   /// - Parameters:
   ///   - id: The user; only the user themself may do this.
-  ///   - proof: Their password or a code of the factor.
+  ///   - proof: A code of the factor (an authenticator or a recovery code).
   ///   - principal: Who acts: `.user(id)`.
   /// - Returns: The new codes, shown once.
   /// - Throws: ``UserManagementError/Code/invalidCredentials``,
+  ///   ``UserManagementError/Code/secondFactorRequired`` for a password,
   ///   ``UserManagementError/Code/throttled``, ``UserManagementError/Code/invalidOperation``
   ///   when no factor is enrolled.
   public func regenerateRecoveryCodes(
     for id: UserID, proof: Reauthentication, by principal: Principal
   ) async throws(UserManagementError) -> [Secret] {
     let first = try await ownRecord(id, principal)
-    guard first.security.hasSecondFactor else {
-      throw UserManagementError(.invalidOperation, "No second factor is enrolled.")
-    }
+    guard first.security.hasSecondFactor else { throw Self.noFactor() }
+    try Self.requireCode(proof, whenConfirmedIn: first)
     try await prove(proof, for: first)
     return try await commitWithRetry { () async throws(UserManagementError) in
       let record = try await ownRecord(id, principal)
-      guard record.security.hasSecondFactor else {
-        throw UserManagementError(.invalidOperation, "No second factor is enrolled.")
-      }
+      try Self.requireStillProven(record, provenAs: first)
+      guard record.security.hasSecondFactor else { throw Self.noFactor() }
       let now = configuration.now()
       var (updated, events) = try verify(proof, of: record, by: principal, at: now)
       let (codes, hashes) = makeRecoveryCodes()
@@ -335,13 +357,15 @@ extension UserDirectory {
       guard let parsed = SecurityToken.parse(challenge, as: .signInChallenge) else {
         throw Self.invalidChallenge()
       }
-      account = parsed.user
       // The challenge is checked before the attempt is reserved (a forged one costs nothing
       // against the account), and the attempt is reserved once, not once per retry.
       let first = try await fromStore { try await self.store.user(id: parsed.user) }
       guard liveToken(challenge, .signInChallenge, in: first, at: configuration.now()) != nil,
         first?.security.hasSecondFactor == true
       else { throw Self.invalidChallenge() }
+      // Only a live challenge names its account in the sign-in event: a forged one, made with
+      // any user's id, must not put failures on that user's record.
+      account = parsed.user
       try await reserveAttempt(for: parsed.user, kind: .password) {
         () async throws(UserManagementError) in
       }
@@ -588,6 +612,40 @@ extension UserDirectory {
     }
     tokens.append(token)
     record.security.tokens = tokens
+  }
+
+  /// Refuses a password as the proof for a user whose factor is confirmed.
+  private static func requireCode(_ proof: Reauthentication, whenConfirmedIn record: UserRecord)
+    throws(UserManagementError)
+  {
+    guard case .password = proof, record.security.hasSecondFactor else { return }
+    throw UserManagementError(
+      .secondFactorRequired,
+      "Enter a code from your authenticator app (or a recovery code); your password alone "
+        + "cannot change your second factor.")
+  }
+
+  /// Refuses to commit a change proven against an earlier state of the account's credentials:
+  /// a password changed (or a factor reset) since the proof must not let the old proof through.
+  private static func requireStillProven(_ record: UserRecord, provenAs first: UserRecord)
+    throws(UserManagementError)
+  {
+    guard record.user.securityStamp == first.user.securityStamp else {
+      throw .conflict("Your account's credentials changed meanwhile; try again.")
+    }
+  }
+
+  private static func alreadyEnrolled() -> UserManagementError {
+    UserManagementError(.invalidOperation, "A second factor is already enrolled; remove it first.")
+  }
+
+  private static func noEnrolment() -> UserManagementError {
+    UserManagementError(
+      .invalidOperation, "No second-factor enrolment is in progress; start one first.")
+  }
+
+  private static func noFactor() -> UserManagementError {
+    UserManagementError(.invalidOperation, "No second factor is enrolled.")
   }
 
   static func sealingContext(_ id: UserID) -> [UInt8] {

@@ -74,15 +74,133 @@ struct AccountSecurityHardeningTests {
         == 4)
   }
 
-  @Test func removingAFactorWithThePasswordDoesNotClearCodeFailures() async throws {
+  /// With the password alone, whoever knows it could strip the factor (and then change the
+  /// password without a code) or take ten fresh recovery codes, a lasting second factor of
+  /// their own. Both are refused before the password is even checked, and count nothing.
+  @Test func thePasswordAloneNeitherRemovesAFactorNorReplacesItsCodes() async throws {
     let h = try await Harness(throttle: LoginThrottlePolicy(freeAttempts: 4))
     let enrolled = try await h.enroll(try await h.add("grace@example.com"))
+    let id = enrolled.user.id
     try await failCodes(h, times: 2)
-    _ = try await h.directory.regenerateRecoveryCodes(
-      for: enrolled.user.id, proof: .password(Harness.password), by: .user(enrolled.user.id))
-    #expect(
-      await h.store.loginThrottle(for: enrolled.user.id, kind: .password).consecutiveFailures
-        == 2)
+    h.hasher.reset()
+    await expectError(.secondFactorRequired) {
+      _ = try await h.directory.regenerateRecoveryCodes(
+        for: id, proof: .password(Harness.password), by: .user(id))
+    }
+    await expectError(.secondFactorRequired) {
+      _ = try await h.directory.removeSecondFactor(
+        for: id, proof: .password(Harness.password), by: .user(id))
+    }
+    #expect(h.hasher.verificationCount == 0)
+    #expect(await h.store.loginThrottle(for: id, kind: .password).consecutiveFailures == 2)
+    #expect(try await h.directory.user(id, by: h.asAdmin).hasSecondFactor)
+    await expectError(.secondFactorRequired) {
+      _ = try await h.directory.changeOwnPassword(
+        of: id, current: Harness.password, new: Secret("another perfectly fine passphrase"))
+    }
+  }
+
+  /// A session alone (a stolen one) cannot tie the account to someone else's app: enrolling
+  /// takes the password, under the throttle, and guesses of the confirmation code count too.
+  @Test func enrollingTakesThePasswordAndConfirmingIsThrottled() async throws {
+    let h = try await Harness(
+      throttle: LoginThrottlePolicy(
+        freeAttempts: 3, baseDelay: .seconds(600), lockoutThreshold: 100))
+    let grace = try await h.add("grace@example.com")
+    let me = Principal.user(grace.id)
+    func failures() async -> Int {
+      await h.store.loginThrottle(for: grace.id, kind: .password).consecutiveFailures
+    }
+    await expectError(.invalidCredentials) {
+      _ = try await h.directory.enrollSecondFactor(
+        for: grace.id, password: Secret("a guess at her password"), by: me)
+    }
+    #expect(await failures() == 1)
+    #expect(try await h.store.user(id: grace.id)?.security.secondFactor == nil)
+    let enrollment = try await h.directory.enrollSecondFactor(
+      for: grace.id, password: Harness.password, by: me)
+    for _ in 0..<2 {
+      await expectError(.invalidCredentials) {
+        _ = try await h.directory.confirmSecondFactor(for: grace.id, code: "000000", by: me)
+      }
+    }
+    #expect(await failures() == 3)
+    let right = try authenticatorCode(enrollment.secret, at: h.clock.now)
+    await expectError(.throttled) {
+      _ = try await h.directory.confirmSecondFactor(for: grace.id, code: right, by: me)
+    }
+    h.clock.advance(by: 601)
+    let codes = try await h.directory.confirmSecondFactor(
+      for: grace.id, code: try authenticatorCode(enrollment.secret, at: h.clock.now), by: me)
+    #expect(codes.count == 10)
+    #expect(await failures() == 0, "a confirmed factor clears the count")
+  }
+
+  /// A password proven against one state of the account does not carry over to a commit that
+  /// finds its credentials changed (here, the stamp moves right after the password is checked).
+  @Test func aProofDoesNotOutliveAChangeOfCredentials() async throws {
+    let store = StampChangingStore(InMemoryDirectoryStore())
+    let directory = UserDirectory(
+      store: store,
+      configuration: .init(
+        passwordHasher: ArmingHasher(PBKDF2PasswordHasher(insecureIterations: 2), arming: store)))
+    let admin = try await directory.bootstrap(
+      NewUser(
+        username: "admin@example.com", firstName: "Ada", lastName: "Admin",
+        password: .typed(Harness.password))
+    ).user
+    await expectError(.versionConflict) {
+      _ = try await directory.enrollSecondFactor(
+        for: admin.id, password: Harness.password, by: .user(admin.id))
+    }
+    #expect(try await store.user(id: admin.id)?.security.secondFactor == nil)
+  }
+
+  /// An enrolment not yet confirmed protects nothing, so the password removes it.
+  @Test func anUnconfirmedEnrolmentIsRemovedWithThePassword() async throws {
+    let h = try await Harness()
+    let grace = try await h.add("grace@example.com")
+    _ = try await h.directory.enrollSecondFactor(
+      for: grace.id, password: Harness.password, by: .user(grace.id))
+    _ = try await h.directory.removeSecondFactor(
+      for: grace.id, proof: .password(Harness.password), by: .user(grace.id))
+    #expect(try await h.store.user(id: grace.id)?.security.secondFactor == nil)
+  }
+
+  /// A challenge that is not live (forged with a user's id, expired, used) puts no failure on
+  /// that user's record in the sign-in events.
+  @Test func aChallengeThatIsNotLiveNamesNoAccount() async throws {
+    let events = Recorder<SignInEvent>()
+    let clock = TestClock()
+    let directory = UserDirectory(
+      store: InMemoryDirectoryStore(),
+      configuration: .init(
+        passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2), now: clock.function,
+        signInObserver: { events.append($0) }))
+    let admin = try await directory.bootstrap(
+      NewUser(
+        username: "admin@example.com", firstName: "Ada", lastName: "Admin",
+        password: .typed(Harness.password))
+    ).user
+    let enrollment = try await directory.enrollSecondFactor(
+      for: admin.id, password: Harness.password, by: .user(admin.id))
+    _ = try await directory.confirmSecondFactor(
+      for: admin.id, code: try authenticatorCode(enrollment.secret, at: clock.now),
+      by: .user(admin.id))
+    guard
+      case .secondFactorRequired(let challenge) = try await directory.authenticate(
+        username: "admin@example.com", password: Harness.password)
+    else {
+      Issue.record("no challenge")
+      return
+    }
+    clock.advance(by: 3600)
+    await expectError(.invalidToken) {
+      _ = try await directory.completeSignIn(challenge.token, with: .authenticator("000000"))
+    }
+    let last = try #require(events.values.last)
+    #expect(last.outcome == .invalidChallenge)
+    #expect(last.userID == nil)
   }
 
   @Test func anAdministratorWhoMustEnrolCannotReadOthers() async throws {
@@ -172,7 +290,8 @@ struct AccountSecurityHardeningTests {
         username: "admin@example.com", firstName: "Ada", lastName: "Admin",
         password: .typed(Harness.password))
     ).user
-    let enrollment = try await directory.enrollSecondFactor(for: admin.id, by: .user(admin.id))
+    let enrollment = try await directory.enrollSecondFactor(
+      for: admin.id, password: Harness.password, by: .user(admin.id))
     _ = try await directory.confirmSecondFactor(
       for: admin.id, code: try authenticatorCode(enrollment.secret, at: clock.now),
       by: .user(admin.id))
@@ -233,5 +352,56 @@ struct AccountSecurityHardeningTests {
       for: enrolled.user.id, proof: .secondFactor(.recovery(enrolled.recoveryCodes[0])),
       by: .user(enrolled.user.id))
     #expect(try await h.allEvents().contains { $0.action == .recoveryCodeUsed })
+  }
+}
+
+/// Moves a user's security stamp (as a password reset elsewhere would) at the first read of a
+/// user after ``arm()``.
+final class StampChangingStore: ForwardingDirectoryStore {
+  let base: any DirectoryStore
+  private let armed = Mutex(false)
+
+  init(_ base: any DirectoryStore) { self.base = base }
+
+  func arm() { armed.withLock { $0 = true } }
+
+  func user(id: UserID) async throws -> UserRecord? {
+    let fire = armed.withLock { armed in
+      defer { armed = false }
+      return armed
+    }
+    if fire, var record = try await base.user(id: id) {
+      record.user.securityStamp = SecurityStamp(rawValue: "changed meanwhile")
+      record.user.version += 1
+      try await base.commit(ChangeSet(users: [record]))
+    }
+    return try await base.user(id: id)
+  }
+}
+
+/// Arms a ``StampChangingStore`` whenever it has checked a password.
+struct ArmingHasher: PasswordHasher {
+  let base: any PasswordHasher
+  let store: StampChangingStore
+
+  init(_ base: any PasswordHasher, arming store: StampChangingStore) {
+    self.base = base
+    self.store = store
+  }
+
+  func hash(_ password: Secret) throws(UserManagementError) -> PasswordHash {
+    try base.hash(password)
+  }
+
+  func verify(_ password: Secret, against hash: PasswordHash) throws(UserManagementError)
+    -> PasswordVerification
+  {
+    defer { store.arm() }
+    return try base.verify(password, against: hash)
+  }
+
+  func canVerify(_ hash: PasswordHash) -> Bool { base.canVerify(hash) }
+  func needsRehash(_ hash: PasswordHash) throws(UserManagementError) -> Bool {
+    try base.needsRehash(hash)
   }
 }

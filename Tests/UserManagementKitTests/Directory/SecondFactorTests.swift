@@ -37,7 +37,9 @@ struct Enrolled {
 
 extension Harness {
   func enroll(_ user: User) async throws -> Enrolled {
-    let enrollment = try await directory.enrollSecondFactor(for: user.id, by: .user(user.id))
+    let password = user.id == admin.id ? adminPassword : Harness.password
+    let enrollment = try await directory.enrollSecondFactor(
+      for: user.id, password: password, by: .user(user.id))
     let codes = try await directory.confirmSecondFactor(
       for: user.id, code: try authenticatorCode(enrollment.secret, at: clock.now),
       by: .user(user.id))
@@ -66,7 +68,8 @@ struct SecondFactorTests {
   @Test func enrolmentReturnsA160BitSecretAndAnOtpauthURIOnce() async throws {
     let h = try await Harness(accountSecurity: .init(issuer: "Example Corp"))
     let grace = try await h.add("grace@example.com")
-    let enrollment = try await h.directory.enrollSecondFactor(for: grace.id, by: .user(grace.id))
+    let enrollment = try await h.directory.enrollSecondFactor(
+      for: grace.id, password: Harness.password, by: .user(grace.id))
     let key = try #require(Base32.decode(enrollment.secret.revealForDisplay()))
     #expect(key.count == 20)
     let uri = enrollment.uri.revealForDisplay()
@@ -96,10 +99,12 @@ struct SecondFactorTests {
     let h = try await Harness()
     let grace = try await h.add("grace@example.com")
     await expectError(.notAuthorized) {
-      _ = try await h.directory.enrollSecondFactor(for: grace.id, by: h.asAdmin)
+      _ = try await h.directory.enrollSecondFactor(
+        for: grace.id, password: Harness.password, by: h.asAdmin)
     }
     await expectError(.notAuthorized) {
-      _ = try await h.directory.enrollSecondFactor(for: grace.id, by: .system("script"))
+      _ = try await h.directory.enrollSecondFactor(
+        for: grace.id, password: Harness.password, by: .system("script"))
     }
   }
 
@@ -161,7 +166,8 @@ struct SecondFactorTests {
         username: "admin@example.com", firstName: "Ada", lastName: "Admin",
         password: .typed(Harness.password)))
     let id = admin.user.id
-    let enrollment = try await one.enrollSecondFactor(for: id, by: .user(id))
+    let enrollment = try await one.enrollSecondFactor(
+      for: id, password: Harness.password, by: .user(id))
     _ = try await one.confirmSecondFactor(
       for: id, code: try authenticatorCode(enrollment.secret, at: clock.now), by: .user(id))
     for round in 0..<5 {
@@ -249,9 +255,14 @@ struct SecondFactorTests {
     }
     let used = try await h.allEvents().filter { $0.action == .recoveryCodeUsed }
     #expect(used.count == 1)
-    // Regenerating invalidates the old set.
+    // Regenerating takes a code of the factor, not the password, and invalidates the old set.
+    await expectError(.secondFactorRequired) {
+      _ = try await h.directory.regenerateRecoveryCodes(
+        for: enrolled.user.id, proof: .password(Harness.password), by: .user(enrolled.user.id))
+    }
     let fresh = try await h.directory.regenerateRecoveryCodes(
-      for: enrolled.user.id, proof: .password(Harness.password), by: .user(enrolled.user.id))
+      for: enrolled.user.id, proof: .secondFactor(.recovery(enrolled.recoveryCodes[5])),
+      by: .user(enrolled.user.id))
     #expect(fresh.count == 10)
     await expectError(.invalidCredentials) {
       _ = try await h.directory.completeSignIn(
@@ -264,9 +275,16 @@ struct SecondFactorTests {
     let h = try await Harness()
     let enrolled = try await h.enroll(try await h.add("grace@example.com"))
     let id = enrolled.user.id
+    // The password, right or wrong, never removes a confirmed factor; a wrong code is wrong.
+    for password in [Harness.password, Secret("wrong password here")] {
+      await expectError(.secondFactorRequired) {
+        _ = try await h.directory.removeSecondFactor(
+          for: id, proof: .password(password), by: .user(id))
+      }
+    }
     await expectError(.invalidCredentials) {
       _ = try await h.directory.removeSecondFactor(
-        for: id, proof: .password(Secret("wrong password here")), by: .user(id))
+        for: id, proof: .secondFactor(.authenticator("000000")), by: .user(id))
     }
     await expectError(.notAuthorized) {
       _ = try await h.directory.removeSecondFactor(
@@ -418,7 +436,8 @@ struct SecondFactorTests {
     let parameters = OneTimeCodeParameters(algorithm: .sha512, digits: 8, period: 60)
     let h = try await Harness(accountSecurity: .init(oneTimeCodes: parameters))
     let grace = try await h.add("grace@example.com")
-    let enrollment = try await h.directory.enrollSecondFactor(for: grace.id, by: .user(grace.id))
+    let enrollment = try await h.directory.enrollSecondFactor(
+      for: grace.id, password: Harness.password, by: .user(grace.id))
     #expect(enrollment.uri.revealForDisplay().contains("algorithm=SHA512&digits=8&period=60"))
     let code = try authenticatorCode(enrollment.secret, at: h.clock.now, parameters: parameters)
     #expect(code.count == 8)

@@ -276,7 +276,8 @@ struct AccountSecurityRedactionTests {
   @Test func noSecretReachesADescriptionADumpOrAnError() async throws {
     let h = try await Harness()
     let grace = try await h.add("grace@example.com", apiAccess: true)
-    let enrollment = try await h.directory.enrollSecondFactor(for: grace.id, by: .user(grace.id))
+    let enrollment = try await h.directory.enrollSecondFactor(
+      for: grace.id, password: Harness.password, by: .user(grace.id))
     let codes = try await h.directory.confirmSecondFactor(
       for: grace.id, code: try authenticatorCode(enrollment.secret, at: h.clock.now),
       by: .user(grace.id))

@@ -27,7 +27,8 @@ struct FileStoreAccountSecurityTests {
         username: "admin@example.com", firstName: "Ada", lastName: "Admin",
         password: .typed(Secret("correct horse battery staple 9")), apiAccessEnabled: true))
     let id = admin.user.id
-    let enrollment = try await directory.enrollSecondFactor(for: id, by: .user(id))
+    let enrollment = try await directory.enrollSecondFactor(
+      for: id, password: Secret("correct horse battery staple 9"), by: .user(id))
     _ = try await directory.confirmSecondFactor(
       for: id, code: try authenticatorCode(enrollment.secret, at: clock.now), by: .user(id))
     let key = try await directory.createAPIKey(

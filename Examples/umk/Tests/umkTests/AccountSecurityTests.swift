@@ -29,7 +29,8 @@ struct AccountSecurityTests {
   /// - Returns: The secret and the recovery codes.
   /// - Throws: When a step fails.
   static func enrollGrace(_ umk: UMK) throws -> (secret: String, recoveryCodes: [String]) {
-    let enrolled = try umk(["2fa", "enroll", "--json"] + asGrace)
+    let enrolled = try umk(
+      ["2fa", "enroll", "--password-stdin", "--json"] + asGrace, stdin: UMK.gracePassword)
     try #require(enrolled.status == 0, "\(enrolled)")
     let enrollment = try enrolled.output(EnrollmentDocument.self)
     #expect(enrollment.uri.hasPrefix("otpauth://totp/"))
@@ -112,9 +113,14 @@ struct AccountSecurityTests {
 
       // New codes replace the old ones; one of them then proves it is her, to remove the
       // factor.
-      let regenerated = try umk(
+      // Her password alone is refused; a recovery code does it.
+      let byPassword = try umk(
         ["2fa", "recovery-codes", "regenerate", "--password-stdin", "--json"] + Self.asGrace,
         stdin: UMK.gracePassword)
+      #expect(try byPassword.error().code == "second_factor_required", "\(byPassword)")
+      let regenerated = try umk(
+        ["2fa", "recovery-codes", "regenerate", "--recovery-code-stdin", "--json"] + Self.asGrace,
+        stdin: recoveryCodes[7])
       #expect(regenerated.status == 0, "\(regenerated)")
       let fresh = try regenerated.output(RecoveryCodesDocument.self).recoveryCodes
       #expect(fresh.count == 10 && Set(fresh).isDisjoint(with: recoveryCodes))
@@ -210,7 +216,8 @@ struct AccountSecurityTests {
       let material = Data([UInt8](repeating: 3, count: 32)).base64EncodedString()
       let key = ["UMK_SECRET_KEY": "cli-test:" + material]
       let enrolled = try umk.run(
-        ["2fa", "enroll", "--json"] + Self.asGrace, store: umk.store, environment: key)
+        ["2fa", "enroll", "--password-stdin", "--json"] + Self.asGrace,
+        stdin: UMK.gracePassword, store: umk.store, environment: key)
       try #require(enrolled.status == 0, "\(enrolled)")
       let secret = try enrolled.output(EnrollmentDocument.self).secret
       let confirmed = try umk.run(

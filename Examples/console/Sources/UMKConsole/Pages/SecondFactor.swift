@@ -91,8 +91,11 @@ extension ConsoleApp {
       <p>Two-factor sign-in is <strong>on</strong>: signing in asks for a code from your authenticator app.</p>
       <form method="post" action="\(path("/account/two-factor/remove"))">
       \(csrfField(visitor.csrf))
-      <label for="remove-password">Current password</label>
-      <input id="remove-password" name="password" type="password" autocomplete="current-password" required>
+      <p id="remove-help" class="help">Turning it off takes a code of the factor itself; your password alone cannot.</p>
+      <label for="remove-code">Code from the app, to turn it off</label>
+      <input id="remove-code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="10" aria-describedby="remove-help">
+      <label for="remove-recovery">Or a recovery code</label>
+      <input id="remove-recovery" name="recovery" autocomplete="off" maxlength="40">
       <button type="submit">Turn off two-factor sign-in</button>
       </form>
       """
@@ -100,6 +103,8 @@ extension ConsoleApp {
       <p>Two-factor sign-in is <strong>off</strong>. With it on, signing in also asks for a code from an authenticator app on your phone.</p>
       <form method="post" action="\(path("/account/two-factor/enroll"))">
       \(csrfField(visitor.csrf))
+      <label for="enroll-password">Your password, to set it up</label>
+      <input id="enroll-password" name="password" type="password" autocomplete="current-password" required>
       <button type="submit" class="primary">Set up an authenticator app</button>
       </form>
       """
@@ -115,13 +120,15 @@ extension ConsoleApp {
   /// confirms a code from the app.
   func submitEnrollSecondFactor(_ request: Request) async throws -> Response {
     let visitor = try await visitor(request)
-    _ = try await form(request, csrf: visitor.csrf, visitor: visitor)
+    let form = try await form(request, csrf: visitor.csrf, visitor: visitor)
     let enrollment: SecondFactorEnrollment
     do {
       enrollment = try await directory.enrollSecondFactor(
-        for: visitor.user.id, by: visitor.principal)
+        for: visitor.user.id, password: Secret(form["password"] ?? ""), by: visitor.principal)
     } catch {
-      return html(Self.status(for: error), accountPage(visitor, message: error.message))
+      let message =
+        error.code == .invalidCredentials ? "The password is not right." : error.message
+      return html(Self.status(for: error), accountPage(visitor, message: message))
     }
     let secret = enrollment.secret.revealForDisplay()
     let grouped = stride(from: 0, to: secret.count, by: 4).map { start -> String in
@@ -183,19 +190,28 @@ extension ConsoleApp {
           """))
   }
 
-  /// POST /account/two-factor/remove: the password proves it is the user; their sessions end
-  /// (the security stamp changes), so a new one starts here.
+  /// POST /account/two-factor/remove: a code of the factor (from the app, or a recovery
+  /// code) proves it is the user; their sessions end (the security stamp changes), so a new one
+  /// starts here.
   func submitRemoveSecondFactor(_ request: Request) async throws -> Response {
     let visitor = try await visitor(request)
     let form = try await form(request, csrf: visitor.csrf, visitor: visitor)
+    let typed = form.text("code")
+    let recovery = form.text("recovery")
+    guard typed.isEmpty != recovery.isEmpty else {
+      return html(
+        .badRequest,
+        accountPage(
+          visitor, message: "Enter either the code from your app or a recovery code."))
+    }
+    let code: SecondFactorCode =
+      typed.isEmpty ? .recovery(Secret(recovery)) : .authenticator(typed)
     let user: User
     do {
       user = try await directory.removeSecondFactor(
-        for: visitor.user.id, proof: .password(Secret(form["password"] ?? "")),
-        by: visitor.principal)
+        for: visitor.user.id, proof: .secondFactor(code), by: visitor.principal)
     } catch {
-      let message =
-        error.code == .invalidCredentials ? "The password is not right." : error.message
+      let message = error.code == .invalidCredentials ? "The code is not right." : error.message
       return html(Self.status(for: error), accountPage(visitor, message: message))
     }
     let cookie = try await startSession(

@@ -121,7 +121,8 @@ extension UMK {
       }
       if signedIn.mustEnrollSecondFactor {
         Output.line(
-          "A second factor must be enrolled now: umk 2fa enroll --as \(user.username)")
+          "A second factor must be enrolled now: umk 2fa enroll --password-stdin --as \(user.username)"
+        )
       }
     }
   }

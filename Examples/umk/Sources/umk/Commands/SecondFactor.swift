@@ -27,23 +27,38 @@ extension UMK.SecondFactor {
     static let configuration = CommandConfiguration(
       abstract: "Start enrolling an authenticator app for yourself; prints its secret once.",
       discussion: """
-        Prints the shared secret (base32) and its otpauth:// URI (for a QR code) once: \
-        nothing prints them again. Sign-in does not change until `umk 2fa confirm`. Enrolling \
-        again before confirming replaces the secret.
+        Standard input holds your password: enrolling proves it is you. Prints the shared \
+        secret (base32) and its otpauth:// URI (for a QR code) once: nothing prints them \
+        again. Sign-in does not change until `umk 2fa confirm`. Enrolling again before \
+        confirming replaces the secret.
         """)
 
     /// `--store`, `--json`.
     @OptionGroup var global: GlobalOptions
+    /// `--password-stdin` (required).
+    @Flag(help: "Read your password from standard input (required).")
+    var passwordStdin = false
     /// `--as`: the user who enrols.
     @OptionGroup var acting: ActingOptions
+
+    /// Requires `--password-stdin`.
+    ///
+    /// - Throws: `ValidationError` (exit 64).
+    func validate() throws {
+      guard passwordStdin else {
+        throw ValidationError("The password is read from standard input: give --password-stdin.")
+      }
+    }
 
     /// Starts the enrolment and prints the secret and URI, once.
     ///
     /// - Parameter context: The store and the acting user.
-    /// - Throws: `invalid_operation` when a factor is already enrolled; the library's refusals.
+    /// - Throws: `invalid_credentials` for a wrong password, `invalid_operation` when a factor
+    ///   is already enrolled; the library's refusals.
     func run(in context: OperatorContext) async throws {
+      let password = try StandardInput.secret()
       let enrollment = try await context.directory.enrollSecondFactor(
-        for: try context.selfID(), by: context.principal)
+        for: try context.selfID(), password: password, by: context.principal)
       if context.json {
         Output.document(SecondFactorEnrollmentOutput(enrollment))
         return
@@ -109,8 +124,9 @@ extension UMK.SecondFactor {
     static let configuration = CommandConfiguration(
       abstract: "Remove your own second factor and recovery codes, proving it is you.",
       discussion: """
-        Standard input holds the proof: your password, a current code or a recovery code. \
-        Your other sessions end (the security stamp changes).
+        Standard input holds the proof: a current code or a recovery code (your password \
+        only while the enrolment is unconfirmed). Your other sessions end (the security stamp \
+        changes).
         """)
 
     /// `--store`, `--json`.
@@ -194,8 +210,8 @@ extension UMK.SecondFactor.RecoveryCodes {
     static let configuration = CommandConfiguration(
       abstract: "Replace your recovery codes with ten new ones, printed once.",
       discussion: """
-        Standard input holds the proof: your password, a current code or a recovery code. The \
-        old codes stop working.
+        Standard input holds the proof: a current code or a recovery code (your password \
+        alone is refused with second_factor_required). The old codes stop working.
         """)
 
     /// `--store`, `--json`.

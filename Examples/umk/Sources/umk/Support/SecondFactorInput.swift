@@ -30,7 +30,10 @@ enum CodeKind: String {
 /// before removing their second factor or replacing their recovery codes.
 struct ProofSource: ParsableArguments {
   /// `--password-stdin`.
-  @Flag(help: "Prove it is you with your password, read from standard input.")
+  @Flag(
+    help:
+      "Prove it is you with your password, read from standard input (only while no factor is confirmed)."
+  )
   var passwordStdin = false
   /// `--code-stdin`.
   @Flag(help: "Prove it is you with a current authenticator code, read from standard input.")
