@@ -390,7 +390,8 @@ struct SecurityBenchmark {
     }
     var secrets: [[UInt8]] = []
     for user in users {
-      let enrollment = try await directory.enrollSecondFactor(for: user.id, by: .user(user.id))
+      let enrollment = try await directory.enrollSecondFactor(
+        for: user.id, password: fixture.password, by: .user(user.id))
       guard let key = Base32.decode(enrollment.secret.revealForDisplay()) else {
         throw BenchmarkFailure("security.totp_verify: the enrolment's secret is not base32")
       }

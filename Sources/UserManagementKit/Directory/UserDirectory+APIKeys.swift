@@ -14,15 +14,26 @@ extension UserDirectory {
   /// grants beyond its user. The secret (`umk_key_…`) is returned once; only its keyed hash
   /// is stored. Rotate by creating the new key, moving clients to it, then revoking the old.
   ///
+  /// A user creating a key for themself proves it is them again (`proof`): a key is a lasting
+  /// credential that skips the second factor and outlives the session, so a session alone (a
+  /// stolen one, say) must not be able to mint one. With a confirmed second factor the proof
+  /// is one of its codes; without, the password. An administrator creating a key for another
+  /// user, or a system principal, gives none.
+  ///
   /// - Parameters:
   ///   - id: The user, who must be active with direct API access enabled.
   ///   - name: A name to tell keys apart (1–100 printable characters).
   ///   - scopes: 1–50 scopes; a scope's resource type is `"*"` (every type) or 1–100
   ///     characters without spaces, and its actions are well-formed action names or `"*"`.
   ///   - expiresAt: When the key stops working (must be in the future), or `nil` for never.
+  ///   - proof: For a user acting on themself, their password, or a code of their confirmed
+  ///     second factor; ignored for anyone else.
   ///   - principal: The user themself, an active administrator or a system principal.
   /// - Returns: The key and its secret.
-  /// - Throws: ``UserManagementError/Code/notAuthorized``,
+  /// - Throws: ``UserManagementError/Code/invalidCredentials`` for a missing or wrong proof,
+  ///   ``UserManagementError/Code/secondFactorRequired`` for a password when a code is
+  ///   needed, ``UserManagementError/Code/throttled``,
+  ///   ``UserManagementError/Code/notAuthorized``,
   ///   ``UserManagementError/Code/userNotFound``,
   ///   ``UserManagementError/Code/accountInactive``,
   ///   ``UserManagementError/Code/apiAccessDisabled``,
@@ -31,13 +42,39 @@ extension UserDirectory {
   ///   ``AccountSecuritySettings/maximumAPIKeysPerUser`` keys that are not revoked.
   public func createAPIKey(
     for id: UserID, name: String, scopes: [APIKeyScope], expiresAt: Date? = nil,
-    by principal: Principal
+    proof: Reauthentication? = nil, by principal: Principal
   ) async throws(UserManagementError) -> NewAPIKey {
     let name = try PersonName.validate(name, field: "name")
     try Self.validate(scopes)
     let limit = configuration.accountSecurity.maximumAPIKeysPerUser
+    // For oneself, the proof first: checked (a password) or its attempt reserved (a code)
+    // before the commit, which then uses the code up.
+    var selfProof: (proof: Reauthentication, first: UserRecord)?
+    if case .user(let actor) = principal, actor == id {
+      let (_, first) = try await keyOwner(id, principal)
+      guard let proof else {
+        throw UserManagementError(
+          .invalidCredentials,
+          "Confirm it is you to create an API key: give your password, or a code of your "
+            + "second factor.", context: ["reason": "reauthentication_required"])
+      }
+      try Self.requireCode(proof, whenConfirmedIn: first)
+      try await prove(proof, for: first)
+      selfProof = (proof, first)
+    }
     return try await commitWithRetry { () async throws(UserManagementError) in
-      let (acting, record) = try await keyOwner(id, principal)
+      var (acting, record) = try await keyOwner(id, principal)
+      var proofEvents: [AuditEvent] = []
+      var throttleUpdates: [ThrottleUpdate] = []
+      if let selfProof {
+        if case .password = selfProof.proof {
+          try Self.requireStillProven(record, provenAs: selfProof.first)
+        }
+        try Self.requireCode(selfProof.proof, whenConfirmedIn: record)
+        (record, proofEvents) = try verify(
+          selfProof.proof, of: record, by: principal, at: configuration.now())
+        throttleUpdates = Self.throttleUpdates(after: selfProof.proof, of: id)
+      }
       guard record.user.status == .active else {
         throw UserManagementError(.accountInactive, "The account is inactive.")
       }
@@ -88,7 +125,7 @@ extension UserDirectory {
       return (
         ChangeSet(
           preconditions: acting.preconditions + [.userVersion(id, record.user.version)],
-          users: [updated], auditEvents: [audit]),
+          users: [updated], auditEvents: proofEvents + [audit], throttleUpdates: throttleUpdates),
         NewAPIKey(key: key, secret: secret)
       )
     }

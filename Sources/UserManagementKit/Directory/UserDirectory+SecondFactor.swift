@@ -173,13 +173,14 @@ extension UserDirectory {
   ///
   /// A confirmed factor is removed only with one of its codes (an authenticator or a recovery
   /// code): with the password alone, whoever knows it could strip the factor and then change
-  /// the password without a code. An enrolment not yet confirmed is removed with the password.
+  /// the password without a code. An enrolment not yet confirmed is removed with the password
+  /// (it has no code that counts yet).
   /// A user who lost both the app and the recovery codes asks an administrator
   /// (``resetSecondFactor(of:by:)``).
   ///
   /// - Parameters:
   ///   - id: The user; only the user themself may remove it.
-  ///   - proof: A code of the factor, or the password while the factor is unconfirmed.
+  ///   - proof: A code of the confirmed factor, or the password for an unconfirmed enrolment.
   ///   - principal: Who acts: `.user(id)`.
   /// - Returns: The user after the change (with its new security stamp).
   /// - Throws: ``UserManagementError/Code/invalidCredentials`` for a wrong proof,
@@ -195,7 +196,8 @@ extension UserDirectory {
     try await prove(proof, for: first)
     return try await commitWithRetry { () async throws(UserManagementError) in
       let record = try await ownRecord(id, principal)
-      try Self.requireStillProven(record, provenAs: first)
+      // A code is checked against this very record below; a password was checked before.
+      if case .password = proof { try Self.requireStillProven(record, provenAs: first) }
       guard record.security.secondFactor != nil else { throw Self.noFactor() }
       try Self.requireCode(proof, whenConfirmedIn: record)
       let now = configuration.now()
@@ -234,7 +236,7 @@ extension UserDirectory {
       guard acting.userID != id else {
         throw UserManagementError(
           .selfModificationForbidden,
-          "Remove your own second factor with your password or a code, not by a reset.")
+          "Remove your own second factor with a code of it, not by a reset.")
       }
       guard let record = try await fromStore({ try await self.store.user(id: id) }) else {
         throw .userNotFound()
@@ -278,7 +280,6 @@ extension UserDirectory {
     try await prove(proof, for: first)
     return try await commitWithRetry { () async throws(UserManagementError) in
       let record = try await ownRecord(id, principal)
-      try Self.requireStillProven(record, provenAs: first)
       guard record.security.hasSecondFactor else { throw Self.noFactor() }
       let now = configuration.now()
       var (updated, events) = try verify(proof, of: record, by: principal, at: now)
@@ -460,7 +461,7 @@ extension UserDirectory {
   /// factor: a password is verified now (it neither counts nor clears the throttle); for a
   /// code, one attempt is reserved now and the code is checked, and used up, by
   /// ``verify(_:of:by:at:)`` inside the change's commit.
-  private func prove(_ proof: Reauthentication, for record: UserRecord)
+  func prove(_ proof: Reauthentication, for record: UserRecord)
     async throws(UserManagementError)
   {
     switch proof {
@@ -479,7 +480,7 @@ extension UserDirectory {
 
   /// The record with a code proof used up (and its audit event for a recovery code); a
   /// password proof was checked by ``prove(_:for:)``.
-  private func verify(
+  func verify(
     _ proof: Reauthentication, of record: UserRecord, by principal: Principal, at now: Date
   ) throws(UserManagementError) -> (UserRecord, [AuditEvent]) {
     guard case .secondFactor(let code) = proof else { return (record, []) }
@@ -490,7 +491,7 @@ extension UserDirectory {
 
   /// A completed proof with a code clears the throttle; a password alone does not (for a user
   /// with a second factor, only the code does).
-  private static func throttleUpdates(after proof: Reauthentication, of id: UserID)
+  static func throttleUpdates(after proof: Reauthentication, of id: UserID)
     -> [ThrottleUpdate]
   {
     if case .secondFactor = proof { return [resetThrottle(id)] }
@@ -615,19 +616,19 @@ extension UserDirectory {
   }
 
   /// Refuses a password as the proof for a user whose factor is confirmed.
-  private static func requireCode(_ proof: Reauthentication, whenConfirmedIn record: UserRecord)
+  static func requireCode(_ proof: Reauthentication, whenConfirmedIn record: UserRecord)
     throws(UserManagementError)
   {
     guard case .password = proof, record.security.hasSecondFactor else { return }
     throw UserManagementError(
       .secondFactorRequired,
-      "Enter a code from your authenticator app (or a recovery code); your password alone "
-        + "cannot change your second factor.")
+      "Enter a code from your authenticator app (or a recovery code) to confirm it is you; "
+        + "your password alone is not enough here.")
   }
 
   /// Refuses to commit a change proven against an earlier state of the account's credentials:
   /// a password changed (or a factor reset) since the proof must not let the old proof through.
-  private static func requireStillProven(_ record: UserRecord, provenAs first: UserRecord)
+  static func requireStillProven(_ record: UserRecord, provenAs first: UserRecord)
     throws(UserManagementError)
   {
     guard record.user.securityStamp == first.user.securityStamp else {

@@ -116,7 +116,7 @@ struct AccountSecurityHardeningTests {
         for: grace.id, password: Secret("a guess at her password"), by: me)
     }
     #expect(await failures() == 1)
-    #expect(try await h.store.user(id: grace.id)?.security.secondFactor == nil)
+    #expect(await h.store.user(id: grace.id)?.security.secondFactor == nil)
     let enrollment = try await h.directory.enrollSecondFactor(
       for: grace.id, password: Harness.password, by: me)
     for _ in 0..<2 {
@@ -156,6 +156,37 @@ struct AccountSecurityHardeningTests {
     #expect(try await store.user(id: admin.id)?.security.secondFactor == nil)
   }
 
+  /// A key is a lasting credential that skips the second factor: a session alone (a stolen
+  /// one) cannot mint one. The user proves it is them, with a code once a factor is confirmed;
+  /// an administrator creating one for someone else gives no proof.
+  @Test func creatingOnesOwnAPIKeyTakesAProof() async throws {
+    let h = try await Harness(throttle: LoginThrottlePolicy(freeAttempts: 4))
+    let grace = try await h.add("grace@example.com", apiAccess: true)
+    let me = Principal.user(grace.id)
+    func create(_ proof: Reauthentication?) async throws -> NewAPIKey {
+      try await h.directory.createAPIKey(
+        for: grace.id, name: "k", scopes: [.everything], proof: proof, by: me)
+    }
+    let missing = await expectError(.invalidCredentials) { _ = try await create(nil) }
+    #expect(missing?.context["reason"] == "reauthentication_required")
+    await expectError(.invalidCredentials) {
+      _ = try await create(.password(Secret("a guess at her password")))
+    }
+    #expect(await h.store.loginThrottle(for: grace.id, kind: .password).consecutiveFailures == 1)
+    _ = try await create(.password(Harness.password))
+    // With a confirmed factor, the password alone is not enough; a code is, and is used up.
+    let enrolled = try await h.enroll(try await h.directory.user(grace.id, by: h.asAdmin))
+    await expectError(.secondFactorRequired) { _ = try await create(.password(Harness.password)) }
+    _ = try await create(.secondFactor(.recovery(enrolled.recoveryCodes[0])))
+    await expectError(.invalidCredentials) {
+      _ = try await create(.secondFactor(.recovery(enrolled.recoveryCodes[0])))
+    }
+    #expect(try await h.directory.apiKeys(of: grace.id, by: me).count == 2)
+    // An administrator, for someone else, needs none.
+    _ = try await h.directory.createAPIKey(
+      for: grace.id, name: "ops", scopes: [.everything], by: h.asAdmin)
+  }
+
   /// An enrolment not yet confirmed protects nothing, so the password removes it.
   @Test func anUnconfirmedEnrolmentIsRemovedWithThePassword() async throws {
     let h = try await Harness()
@@ -164,7 +195,7 @@ struct AccountSecurityHardeningTests {
       for: grace.id, password: Harness.password, by: .user(grace.id))
     _ = try await h.directory.removeSecondFactor(
       for: grace.id, proof: .password(Harness.password), by: .user(grace.id))
-    #expect(try await h.store.user(id: grace.id)?.security.secondFactor == nil)
+    #expect(await h.store.user(id: grace.id)?.security.secondFactor == nil)
   }
 
   /// A challenge that is not live (forged with a user's id, expired, used) puts no failure on
@@ -335,7 +366,8 @@ struct AccountSecurityHardeningTests {
     let h = try await Harness()
     let grace = try await h.add("grace@example.com", apiAccess: true)
     let key = try await h.directory.createAPIKey(
-      for: grace.id, name: "k", scopes: [.everything], by: .user(grace.id))
+      for: grace.id, name: "k", scopes: [.everything], proof: .password(Harness.password),
+      by: .user(grace.id))
     _ = try await h.directory.setAPIAccess(false, of: grace.id, by: h.asAdmin)
     _ = try await h.directory.setAPIAccess(true, of: grace.id, by: h.asAdmin)
     await expectError(.invalidCredentials) {

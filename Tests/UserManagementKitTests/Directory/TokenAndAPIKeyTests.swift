@@ -143,7 +143,7 @@ struct APIKeyTests {
     let created = try await f.h.directory.createAPIKey(
       for: f.grace.id, name: "CI",
       scopes: [APIKeyScope(resourceType: "dashboard", actions: [.view])],
-      by: .user(f.grace.id))
+      proof: .password(Harness.password), by: .user(f.grace.id))
     let secret = created.secret.revealForDisplay()
     #expect(secret.hasPrefix("umk_key_") && secret.utf8.count == 8 + 44 + 36)
     let auth = try await f.h.directory.authenticateAPIKey(created.secret)
@@ -168,7 +168,8 @@ struct APIKeyTests {
     let f = try await Fixture()
     let scopes = [APIKeyScope.everything]
     let revoked = try await f.h.directory.createAPIKey(
-      for: f.grace.id, name: "old", scopes: scopes, by: .user(f.grace.id))
+      for: f.grace.id, name: "old", scopes: scopes, proof: .password(Harness.password),
+      by: .user(f.grace.id))
     let auth = try await f.h.directory.authenticateAPIKey(revoked.secret)
     _ = try await f.h.directory.revokeAPIKey(revoked.key.id, of: f.grace.id, by: .user(f.grace.id))
     await expectError(.invalidCredentials) {
@@ -213,7 +214,8 @@ struct APIKeyTests {
     let f = try await Fixture(apiAccess: false)
     await expectError(.apiAccessDisabled) {
       _ = try await f.h.directory.createAPIKey(
-        for: f.grace.id, name: "k", scopes: [.everything], by: .user(f.grace.id))
+        for: f.grace.id, name: "k", scopes: [.everything], proof: .password(Harness.password),
+        by: .user(f.grace.id))
     }
     _ = try await f.h.directory.setAPIAccess(true, of: f.grace.id, by: f.h.asAdmin)
     let other = try await f.h.add("other@example.com", apiAccess: true)
@@ -226,30 +228,35 @@ struct APIKeyTests {
     }
     await expectError(.invalidField) {
       _ = try await f.h.directory.createAPIKey(
-        for: f.grace.id, name: "k", scopes: [], by: .user(f.grace.id))
-    }
-    await expectError(.invalidField) {
-      _ = try await f.h.directory.createAPIKey(
-        for: f.grace.id, name: "k", scopes: [APIKeyScope(resourceType: "a b", actions: [.view])],
+        for: f.grace.id, name: "k", scopes: [], proof: .password(Harness.password),
         by: .user(f.grace.id))
     }
     await expectError(.invalidField) {
       _ = try await f.h.directory.createAPIKey(
+        for: f.grace.id, name: "k", scopes: [APIKeyScope(resourceType: "a b", actions: [.view])],
+        proof: .password(Harness.password), by: .user(f.grace.id))
+    }
+    await expectError(.invalidField) {
+      _ = try await f.h.directory.createAPIKey(
         for: f.grace.id, name: "k", scopes: [.everything],
-        expiresAt: f.h.clock.now.addingTimeInterval(-1), by: .user(f.grace.id))
+        expiresAt: f.h.clock.now.addingTimeInterval(-1), proof: .password(Harness.password),
+        by: .user(f.grace.id))
     }
     for index in 0..<10 {
       _ = try await f.h.directory.createAPIKey(
-        for: f.grace.id, name: "k\(index)", scopes: [.everything], by: .user(f.grace.id))
+        for: f.grace.id, name: "k\(index)", scopes: [.everything],
+        proof: .password(Harness.password), by: .user(f.grace.id))
     }
     await expectError(.invalidOperation) {
       _ = try await f.h.directory.createAPIKey(
-        for: f.grace.id, name: "eleventh", scopes: [.everything], by: .user(f.grace.id))
+        for: f.grace.id, name: "eleventh", scopes: [.everything],
+        proof: .password(Harness.password), by: .user(f.grace.id))
     }
     let keys = try await f.h.directory.apiKeys(of: f.grace.id, by: .user(f.grace.id))
     _ = try await f.h.directory.revokeAPIKey(keys[0].id, of: f.grace.id, by: f.h.asAdmin)
     _ = try await f.h.directory.createAPIKey(
-      for: f.grace.id, name: "rotated", scopes: [.everything], by: .user(f.grace.id))
+      for: f.grace.id, name: "rotated", scopes: [.everything], proof: .password(Harness.password),
+      by: .user(f.grace.id))
     let events = try await f.h.allEvents()
     #expect(events.filter { $0.action == .apiKeyCreated }.count == 11)
     #expect(events.filter { $0.action == .apiKeyRevoked }.count == 1)
@@ -258,7 +265,8 @@ struct APIKeyTests {
   @Test func lastUseIsWrittenAtMostOncePerResolution() async throws {
     let f = try await Fixture()
     let created = try await f.h.directory.createAPIKey(
-      for: f.grace.id, name: "k", scopes: [.everything], by: .user(f.grace.id))
+      for: f.grace.id, name: "k", scopes: [.everything], proof: .password(Harness.password),
+      by: .user(f.grace.id))
     let version = try await f.h.directory.user(f.grace.id, by: f.h.asAdmin).version
     let first = try await f.h.directory.authenticateAPIKey(created.secret)
     #expect(first.key.lastUsedAt == f.h.clock.now)
@@ -282,7 +290,8 @@ struct AccountSecurityRedactionTests {
       for: grace.id, code: try authenticatorCode(enrollment.secret, at: h.clock.now),
       by: .user(grace.id))
     let key = try await h.directory.createAPIKey(
-      for: grace.id, name: "k", scopes: [.everything], by: .user(grace.id))
+      for: grace.id, name: "k", scopes: [.everything], proof: .secondFactor(.recovery(codes[9])),
+      by: .user(grace.id))
     let reset = try #require(try await h.directory.passwordResetToken(for: "grace@example.com"))
     h.clock.advance(by: 30)
     let challenge = try await h.challenge("grace@example.com")

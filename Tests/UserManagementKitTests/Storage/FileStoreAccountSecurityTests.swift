@@ -29,11 +29,12 @@ struct FileStoreAccountSecurityTests {
     let id = admin.user.id
     let enrollment = try await directory.enrollSecondFactor(
       for: id, password: Secret("correct horse battery staple 9"), by: .user(id))
-    _ = try await directory.confirmSecondFactor(
+    let recoveryCodes = try await directory.confirmSecondFactor(
       for: id, code: try authenticatorCode(enrollment.secret, at: clock.now), by: .user(id))
     let key = try await directory.createAPIKey(
       for: id, name: "CI", scopes: [APIKeyScope(resourceType: "doc", actions: [.view])],
-      expiresAt: clock.now.addingTimeInterval(3600), by: .user(id))
+      expiresAt: clock.now.addingTimeInterval(3600),
+      proof: .secondFactor(.recovery(recoveryCodes[0])), by: .user(id))
     let verification = try await directory.emailVerificationToken(for: id, by: .user(id))
     _ = try await directory.verifyEmail(token: verification)
     _ = try #require(try await directory.passwordResetToken(for: "admin@example.com"))

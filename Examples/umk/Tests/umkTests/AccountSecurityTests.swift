@@ -284,17 +284,24 @@ struct AccountSecurityTests {
       let policies = try umk(
         ["user", "set-policies", "grace@example.com", "Viewers", "Editors"] + UMK.asAda)
       #expect(policies.status == 0, "\(policies)")
-      let noAccess = try umk(
+      // A key of her own takes her password (a session alone cannot mint one).
+      let noProof = try umk(
         ["api-key", "create", "grace@example.com", "--name", "CI", "--scope", "*:*", "--json"]
           + Self.asGrace)
+      #expect(try noProof.error().code == "invalid_credentials", "\(noProof)")
+      let noAccess = try umk(
+        [
+          "api-key", "create", "grace@example.com", "--name", "CI", "--scope", "*:*",
+          "--password-stdin", "--json",
+        ] + Self.asGrace, stdin: UMK.gracePassword)
       #expect(try noAccess.error().code == "api_access_disabled", "\(noAccess)")
       #expect(try umk(["api", "enable", "grace@example.com"] + UMK.asAda).status == 0)
 
       let created = try umk(
         [
           "api-key", "create", "grace@example.com", "--name", "Dashboards", "--scope",
-          "dashboard:view", "--expires-in", "3600", "--json",
-        ] + Self.asGrace)
+          "dashboard:view", "--expires-in", "3600", "--password-stdin", "--json",
+        ] + Self.asGrace, stdin: UMK.gracePassword)
       #expect(created.status == 0, "\(created)")
       let document = try created.output(APIKeyDocument.self)
       let secret = try #require(document.secret)

@@ -101,7 +101,12 @@ struct ExitStatusTests {
       arguments: ["2fa", "reset", "ada@example.com"] + grace, status: 1, code: "not_authorized"),
     .init(
       arguments: ["api-key", "create", "ada@example.com", "--name", "CI", "--scope", "*:*"] + ada,
-      status: 1, code: "api_access_disabled"),
+      status: 1, code: "invalid_credentials"),
+    .init(
+      arguments: [
+        "api-key", "create", "ada@example.com", "--name", "CI", "--scope", "*:*",
+        "--password-stdin",
+      ] + ada, stdin: UMK.adaPassword, status: 1, code: "api_access_disabled"),
     .init(
       arguments: ["api-key", "list", "ada@example.com"] + grace, status: 1,
       code: "not_authorized"),

@@ -149,13 +149,20 @@ extension ConsoleApp {
           <p>Or open this link on the device that has the app:</p>
           <p class="secret"><code data-testid="two-factor-uri">\(enrollment.uri.revealForDisplay())</code></p>
           </section>
-          <form method="post" action="\(path("/account/two-factor/confirm"))" class="card narrow">
-          \(csrfField(visitor.csrf))
-          <label for="confirm-code">Code from the app</label>
-          <input id="confirm-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="10">
-          <button type="submit" class="primary">Turn on two-factor sign-in</button>
-          </form>
+          \(confirmForm(visitor))
           """))
+  }
+
+  /// The form that confirms an enrolment with a code from the app.
+  func confirmForm(_ visitor: Visitor) -> HTML {
+    """
+    <form method="post" action="\(path("/account/two-factor/confirm"))" class="card narrow">
+    \(csrfField(visitor.csrf))
+    <label for="confirm-code">Code from the app</label>
+    <input id="confirm-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="10">
+    <button type="submit" class="primary">Turn on two-factor sign-in</button>
+    </form>
+    """
   }
 
   /// POST /account/two-factor/confirm: a code proves the app works; the recovery codes are
@@ -167,12 +174,23 @@ extension ConsoleApp {
     do {
       codes = try await directory.confirmSecondFactor(
         for: visitor.user.id, code: form.text("code"), by: visitor.principal)
-    } catch {
+    } catch  where error.code == .invalidCredentials || error.code == .throttled {
+      // The enrolment stands: the app the user just set up keeps working, so ask again for
+      // its current code (each wrong one counts towards the sign-in throttle).
       let message =
         error.code == .invalidCredentials
-        ? "The code is not right; set up the app again and enter its current code."
-        : error.message
-      return html(Self.status(for: error), accountPage(visitor, message: message))
+        ? "The code is not right; enter the code your app shows now." : error.message
+      return html(
+        Self.status(for: error),
+        layout(
+          title: "Set up an authenticator app", visitor: visitor,
+          body: """
+            <h1>Set up an authenticator app</h1>
+            \(alert(message))
+            \(confirmForm(visitor))
+            """))
+    } catch {
+      return html(Self.status(for: error), accountPage(visitor, message: error.message))
     }
     let items = HTML.join(codes.map { "<li><code>\($0.revealForDisplay())</code></li>" as HTML })
     return html(

@@ -51,7 +51,8 @@ extension UMK.APIKeys {
         Each --scope is a resource type and its actions, such as dashboard:view or \
         task:view,edit; * stands for every type or every action (*:* covers everything the \
         user may do). Only the key's hash is stored. Rotate by creating a new key, moving \
-        clients to it, then revoking the old one.
+        clients to it, then revoking the old one. A key for yourself takes a proof on standard \
+        input: your password, or a code once you have a second factor.
         """)
 
     /// `--store`, `--json`.
@@ -77,6 +78,8 @@ extension UMK.APIKeys {
         "Expire the key at this time (ISO 8601, such as 2026-12-31T00:00:00Z).",
         valueName: "time"))
     var expiresAt: String?
+    /// The proof, for a key of one's own.
+    @OptionGroup var proof: ProofSource
     /// `--as`.
     @OptionGroup var acting: ActingOptions
 
@@ -105,7 +108,7 @@ extension UMK.APIKeys {
       let user = try await context.directory.user(named: username, by: context.principal)
       let created = try await context.directory.createAPIKey(
         for: user.id, name: name, scopes: scopes.map(\.scope), expiresAt: expiry,
-        by: context.principal)
+        proof: try proof.read(), by: context.principal)
       let key = APIKeyOutput(created.key, username: user.username.rawValue)
       if context.json {
         Output.document(NewAPIKeyOutput(key: key, secret: created.secret.revealForDisplay()))

@@ -196,7 +196,8 @@ struct DemoScenario {
     log.step("Scoped API keys")
     let key = try await directory.createAPIKey(
       for: grace.id, name: "Dashboard reader",
-      scopes: [APIKeyScope(resourceType: "dashboard", actions: [.view])], by: asGrace)
+      scopes: [APIKeyScope(resourceType: "dashboard", actions: [.view])],
+      proof: .password(Secret("nanoseconds are 30 cm")), by: asGrace)
     log.ok(
       "Grace created the key \"\(key.key.name)\" (\(key.key.scopes.map(\.description).joined())); "
         + "shown once: \(key.secret.revealForDisplay())")

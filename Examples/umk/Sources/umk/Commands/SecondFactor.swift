@@ -124,9 +124,9 @@ extension UMK.SecondFactor {
     static let configuration = CommandConfiguration(
       abstract: "Remove your own second factor and recovery codes, proving it is you.",
       discussion: """
-        Standard input holds the proof: a current code or a recovery code (your password \
-        only while the enrolment is unconfirmed). Your other sessions end (the security stamp \
-        changes).
+        Standard input holds the proof: a current code or a recovery code of the confirmed \
+        factor, or your password for an enrolment not yet confirmed. Your other sessions end \
+        (the security stamp changes).
         """)
 
     /// `--store`, `--json`.
@@ -136,13 +136,18 @@ extension UMK.SecondFactor {
     /// `--as`: the user themself.
     @OptionGroup var acting: ActingOptions
 
+    /// Requires a proof.
+    ///
+    /// - Throws: `ValidationError` (exit 64).
+    func validate() throws { try proof.require() }
+
     /// Removes the factor and prints the user.
     ///
     /// - Parameter context: The store and the acting user.
     /// - Throws: `invalid_credentials`, `throttled`, `invalid_operation` (none enrolled).
     func run(in context: OperatorContext) async throws {
       let user = try await context.directory.removeSecondFactor(
-        for: try context.selfID(), proof: try proof.read(), by: context.principal)
+        for: try context.selfID(), proof: try proof.readRequired(), by: context.principal)
       await context.show(user, verb: "Removed the second factor of")
     }
   }
@@ -221,13 +226,18 @@ extension UMK.SecondFactor.RecoveryCodes {
     /// `--as`: the user themself.
     @OptionGroup var acting: ActingOptions
 
+    /// Requires a proof.
+    ///
+    /// - Throws: `ValidationError` (exit 64).
+    func validate() throws { try proof.require() }
+
     /// Replaces the codes and prints the new ones, once.
     ///
     /// - Parameter context: The store and the acting user.
     /// - Throws: `invalid_credentials`, `throttled`, `invalid_operation` (none enrolled).
     func run(in context: OperatorContext) async throws {
       let codes = try await context.directory.regenerateRecoveryCodes(
-        for: try context.selfID(), proof: try proof.read(), by: context.principal)
+        for: try context.selfID(), proof: try proof.readRequired(), by: context.principal)
       UMK.SecondFactor.show(
         codes, json: context.json,
         heading: "New recovery codes for \(acting.username.lowercased()); the old ones no "

@@ -27,12 +27,12 @@ enum CodeKind: String {
 }
 
 /// `--password-stdin | --code-stdin | --recovery-code-stdin`: how a user proves it is them
-/// before removing their second factor or replacing their recovery codes.
+/// before removing their second factor, replacing their recovery codes or creating an API key.
 struct ProofSource: ParsableArguments {
   /// `--password-stdin`.
   @Flag(
     help:
-      "Prove it is you with your password, read from standard input (only while no factor is confirmed)."
+      "Prove it is you with your password, read from standard input (not once a second factor is confirmed)."
   )
   var passwordStdin = false
   /// `--code-stdin`.
@@ -44,25 +44,50 @@ struct ProofSource: ParsableArguments {
   )
   var recoveryCodeStdin = false
 
-  /// Requires exactly one proof.
+  /// Whether a proof was given.
+  var isGiven: Bool { passwordStdin || codeStdin || recoveryCodeStdin }
+
+  /// Allows at most one proof (the commands that need one check ``require()``).
   ///
   /// - Throws: `ValidationError` (exit 64).
   func validate() throws {
-    guard [passwordStdin, codeStdin, recoveryCodeStdin].filter({ $0 }).count == 1 else {
+    guard [passwordStdin, codeStdin, recoveryCodeStdin].filter({ $0 }).count <= 1 else {
       throw ValidationError(
-        "Give exactly one of --password-stdin, --code-stdin and --recovery-code-stdin.")
+        "Give only one of --password-stdin, --code-stdin and --recovery-code-stdin.")
     }
   }
 
-  /// Reads the proof from standard input.
+  /// Requires a proof.
   ///
-  /// - Returns: The proof.
+  /// - Throws: `ValidationError` (exit 64).
+  func require() throws {
+    guard isGiven else {
+      throw ValidationError(
+        "Give one of --password-stdin, --code-stdin and --recovery-code-stdin.")
+    }
+  }
+
+  /// Reads the proof from standard input, if one was asked for.
+  ///
+  /// - Returns: The proof, or `nil` when none was given.
   /// - Throws: A usage ``Failure`` when standard input cannot be read.
-  func read() throws(Failure) -> Reauthentication {
+  func read() throws(Failure) -> Reauthentication? {
+    guard isGiven else { return nil }
     if passwordStdin { return .password(try StandardInput.secret()) }
     let kind: CodeKind = codeStdin ? .authenticator : .recovery
     return .secondFactor(
       kind.code(try StandardInput.secret(prompt: kind.name.capitalizingFirst + ": ")))
+  }
+
+  /// Reads the proof that the command requires.
+  ///
+  /// - Returns: The proof.
+  /// - Throws: A usage ``Failure`` when none was given or standard input cannot be read.
+  func readRequired() throws(Failure) -> Reauthentication {
+    guard let proof = try read() else {
+      throw Failure.usage("Give one of --password-stdin, --code-stdin and --recovery-code-stdin.")
+    }
+    return proof
   }
 }
 
