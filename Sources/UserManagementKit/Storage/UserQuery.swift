@@ -228,8 +228,9 @@ public struct UserCursor: Hashable, Sendable, CustomStringConvertible {
   /// - Parameter string: A cursor string.
   /// - Throws: ``UserManagementError`` with code ``UserManagementError/Code/invalidCursor``.
   public init(parsing string: String) throws(UserManagementError) {
+    // No key the library makes holds a NUL, and some stores cannot even bind one.
     guard string.utf8.count <= 4096,
-      let bytes = Base64.decode(string, variant: .urlSafeUnpadded),
+      let bytes = Base64.decode(string, variant: .urlSafeUnpadded), !bytes.contains(0),
       let text = String(validating: bytes, as: UTF8.self)
     else {
       throw UserManagementError(.invalidCursor, "The cursor is malformed.")

@@ -45,6 +45,11 @@ struct QueryAndAuditTests {
         UserQuery(sort: UserSort(.firstName), after: parsed), by: h.asAdmin)
     }
     await expectError(.invalidCursor) { _ = try UserCursor(parsing: "not-a-cursor!") }
+    // A cursor holding a NUL was made by no store (no key holds one): refused before any store
+    // sees it.
+    let withNUL = UserCursor(
+      sort: UserSort(.lastName), position: .init(primary: "smi\u{0}th", usernameKey: "a"))
+    await expectError(.invalidCursor) { _ = try UserCursor(parsing: withNUL.description) }
     await expectError(.invalidField) {
       _ = try await h.directory.users(UserQuery(limit: 0), by: h.asAdmin)
     }

@@ -117,6 +117,10 @@ extension PostgresDirectoryStore {
       } catch {
         // Reads are idempotent: a closed pooled connection before the write is tried again.
         if !progress.commitSent, attempt <= 2, Self.isConnectionLoss(error) { continue }
+        // A session whose default isolation is stricter than READ COMMITTED reports a race as
+        // a serialization failure (or a deadlock), after which nothing was applied: the same
+        // as `CommitRace`, so try again.
+        if attempt <= Self.serializationRetries, Self.isSerializationFailure(error) { continue }
         if progress.commitSent, !Self.serverAnswered(error) {
           try await resolveOutcome(of: commitID, backendPID: progress.backendPID, error: error)
           return .committed
@@ -149,6 +153,8 @@ extension PostgresDirectoryStore {
         // A pooled connection the server had closed fails at `BEGIN`, before anything was
         // sent: try again on another connection.
         if !progress.begun, attempt <= 2, Self.isConnectionLoss(error) { continue }
+        // The server rolled the transaction back (even at `COMMIT`): nothing was applied.
+        if attempt <= Self.serializationRetries, Self.isSerializationFailure(error) { continue }
         if progress.commitSent, !Self.serverAnswered(error) {
           try await resolveOutcome(of: commitID, backendPID: progress.backendPID, error: error)
           return
@@ -221,7 +227,9 @@ extension PostgresDirectoryStore {
     _ body: (PostgresConnection) async throws -> (value: T, commit: Bool)
   ) async throws -> T {
     try await client.withConnection { connection in
-      try await connection.guardedQuery("BEGIN", logger: logger)
+      // Pinned, whatever the session's default: the commit's checks rely on READ COMMITTED's
+      // re-check of the locked directory row.
+      try await connection.guardedQuery("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
       progress.begun = true
       let result: (value: T, commit: Bool)
       do {
@@ -239,6 +247,17 @@ extension PostgresDirectoryStore {
       try await connection.guardedQuery("COMMIT", logger: logger)
       return result.value
     }
+  }
+
+  /// How many times a commit that failed with a serialization failure or a deadlock is tried
+  /// again before the failure goes to the caller as a version conflict.
+  static let serializationRetries = 8
+
+  /// Whether the server rolled the statement or transaction back because of a concurrent one
+  /// (SQLSTATE 40001 or 40P01), so that nothing of it was applied and it may be tried again.
+  static func isSerializationFailure(_ error: any Error) -> Bool {
+    guard let state = (error as? PSQLError)?.serverInfo?[.sqlState] else { return false }
+    return state == "40001" || state == "40P01"
   }
 
   /// Whether the server itself reported `error` (so the transaction's outcome is known: it

@@ -14,6 +14,7 @@ extension PostgresDirectoryStore {
   /// - Returns: The page.
   /// - Throws: `UserManagementError` with code `storage_failure`.
   public func users(matching query: UserQuery) async throws -> UserPage {
+    if Self.matchesNobody(query.filter) { return UserPage(users: [], nextCursor: nil) }
     let sort = query.sort
     let column = Self.keyColumn(sort.field)
     let direction = sort.descending ? "DESC" : "ASC"
@@ -22,8 +23,7 @@ extension PostgresDirectoryStore {
     }
     // The SQL conditions decide exactly, or (for ASCII search text) nearly: fetch one page.
     // Search text the database cannot pre-filter is matched in Swift over larger batches.
-    let prefiltered =
-      query.filter.normalizedSearch.map { $0.utf8.allSatisfy { $0 < 0x80 } } ?? true
+    let prefiltered = query.filter.normalizedSearch.map(Self.canPrefilter) ?? true
     let batch = prefiltered ? query.limit + 1 : max(query.limit + 1, 200)
     var users: [User] = []
     while users.count <= query.limit {
@@ -70,6 +70,7 @@ extension PostgresDirectoryStore {
   /// - Returns: The count.
   /// - Throws: `UserManagementError` with code `storage_failure`.
   public func userCount(matching filter: UserFilter) async throws -> Int {
+    if Self.matchesNobody(filter) { return 0 }
     var builder = SQLBuilder()
     let exact = Self.isExact(filter)
     builder.append(
@@ -94,6 +95,21 @@ extension PostgresDirectoryStore {
     }
   }
 
+  /// Whether no user can match: search text with a NUL, which no name or username holds (and
+  /// which PostgreSQL text cannot even carry).
+  static func matchesNobody(_ filter: UserFilter) -> Bool {
+    filter.normalizedSearch?.utf8.contains(0) == true
+  }
+
+  /// Whether a `LIKE` on the stored lowercased text can pre-filter for `needle` without dropping
+  /// a user the reference keeps: ASCII, so a match by `UserFilter.matches(_:)` is a byte match,
+  /// except for `;` and `` ` ``, which Swift also finds in U+037E and U+1FEF (canonically
+  /// equivalent to them) where the bytes differ. (U+212A KELVIN SIGN, the only other such
+  /// character, lowercases to `k` in the stored text.)
+  static func canPrefilter(_ needle: String) -> Bool {
+    needle.utf8.allSatisfy { $0 < 0x80 && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "`") }
+  }
+
   /// Whether the SQL conditions alone decide the filter (no search text).
   static func isExact(_ filter: UserFilter) -> Bool {
     filter.normalizedSearch == nil
@@ -108,9 +124,9 @@ extension PostgresDirectoryStore {
     }
   }
 
-  /// Appends the filter's conditions. A search text becomes a `LIKE` pre-filter only when it
-  /// is ASCII: then a match by `UserFilter.matches(_:)` implies a byte match in the stored
-  /// lowercased text, so the pre-filter never drops a user the reference would keep.
+  /// Appends the filter's conditions. A search text becomes a `LIKE` pre-filter only when
+  /// ``canPrefilter(_:)`` says a match by `UserFilter.matches(_:)` implies a byte match in the
+  /// stored lowercased text, so the pre-filter never drops a user the reference would keep.
   static func appendConditions(_ filter: UserFilter, to builder: inout SQLBuilder)
     throws(UserManagementError)
   {
@@ -133,7 +149,7 @@ extension PostgresDirectoryStore {
       try builder.bind(policy.rawValue)
       builder.append(")")
     }
-    if let needle = filter.normalizedSearch, needle.utf8.allSatisfy({ $0 < 0x80 }) {
+    if let needle = filter.normalizedSearch, canPrefilter(needle) {
       builder.append(" AND search LIKE ")
       try builder.bind(Keys.containsPattern(needle))
     }

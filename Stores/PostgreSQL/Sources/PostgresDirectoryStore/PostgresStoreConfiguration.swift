@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
 import UserManagementKit
 
@@ -14,12 +15,32 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible, Cus
   public var password: String?
   /// The database.
   public var database: String
+  /// Whether and how the connection uses TLS (the URL's `sslmode`).
+  public var tlsMode: TLSMode
 
-  /// Parses `postgres://user[:password]@host[:port]/database` (also `postgresql://`).
+  /// How a connection uses TLS, as libpq's `sslmode` names it (the modes that do not fall back
+  /// to plain text silently).
+  public enum TLSMode: String, Sendable, Hashable, CaseIterable {
+    /// No TLS: for a server on loopback, or on a network that is trusted as a whole.
+    case disable
+    /// TLS, without checking the server's certificate: encrypted, but open to an active
+    /// attacker in the middle.
+    case require
+    /// TLS, with the certificate checked against the system's trusted roots and the host name.
+    case verifyFull = "verify-full"
+  }
+
+  /// Parses `postgres://user[:password]@host[:port]/database[?sslmode=MODE]` (also
+  /// `postgresql://`).
+  ///
+  /// `sslmode` is `disable`, `require` or `verify-full`. Without it, a loopback host
+  /// (`localhost`, `127.0.0.0/8`, `::1`) is `disable` and any other host `verify-full`: a
+  /// URL never sends password hashes across a network in plain text unless it says so. Any
+  /// other query item is refused rather than ignored.
   ///
   /// - Parameter string: The URL.
   /// - Throws: ``UserManagementKit/UserManagementError`` with code `invalid_field` when the URL
-  ///   is malformed.
+  ///   is malformed, or names an unknown `sslmode` or query item.
   public init(_ string: String) throws(UserManagementError) {
     guard let components = URLComponents(string: string),
       components.scheme == "postgres" || components.scheme == "postgresql",
@@ -35,11 +56,35 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible, Cus
     self.password = components.password
     let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : ""
     self.database = path.isEmpty ? self.username : path
+    var mode: TLSMode?
+    for item in components.queryItems ?? [] {
+      guard item.name == "sslmode", mode == nil, let value = item.value,
+        let parsed = TLSMode(rawValue: value)
+      else {
+        throw UserManagementError(
+          .invalidField,
+          "The PostgreSQL URL may only carry sslmode=disable, require or verify-full.",
+          context: ["field": "url", "reason": "unsupported_parameter"])
+      }
+      mode = parsed
+    }
+    self.tlsMode = mode ?? (Self.isLoopback(host) ? .disable : .verifyFull)
+  }
+
+  /// Whether `host` names this machine: `localhost`, an IPv4 address in `127.0.0.0/8`, `::1`.
+  static func isLoopback(_ host: String) -> Bool {
+    let bare =
+      host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+    if bare.lowercased() == "localhost" || bare == "::1" { return true }
+    let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+    return octets.count == 4 && octets[0] == "127"
+      && octets.allSatisfy { UInt8($0) != nil && ($0 == "0" || !$0.hasPrefix("0")) }
   }
 
   /// The URL without its password.
   public var description: String {
     "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)"
+      + "?sslmode=\(tlsMode.rawValue)"
   }
 
   /// What `dump` and debuggers show: every part but the password, which is masked.
@@ -49,11 +94,29 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible, Cus
       children: [
         "host": host, "port": port, "username": username,
         "password": password == nil ? "nil" : "***", "database": database,
+        "tlsMode": tlsMode.rawValue,
       ], displayStyle: .struct)
   }
 
-  /// A client configuration for this URL, without TLS (for servers on loopback or a trusted
-  /// network; build your own `PostgresClient.Configuration` for TLS).
+  /// The TLS settings of ``clientConfiguration``: `nil` for ``TLSMode/disable``; for
+  /// ``TLSMode/require``, no certificate check; for ``TLSMode/verifyFull``, the certificate
+  /// checked against the system's trusted roots and the host name. A server without TLS then
+  /// fails the connection: there is no fallback to plain text.
+  public var tlsConfiguration: TLSConfiguration? {
+    switch tlsMode {
+    case .disable:
+      return nil
+    case .require:
+      var unverified = TLSConfiguration.makeClientConfiguration()
+      unverified.certificateVerification = .none
+      return unverified
+    case .verifyFull:
+      return .makeClientConfiguration()
+    }
+  }
+
+  /// A client configuration for this URL, with TLS as ``tlsMode`` says (for client
+  /// certificates or a private root, build your own `PostgresClient.Configuration`).
   ///
   /// Its sessions end a transaction left idle for 60 seconds
   /// (`idle_in_transaction_session_timeout`), so that an app server that stalls or loses the
@@ -62,7 +125,7 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible, Cus
   public var clientConfiguration: PostgresClient.Configuration {
     var configuration = PostgresClient.Configuration(
       host: host, port: port, username: username, password: password, database: database,
-      tls: .disable)
+      tls: tlsConfiguration.map { .require($0) } ?? .disable)
     configuration.options.additionalStartupParameters = [
       ("idle_in_transaction_session_timeout", "60s")
     ]

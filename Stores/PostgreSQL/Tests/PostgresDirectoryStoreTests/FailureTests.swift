@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import PostgresDirectoryStore
 import PostgresNIO
 import Testing
@@ -307,6 +308,42 @@ struct FailureTests {
     #expect(!dumped.contains("s3cret"))
     #expect(dumped.contains("db.internal"))
     #expect(!String(reflecting: url).contains("s3cret"))
+  }
+
+  /// A URL says how it uses TLS, and never sends data to another host in plain text unless it
+  /// says so; a parameter it does not understand is refused rather than silently ignored.
+  @Test func urlsChooseTLSAndRefuseWhatTheyDoNotUnderstand() throws {
+    for (text, mode) in [
+      ("postgres://app@127.0.0.1:5432/users", PostgresStoreURL.TLSMode.disable),
+      ("postgres://app@localhost/users", .disable),
+      ("postgres://app@[::1]:5432/users", .disable),
+      ("postgres://app@db.internal/users", .verifyFull),
+      ("postgres://app@10.0.0.5/users", .verifyFull),
+      ("postgres://app@127.0.0.1.evil.example/users", .verifyFull),
+      ("postgres://app@db.internal/users?sslmode=disable", .disable),
+      ("postgres://app@db.internal/users?sslmode=require", .require),
+      ("postgresql://app@localhost/users?sslmode=verify-full", .verifyFull),
+    ] {
+      let url = try PostgresStoreURL(text)
+      #expect(url.tlsMode == mode, "\(text)")
+      #expect(url.description.hasSuffix("?sslmode=\(mode.rawValue)"))
+      switch mode {
+      case .disable: #expect(url.tlsConfiguration == nil, "\(text)")
+      case .require:
+        #expect(url.tlsConfiguration?.certificateVerification == CertificateVerification.none)
+      case .verifyFull:
+        #expect(url.tlsConfiguration?.certificateVerification == .fullVerification, "\(text)")
+      }
+    }
+    for text in [
+      "postgres://app@db.internal/users?sslmode=prefer",
+      "postgres://app@db.internal/users?sslmode=allow",
+      "postgres://app@db.internal/users?sslmode",
+      "postgres://app@db.internal/users?connect_timeout=5",
+      "postgres://app@db.internal/users?sslmode=require&sslmode=disable",
+    ] {
+      #expect(throws: UserManagementError.self, "\(text)") { try PostgresStoreURL(text) }
+    }
   }
 
   /// A database whose schema is newer than this build is refused, and says so.
