@@ -110,7 +110,9 @@ extension PostgresDirectoryStore {
             throw failure
           }
         }
-        if case .committed = outcome.0 { noteCommitted(through: outcome.1) }
+        if case .committed = outcome.0 {
+          noteCommitted(through: outcome.1, events: prepared.auditRows.count)
+        }
         return outcome.0
       } catch let error as UserManagementError {
         throw error
@@ -145,7 +147,7 @@ extension PostgresDirectoryStore {
             progress: progress)
           return (sequence, commit: true)
         }
-        noteCommitted(through: sequence)
+        noteCommitted(through: sequence, events: prepared.auditRows.count)
         return
       } catch let error as UserManagementError {
         throw error
@@ -202,7 +204,9 @@ extension PostgresDirectoryStore {
         }
         return (last, commit: true)
       }
-      noteCommitted(through: sequence)
+      let written = zip(batch, checks.withLock { $0 }).filter { $0.1 == nil }
+        .reduce(0) { $0 + $1.0.auditRows.count }
+      noteCommitted(through: sequence, events: written)
     } catch {
       guard progress.commitSent, !Self.serverAnswered(error) else { throw error }
       // The group's fate is one: learn it from the id of a member that wrote.
@@ -610,9 +614,16 @@ extension PostgresDirectoryStore {
     return lastSequence
   }
 
-  /// Remembers that this process has seen the audit trail up to `sequence`.
-  func noteCommitted(through sequence: Int64) {
-    state.withLock { $0.lastKnownSequence = max($0.lastKnownSequence, sequence) }
+  /// Remembers that this process committed audit events up to `sequence` (`events` of them,
+  /// numbered consecutively): the audit trail is known up to there, and a subscription not
+  /// yet established must still hear them (see ``subscribeToAuditEvents()``).
+  func noteCommitted(through sequence: Int64, events: Int) {
+    state.withLock { state in
+      state.lastKnownSequence = max(state.lastKnownSequence, sequence)
+      guard events > 0, !state.feed.established else { return }
+      let own = (sequence - Int64(events) + 1)...sequence
+      for token in state.feed.subscribers.keys { state.feed.subscribers[token]?.own.append(own) }
+    }
   }
 }
 

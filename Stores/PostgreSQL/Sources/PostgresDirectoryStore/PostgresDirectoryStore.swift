@@ -32,7 +32,8 @@ public final class PostgresDirectoryStore: DirectoryStore {
   struct SharedState {
     /// The highest audit sequence number this process has seen committed.
     var lastKnownSequence: Int64 = 0
-    var subscribers: [UUID: AsyncStream<AuditEvent>.Continuation] = [:]
+    /// The audit subscriptions and the one connection that serves them all.
+    var feed = AuditFeed()
     var closed = false
   }
 
@@ -41,10 +42,16 @@ public final class PostgresDirectoryStore: DirectoryStore {
     /// Called inside a commit's transaction, after every write and before `COMMIT`, with the
     /// server process id of the connection.
     package var beforeCommit: (@Sendable (Int32) async throws -> Void)?
+    /// Called by the audit feed each time before it connects and listens.
+    package var beforeFeedListens: (@Sendable () async -> Void)?
 
     /// No hooks.
-    package init(beforeCommit: (@Sendable (Int32) async throws -> Void)? = nil) {
+    package init(
+      beforeCommit: (@Sendable (Int32) async throws -> Void)? = nil,
+      beforeFeedListens: (@Sendable () async -> Void)? = nil
+    ) {
       self.beforeCommit = beforeCommit
+      self.beforeFeedListens = beforeFeedListens
     }
   }
 
@@ -116,11 +123,12 @@ public final class PostgresDirectoryStore: DirectoryStore {
 
   /// Ends every audit subscription of this store. The client is the host's to shut down.
   public func close() {
-    let subscribers = state.withLock { state in
+    let (subscribers, listener) = state.withLock { state in
       state.closed = true
-      defer { state.subscribers.removeAll() }
-      return Array(state.subscribers.values)
+      defer { state.feed = AuditFeed() }
+      return (state.feed.subscribers.values.map(\.continuation), state.feed.listener?.task)
     }
+    listener?.cancel()
     for continuation in subscribers { continuation.finish() }
   }
 
