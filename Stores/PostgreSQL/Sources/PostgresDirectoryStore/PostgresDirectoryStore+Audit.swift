@@ -80,7 +80,16 @@ extension PostgresDirectoryStore {
       state.feed.subscribers[token] = subscriber
       if state.feed.listener == nil {
         let id = UUID()
-        state.feed.listener = (id, Task { [self] in await listen(as: id) })
+        // A feed that was just stopped may still be unlistening on its connection: the new
+        // one starts when it is done, so that two never listen or unlisten at once.
+        let previous = state.feed.stopping
+        state.feed.listener = (
+          id,
+          Task { [self] in
+            await previous?.value
+            await listen(as: id)
+          }
+        )
       }
       return true
     }
@@ -94,6 +103,7 @@ extension PostgresDirectoryStore {
         guard state.feed.subscribers.isEmpty, let listener = state.feed.listener else { return nil }
         state.feed.listener = nil
         state.feed.established = false
+        state.feed.stopping = listener.task
         return listener.task
       }
       listener?.cancel()
@@ -135,10 +145,15 @@ extension PostgresDirectoryStore {
     // Given up (or closed): end the streams this feed served.
     let ended = state.withLock { state -> [AsyncStream<AuditEvent>.Continuation] in
       guard state.feed.listener?.id == id else { return [] }
-      defer { state.feed = AuditFeed() }
+      defer { state.feed.reset() }
       return state.feed.subscribers.values.map(\.continuation)
     }
     for continuation in ended { continuation.finish() }
+  }
+
+  /// Whether an audit feed is running, and whether it is listening (for tests).
+  package var auditFeedState: (running: Bool, listening: Bool) {
+    state.withLock { ($0.feed.listener != nil, $0.feed.established) }
   }
 
   private func isCurrent(_ id: UUID) -> Bool {
@@ -158,14 +173,18 @@ extension PostgresDirectoryStore {
 
   /// Starts the subscriptions made before the feed listened after `baseline`: events at or
   /// below it were committed before the feed could hear them (a backlog, if this process had
-  /// been quiet), except their own process's commits since their call, which they keep.
+  /// been quiet), except their own process's commits since their call, which they keep. Those
+  /// include commits still in flight: one may have landed below the baseline without this
+  /// process knowing yet. (If it did not land, its numbers went to a commit made about then,
+  /// which is delivered too.)
   private func establish(_ id: UUID, at baseline: Int64) {
     state.withLock { state in
       guard state.feed.listener?.id == id, !state.feed.established else { return }
       state.feed.established = true
       state.lastKnownSequence = max(state.lastKnownSequence, baseline)
+      let inFlight = Array(state.feed.inFlight.values)
       for token in state.feed.subscribers.keys {
-        state.feed.subscribers[token]?.start(after: baseline)
+        state.feed.subscribers[token]?.start(after: baseline, inFlight: inFlight)
       }
     }
   }
@@ -224,11 +243,14 @@ struct AuditFeed {
     /// Whether the feed has started it (see ``start(after:)``).
     var started = false
 
-    /// Starts after `baseline` (keeping its own commits below it), unless started already.
-    mutating func start(after baseline: Int64) {
+    /// Starts after `baseline`, keeping its own commits since the call (those known, and those
+    /// `inFlight` above its call), unless started already. Nothing older is read again.
+    mutating func start(after baseline: Int64, inFlight: [ClosedRange<Int64>] = []) {
       guard !started else { return }
       started = true
+      own += inFlight.filter { $0.lowerBound > after }
       after = max(after, baseline)
+      delivered = max(delivered, min(after, (own.map(\.lowerBound).min() ?? .max) - 1))
     }
 
     /// Whether event `number` is for this subscriber; notes it as handled if so.
@@ -248,10 +270,21 @@ struct AuditFeed {
   }
 
   var subscribers: [UUID: Subscriber] = [:]
+  /// The audit numbers this process's commits in flight may land as, by commit id.
+  var inFlight: [UUID: ClosedRange<Int64>] = [:]
   /// The task serving the subscriptions, and its id (a cancelled one may still be finishing).
   var listener: (id: UUID, task: Task<Void, Never>)?
+  /// The last listener stopped, which the next one waits for.
+  var stopping: Task<Void, Never>?
   /// Whether the listener is listening and has started the subscriptions.
   var established = false
+
+  /// Ends the subscriptions and the listener, keeping what is in flight.
+  mutating func reset() {
+    subscribers = [:]
+    listener = nil
+    established = false
+  }
 
   /// The number after which some started subscriber still needs events, or `nil` for none.
   var cursor: Int64? {

@@ -83,6 +83,7 @@ extension PostgresDirectoryStore {
     while true {
       attempt += 1
       let commitID = UUID()
+      defer { forgetInFlight([commitID]) }
       let progress = CommitProgress()
       do {
         let outcome: (OneStatementOutcome, Int64) = try await client.withConnection {
@@ -111,6 +112,7 @@ extension PostgresDirectoryStore {
           }
         }
         if case .committed = outcome.0 {
+          if let hook = hooks.afterCommitLanded { await hook() }
           noteCommitted(through: outcome.1, events: prepared.auditRows.count)
         }
         return outcome.0
@@ -121,8 +123,8 @@ extension PostgresDirectoryStore {
         if !progress.commitSent, attempt <= 2, Self.isConnectionLoss(error) { continue }
         // A session whose default isolation is stricter than READ COMMITTED reports a race as
         // a serialization failure (or a deadlock), after which nothing was applied: the same
-        // as `CommitRace`, so try again.
-        if attempt <= Self.serializationRetries, Self.isSerializationFailure(error) { continue }
+        // as `CommitRace` (after three, the commit takes the locking transaction).
+        if Self.isSerializationFailure(error) { return .raced }
         if progress.commitSent, !Self.serverAnswered(error) {
           try await resolveOutcome(of: commitID, backendPID: progress.backendPID, error: error)
           return .committed
@@ -138,6 +140,7 @@ extension PostgresDirectoryStore {
     while true {
       attempt += 1
       let commitID = UUID()
+      defer { forgetInFlight([commitID]) }
       let progress = CommitProgress()
       do {
         let sequence = try await inTransaction(progress) { connection in
@@ -175,6 +178,7 @@ extension PostgresDirectoryStore {
     -> [Result<Void, any Error>]
   {
     let commitIDs = batch.map { _ in UUID() }
+    defer { forgetInFlight(commitIDs) }
     let progress = CommitProgress()
     let checks = Mutex<[UserManagementError?]>([])
     do {
@@ -537,6 +541,9 @@ extension PostgresDirectoryStore {
       throttleResults[key] = update.applied(to: throttleResults[key] ?? throttles[key] ?? .clear)
     }
     let lastSequence = auditSequence + Int64(auditRows.count)
+    // From here the events may land as these numbers: a subscription whose feed starts
+    // listening before this process learns the outcome must still hear them.
+    if !auditRows.isEmpty { registerInFlight(commitID, (auditSequence + 1)...lastSequence) }
     let onlyRows =
       released.isEmpty && granted.isEmpty && deletedPolicies.isEmpty && finalPolicies.isEmpty
     if var staged = pending {
@@ -612,6 +619,18 @@ extension PostgresDirectoryStore {
         """, logger: logger)
     }
     return lastSequence
+  }
+
+  /// Notes that a commit of this process may land its audit events as `numbers`.
+  func registerInFlight(_ commitID: UUID, _ numbers: ClosedRange<Int64>) {
+    state.withLock { $0.feed.inFlight[commitID] = numbers }
+  }
+
+  /// Forgets commits whose outcome this process knows (or gave up learning).
+  func forgetInFlight(_ commitIDs: [UUID]) {
+    state.withLock { state in
+      for id in commitIDs { state.feed.inFlight.removeValue(forKey: id) }
+    }
   }
 
   /// Remembers that this process committed audit events up to `sequence` (`events` of them,

@@ -44,14 +44,18 @@ public final class PostgresDirectoryStore: DirectoryStore {
     package var beforeCommit: (@Sendable (Int32) async throws -> Void)?
     /// Called by the audit feed each time before it connects and listens.
     package var beforeFeedListens: (@Sendable () async -> Void)?
+    /// Called after a commit on its own landed, before the store notes it.
+    package var afterCommitLanded: (@Sendable () async -> Void)?
 
     /// No hooks.
     package init(
       beforeCommit: (@Sendable (Int32) async throws -> Void)? = nil,
-      beforeFeedListens: (@Sendable () async -> Void)? = nil
+      beforeFeedListens: (@Sendable () async -> Void)? = nil,
+      afterCommitLanded: (@Sendable () async -> Void)? = nil
     ) {
       self.beforeCommit = beforeCommit
       self.beforeFeedListens = beforeFeedListens
+      self.afterCommitLanded = afterCommitLanded
     }
   }
 
@@ -125,7 +129,7 @@ public final class PostgresDirectoryStore: DirectoryStore {
   public func close() {
     let (subscribers, listener) = state.withLock { state in
       state.closed = true
-      defer { state.feed = AuditFeed() }
+      defer { state.feed.reset() }
       return (state.feed.subscribers.values.map(\.continuation), state.feed.listener?.task)
     }
     listener?.cancel()

@@ -78,7 +78,10 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible, Cus
     if bare.lowercased() == "localhost" || bare == "::1" { return true }
     let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
     return octets.count == 4 && octets[0] == "127"
-      && octets.allSatisfy { UInt8($0) != nil && ($0 == "0" || !$0.hasPrefix("0")) }
+      && octets.allSatisfy { octet in
+        !octet.isEmpty && octet.count <= 3 && octet.utf8.allSatisfy { (0x30...0x39).contains($0) }
+          && (octet == "0" || !octet.hasPrefix("0")) && UInt8(octet) != nil
+      }
   }
 
   /// The URL without its password.

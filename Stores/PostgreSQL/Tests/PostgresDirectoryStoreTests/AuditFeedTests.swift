@@ -1,5 +1,6 @@
 import Foundation
 import PostgresDirectoryStore
+import Synchronization
 import Testing
 import UserManagementKit
 
@@ -66,6 +67,39 @@ struct AuditFeedTests {
     }
   }
 
+  /// A commit that lands before the feed listens, but whose outcome this process learns only
+  /// after, is still heard: it was in flight when the feed started the subscription.
+  @Test func aCommitInFlightWhileTheFeedStartsIsHeard() async throws {
+    try await TestDatabase.with { database in
+      try await database.withClient { client in
+        let gate = AsyncStream<Void>.makeStream()
+        let holder = Holder()
+        let store = try await PostgresDirectoryStore.open(
+          client: client, logger: database.logger,
+          hooks: .init(
+            beforeFeedListens: { for await _ in gate.stream { break } },
+            afterCommitLanded: {
+              // Landed, not yet noted: let the feed listen and start the subscription now.
+              guard holder.armed else { return }
+              gate.continuation.yield()
+              while holder.store?.auditFeedState.listening != true {
+                try? await Task.sleep(for: .milliseconds(5))
+              }
+            }))
+        holder.store = store
+        defer { store.close() }
+        let admin = try Fixtures.record("admin0@example.com", role: .admin)
+        try await store.commit(ChangeSet(users: [admin]))
+        let stream = store.subscribeToAuditEvents()
+        holder.armed = true
+        let mine = Fixtures.event(admin, .userActivated)
+        try await store.commit(ChangeSet(auditEvents: [mine]))
+        var iterator = stream.makeAsyncIterator()
+        #expect(await iterator.next()?.id == mine.id)
+      }
+    }
+  }
+
   /// More subscribers than the client has connections (8 in the tests) neither starve commits
   /// nor miss events: they share one connection. (With one connection each, this commit would
   /// wait for a connection until the time limit.)
@@ -100,12 +134,33 @@ struct AuditFeedTests {
         var iterator = stream.makeAsyncIterator()
         #expect(await iterator.next()?.id == event.id)
       }
-      // The stream is gone: its termination cancels the feed.
+      // The stream is gone: its termination stops the feed.
+      var running = true
+      for _ in 0..<200 where running {
+        try await Task.sleep(for: .milliseconds(10))
+        running = store.auditFeedState.running
+      }
+      #expect(!running, "the feed stopped with its last subscriber")
       let again = store.subscribeToAuditEvents()
       let later = Fixtures.event(admin, .userActivated)
       try await store.commit(ChangeSet(auditEvents: [later]))
       var iterator = again.makeAsyncIterator()
       #expect(await iterator.next()?.id == later.id)
     }
+  }
+}
+
+/// What a hook needs to reach after the store is open.
+final class Holder: Sendable {
+  private let state = Mutex<(store: PostgresDirectoryStore?, armed: Bool)>((nil, false))
+
+  var store: PostgresDirectoryStore? {
+    get { state.withLock { $0.store } }
+    set { state.withLock { $0.store = newValue } }
+  }
+
+  var armed: Bool {
+    get { state.withLock { $0.armed } }
+    set { state.withLock { $0.armed = newValue } }
   }
 }
