@@ -14,6 +14,24 @@ import UserManagementKitTesting
 @Suite("Account security: review regressions")
 struct AccountSecurityHardeningTests {
   /// Four wrong codes, with the delay they earn waited out once.
+  /// Bootstraps `admin@example.com` (password `Harness.password`) with a confirmed factor;
+  /// returns the administrator and the factor's secret (base32).
+  static func enrolledAdministrator(of directory: UserDirectory, at now: Date) async throws
+    -> (admin: User, secret: Secret)
+  {
+    let admin = try await directory.bootstrap(
+      NewUser(
+        username: "admin@example.com", firstName: "Ada", lastName: "Admin",
+        password: .typed(Harness.password))
+    ).user
+    let enrollment = try await directory.enrollSecondFactor(
+      for: admin.id, password: Harness.password, by: .user(admin.id))
+    _ = try await directory.confirmSecondFactor(
+      for: admin.id, code: try authenticatorCode(enrollment.secret, at: now),
+      by: .user(admin.id))
+    return (admin, enrollment.secret)
+  }
+
   private func failCodes(_ h: Harness, times: Int = 4) async throws {
     for _ in 0..<times {
       let challenge = try await h.challenge("grace@example.com")
@@ -208,16 +226,7 @@ struct AccountSecurityHardeningTests {
       configuration: .init(
         passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2), now: clock.function,
         signInObserver: { events.append($0) }))
-    let admin = try await directory.bootstrap(
-      NewUser(
-        username: "admin@example.com", firstName: "Ada", lastName: "Admin",
-        password: .typed(Harness.password))
-    ).user
-    let enrollment = try await directory.enrollSecondFactor(
-      for: admin.id, password: Harness.password, by: .user(admin.id))
-    _ = try await directory.confirmSecondFactor(
-      for: admin.id, code: try authenticatorCode(enrollment.secret, at: clock.now),
-      by: .user(admin.id))
+    _ = try await Self.enrolledAdministrator(of: directory, at: clock.now)
     guard
       case .secondFactorRequired(let challenge) = try await directory.authenticate(
         username: "admin@example.com", password: Harness.password)
@@ -316,16 +325,7 @@ struct AccountSecurityHardeningTests {
       configuration: .init(
         passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2),
         loginThrottle: LoginThrottlePolicy(freeAttempts: 2), now: clock.function))
-    let admin = try await directory.bootstrap(
-      NewUser(
-        username: "admin@example.com", firstName: "Ada", lastName: "Admin",
-        password: .typed(Harness.password))
-    ).user
-    let enrollment = try await directory.enrollSecondFactor(
-      for: admin.id, password: Harness.password, by: .user(admin.id))
-    _ = try await directory.confirmSecondFactor(
-      for: admin.id, code: try authenticatorCode(enrollment.secret, at: clock.now),
-      by: .user(admin.id))
+    let (_, secret) = try await Self.enrolledAdministrator(of: directory, at: clock.now)
     clock.advance(by: 30)
     func challenge() async throws -> Secret {
       guard
@@ -343,7 +343,7 @@ struct AccountSecurityHardeningTests {
     let right = try await challenge()
     store.armed.withLock { $0 = true }
     _ = try await directory.completeSignIn(
-      right, with: .authenticator(try authenticatorCode(enrollment.secret, at: clock.now)))
+      right, with: .authenticator(try authenticatorCode(secret, at: clock.now)))
   }
 
   @Test func resetRequestsAreLimitedToOneAMinute() async throws {

@@ -25,6 +25,25 @@ import UserManagementKit
     return RouterClient(router)
   }
 
+  /// Ada, the first administrator (`analytical engine 1843`), and Grace, a General User she
+  /// adds (`first compiler 1952`).
+  static func adaAndGrace(in directory: UserDirectory, graceHasAPIAccess: Bool = false)
+    async throws -> (ada: User, grace: User)
+  {
+    let ada = try await directory.bootstrap(
+      NewUser(
+        username: "ada@example.com", firstName: "Ada", lastName: "Lovelace",
+        password: .typed(Secret("analytical engine 1843")))
+    ).user
+    let grace = try await directory.addUser(
+      NewUser(
+        username: "grace@example.com", firstName: "Grace", lastName: "Hopper",
+        password: .typed(Secret("first compiler 1952")), apiAccessEnabled: graceHasAPIAccess),
+      by: .user(ada.id)
+    ).user
+    return (ada, grace)
+  }
+
   func formHeaders(cookie: String, site: String? = nil) throws -> HTTPFields {
     var headers = HTTPFields()
     headers[.cookie] = cookie
@@ -296,15 +315,7 @@ import UserManagementKit
       configuration: .init(
         passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2),
         loginThrottle: LoginThrottlePolicy(freeAttempts: 1, baseDelay: .seconds(600))))
-    let ada = try await directory.bootstrap(
-      NewUser(
-        username: "ada@example.com", firstName: "Ada", lastName: "Lovelace",
-        password: .typed(Secret("analytical engine 1843"))))
-    let grace = try await directory.addUser(
-      NewUser(
-        username: "grace@example.com", firstName: "Grace", lastName: "Hopper",
-        password: .typed(Secret("first compiler 1952"))),
-      by: .user(ada.user.id))
+    let (_, grace) = try await Self.adaAndGrace(in: directory)
     let client = Self.client(for: directory)
 
     try await failGraceUntilRefused(client)
@@ -321,7 +332,7 @@ import UserManagementKit
       ]))
     #expect(
       cookies[1].hasPrefix("__Host-umk_console_signin=;") && cookies[1].contains("Max-Age=0"))
-    let path = "/console/admin/users/\(grace.user.id.description)"
+    let path = "/console/admin/users/\(grace.id.description)"
     admin.read(
       try await client.execute(.get, path, headers: try formHeaders(cookie: admin.cookie)))
     let unlocked = try await client.execute(
@@ -358,16 +369,8 @@ import UserManagementKit
     let directory = UserDirectory(
       store: InMemoryDirectoryStore(),
       configuration: .init(passwordHasher: PBKDF2PasswordHasher(insecureIterations: 2)))
-    let ada = try await directory.bootstrap(
-      NewUser(
-        username: "ada@example.com", firstName: "Ada", lastName: "Lovelace",
-        password: .typed(Secret("analytical engine 1843"))))
-    let grace = try await directory.addUser(
-      NewUser(
-        username: "grace@example.com", firstName: "Grace", lastName: "Hopper",
-        password: .typed(Secret("first compiler 1952")), apiAccessEnabled: true),
-      by: .user(ada.user.id))
-    try await directory.setAPIAccess(true, of: ada.user.id, by: .user(ada.user.id))
+    let (ada, grace) = try await Self.adaAndGrace(in: directory, graceHasAPIAccess: true)
+    try await directory.setAPIAccess(true, of: ada.id, by: .user(ada.id))
     let client = Self.client(for: directory)
     var (_, admin) = try await signIn(client, "ada@example.com", "analytical+engine+1843")
     func page(_ id: UserID) async throws -> CollectedResponse {
@@ -375,21 +378,21 @@ import UserManagementKit
         .get, "/console/admin/users/\(id.description)/api-password",
         headers: try formHeaders(cookie: admin.cookie))
     }
-    let own = try await page(ada.user.id)
+    let own = try await page(ada.id)
     #expect(own.status == .ok, "\(own.status)")
     #expect(own.body.contains(#"value="generate""#))
     #expect(!own.body.contains(#"value="typed""#))
     #expect(own.body.contains("Your own API password is always generated."))
-    let other = try await page(grace.user.id)
+    let other = try await page(grace.id)
     #expect(other.body.contains(#"value="typed""#))
     admin.read(own)
     let forged = try await client.execute(
-      .post, "/console/admin/users/\(ada.user.id.description)/api-password",
+      .post, "/console/admin/users/\(ada.id.description)/api-password",
       headers: try formHeaders(cookie: admin.cookie, site: "same-origin"),
       body: "csrf=\(admin.csrf)&mode=typed&apiPassword=analytical+engine+1843")
     #expect(forged.status == .badRequest, "\(forged.status)")
     #expect(forged.body.contains("Generate your own API password"))
-    #expect(try await directory.user(ada.user.id, by: .user(ada.user.id)).hasAPIPassword == false)
+    #expect(try await directory.user(ada.id, by: .user(ada.id)).hasAPIPassword == false)
   }
 
   /// A hasher whose verifications wait until it is opened.

@@ -48,16 +48,10 @@ extension ConsoleApp {
   func submitSignInCode(_ request: Request) async throws -> Response {
     let (session, challenge) = try await pendingSignIn(request)
     let form = try await form(request, csrf: session.csrf, visitor: nil)
-    let typed = form.text("code")
-    let recovery = form.text("recovery")
-    guard typed.isEmpty != recovery.isEmpty else {
+    guard let code = Self.submittedCode(form) else {
       return html(
-        .badRequest,
-        signInCodePage(
-          csrf: session.csrf, message: "Enter either the code from your app or a recovery code."))
+        .badRequest, signInCodePage(csrf: session.csrf, message: Self.oneCodeMessage))
     }
-    let code: SecondFactorCode =
-      typed.isEmpty ? .recovery(Secret(recovery)) : .authenticator(typed)
     let signedIn: AuthenticatedUser
     do {
       signedIn = try await directory.completeSignIn(challenge, with: code)
@@ -153,6 +147,18 @@ extension ConsoleApp {
           """))
   }
 
+  /// The code a form holds: its `code` field (from the app) or its `recovery` field, exactly
+  /// one of them; `nil` for neither or both.
+  static func submittedCode(_ form: FormData) -> SecondFactorCode? {
+    let typed = form.text("code")
+    let recovery = form.text("recovery")
+    guard typed.isEmpty != recovery.isEmpty else { return nil }
+    return typed.isEmpty ? .recovery(Secret(recovery)) : .authenticator(typed)
+  }
+
+  /// What a form with neither code, or both, is told.
+  static let oneCodeMessage = "Enter either the code from your app or a recovery code."
+
   /// The form that confirms an enrolment with a code from the app.
   func confirmForm(_ visitor: Visitor) -> HTML {
     """
@@ -214,16 +220,9 @@ extension ConsoleApp {
   func submitRemoveSecondFactor(_ request: Request) async throws -> Response {
     let visitor = try await visitor(request)
     let form = try await form(request, csrf: visitor.csrf, visitor: visitor)
-    let typed = form.text("code")
-    let recovery = form.text("recovery")
-    guard typed.isEmpty != recovery.isEmpty else {
-      return html(
-        .badRequest,
-        accountPage(
-          visitor, message: "Enter either the code from your app or a recovery code."))
+    guard let code = Self.submittedCode(form) else {
+      return html(.badRequest, accountPage(visitor, message: Self.oneCodeMessage))
     }
-    let code: SecondFactorCode =
-      typed.isEmpty ? .recovery(Secret(recovery)) : .authenticator(typed)
     let user: User
     do {
       user = try await directory.removeSecondFactor(
