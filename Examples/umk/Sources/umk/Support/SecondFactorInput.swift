@@ -44,6 +44,10 @@ struct ProofSource: ParsableArguments {
   )
   var recoveryCodeStdin = false
 
+  /// What a command that needs a proof says when none was given.
+  static let missingMessage =
+    "Give one of --password-stdin, --code-stdin and --recovery-code-stdin."
+
   /// Whether a proof was given.
   var isGiven: Bool { passwordStdin || codeStdin || recoveryCodeStdin }
 
@@ -61,10 +65,7 @@ struct ProofSource: ParsableArguments {
   ///
   /// - Throws: `ValidationError` (exit 64).
   func require() throws {
-    guard isGiven else {
-      throw ValidationError(
-        "Give one of --password-stdin, --code-stdin and --recovery-code-stdin.")
-    }
+    guard isGiven else { throw ValidationError(Self.missingMessage) }
   }
 
   /// Reads the proof from standard input, if one was asked for.
@@ -85,7 +86,7 @@ struct ProofSource: ParsableArguments {
   /// - Throws: A usage ``Failure`` when none was given or standard input cannot be read.
   func readRequired() throws(Failure) -> Reauthentication {
     guard let proof = try read() else {
-      throw Failure.usage("Give one of --password-stdin, --code-stdin and --recovery-code-stdin.")
+      throw Failure.usage(Self.missingMessage)
     }
     return proof
   }
